@@ -1,0 +1,295 @@
+"""The domain model: frozen dataclasses and enums, no I/O.
+
+A `State` is one Business Center's permissions, either desired (built from config) or actual
+(read through a provider). Both use the same keys, so diffing is set arithmetic:
+
+- member key: lower-cased email
+- asset key: `AssetKey(type, id)`
+- grant key: `(AssetKey, member email)` -> role
+- partner key: partner BC id
+- partner share key: `(partner BC id, AssetKey)` -> role
+
+Fields that describe where a value came from (`source`, `sources`, names, user ids) are excluded
+from equality, so a desired and an actual entry compare equal exactly when the BC would not change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from fnmatch import fnmatchcase
+from typing import Any
+
+
+class AssetType(StrEnum):
+    """Asset types a member can be given a role on; values are the config's section names."""
+
+    AD_ACCOUNT = "ad_accounts"
+    CATALOG = "catalogs"
+    TIKTOK_ACCOUNT = "tiktok_accounts"
+    SHOP = "shops"
+    LEAD_FORM = "lead_forms"
+
+
+class MemberRole(StrEnum):
+    ADMIN = "admin"
+    STANDARD = "standard"
+
+
+class FinanceRole(StrEnum):
+    MANAGER = "manager"
+    ANALYST = "analyst"
+
+
+class MemberStatus(StrEnum):
+    """A member's relation to the BC, as the API reports it (lower-cased)."""
+
+    BOUND = "bound"
+    PENDING = "pending"
+    REJECTED = "rejected"
+    UNBOUND = "unbound"
+
+
+# Roles per asset type, weakest first; "the stronger role wins" means the later one.
+ROLES: Mapping[AssetType, tuple[str, ...]] = {
+    AssetType.AD_ACCOUNT: ("analyst", "operator", "admin"),
+    AssetType.CATALOG: ("ad_promote", "admin"),
+    AssetType.SHOP: ("ad_promotion", "manager"),
+    AssetType.LEAD_FORM: ("admin",),
+    # TikTok accounts take a *set* of permissions (tt_account_roles[]), not a ranked role.
+    AssetType.TIKTOK_ACCOUNT: ("post", "live", "direct_message"),
+}
+
+# Asset types whose role is a set of permissions; the canonical role string joins them sorted.
+MULTI_ROLE_TYPES: frozenset[AssetType] = frozenset({AssetType.TIKTOK_ACCOUNT})
+
+# The API shares only ad accounts with partners (/bc/partner/add/ accepts ADVERTISER only).
+PARTNER_ROLES: tuple[str, ...] = ROLES[AssetType.AD_ACCOUNT]
+
+MAX_MEMBERS = 4000
+MAX_ADMINS = 20
+
+
+def canonical_role(asset_type: AssetType, role: str | list[str] | tuple[str, ...]) -> str:
+    """The canonical role string: lower case; for multi-role types the sorted, comma-joined set."""
+    if isinstance(role, list | tuple):
+        parts = sorted({str(r).lower() for r in role})
+        return ",".join(parts)
+    if asset_type in MULTI_ROLE_TYPES:
+        return ",".join(sorted({p.strip().lower() for p in role.split(",") if p.strip()}))
+    return role.lower()
+
+
+def role_parts(role: str) -> tuple[str, ...]:
+    """The permissions in a (possibly multi-valued) canonical role string."""
+    return tuple(p for p in role.split(",") if p)
+
+
+def is_valid_role(asset_type: AssetType, role: str) -> bool:
+    allowed = ROLES[asset_type]
+    if asset_type in MULTI_ROLE_TYPES:
+        parts = role_parts(role)
+        return bool(parts) and all(p in allowed for p in parts)
+    return role in allowed
+
+
+def stronger_role(asset_type: AssetType, a: str, b: str) -> str:
+    """Combine two roles on one asset: the stronger ranked role, or the union of permission sets."""
+    if asset_type in MULTI_ROLE_TYPES:
+        return ",".join(sorted(set(role_parts(a)) | set(role_parts(b))))
+    order = ROLES[asset_type]
+    rank_a = order.index(a) if a in order else -1
+    rank_b = order.index(b) if b in order else -1
+    return a if rank_a >= rank_b else b
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class AssetKey:
+    type: AssetType
+    id: str
+
+    def __str__(self) -> str:
+        return f"{self.type.value}/{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    key: AssetKey
+    alias: str | None = field(default=None, compare=False)
+    name: str | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    email: str
+    role: MemberRole
+    finance_role: FinanceRole | None = None
+    # Desired members have no status; actual ones carry what the API reported.
+    status: MemberStatus | None = field(default=None, compare=False)
+    user_id: str | None = field(default=None, compare=False)
+    name: str | None = field(default=None, compare=False)
+    source: str | None = field(default=None, compare=False)
+    expires: date | None = field(default=None, compare=False)
+
+
+GrantKey = tuple[AssetKey, str]
+ShareKey = tuple[str, AssetKey]
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    asset: AssetKey
+    member: str
+    role: str
+    # Where the grant came from: "group media-buyers", "bcsync.yaml:12", ... (desired only).
+    sources: tuple[str, ...] = field(default=(), compare=False)
+    expires: date | None = field(default=None, compare=False)
+
+    @property
+    def key(self) -> GrantKey:
+        return (self.asset, self.member)
+
+
+@dataclass(frozen=True, slots=True)
+class Partner:
+    bc_id: str
+    alias: str | None = field(default=None, compare=False)
+    name: str | None = field(default=None, compare=False)
+    source: str | None = field(default=None, compare=False)
+    expires: date | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerShare:
+    partner: str
+    asset: AssetKey
+    role: str
+    source: str | None = field(default=None, compare=False)
+    expires: date | None = field(default=None, compare=False)
+
+    @property
+    def key(self) -> ShareKey:
+        return (self.partner, self.asset)
+
+
+@dataclass(frozen=True)
+class State:
+    """One BC's permissions. Treat the mappings as read-only."""
+
+    bc_id: str
+    members: Mapping[str, Member] = field(default_factory=dict)
+    assets: Mapping[AssetKey, Asset] = field(default_factory=dict)
+    grants: Mapping[GrantKey, Grant] = field(default_factory=dict)
+    partners: Mapping[str, Partner] = field(default_factory=dict)
+    shares: Mapping[ShareKey, PartnerShare] = field(default_factory=dict)
+
+    def admins(self) -> set[str]:
+        return {e for e, m in self.members.items() if m.role is MemberRole.ADMIN}
+
+    def canonical(self) -> dict[str, Any]:
+        """A JSON-ready, order-independent form: the input of `fingerprint`."""
+        return {
+            "bc_id": self.bc_id,
+            "members": [
+                {
+                    "email": m.email,
+                    "role": m.role.value,
+                    "finance_role": m.finance_role.value if m.finance_role else None,
+                    "status": m.status.value if m.status else None,
+                    "user_id": m.user_id,
+                }
+                for _, m in sorted(self.members.items())
+            ],
+            "assets": [str(k) for k in sorted(self.assets)],
+            "grants": [
+                [str(g.asset), g.member, g.role]
+                for g in sorted(self.grants.values(), key=lambda g: (g.asset, g.member))
+            ],
+            "partners": sorted(self.partners),
+            "shares": [
+                [s.partner, str(s.asset), s.role]
+                for s in sorted(self.shares.values(), key=lambda s: (s.partner, s.asset))
+            ],
+        }
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the canonical JSON: equal states have equal fingerprints."""
+        blob = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
+        return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class RemovalLimit:
+    """`max_removals`: a percentage of existing managed entries, or an absolute count."""
+
+    value: float
+    percent: bool = True
+
+    def allows(self, removals: int, existing: int) -> bool:
+        if self.percent:
+            return existing == 0 or removals * 100 <= self.value * existing
+        return removals <= self.value
+
+    def __str__(self) -> str:
+        return f"{self.value:g}%" if self.percent else f"{int(self.value)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    min_admins: int = 2
+    required_admins: tuple[str, ...] = ()
+    max_removals: RemovalLimit = RemovalLimit(25.0)
+    # Below this many existing managed entries the removal threshold does not apply.
+    removal_threshold_floor: int = 10
+    protected: tuple[str, ...] = ()
+    ignore_members: tuple[str, ...] = ()
+
+    def is_ignored(self, email: str) -> bool:
+        return any(fnmatchcase(email.lower(), pat.lower()) for pat in self.ignore_members)
+
+    def is_protected_member(self, email: str) -> bool:
+        return email.lower() in {p.lower() for p in self.protected if not p.startswith("partner:")}
+
+    def is_protected_partner(self, bc_id: str, alias: str | None = None) -> bool:
+        names = {p.split(":", 1)[1] for p in self.protected if p.startswith("partner:")}
+        return bc_id in names or (alias is not None and alias in names)
+
+
+class ProviderType(StrEnum):
+    LOCAL = "local"
+    EMULATOR = "emulator"
+    TIKTOK = "tiktok"
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSettings:
+    type: ProviderType = ProviderType.LOCAL
+    url: str | None = None
+    # Absolute or config-relative path of the local emulator's seed file.
+    seed: str | None = None
+    token_env: str = "TIKTOK_ACCESS_TOKEN"
+    qps: int | None = None
+    qpm: int | None = None
+
+
+@dataclass(frozen=True)
+class BusinessCenterConfig:
+    """One config file, checked and built: everything plan needs about one BC."""
+
+    path: str
+    bc_id: str
+    name: str | None
+    provider: ProviderSettings
+    policy: Policy
+    desired: State
+    # sha256 of the file's bytes, for saved plans.
+    digest: str
+    # Entries dropped because they expired: member email, GrantKey or ShareKey -> expiry date.
+    expired: Mapping[object, date] = field(default_factory=dict)
+    # Aliases as declared, for rendering: AssetKey -> alias, partner bc_id -> alias.
+    asset_aliases: Mapping[AssetKey, str] = field(default_factory=dict)
+    partner_aliases: Mapping[str, str] = field(default_factory=dict)
