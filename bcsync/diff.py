@@ -1,0 +1,444 @@
+"""Desired against actual: keyed set arithmetic into a list of `Change`s. Pure, no I/O.
+
+In desired only -> create; in actual only -> delete; in both and different -> update. Entries the
+API cannot change yet (a pending invitee's grants, a rejected invitation) become explained no-ops.
+Scope: members and partners not in config are removed (minus `ignore_members`); grants and shares
+are compared on declared assets only, because the provider reads only those.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from bcsync.model import (
+    AssetKey,
+    AssetType,
+    BusinessCenterConfig,
+    Grant,
+    Member,
+    MemberRole,
+    MemberStatus,
+    PartnerShare,
+    State,
+)
+from bcsync.plan import Action, Change, Kind, Plan, Stage, order, schedule
+
+
+def diff(config: BusinessCenterConfig, actual: State) -> list[Change]:
+    """Every change that takes `actual` to `config.desired`, plus explained no-ops."""
+    return _Differ(config, actual).run()
+
+
+class _Differ:
+    def __init__(self, config: BusinessCenterConfig, actual: State) -> None:
+        self.config = config
+        self.policy = config.policy
+        self.desired = config.desired
+        self.actual = actual
+        self.actual_members = {
+            email: m for email, m in actual.members.items() if not self.policy.is_ignored(email)
+        }
+        self.changes: list[Change] = []
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def asset_label(self, asset: AssetKey) -> str:
+        alias = self.config.asset_aliases.get(asset)
+        return f"{asset.type.value}.{alias}" if alias else str(asset)
+
+    def partner_label(self, bc_id: str) -> str:
+        alias = self.config.partner_aliases.get(bc_id)
+        if alias is None:
+            partner = self.actual.partners.get(bc_id)
+            alias = partner.name if partner and partner.name else None
+        return f"{alias} ({bc_id})" if alias else bc_id
+
+    def removal_reason(self, key: object) -> str:
+        expired: date | None = self.config.expired.get(key)
+        return f"expired {expired.isoformat()}" if expired else "not in config"
+
+    def add(self, **kwargs: Any) -> None:
+        self.changes.append(Change(**kwargs))
+
+    # -- members ---------------------------------------------------------------------------
+
+    def run(self) -> list[Change]:
+        self.members()
+        self.grants()
+        self.partners()
+        return self.changes
+
+    def members(self) -> None:
+        for email in sorted(self.desired.members.keys() | self.actual_members.keys()):
+            want = self.desired.members.get(email)
+            have = self.actual_members.get(email)
+            if have is not None and have.status is MemberStatus.UNBOUND:
+                have = None  # a former member: invite again
+            if want is not None and have is None:
+                self.add(
+                    id=f"member:{email}",
+                    action=Action.CREATE,
+                    kind=Kind.MEMBER,
+                    key=email,
+                    before=None,
+                    after=_member_doc(want),
+                    reason="invite: in config, not in the Business Center",
+                    title=email,
+                    stage=Stage.INVITE_PROMOTE,
+                    target={"email": email},
+                )
+            elif want is None and have is not None:
+                self.member_removal(email, have)
+            elif want is not None and have is not None:
+                self.member_update(email, want, have)
+
+    def member_removal(self, email: str, have: Member) -> None:
+        if have.status is MemberStatus.REJECTED:
+            return  # not a member; nothing to take away
+        pending = have.status is MemberStatus.PENDING
+        is_admin = have.role is MemberRole.ADMIN and not pending
+        reason = self.removal_reason(email)
+        if pending:
+            reason += "; revoke the pending invitation"
+        self.add(
+            id=f"member:{email}",
+            action=Action.DELETE,
+            kind=Kind.MEMBER,
+            key=email,
+            before=_member_doc(have),
+            after=None,
+            reason=reason,
+            title=email,
+            stage=Stage.DEMOTE_ADMIN if is_admin else Stage.REMOVE_MEMBER,
+            target={"email": email, "user_id": None if pending else have.user_id},
+        )
+
+    def member_update(self, email: str, want: Member, have: Member) -> None:
+        if have.status is MemberStatus.PENDING:
+            reason = f"waiting for {email} to accept the invitation"
+            if (want.role, want.finance_role) != (have.role, have.finance_role):
+                reason += "; roles are updated after acceptance"
+            self.noop(Kind.MEMBER, email, email, reason, _member_doc(have), _member_doc(want))
+            return
+        if have.status is MemberStatus.REJECTED:
+            reason = (
+                f"{email} rejected the invitation; remove them from config, "
+                "or remove and re-add them to invite again"
+            )
+            self.noop(Kind.MEMBER, email, email, reason, _member_doc(have), _member_doc(want))
+            return
+        if want == have:
+            return
+        notes = []
+        if want.role is not have.role:
+            notes.append(f"role {have.role.value} → {want.role.value}")
+        if want.finance_role is not have.finance_role:
+            old = have.finance_role.value if have.finance_role else "none"
+            new = want.finance_role.value if want.finance_role else "none"
+            notes.append(f"finance role {old} → {new}")
+        if want.role is MemberRole.ADMIN and have.role is not MemberRole.ADMIN:
+            stage = Stage.INVITE_PROMOTE
+        elif have.role is MemberRole.ADMIN and want.role is not MemberRole.ADMIN:
+            stage = Stage.DEMOTE_ADMIN
+        else:
+            stage = Stage.GRANT
+        self.add(
+            id=f"member:{email}",
+            action=Action.UPDATE,
+            kind=Kind.MEMBER,
+            key=email,
+            before=_member_doc(have),
+            after=_member_doc(want),
+            reason=", ".join(notes),
+            title=email,
+            stage=stage,
+            target={"email": email, "user_id": have.user_id},
+        )
+
+    def noop(
+        self,
+        kind: Kind,
+        key: str,
+        title: str,
+        reason: str,
+        before: Mapping[str, Any] | None,
+        after: Mapping[str, Any] | None,
+        prefix: str | None = None,
+    ) -> None:
+        self.add(
+            id=f"{prefix or kind.value}:{key}",
+            action=Action.NOOP,
+            kind=kind,
+            key=key,
+            before=before,
+            after=after,
+            reason=reason,
+            title=title,
+            stage=None,
+        )
+
+    # -- grants ----------------------------------------------------------------------------
+
+    def grants(self) -> None:
+        declared = set(self.desired.assets)
+        actual_grants = {
+            key: g
+            for key, g in self.actual.grants.items()
+            if g.asset in declared and not self.policy.is_ignored(g.member)
+        }
+        carried = self.carried_on_invite()
+        for key in sorted(self.desired.grants.keys() | actual_grants.keys()):
+            want = self.desired.grants.get(key)
+            have = actual_grants.get(key)
+            asset, email = key
+            title = f"{email} on {self.asset_label(asset)}"
+            grant_key = f"{asset}:{email}"
+            target = {"email": email, "asset_type": asset.type.value, "asset_id": asset.id}
+            if want is not None and have is None:
+                self.grant_create(want, title, grant_key, target, carried)
+            elif want is None and have is not None:
+                member = self.actual_members.get(email)
+                if email not in self.desired.members and member is not None:
+                    continue  # the member's removal takes its grants with it
+                target["user_id"] = member.user_id if member else None
+                self.add(
+                    id=f"grant:{grant_key}",
+                    action=Action.DELETE,
+                    kind=Kind.GRANT,
+                    key=grant_key,
+                    before={"role": have.role},
+                    after=None,
+                    reason=self.removal_reason(key),
+                    title=title,
+                    stage=Stage.REVOKE,
+                    target=target,
+                )
+            elif want is not None and have is not None and want.role != have.role:
+                member = self.actual_members.get(email)
+                target["user_id"] = member.user_id if member else None
+                self.add(
+                    id=f"grant:{grant_key}",
+                    action=Action.UPDATE,
+                    kind=Kind.GRANT,
+                    key=grant_key,
+                    before={"role": have.role},
+                    after={"role": want.role},
+                    reason=f"role {have.role} → {want.role}{_sources(want)}",
+                    title=title,
+                    stage=Stage.GRANT,
+                    target=target,
+                )
+
+    def carried_on_invite(self) -> dict[str, str]:
+        """For each member to invite: the one ad-account role its invite carries.
+
+        An invite carries ad-account grants with a single `advertiser_role`; the most common role
+        among the member's ad-account grants is carried (ties: the weaker, least privilege), the
+        rest are assigned after acceptance.
+        """
+        result: dict[str, str] = {}
+        new = {e for e in self.desired.members if e not in self.actual_members}
+        roles: dict[str, Counter[str]] = {}
+        for (asset, email), grant in self.desired.grants.items():
+            if email in new and asset.type is AssetType.AD_ACCOUNT:
+                roles.setdefault(email, Counter())[grant.role] += 1
+        order = ("analyst", "operator", "admin")
+        for email, counter in roles.items():
+            best = max(counter.items(), key=lambda kv: (kv[1], -order.index(kv[0])))
+            result[email] = best[0]
+        return result
+
+    def grant_create(
+        self,
+        want: Grant,
+        title: str,
+        grant_key: str,
+        target: dict[str, Any],
+        carried: Mapping[str, str],
+    ) -> None:
+        email = want.member
+        if want.asset not in self.actual.assets:
+            reason = "asset not found in the Business Center; check its id in config"
+            self.noop(Kind.GRANT, grant_key, title, reason, None, {"role": want.role})
+            return
+        member = self.actual_members.get(email)
+        if member is None or member.status is MemberStatus.UNBOUND:
+            if carried.get(email) == want.role and want.asset.type is AssetType.AD_ACCOUNT:
+                self.add(
+                    id=f"grant:{grant_key}",
+                    action=Action.CREATE,
+                    kind=Kind.GRANT,
+                    key=grant_key,
+                    before=None,
+                    after={"role": want.role},
+                    reason=f"with the invitation{_sources(want)}",
+                    title=title,
+                    stage=Stage.INVITE_PROMOTE,
+                    target={**target, "with_invite": True},
+                )
+            else:
+                reason = f"deferred: assigned after {email} accepts the invitation"
+                self.noop(Kind.GRANT, grant_key, title, reason, None, {"role": want.role})
+            return
+        if member.status is not MemberStatus.BOUND:
+            reason = f"waiting for {email} to accept the invitation"
+            self.noop(Kind.GRANT, grant_key, title, reason, None, {"role": want.role})
+            return
+        self.add(
+            id=f"grant:{grant_key}",
+            action=Action.CREATE,
+            kind=Kind.GRANT,
+            key=grant_key,
+            before=None,
+            after={"role": want.role},
+            reason=f"in config{_sources(want)}",
+            title=title,
+            stage=Stage.GRANT,
+            target={**target, "user_id": member.user_id},
+        )
+
+    # -- partners --------------------------------------------------------------------------
+
+    def partners(self) -> None:
+        declared = set(self.desired.assets)
+        actual_shares = {k: s for k, s in self.actual.shares.items() if s.asset in declared}
+        desired_by_partner: dict[str, list[PartnerShare]] = {}
+        for share in self.desired.shares.values():
+            desired_by_partner.setdefault(share.partner, []).append(share)
+        removed_partners: set[str] = set()
+        for bc_id in sorted(self.desired.partners.keys() | self.actual.partners.keys()):
+            want = self.desired.partners.get(bc_id)
+            have = self.actual.partners.get(bc_id)
+            label = f"partner {self.partner_label(bc_id)}"
+            if want is not None and have is None:
+                if not desired_by_partner.get(bc_id):
+                    reason = "cannot add a partner without sharing at least one ad account"
+                    self.noop(Kind.PARTNER, bc_id, label, reason, None, {"bc_id": bc_id})
+                    continue
+                self.add(
+                    id=f"partner:{bc_id}",
+                    action=Action.CREATE,
+                    kind=Kind.PARTNER,
+                    key=bc_id,
+                    before=None,
+                    after={"bc_id": bc_id, "name": want.name or want.alias},
+                    reason="in config, not a partner yet",
+                    title=label,
+                    stage=Stage.SHARE,
+                    target={"partner_bc_id": bc_id},
+                )
+            elif want is None and have is not None:
+                removed_partners.add(bc_id)
+                shared = sum(1 for s in self.actual.shares.values() if s.partner == bc_id)
+                self.add(
+                    id=f"partner:{bc_id}",
+                    action=Action.DELETE,
+                    kind=Kind.PARTNER,
+                    key=bc_id,
+                    before={"bc_id": bc_id, "name": have.name, "shared_assets": shared},
+                    after=None,
+                    reason=self.removal_reason(bc_id),
+                    title=label,
+                    stage=Stage.REVOKE,
+                    target={"partner_bc_id": bc_id},
+                )
+        for key in sorted(self.desired.shares.keys() | actual_shares.keys()):
+            partner, asset = key
+            if partner in removed_partners:
+                continue
+            want = self.desired.shares.get(key)
+            have = actual_shares.get(key)
+            share_key = f"{partner}:{asset}"
+            title = f"{self.asset_label(asset)} shared with {self.partner_label(partner)}"
+            target = {
+                "partner_bc_id": partner,
+                "asset_type": asset.type.value,
+                "asset_id": asset.id,
+            }
+            if want is not None and have is None:
+                if asset not in self.actual.assets:
+                    reason = "asset not found in the Business Center; check its id in config"
+                    self.noop(Kind.SHARE, share_key, title, reason, None, {"role": want.role})
+                    continue
+                self.add(
+                    id=f"share:{share_key}",
+                    action=Action.CREATE,
+                    kind=Kind.SHARE,
+                    key=share_key,
+                    before=None,
+                    after={"role": want.role},
+                    reason="in config",
+                    title=title,
+                    stage=Stage.SHARE,
+                    target=target,
+                )
+            elif want is None and have is not None:
+                self.add(
+                    id=f"share:{share_key}",
+                    action=Action.DELETE,
+                    kind=Kind.SHARE,
+                    key=share_key,
+                    before={"role": have.role},
+                    after=None,
+                    reason=self.removal_reason(key),
+                    title=title,
+                    stage=Stage.REVOKE,
+                    target=target,
+                )
+            elif want is not None and have is not None and want.role != have.role:
+                self.add(
+                    id=f"share:{share_key}",
+                    action=Action.UPDATE,
+                    kind=Kind.SHARE,
+                    key=share_key,
+                    before={"role": have.role},
+                    after={"role": want.role},
+                    reason=f"role {have.role} → {want.role}",
+                    title=title,
+                    stage=Stage.SHARE,
+                    target=target,
+                )
+
+
+def _member_doc(member: Member) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "role": member.role.value,
+        "finance_role": member.finance_role.value if member.finance_role else None,
+    }
+    if member.status is not None:
+        doc["status"] = member.status.value
+    return doc
+
+
+def _sources(grant: Grant) -> str:
+    groups = [s for s in grant.sources if s.startswith("group ")]
+    return f" (from {', '.join(groups)})" if groups else ""
+
+
+def make_plan(
+    config: BusinessCenterConfig,
+    actual: State,
+    *,
+    unmanaged_assets: int = 0,
+) -> Plan:
+    """Diff, order and batch: the plan for one BC (before safety checks)."""
+    changes = order(diff(config, actual))
+    warnings = tuple(
+        f"{c.title}: {c.reason}"
+        for c in changes
+        if c.action is Action.NOOP and "not found" in c.reason
+    )
+    return Plan(
+        bc_id=config.bc_id,
+        bc_name=config.name,
+        changes=changes,
+        steps=schedule(changes),
+        actual_fingerprint=actual.fingerprint(),
+        config_digest=config.digest,
+        unmanaged_assets=unmanaged_assets,
+        config_path=config.path,
+        warnings=warnings,
+    )
