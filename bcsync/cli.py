@@ -5,12 +5,14 @@ Exit codes (DESIGN.md section 8) are decided in one place, `run`, from the excep
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -196,6 +198,274 @@ def validate(ctx: click.Context, paths: tuple[str, ...], fmt: str, now: str | No
         return int(ExitCode.CONFIG_INVALID) if errors else 0
 
     run(body, ctx.obj["debug"])
+
+
+def state_dir_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--state-dir",
+        type=click.Path(file_okay=False),
+        default=".bcsync",
+        show_default=True,
+        envvar="BCSYNC_STATE_DIR",
+        help="Local state: the local Business Center's database, locks, the audit log.",
+    )(func)
+
+
+def _load_configs(paths: tuple[str, ...], now: str | None) -> list[Any]:
+    from bcsync.config import load_strict
+
+    return load_strict(list(paths), now=parse_now(now))
+
+
+def _render(plans: list[Any], fmt: str, color: bool, doc: dict[str, Any] | None = None) -> str:
+    from bcsync.render import json as render_json
+    from bcsync.render import markdown, text
+
+    if fmt == "json":
+        return render_json.dumps(doc if doc is not None else _document(plans))
+    if fmt == "markdown":
+        return markdown.render(plans)
+    return text.render(plans, color=color)
+
+
+def _document(plans: list[Any], directory: str = ".") -> dict[str, Any]:
+    from bcsync.audit import git_commit, now_iso
+    from bcsync.render import json as render_json
+
+    return render_json.document(
+        plans, created_at=now_iso(), tool_version=__version__, git_commit=git_commit(directory)
+    )
+
+
+def _violations_error(planned: list[Any]) -> BcsyncError | None:
+    from bcsync.errors import UnsafePlanError
+
+    bad = [p for p in planned if p.violations]
+    if not bad:
+        return None
+    lines = []
+    for p in bad:
+        name = p.plan.bc_name or p.plan.bc_id
+        lines.extend(f"{name}: {v}" for v in p.violations)
+    return UnsafePlanError(
+        "refused by safety guards:\n  - " + "\n  - ".join(lines),
+        hint="fix the config, or pass the flag named above if the change is intended",
+    )
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="text for people, markdown for pull-request comments, json for tools.",
+)
+@click.option("--out", type=click.Path(dir_okay=False), help="Save the plan (JSON) for apply.")
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 2 when there are changes to apply (0 when none).",
+)
+@click.option("--allow-removals", is_flag=True, help="Override the max_removals guard.")
+@click.option("--now", help="Evaluate expiry dates as of this date (YYYY-MM-DD).")
+@state_dir_option
+@click.pass_context
+def plan(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    fmt: str,
+    out: str | None,
+    detailed_exitcode: bool,
+    allow_removals: bool,
+    now: str | None,
+    state_dir: str,
+) -> None:
+    """Show what apply would change: desired (config) against actual (the Business Center).
+
+    Reads every Business Center in PATHS concurrently, prints the ordered plan and, with
+    --out, saves it for `bcsync apply PLANFILE`. Safety guards are checked here too (exit 4).
+    """
+    import asyncio
+
+    from bcsync import planfile
+    from bcsync.reconcile import plan_all, providers_for
+
+    def body() -> int:
+        configs = _load_configs(paths, now)
+
+        async def go() -> list[Any]:
+            async with providers_for(configs, Path(state_dir), os.environ) as providers:
+                return await plan_all(configs, providers, allow_removals=allow_removals)
+
+        planned = asyncio.run(go())
+        plans = [p.plan for p in planned]
+        doc = _document(plans) if (out or fmt == "json") else None
+        click.echo(_render(plans, fmt, use_color(), doc), nl=fmt != "json")
+        if out and doc is not None:
+            from bcsync.render import json as render_json
+
+            planfile.write(out, render_json.dumps(doc))
+            echo_err(f"Saved the plan to {out}. Apply it with: bcsync apply {out}")
+        err = _violations_error(planned)
+        if err is not None:
+            raise err
+        if detailed_exitcode and any(p.has_changes for p in plans):
+            return int(ExitCode.CHANGES_PENDING)
+        return 0
+
+    run(body, ctx.obj["debug"])
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--auto-approve", is_flag=True, help="Apply without asking (for pipelines).")
+@click.option("--allow-removals", is_flag=True, help="Override the max_removals guard.")
+@click.option(
+    "--audit-log",
+    type=click.Path(dir_okay=False),
+    help="Append audit records here (default: STATE_DIR/audit.jsonl).",
+)
+@click.option(
+    "--parallelism",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="Concurrent API calls within a stage (the rate limiter still applies).",
+)
+@click.option(
+    "--lock-timeout",
+    type=float,
+    default=5.0,
+    show_default=True,
+    help="Seconds to wait for another apply on the same Business Center.",
+)
+@click.option("--now", help="Evaluate expiry dates as of this date (YYYY-MM-DD).")
+@state_dir_option
+@click.pass_context
+def apply(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    auto_approve: bool,
+    allow_removals: bool,
+    audit_log: str | None,
+    parallelism: int,
+    lock_timeout: float,
+    now: str | None,
+    state_dir: str,
+) -> None:
+    """Carry out the changes: from config PATHS (plan, show, ask) or from a saved PLANFILE.
+
+    A saved plan is applied only if neither the config nor the Business Center changed since
+    it was made (else exit 4: stale). Every change attempt is appended to the audit log.
+    """
+    import asyncio
+
+    from bcsync import planfile
+    from bcsync.audit import AuditLog, actor, git_commit
+    from bcsync.errors import DeclinedError
+    from bcsync.reconcile import apply_planned, check_fresh, locks, plan_all, providers_for
+
+    state = Path(state_dir)
+    saved_path = paths[0] if len(paths) == 1 and paths[0].endswith(".json") else None
+
+    def body() -> int:
+        color = use_color()
+        if saved_path:
+            _, saved = planfile.read(saved_path)
+            configs = _load_configs(tuple(p.config_path or "" for p in saved), now)
+        else:
+            saved = []
+            configs = _load_configs(paths, now)
+        audit_path = Path(audit_log) if audit_log else state / "audit.jsonl"
+        audit = AuditLog(
+            audit_path,
+            context={"actor": actor(), "git_commit": git_commit(), "mode": "apply"},
+        )
+
+        async def go() -> list[Any]:
+            async with providers_for(configs, state, os.environ) as providers:
+                planned = await plan_all(configs, providers, allow_removals=allow_removals)
+                if saved:
+                    fresh = {p.config.bc_id: p for p in planned}
+                    for plan_ in saved:
+                        check_fresh(plan_, fresh[plan_.bc_id])
+                    plans = saved
+                else:
+                    plans = [p.plan for p in planned]
+                    click.echo(_render(plans, "text", color))
+                err = _violations_error(planned)
+                if err is not None:
+                    raise err
+                if not any(p.has_changes for p in plans):
+                    click.echo("Nothing to apply.")
+                    return []
+                if not saved and not auto_approve:
+                    if not sys.stdin.isatty():
+                        raise DeclinedError(
+                            "refusing to apply without confirmation: no terminal to ask",
+                            hint="review the plan, then pass --auto-approve (pipelines) "
+                            "or apply a saved plan file",
+                        )
+                    if not click.confirm("Apply these changes?", default=False, err=True):
+                        raise DeclinedError("apply cancelled; nothing was changed")
+                total = sum(len(p.steps) for p in plans)
+                with _progress(total, color) as on_step, audit:
+                    return await apply_planned(
+                        [(p, providers[p.bc_id]) for p in plans],
+                        audit=audit,
+                        concurrency=parallelism,
+                        on_step=on_step,
+                    )
+
+        with locks(state, [c.bc_id for c in configs], timeout=lock_timeout):
+            results = asyncio.run(go())
+        if not results:
+            return 0
+        failed = False
+        for result in results:
+            line = result.sentence()
+            failed = failed or not result.ok
+            click.echo(style(line, color, fg="green" if result.ok else "red", bold=True))
+            for step_result in result.results.values():
+                if step_result.outcome.value != "succeeded":
+                    click.echo(
+                        f"  {step_result.step.id} {step_result.step.op.value}: "
+                        f"{step_result.outcome.value}: {step_result.error}"
+                    )
+        click.echo(f"Audit log: {audit_path}")
+        if failed:
+            echo_err("Some changes did not apply; run `bcsync plan` to see what remains.")
+            return int(ExitCode.RUNTIME)
+        return 0
+
+    run(body, ctx.obj["debug"])
+
+
+@contextlib.contextmanager
+def _progress(total: int, color: bool) -> Iterator[Callable[[Any], None]]:
+    """A progress bar on a terminal; plain lines otherwise. Yields the per-step callback."""
+    if sys.stderr.isatty() and not os.environ.get("CI"):
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        console = Console(stderr=True, no_color=not color)
+        with Progress(
+            TextColumn("Applying"), BarColumn(), MofNCompleteColumn(), console=console
+        ) as bar:
+            task = bar.add_task("apply", total=total)
+            yield lambda _result: bar.advance(task)
+        return
+
+    def line(result: Any) -> None:
+        step = result.step
+        echo_err(
+            f"  {step.id} {step.op.value} ({len(step.changes)} change(s)): {result.outcome.value}"
+        )
+
+    yield line
 
 
 def main() -> None:
