@@ -1,4 +1,4 @@
-"""Saved plans on disk: write atomically, read back with schema validation (the edge of render.json)."""
+"""Saved plans on disk: written atomically, read back with schema validation."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The reconcile loop as a library: read every BC, plan, check, apply. The CLI is a thin layer on this.
+"""The reconcile loop as a library: read every BC, plan, check, apply (the CLI is thin).
 
 Every BC in a run is read concurrently through providers that share one rate limiter per app.
 """
