@@ -34,16 +34,10 @@ class PlannedBC:
     violations: list[str] = field(default_factory=list)
 
 
-def scope_for(config: BusinessCenterConfig) -> Scope:
-    """What the provider must read for this config: declared asset types and assets."""
-    assets = frozenset(config.desired.assets)
-    return Scope(asset_types=frozenset(a.type for a in assets), assets=assets)
-
-
 async def plan_one(
     config: BusinessCenterConfig, provider: Provider, *, allow_removals: bool = False
 ) -> PlannedBC:
-    read = await provider.read_state(scope_for(config))
+    read = await provider.read_state(Scope.of_state(config.desired))
     plan = make_plan(config, read.state, unmanaged_assets=read.unmanaged_assets)
     problems = safety.violations(plan, config, read.state, allow_removals=allow_removals)
     return PlannedBC(config, read, plan, problems)
