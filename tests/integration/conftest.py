@@ -1,0 +1,113 @@
+"""Fixtures for end-to-end tests: example copies, a CLI runner, a served emulator."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner, Result
+
+from bcsync.cli import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+NOW = "2026-11-25"
+
+
+@dataclass
+class Bcsync:
+    """Runs `bcsync` in-process with a private state directory."""
+
+    workdir: Path
+    state_dir: Path
+
+    def __call__(self, *args: str, env: dict[str, str] | None = None) -> Result:
+        runner = CliRunner()
+        full_env = {"BCSYNC_STATE_DIR": str(self.state_dir), "NO_COLOR": "1", **(env or {})}
+        return runner.invoke(cli, list(args), env=full_env, catch_exceptions=False)
+
+
+@pytest.fixture
+def quickstart(tmp_path: Path) -> Path:
+    """A private copy of examples/quickstart (config + seed)."""
+    target = tmp_path / "quickstart"
+    shutil.copytree(EXAMPLES / "quickstart", target)
+    return target
+
+
+@pytest.fixture
+def agency(tmp_path: Path) -> Path:
+    target = tmp_path / "agency"
+    shutil.copytree(EXAMPLES / "agency", target)
+    return target
+
+
+@pytest.fixture
+def bcsync(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Bcsync:
+    monkeypatch.chdir(tmp_path)
+    return Bcsync(tmp_path, tmp_path / "state")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Served:
+    url: str
+    process: subprocess.Popen[bytes]
+    db: Path
+
+
+def serve_emulator(seed: Path, db: Path, *extra: str) -> Served:
+    """Start `bcsync emulator serve` on a free loopback port and wait until it answers."""
+    port = free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "bcsync",
+        "emulator",
+        "serve",
+        "--seed",
+        str(seed),
+        "--db",
+        str(db),
+        "--port",
+        str(port),
+        "--control",
+        *extra,
+    ]
+    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{url}/_emulator/stats", timeout=0.5)
+            return Served(url, process, db)
+        except httpx.TransportError:
+            if process.poll() is not None:
+                raise RuntimeError("the emulator exited during start-up") from None
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("the emulator did not start within 20 s")
+
+
+@pytest.fixture
+def served(quickstart: Path, tmp_path: Path) -> Iterator[Served]:
+    server = serve_emulator(quickstart / "seed.yaml", tmp_path / "served.db")
+    yield server
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
