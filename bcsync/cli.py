@@ -468,6 +468,15 @@ def _progress(total: int, color: bool) -> Iterator[Callable[[Any], None]]:
     yield line
 
 
+def _register_emulator() -> None:
+    from bcsync.cli_emulator import emulator
+
+    cli.add_command(emulator)
+
+
+_register_emulator()
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="bcsync")

@@ -284,7 +284,7 @@ class _Differ:
                 self.noop(Kind.GRANT, grant_key, title, reason, None, {"role": want.role})
             return
         if member.status is not MemberStatus.BOUND:
-            reason = f"waiting for {email} to accept the invitation"
+            reason = f"deferred: assigned after {email} accepts the invitation"
             self.noop(Kind.GRANT, grant_key, title, reason, None, {"role": want.role})
             return
         self.add(

@@ -200,7 +200,11 @@ class Plan:
     @property
     def summary(self) -> Summary:
         counts = Counter(c.action for c in self.changes)
-        waiting = sum(1 for c in self.changes if c.action is Action.NOOP and "waiting" in c.reason)
+        waiting = sum(
+            1
+            for c in self.changes
+            if c.action is Action.NOOP and c.kind is Kind.MEMBER and "waiting" in c.reason
+        )
         return Summary(
             add=counts[Action.CREATE],
             change=counts[Action.UPDATE],

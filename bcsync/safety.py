@@ -60,10 +60,14 @@ def violations(
         if counted.existing >= policy.removal_threshold_floor and not limit.allows(
             counted.removals, counted.existing
         ):
-            share = 100 * counted.removals / counted.existing
+            if limit.percent:
+                share = 100 * counted.removals / counted.existing
+                compared = f"{share:.0f}% > max_removals {limit}"
+            else:
+                compared = f"{counted.removals} > max_removals {limit}"
             problems.append(
                 f"refusing to remove {counted.removals} of {counted.existing} managed entries "
-                f"({share:.0f}% > max_removals {limit}); pass --allow-removals to proceed"
+                f"({compared}); pass --allow-removals to proceed"
             )
     return problems
 

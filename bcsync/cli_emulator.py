@@ -1,0 +1,230 @@
+"""`bcsync emulator serve|reset`: the local Business Center on 127.0.0.1 (DESIGN.md section 10).
+
+Registered by bcsync/cli.py with `cli.add_command(emulator)`. Imports of the emulator are lazy, so
+other commands do not pay for starlette and uvicorn.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from bcsync.errors import ExitCode
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+DEFAULT_DB = Path(".bcsync/emulator.db")
+RATE = click.FloatRange(0.0, 1.0)
+
+
+def _fail(message: str, code: ExitCode) -> NoReturn:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(int(code))
+
+
+def _run(body: Callable[[], None]) -> None:
+    """Run a command body; emulator errors become one line and an exit code, never a traceback."""
+    from bcsync.emulator import EmulatorError, SeedError
+
+    try:
+        body()
+    except SeedError as err:
+        _fail(err.message, ExitCode.CONFIG_INVALID)
+    except EmulatorError as err:
+        _fail(err.message, ExitCode.RUNTIME)
+
+
+class AcceptAfter(click.ParamType):
+    """Seconds (>= 0) or "never"."""
+
+    name = "SECONDS|never"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, float):
+            return value
+        if str(value).lower() == "never":
+            return math.inf
+        try:
+            seconds = float(value)
+        except ValueError:
+            self.fail(f"expected a number of seconds or 'never', got {value!r}", param, ctx)
+        if seconds < 0 or math.isnan(seconds):
+            self.fail("must be >= 0 seconds", param, ctx)
+        return seconds
+
+
+@click.group("emulator", context_settings=CONTEXT_SETTINGS)
+def emulator() -> None:
+    """The local Business Center: an emulator of the TikTok Business API.
+
+    It keeps its state in a SQLite file seeded from a seed YAML, and serves the Business Center
+    endpoints under /open_api/v1.3/ so bcsync (or curl) can rehearse changes without TikTok.
+    """
+
+
+db_option = click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_DB,
+    show_default=True,
+    help="The emulator's SQLite database.",
+)
+
+
+@emulator.command(context_settings=CONTEXT_SETTINGS)
+@click.option(
+    "--seed",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Seed YAML; creates the database when it does not exist yet (or with --reset).",
+)
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8787, show_default=True, help="0 picks one."
+)
+@click.option("--control", is_flag=True, help="Enable the control endpoints under /_emulator/.")
+@click.option("--reset", "reseed", is_flag=True, help="Recreate the database from --seed first.")
+@click.option("--latency-ms", type=click.FloatRange(min=0), default=0.0, help="Fixed latency.")
+@click.option(
+    "--jitter-ms", type=click.FloatRange(min=0), default=0.0, help="Random extra latency."
+)
+@click.option("--qps-limit", type=click.IntRange(min=1), help="Requests per second per app.")
+@click.option("--qpm-limit", type=click.IntRange(min=1), help="Requests per minute per app.")
+@click.option("--throttle-rate", type=RATE, default=0.0, help="Share answered 40100/40016.")
+@click.option("--error-rate", type=RATE, default=0.0, help="Share answered 502/503/504 (HTML).")
+@click.option("--timeout-rate", type=RATE, default=0.0, help="Share that hang, then 504.")
+@click.option(
+    "--lost-response-rate", type=RATE, default=0.0, help="Share of writes committed, answered 5xx."
+)
+@click.option(
+    "--hang-seconds", type=click.FloatRange(min=0), default=30.0, show_default=True,
+    help="How long a timeout hangs.",
+)  # fmt: skip
+@click.option("--fault-seed", type=int, default=0, show_default=True, help="Makes faults repeat.")
+@click.option(
+    "--accept-invites-after",
+    type=AcceptAfter(),
+    help="Accept invitations after SECONDS, or never (default: the seed's setting).",
+)
+@click.option("--access-log", is_flag=True, help="Print one line per request.")
+def serve(
+    seed: Path | None,
+    db: Path,
+    host: str,
+    port: int,
+    control: bool,
+    reseed: bool,
+    accept_invites_after: float | None,
+    access_log: bool,
+    **fault_options: Any,
+) -> None:
+    """Serve the emulator over HTTP (loopback by default) until Ctrl+C."""
+
+    def body() -> None:
+        from bcsync.emulator import EmulatorError, create_app
+        from bcsync.emulator.serve import base_url, bind, is_loopback
+        from bcsync.emulator.serve import serve as run_server
+
+        if reseed and seed is None:
+            raise EmulatorError("--reset needs --seed FILE")
+        if seed is None and not db.exists():
+            raise EmulatorError(f"no database at {db} yet; pass --seed FILE to create it")
+        faults = _faults(fault_options)
+        app = create_app(
+            db, seed, control=control, faults=faults, invite_accept_after=accept_invites_after,
+            reset=reseed,
+        )  # fmt: skip
+        emu = app.state.emulator
+        try:
+            sock = bind(host, port)
+        except EmulatorError:
+            emu.close()
+            raise
+        url = base_url(sock)
+        _describe(emu, seed, db, url, control, faults)
+        if not is_loopback(host):
+            click.echo(
+                f"Warning: {host} is not a loopback address; anyone who can reach it can use "
+                "the seed's tokens.",
+                err=True,
+            )
+        click.echo(f"Listening on {url} (Ctrl+C to stop)")
+        run_server(app, sock, access_log=access_log)
+
+    _run(body)
+
+
+def _faults(options: dict[str, Any]) -> Any:
+    from bcsync.emulator import Faults
+
+    return Faults(
+        latency_ms=options["latency_ms"],
+        jitter_ms=options["jitter_ms"],
+        qps_limit=options["qps_limit"],
+        qpm_limit=options["qpm_limit"],
+        throttle_rate=options["throttle_rate"],
+        error_5xx_rate=options["error_rate"],
+        timeout_rate=options["timeout_rate"],
+        lost_response_rate=options["lost_response_rate"],
+        hang_seconds=options["hang_seconds"],
+        seed=options["fault_seed"],
+    )
+
+
+def _describe(emu: Any, seed: Path | None, db: Path, url: str, control: bool, faults: Any) -> None:
+    """Where it listens and how to talk to it; names admins, never prints a token."""
+    click.echo("Local Business Center (emulator of the TikTok Business API)")
+    if emu.created:
+        click.echo(f"  database  {db} (created from {seed})")
+    else:
+        note = "; the seed is used only by reset" if seed else ""
+        click.echo(f"  database  {db} (existing state{note}; --reset reseeds it)")
+    click.echo(f"  API       {url}/open_api/v1.3/")
+    click.echo(f"  control   {url}/_emulator/" if control else "  control   off (--control)")
+    changed = {k: v for k, v in faults.to_dict().items() if v not in (0, 0.0, None)}
+    changed.pop("hang_seconds", None)
+    click.echo(f"  faults    {', '.join(f'{k}={v}' for k, v in changed.items()) or 'none'}")
+    where = seed if seed else "the seed file"
+    click.echo(f"  tokens    send a user's `token` from {where} as the Access-Token header;")
+    for bc in emu.business_centers():
+        admin = bc["admin_email"] or "no admin with a token"
+        click.echo(f"            {bc['bc_id']} {bc['name']}: admin {admin}")
+
+
+@emulator.command(context_settings=CONTEXT_SETTINGS)
+@click.option(
+    "--seed",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Seed YAML to recreate the database from.",
+)
+@db_option
+def reset(seed: Path, db: Path) -> None:
+    """Recreate the emulator's database from a seed (all changes are lost)."""
+
+    def body() -> None:
+        from bcsync.emulator import create_app
+
+        emu = create_app(db, seed, reset=True).state.emulator
+        try:
+            world = emu.snapshot()
+        finally:
+            emu.close()
+        bcs = world["business_centers"]
+        members = sum(len(bc["members"]) for bc in bcs)
+        click.echo(
+            f"Reset {db} from {seed}: {len(bcs)} Business Center(s), "
+            f"{len(world['users'])} user(s), {members} member(s)."
+        )
+
+    _run(body)
+
+
+if __name__ == "__main__":
+    emulator()

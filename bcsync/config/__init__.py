@@ -1,0 +1,123 @@
+"""Config loading: paths -> checked `BusinessCenterConfig`s, or every problem, located.
+
+    load(paths, now) -> LoadResult        # never raises for bad input: problems are data
+    load_strict(paths, now) -> configs    # raises ConfigError carrying every problem
+
+Pipeline per file: loader (bytes -> Document with positions) -> schema -> rules -> build.
+A file with any error is not built; warnings do not block.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from bcsync.config.build import build_config
+from bcsync.config.document import Document
+from bcsync.config.loader import LoadFailed, SourceFile, discover, read_document
+from bcsync.config.rules import check_rules
+from bcsync.config.schema import check_schema
+from bcsync.errors import ConfigError, Problem
+from bcsync.model import BusinessCenterConfig
+
+__all__ = ["LoadResult", "load", "load_strict"]
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """What `load` found: built configs (files without errors), every problem, the files read."""
+
+    configs: list[BusinessCenterConfig] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if not p.is_error]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def load(paths: Sequence[str], now: date, *, cwd: str | None = None) -> LoadResult:
+    """Load, check and build every config in `paths` (files or directories; none: defaults)."""
+    sources, problems = discover(list(paths), cwd)
+    docs: dict[SourceFile, Document] = {}
+    failed: dict[SourceFile, list[Problem]] = {}
+    for source in sources:
+        try:
+            docs[source] = read_document(source.path, cwd)
+        except LoadFailed as exc:
+            failed[source] = exc.problems
+    # A directory may hold the emulator seed next to the configs that name it: not a config.
+    seeds = _seed_files(docs.values())
+    kept = [s for s in sources if not (s.from_dir and _real(s.path, cwd) in seeds)]
+    if not kept and not problems:
+        problems.append(Problem(", ".join(paths) or ".", None, None, "", "no config files found"))
+    configs: list[BusinessCenterConfig] = []
+    owners: dict[str, Document] = {}
+    for source in kept:
+        if source in failed:
+            problems.extend(failed[source])
+            continue
+        doc = docs[source]
+        found = check_schema(doc) + check_rules(doc, now) + _check_unique_bc(doc, owners)
+        problems.extend(sorted(found, key=_position))
+        if not any(p.is_error for p in found):
+            configs.append(build_config(doc, now))
+    return LoadResult(configs=configs, problems=problems, files=[s.path for s in kept])
+
+
+def load_strict(
+    paths: Sequence[str], now: date, *, cwd: str | None = None
+) -> list[BusinessCenterConfig]:
+    """Like `load`, but raise ConfigError (exit 3) with every problem when any is an error."""
+    result = load(paths, now, cwd=cwd)
+    if result.errors:
+        raise ConfigError(result.problems)
+    return result.configs
+
+
+def _position(problem: Problem) -> tuple[int, int]:
+    return (problem.line or 0, problem.col or 0)
+
+
+def _real(path: str, cwd: str | None) -> str:
+    return os.path.realpath(os.path.join(cwd or os.getcwd(), path))
+
+
+def _seed_files(docs: Iterable[Document]) -> set[str]:
+    seeds = set()
+    for doc in docs:
+        provider = doc.data.get("provider")
+        seed = provider.get("seed") if isinstance(provider, dict) else None
+        if isinstance(seed, str) and seed and "\x00" not in seed:
+            seeds.add(os.path.realpath(os.path.join(doc.base_dir, seed)))
+    return seeds
+
+
+def _check_unique_bc(doc: Document, owners: dict[str, Document]) -> list[Problem]:
+    """One file per Business Center: a second file declaring the same id is an error."""
+    bc = doc.data.get("business_center")
+    bc_id = bc.get("id") if isinstance(bc, dict) else None
+    if not isinstance(bc_id, str):
+        return []
+    first = owners.setdefault(bc_id, doc)
+    if first is doc:
+        return []
+    mark = first.locate(("business_center", "id"))
+    where = f"{first.file}:{mark[0]}" if mark else first.file
+    return [
+        doc.problem(
+            ("business_center", "id"),
+            f"Business Center {bc_id} is already declared in {where}",
+            "one file per Business Center",
+        )
+    ]

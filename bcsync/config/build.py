@@ -1,0 +1,297 @@
+"""A checked Document to a BusinessCenterConfig and its desired State. Pure: the clock is passed in.
+
+Call only on documents without schema or rule errors: shapes are trusted here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from fnmatch import fnmatchcase
+from pathlib import PurePath
+from typing import Any
+
+from bcsync.config.document import DocPath, Document, list_at, mapping_at, parse_date
+from bcsync.model import (
+    Asset,
+    AssetKey,
+    AssetType,
+    BusinessCenterConfig,
+    FinanceRole,
+    Grant,
+    GrantKey,
+    Member,
+    MemberRole,
+    Partner,
+    PartnerShare,
+    Policy,
+    ProviderSettings,
+    ProviderType,
+    RemovalLimit,
+    ShareKey,
+    State,
+    canonical_role,
+    stronger_role,
+)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One role on one asset from one source (the member's own line, or a group)."""
+
+    asset: AssetKey
+    role: str
+    expires: date | None
+    source: str
+
+
+def build_config(doc: Document, now: date) -> BusinessCenterConfig:
+    """The BC config and desired state: groups expanded, expired and ignored entries dropped."""
+    data = doc.data
+    bc = mapping_at(data, "business_center")
+    bc_id = str(bc["id"])
+    aliases = _asset_index(data)
+    policy = build_policy(mapping_at(data, "policy"))
+    expired: dict[object, date] = {}
+    members, grants = _members(doc, aliases, policy, now, expired)
+    partners, shares = _partners(doc, aliases, now, expired)
+    desired = State(
+        bc_id=bc_id,
+        members=members,
+        assets={key: Asset(key, alias=alias) for (_, alias), key in aliases.items()},
+        grants=grants,
+        partners=partners,
+        shares=shares,
+    )
+    return BusinessCenterConfig(
+        path=doc.file,
+        bc_id=bc_id,
+        name=bc.get("name"),
+        provider=build_provider(mapping_at(data, "provider"), doc.base_dir),
+        policy=policy,
+        desired=desired,
+        digest=doc.digest,
+        expired=expired,
+        asset_aliases={key: alias for (_, alias), key in aliases.items()},
+        # Expired partners too: a plan removing one still names it by its alias.
+        partner_aliases={
+            str(entry["bc_id"]): alias for alias, entry in mapping_at(data, "partners").items()
+        },
+    )
+
+
+def _asset_index(data: Any) -> dict[tuple[AssetType, str], AssetKey]:
+    index = {}
+    for asset_type in AssetType:
+        for alias, asset_id in mapping_at(data, "assets", asset_type.value).items():
+            index[(asset_type, alias)] = AssetKey(asset_type, str(asset_id))
+    return index
+
+
+def build_policy(section: dict[str, Any]) -> Policy:
+    """Policy from the `policy` section (defaults for what is absent)."""
+    defaults = Policy()
+    return Policy(
+        min_admins=int(section.get("min_admins", defaults.min_admins)),
+        required_admins=tuple(str(e).lower() for e in section.get("required_admins", ())),
+        max_removals=parse_removal_limit(section.get("max_removals", defaults.max_removals)),
+        protected=tuple(_protected(str(p)) for p in section.get("protected", ())),
+        ignore_members=tuple(str(p) for p in section.get("ignore_members", ())),
+    )
+
+
+def parse_removal_limit(value: object) -> RemovalLimit:
+    """'25%' -> 25 percent; 10 -> an absolute count."""
+    if isinstance(value, RemovalLimit):
+        return value
+    if isinstance(value, str) and value.endswith("%"):
+        return RemovalLimit(float(value[:-1]), percent=True)
+    return RemovalLimit(float(str(value)), percent=False)
+
+
+def _protected(entry: str) -> str:
+    return entry if entry.startswith("partner:") else entry.lower()
+
+
+def build_provider(section: dict[str, Any], base_dir: str) -> ProviderSettings:
+    """ProviderSettings; a relative seed path is resolved against the config file's directory."""
+    seed = section.get("seed")
+    return ProviderSettings(
+        type=ProviderType(section.get("type", ProviderType.LOCAL.value)),
+        url=section.get("url"),
+        seed=str(PurePath(base_dir) / seed) if isinstance(seed, str) else None,
+        token_env=section.get("token_env", ProviderSettings().token_env),
+        qps=_optional_int(section.get("qps")),
+        qpm=_optional_int(section.get("qpm")),
+    )
+
+
+def _optional_int(value: Any) -> int | None:
+    # JSON Schema's "integer" accepts 5.0: store an int either way.
+    return None if value is None else int(value)
+
+
+# --- members and grants --------------------------------------------------------------------
+
+
+def _members(
+    doc: Document,
+    aliases: dict[tuple[AssetType, str], AssetKey],
+    policy: Policy,
+    now: date,
+    expired: dict[object, date],
+) -> tuple[dict[str, Member], dict[GrantKey, Grant]]:
+    groups = _group_entries(doc, aliases)
+    members: dict[str, Member] = {}
+    grants: dict[GrantKey, Grant] = {}
+    for email, entry in mapping_at(doc.data, "members").items():
+        lower = email.lower()
+        if any(fnmatchcase(lower, p.lower()) for p in policy.ignore_members):
+            continue
+        entries = list(_own_entries(doc, ("members", email), aliases))
+        for group in list_at(entry, "groups"):
+            entries.extend(groups.get(group, ()))
+        expires = parse_date(entry.get("expires"))
+        if expires is not None and expires <= now:
+            expired[lower] = expires
+            for e in entries:
+                expired[(e.asset, lower)] = min(expires, e.expires or expires)
+            continue
+        finance = entry.get("finance_role")
+        members[lower] = Member(
+            email=lower,
+            role=MemberRole(entry["role"]),
+            finance_role=FinanceRole(finance) if finance else None,
+            source=doc.line_ref(("members", email)),
+            expires=expires,
+        )
+        for grant in _combine(lower, entries, now, expired):
+            grants[grant.key] = grant
+    return members, grants
+
+
+def _own_entries(
+    doc: Document, path: DocPath, aliases: dict[tuple[AssetType, str], AssetKey]
+) -> Iterator[_Entry]:
+    """Grants written in an `access` section, each sourced to its FILE:LINE."""
+    access = mapping_at(doc.data, *path, "access")
+    for section, grants in access.items():
+        asset_type = AssetType(section)
+        for alias, value in grants.items():
+            role, expires = _role_and_expiry(value)
+            yield _Entry(
+                asset=aliases[(asset_type, alias)],
+                role=canonical_role(asset_type, role),
+                expires=expires,
+                source=doc.line_ref((*path, "access", section, alias)),
+            )
+
+
+def _role_and_expiry(value: Any) -> tuple[str | list[str], date | None]:
+    if isinstance(value, dict):
+        return value["role"], parse_date(value.get("expires"))
+    return value, None
+
+
+def _group_entries(
+    doc: Document, aliases: dict[tuple[AssetType, str], AssetKey]
+) -> dict[str, list[_Entry]]:
+    """Each group's grants with the groups it includes, recursively, sourced to the group."""
+    groups = mapping_at(doc.data, "groups")
+    own = {
+        name: [
+            _Entry(e.asset, e.role, e.expires, f"group {name}")
+            for e in _own_entries(doc, ("groups", name), aliases)
+        ]
+        for name in groups
+    }
+    expanded: dict[str, list[_Entry]] = {}
+    for name in groups:
+        entries = list(own[name])
+        # Breadth-first over included groups; `seen` also makes a (rejected) cycle harmless.
+        seen, queue = {name}, [(ref, name) for ref in list_at(groups[name], "groups")]
+        while queue:
+            ref, via = queue.pop(0)
+            if ref in seen or ref not in groups:
+                continue
+            seen.add(ref)
+            entries.extend(
+                _Entry(e.asset, e.role, e.expires, f"group {ref} (via {via})") for e in own[ref]
+            )
+            queue.extend((sub, ref) for sub in list_at(groups[ref], "groups"))
+        expanded[name] = entries
+    return expanded
+
+
+def _combine(
+    email: str, entries: list[_Entry], now: date, expired: dict[object, date]
+) -> Iterator[Grant]:
+    """One Grant per asset: the stronger role (the union for permission sets) of active entries."""
+    by_asset: dict[AssetKey, list[_Entry]] = {}
+    lapsed: dict[AssetKey, date] = {}
+    for entry in entries:
+        if entry.expires is not None and entry.expires <= now:
+            lapsed[entry.asset] = max(entry.expires, lapsed.get(entry.asset, entry.expires))
+        else:
+            by_asset.setdefault(entry.asset, []).append(entry)
+    for asset, when in lapsed.items():
+        if asset not in by_asset:
+            expired[(asset, email)] = when
+    for asset, active in by_asset.items():
+        role = active[0].role
+        for entry in active[1:]:
+            role = stronger_role(asset.type, role, entry.role)
+        ends = [e.expires for e in active]
+        yield Grant(
+            asset=asset,
+            member=email,
+            role=role,
+            sources=tuple(dict.fromkeys(e.source for e in active)),
+            # The grant lasts while any source lasts: open-ended if one has no end.
+            expires=None if None in ends else max(d for d in ends if d is not None),
+        )
+
+
+# --- partners ------------------------------------------------------------------------------
+
+
+def _partners(
+    doc: Document,
+    aliases: dict[tuple[AssetType, str], AssetKey],
+    now: date,
+    expired: dict[object, date],
+) -> tuple[dict[str, Partner], dict[ShareKey, PartnerShare]]:
+    partners: dict[str, Partner] = {}
+    shares: dict[ShareKey, PartnerShare] = {}
+    for alias, entry in mapping_at(doc.data, "partners").items():
+        bc_id = str(entry["bc_id"])
+        expires = parse_date(entry.get("expires"))
+        partner_gone = expires is not None and expires <= now
+        if partner_gone:
+            expired[bc_id] = expires
+        else:
+            partners[bc_id] = Partner(
+                bc_id=bc_id,
+                alias=alias,
+                name=entry.get("name"),
+                source=doc.line_ref(("partners", alias)),
+                expires=expires,
+            )
+        for share_alias, value in mapping_at(entry, "access", "ad_accounts").items():
+            role, share_expires = _role_and_expiry(value)
+            asset = aliases[(AssetType.AD_ACCOUNT, share_alias)]
+            ends = [d for d in (expires, share_expires) if d is not None]
+            ends_on = min(ends) if ends else None
+            if ends_on is not None and ends_on <= now:
+                expired[(bc_id, asset)] = ends_on
+                continue
+            share = PartnerShare(
+                partner=bc_id,
+                asset=asset,
+                role=canonical_role(AssetType.AD_ACCOUNT, role),
+                source=doc.line_ref(("partners", alias, "access", "ad_accounts", share_alias)),
+                expires=ends_on,
+            )
+            shares[share.key] = share
+    return partners, shares

@@ -1,0 +1,469 @@
+"""Cross-reference and policy rules the schema cannot express. Pure: no I/O, the clock passed in.
+
+Rules read the document defensively (a part of the wrong shape is skipped: the schema already
+reported it), so schema and rule problems come out together and the user fixes all in one pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from fnmatch import fnmatchcase
+from typing import Any
+
+from bcsync.config.document import (
+    DocPath,
+    Document,
+    did_you_mean,
+    join_hints,
+    list_at,
+    mapping_at,
+    parse_date,
+)
+from bcsync.errors import Problem
+from bcsync.model import MAX_ADMINS, MAX_MEMBERS, AssetType
+
+EXPIRY_WARNING_DAYS = 14
+DEFAULT_MIN_ADMINS = 2
+LABELS = {
+    AssetType.AD_ACCOUNT: "ad account",
+    AssetType.CATALOG: "catalog",
+    AssetType.TIKTOK_ACCOUNT: "TikTok account",
+    AssetType.SHOP: "shop",
+    AssetType.LEAD_FORM: "lead form",
+}
+
+# Provider keys and the provider types that use them.
+PROVIDER_KEYS = {
+    "seed": ("local",),
+    "url": ("emulator", "tiktok"),
+    "token_env": ("emulator", "tiktok"),
+}
+
+Assets = dict[AssetType, dict[str, str]]
+
+
+@dataclass(frozen=True)
+class _Context:
+    doc: Document
+    now: date
+    assets: Assets
+    # lower-cased email -> the key as written (first occurrence)
+    members: dict[str, str]
+
+
+def check_rules(doc: Document, now: date) -> list[Problem]:
+    """Every cross-reference and policy problem in one parsed config (errors and warnings)."""
+    problems: list[Problem] = []
+    assets = _declared_assets(doc, problems)
+    members = _member_keys(doc, problems)
+    ctx = _Context(doc, now, assets, members)
+    for check in (
+        _check_access_refs,
+        _check_group_refs,
+        _check_group_cycles,
+        _check_expiry,
+        _check_admins,
+        _check_required_admins,
+        _check_protected,
+        _check_ignored,
+        _check_partners,
+        _check_provider,
+    ):
+        problems.extend(check(ctx))
+    return problems
+
+
+# --- declarations --------------------------------------------------------------------------
+
+
+def _declared_assets(doc: Document, problems: list[Problem]) -> Assets:
+    assets: Assets = {}
+    for asset_type in AssetType:
+        aliases: dict[str, str] = {}
+        first_alias: dict[str, str] = {}
+        for alias, asset_id in mapping_at(doc.data, "assets", asset_type.value).items():
+            if not isinstance(asset_id, str):
+                continue
+            path = ("assets", asset_type.value, alias)
+            if asset_id in first_alias:
+                other = first_alias[asset_id]
+                line = _line(doc, ("assets", asset_type.value, other))
+                problems.append(
+                    doc.problem(
+                        path,
+                        f"{LABELS[asset_type]} {asset_id} is already declared as {other!r}{line}",
+                        "an asset has exactly one alias",
+                    )
+                )
+                continue
+            first_alias[asset_id] = alias
+            aliases[alias] = asset_id
+        assets[asset_type] = aliases
+    return assets
+
+
+def _member_keys(doc: Document, problems: list[Problem]) -> dict[str, str]:
+    members: dict[str, str] = {}
+    for email in mapping_at(doc.data, "members"):
+        lower = email.lower()
+        if lower in members:
+            first = members[lower]
+            problems.append(
+                doc.problem(
+                    ("members", email),
+                    f"duplicate member {email!r}: emails are case-insensitive and {first!r} "
+                    f"is already declared{_line(doc, ('members', first))}",
+                    "declare each member once",
+                    key=True,
+                )
+            )
+            continue
+        members[lower] = email
+    return members
+
+
+def _line(doc: Document, path: DocPath) -> str:
+    mark = doc.locate(path, key=True)
+    return f" at line {mark[0]}" if mark else ""
+
+
+def _member(ctx: _Context, lower: str) -> dict[str, Any]:
+    return mapping_at(ctx.doc.data, "members", ctx.members[lower])
+
+
+def _expiry(value: Any) -> date | None:
+    return parse_date(value)
+
+
+def _is_expired(ctx: _Context, entry: dict[str, Any]) -> bool:
+    expires = _expiry(entry.get("expires"))
+    return expires is not None and expires <= ctx.now
+
+
+def _ignore_patterns(ctx: _Context) -> list[tuple[int, str]]:
+    patterns = list_at(ctx.doc.data, "policy", "ignore_members")
+    return [(i, p) for i, p in enumerate(patterns) if isinstance(p, str) and p]
+
+
+def _active_members(ctx: _Context) -> dict[str, dict[str, Any]]:
+    """Declared members that build keeps: not expired, not ignored."""
+    patterns = [p.lower() for _, p in _ignore_patterns(ctx)]
+    active = {}
+    for lower in ctx.members:
+        entry = _member(ctx, lower)
+        if _is_expired(ctx, entry) or any(fnmatchcase(lower, p) for p in patterns):
+            continue
+        active[lower] = entry
+    return active
+
+
+# --- references ----------------------------------------------------------------------------
+
+
+def _access_sections(ctx: _Context) -> Iterator[tuple[DocPath, dict[str, Any]]]:
+    """(path of an access mapping, the mapping) for members, groups and partners."""
+    data = ctx.doc.data
+    for kind in ("members", "groups", "partners"):
+        for name, entry in mapping_at(data, kind).items():
+            access = mapping_at(entry, "access")
+            if access:
+                yield (kind, name, "access"), access
+
+
+def _grants(ctx: _Context) -> Iterator[tuple[DocPath, AssetType, str, Any]]:
+    """(path, asset type, alias, value) of every grant in members, groups and partners."""
+    for path, access in _access_sections(ctx):
+        for section, grants in access.items():
+            if section not in AssetType._value2member_map_ or not isinstance(grants, dict):
+                continue
+            for alias, value in grants.items():
+                yield (*path, section, alias), AssetType(section), alias, value
+
+
+def _check_access_refs(ctx: _Context) -> Iterator[Problem]:
+    for path, asset_type, alias, _ in _grants(ctx):
+        if alias in ctx.assets.get(asset_type, {}):
+            continue
+        label = LABELS[asset_type]
+        hint = did_you_mean(alias, ctx.assets.get(asset_type, {}))
+        elsewhere = [t for t, aliases in ctx.assets.items() if alias in aliases]
+        if elsewhere:
+            where = elsewhere[0]
+            hint = join_hints(
+                hint, f"{alias!r} is a {LABELS[where]}, declared under assets.{where.value}"
+            )
+        yield ctx.doc.problem(
+            path,
+            f"unknown {label} alias {alias!r}",
+            hint or f"declare it under assets.{asset_type.value}",
+            key=True,
+        )
+
+
+def _check_group_refs(ctx: _Context) -> Iterator[Problem]:
+    groups = mapping_at(ctx.doc.data, "groups")
+    for kind in ("members", "groups"):
+        for name, entry in mapping_at(ctx.doc.data, kind).items():
+            for index, ref in enumerate(list_at(entry, "groups")):
+                if not isinstance(ref, str) or ref in groups:
+                    continue
+                hint = did_you_mean(ref, groups) or (
+                    "declared groups: " + ", ".join(groups) if groups else "declare it under groups"
+                )
+                yield ctx.doc.problem((kind, name, "groups", index), f"unknown group {ref!r}", hint)
+
+
+def _check_group_cycles(ctx: _Context) -> Iterator[Problem]:
+    groups = mapping_at(ctx.doc.data, "groups")
+    edges = {
+        name: [(i, ref) for i, ref in enumerate(list_at(entry, "groups")) if isinstance(ref, str)]
+        for name, entry in groups.items()
+    }
+    reported: set[frozenset[str]] = set()
+    done: set[str] = set()
+    for start in groups:
+        # Iterative depth-first search: the stack holds (group, index of its next edge).
+        path: list[str] = [start]
+        stack: list[tuple[str, int]] = [(start, 0)]
+        while stack:
+            node, i = stack[-1]
+            targets = edges.get(node, [])
+            if i >= len(targets):
+                stack.pop()
+                path.pop()
+                done.add(node)
+                continue
+            stack[-1] = (node, i + 1)
+            index, ref = targets[i]
+            if ref in path:
+                cycle = [*path[path.index(ref) :], ref]
+                if frozenset(cycle) not in reported:
+                    reported.add(frozenset(cycle))
+                    yield ctx.doc.problem(
+                        ("groups", node, "groups", index),
+                        "group cycle: " + " -> ".join(cycle),
+                        "a group cannot include itself, directly or through other groups",
+                    )
+            elif ref in edges and ref not in done:
+                path.append(ref)
+                stack.append((ref, 0))
+
+
+# --- dates ---------------------------------------------------------------------------------
+
+
+def _expiry_fields(ctx: _Context) -> Iterator[tuple[DocPath, str, Any]]:
+    """(path of an `expires` value, what expires, the value)."""
+    for kind, noun in (
+        ("members", "the member will be removed"),
+        ("partners", "the partner will be removed"),
+    ):
+        for name, entry in mapping_at(ctx.doc.data, kind).items():
+            if isinstance(entry, dict) and "expires" in entry:
+                yield (kind, name, "expires"), noun, entry["expires"]
+    for path, _, _, value in _grants(ctx):
+        if isinstance(value, dict) and "expires" in value:
+            yield (*path, "expires"), "it will be revoked", value["expires"]
+
+
+def _check_expiry(ctx: _Context) -> Iterator[Problem]:
+    soon = ctx.now + timedelta(days=EXPIRY_WARNING_DAYS)
+    for path, outcome, value in _expiry_fields(ctx):
+        if not isinstance(value, str):
+            continue
+        expires = parse_date(value)
+        if expires is None:
+            if len(value) == 10 and value[4] == "-" and value[7] == "-":
+                yield ctx.doc.problem(path, f"{value!r} is not a valid date", "expected YYYY-MM-DD")
+        elif expires <= ctx.now:
+            yield ctx.doc.problem(path, f"expired on {expires}, {outcome}", warning=True)
+        elif expires <= soon:
+            days = (expires - ctx.now).days
+            plural = "s" if days != 1 else ""
+            message = f"expires on {expires} (in {days} day{plural})"
+            yield ctx.doc.problem(path, message, f"on that date {outcome}", warning=True)
+
+
+# --- admins and members --------------------------------------------------------------------
+
+
+def _min_admins(ctx: _Context) -> int:
+    value = mapping_at(ctx.doc.data, "policy").get("min_admins")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return DEFAULT_MIN_ADMINS
+
+
+def _min_admins_is_valid(ctx: _Context) -> bool:
+    value = mapping_at(ctx.doc.data, "policy").get("min_admins")
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_admins(ctx: _Context) -> Iterator[Problem]:
+    active = _active_members(ctx)
+    admins = [e for e, m in active.items() if m.get("role") == "admin"]
+    members_path: DocPath = ("members",) if "members" in ctx.doc.data else ()
+    if len(active) > MAX_MEMBERS:
+        yield ctx.doc.problem(
+            members_path,
+            f"{len(active):,} members declared; a Business Center holds at most {MAX_MEMBERS:,}",
+            key=True,
+        )
+    if len(admins) > MAX_ADMINS:
+        yield ctx.doc.problem(
+            members_path,
+            f"{len(admins)} admins declared; a Business Center allows at most {MAX_ADMINS}",
+            "make some of them role: standard",
+            key=True,
+        )
+    wanted = _min_admins(ctx)
+    if len(admins) < wanted:
+        declared = wanted != DEFAULT_MIN_ADMINS or "min_admins" in mapping_at(
+            ctx.doc.data, "policy"
+        )
+        declared = declared and _min_admins_is_valid(ctx)
+        path: DocPath = ("policy", "min_admins") if declared else members_path
+        expired = sum(
+            1
+            for lower in ctx.members
+            if _member(ctx, lower).get("role") == "admin" and _is_expired(ctx, _member(ctx, lower))
+        )
+        note = f" ({expired} more expired)" if expired else ""
+        source = "policy.min_admins" if declared else "the default min_admins"
+        yield ctx.doc.problem(
+            path,
+            f"{len(admins)} admin(s) declared{note}; {source} requires {wanted}",
+            "declare more members with role: admin, or lower policy.min_admins",
+            key=not declared,
+        )
+
+
+def _check_required_admins(ctx: _Context) -> Iterator[Problem]:
+    for index, email in enumerate(list_at(ctx.doc.data, "policy", "required_admins")):
+        if not isinstance(email, str):
+            continue
+        path = ("policy", "required_admins", index)
+        lower = email.lower()
+        if lower not in ctx.members:
+            hint = did_you_mean(lower, ctx.members) or "declare it under members with role: admin"
+            yield ctx.doc.problem(path, f"required admin {email!r} is not declared", hint)
+            continue
+        entry = _member(ctx, lower)
+        role = entry.get("role")
+        if isinstance(role, str) and role != "admin":
+            yield ctx.doc.problem(
+                path,
+                f"required admin {email!r} is declared with role {role!r}",
+                f"set role: admin{_line(ctx.doc, ('members', ctx.members[lower]))}",
+            )
+        elif _is_expired(ctx, entry):
+            yield ctx.doc.problem(
+                path,
+                f"required admin {email!r} expired on {_expiry(entry.get('expires'))}",
+                "remove the expiry or the requirement",
+            )
+
+
+def _check_protected(ctx: _Context) -> Iterator[Problem]:
+    partners = mapping_at(ctx.doc.data, "partners")
+    partner_names = set(partners) | {
+        p["bc_id"] for p in partners.values() if isinstance(p, dict) and "bc_id" in p
+    }
+    for index, entry in enumerate(list_at(ctx.doc.data, "policy", "protected")):
+        if not isinstance(entry, str):
+            continue
+        path = ("policy", "protected", index)
+        if entry.startswith("partner:"):
+            name = entry.split(":", 1)[1]
+            if name and name not in partner_names:
+                hint = did_you_mean(name, partners) or "declare it under partners"
+                message = f"protected partner {name!r} is not declared in partners"
+                yield ctx.doc.problem(path, message, hint, warning=True)
+        elif entry.lower() not in ctx.members:
+            hint = did_you_mean(entry.lower(), ctx.members) or (
+                "a plan that would remove it from the Business Center is refused"
+            )
+            message = f"protected member {entry!r} is not declared in members"
+            yield ctx.doc.problem(path, message, hint, warning=True)
+
+
+def _check_ignored(ctx: _Context) -> Iterator[Problem]:
+    patterns = _ignore_patterns(ctx)
+    if not patterns:
+        return
+    for lower, email in ctx.members.items():
+        for index, pattern in patterns:
+            if fnmatchcase(lower, pattern.lower()):
+                line = _line(ctx.doc, ("policy", "ignore_members", index))
+                yield ctx.doc.problem(
+                    ("members", email),
+                    f"member {email!r} matches ignore_members pattern {pattern!r}{line}",
+                    "ignored members are never managed: remove the member or narrow the pattern",
+                    key=True,
+                )
+                break
+
+
+# --- partners and provider -----------------------------------------------------------------
+
+
+def _check_partners(ctx: _Context) -> Iterator[Problem]:
+    own_id = mapping_at(ctx.doc.data, "business_center").get("id")
+    first: dict[str, str] = {}
+    for alias, entry in mapping_at(ctx.doc.data, "partners").items():
+        if not isinstance(entry, dict):
+            continue
+        bc_id = entry.get("bc_id")
+        if isinstance(bc_id, str):
+            if bc_id == own_id:
+                yield ctx.doc.problem(
+                    ("partners", alias, "bc_id"),
+                    f"partner {alias!r} is this Business Center ({bc_id})",
+                    "a Business Center cannot be its own partner",
+                )
+            elif bc_id in first:
+                line = _line(ctx.doc, ("partners", first[bc_id]))
+                yield ctx.doc.problem(
+                    ("partners", alias, "bc_id"),
+                    f"partner {bc_id} is already declared as {first[bc_id]!r}{line}",
+                    "declare each partner once",
+                )
+            else:
+                first[bc_id] = alias
+        if not _is_expired(ctx, entry) and not _active_shares(ctx, entry):
+            yield ctx.doc.problem(
+                ("partners", alias),
+                f"partner {alias!r} has no active ad account share",
+                "the API cannot add a partner without sharing an asset; "
+                "share an ad account or remove the partner",
+                key=True,
+                warning=True,
+            )
+
+
+def _active_shares(ctx: _Context, partner: dict[str, Any]) -> list[str]:
+    """Shares that have not expired, in any access section (a wrong one is a schema error)."""
+    return [
+        alias
+        for section in mapping_at(partner, "access").values()
+        if isinstance(section, dict)
+        for alias, value in section.items()
+        if not (isinstance(value, dict) and _is_expired(ctx, value))
+    ]
+
+
+def _check_provider(ctx: _Context) -> Iterator[Problem]:
+    provider = mapping_at(ctx.doc.data, "provider")
+    kind = provider.get("type", "local")
+    if not isinstance(kind, str) or kind not in ("local", "emulator", "tiktok"):
+        return
+    for key, users in PROVIDER_KEYS.items():
+        if key in provider and kind not in users:
+            yield ctx.doc.problem(
+                ("provider", key),
+                f"{key!r} does not apply to the {kind} provider",
+                f"used by: {', '.join(users)}",
+                key=True,
+            )

@@ -1,0 +1,314 @@
+"""The ASGI app: the TikTok Business API under /open_api/v1.3/, control endpoints under /_emulator/.
+
+Every API answer is HTTP 200 with {code, message, request_id, data}, except what a gateway says:
+an unknown path, a missing trailing slash or a wrong method ("404 page not found", contract 1) and
+the injected 5xx faults (HTML, contract 2).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import math
+import secrets
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from . import assets, business, members, partners
+from .endpoint import Call, Endpoint
+from .errors import OK, TOKEN_INVALID, TOKEN_MISSING, ApiFailure, EmulatorError
+from .faults import Draw, FaultInjector, Faults, gateway_page, throttle_message
+from .params import Params, parse_body
+from .seed import load_seed
+from .store import Store, snapshot
+
+API_PREFIX = "/open_api/v1.3/"
+ENDPOINTS: dict[str, Endpoint] = {
+    e.path: e
+    for e in (*business.ENDPOINTS, *members.ENDPOINTS, *assets.ENDPOINTS, *partners.ENDPOINTS)
+}
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+# The real API's answers to a missing/empty or unknown token (contract 5; AB tests).
+TOKEN_MISSING_MESSAGE = (
+    "Access token is null, you should set it in http header with key Access-Token."
+)
+TOKEN_INVALID_MESSAGE = "Access token is incorrect or has been revoked."
+NEVER = math.inf
+FIRST_ADMIN = (
+    "SELECT u.token, u.email FROM members m JOIN users u ON u.user_id = m.user_id "
+    "WHERE m.bc_id = ? AND m.relation_status = 'BOUND' AND m.user_role = 'ADMIN' "
+    "AND u.token IS NOT NULL ORDER BY m.rowid LIMIT 1"
+)
+
+SeedSource = str | Path | Mapping[str, Any]
+
+
+class Emulator:
+    """The local Business Center behind the app: state, faults, invitations, counters."""
+
+    def __init__(
+        self,
+        store: Store,
+        seed: SeedSource | None,
+        *,
+        control: bool,
+        faults: Faults,
+        invite_accept_after: float | None,
+        clock: Callable[[], float],
+    ) -> None:
+        self.store = store
+        self.seed_source = seed
+        self.control = control
+        self.clock = clock
+        self.injector = FaultInjector(faults)
+        self._accept_override = invite_accept_after
+        self._counts: Counter[str] = Counter()
+        self._throttled = 0
+        self._ids = itertools.count(1)
+        self.created = False  # whether create_app built the database from the seed
+        self.invite_accept_after = self._accept_after()
+
+    # -- the interface other modules use -------------------------------------------------------
+
+    def admin_token(self, bc_id: str) -> str | None:
+        """The token of the first joined admin of `bc_id` who has one (the `local` provider's)."""
+        with self.store.transaction() as tx:
+            row = tx.one(FIRST_ADMIN, bc_id)
+        return row["token"] if row else None
+
+    def business_centers(self) -> list[dict[str, str | None]]:
+        """Each BC with the email of the admin whose token `admin_token` gives (not the token)."""
+        with self.store.transaction() as tx:
+            rows = tx.all("SELECT * FROM business_centers WHERE managed = 1 ORDER BY rowid")
+            admins = [tx.one(FIRST_ADMIN, r["bc_id"]) for r in rows]
+        return [
+            {"bc_id": r["bc_id"], "name": r["name"], "admin_email": a["email"] if a else None}
+            for r, a in zip(rows, admins, strict=True)
+        ]
+
+    def stats(self) -> dict[str, Any]:
+        """Requests answered so far: total, throttled, and per endpoint path."""
+        return {
+            "total": sum(self._counts.values()),
+            "throttled": self._throttled,
+            "by_endpoint": dict(sorted(self._counts.items())),
+        }
+
+    def set_faults(self, faults: Faults) -> None:
+        """Switch faults at runtime; restarts the random sequence from `faults.seed`."""
+        self.injector.configure(faults)
+
+    def accept_invitation(self, bc_id: str, email: str, accept: bool = True) -> str:
+        """Settle a pending invitation as the invitee would; the new relation_status."""
+        with self.store.transaction(write=True) as tx:
+            return members.settle_invitation(tx, bc_id, email, accept, self.clock())
+
+    def snapshot(self) -> dict[str, Any]:
+        """The current world in the seed's shape, without tokens."""
+        with self.store.transaction() as tx:
+            return snapshot(tx)
+
+    def reset(self) -> None:
+        """Recreate the world from the seed: the file if one was given, else the stored copy."""
+        source = self.seed_source if self.seed_source is not None else self.store.meta("seed")
+        if source is None:
+            raise EmulatorError("no seed to reset from")
+        self.store.create(load_seed(source), self.clock())
+        self._counts.clear()
+        self._throttled = 0
+        self.injector.configure(self.injector.faults)
+        self.invite_accept_after = self._accept_after()
+
+    def close(self) -> None:
+        """Close the database."""
+        self.store.close()
+
+    # -- serving --------------------------------------------------------------------------------
+
+    def _accept_after(self) -> float | None:
+        if self._accept_override is not None:
+            return None if self._accept_override == NEVER else float(self._accept_override)
+        settings = self.store.meta("settings") or {}
+        return settings.get("invite_accept_after_seconds")
+
+    async def api(self, request: Request) -> Response:
+        endpoint = ENDPOINTS.get(request.path_params["path"])
+        if endpoint is None or request.method != endpoint.method:
+            return not_found_page()
+        self._counts[API_PREFIX + endpoint.path] += 1
+        draw = self.injector.draw()
+        if draw.delay:
+            await asyncio.sleep(draw.delay)
+        if draw.timeout:  # the gateway gives up on a backend that never answers
+            await asyncio.sleep(self.injector.faults.hang_seconds)
+            return gateway_response(504)
+        if draw.gateway_status:
+            return gateway_response(draw.gateway_status)
+        token = request.headers.get("Access-Token", "").strip()
+        try:
+            if not token:
+                raise ApiFailure(TOKEN_MISSING, TOKEN_MISSING_MESSAGE)
+            if endpoint.write:
+                raw: Mapping[str, Any] = parse_body(await request.body())
+            else:
+                raw = dict(request.query_params)
+            data = self._run(endpoint, token, raw, draw)
+        except ApiFailure as failure:
+            return self.envelope(failure.code, failure.message, {})
+        if endpoint.write and draw.lost_status:  # committed; the answer is lost on the way
+            return gateway_response(draw.lost_status)
+        return self.envelope(OK, "OK", data)
+
+    def _run(self, endpoint: Endpoint, token: str, raw: Mapping[str, Any], draw: Draw) -> Any:
+        now = self.clock()
+        self._settle_due(now)
+        with self.store.transaction(write=endpoint.write) as tx:
+            user = tx.user_by_token(token)
+            if user is None:
+                raise ApiFailure(TOKEN_INVALID, TOKEN_INVALID_MESSAGE)
+            over_limit = self.injector.admit(user["app_id"])
+            code = None if over_limit else draw.throttle_code
+            if over_limit or code:
+                self._throttled += 1
+                code = code or 40100
+                raise ApiFailure(code, over_limit or throttle_message(code))
+            params = Params(raw, from_query=not endpoint.write)
+            return endpoint.handler(Call(tx, user, params, now))
+
+    def _settle_due(self, now: float) -> None:
+        after = self.invite_accept_after
+        if after is None:
+            return
+        with self.store.transaction() as tx:
+            due = tx.one(
+                "SELECT 1 FROM members WHERE relation_status = 'PENDING' AND invited_at <= ?",
+                now - after,
+            )
+        if due:
+            with self.store.transaction(write=True) as tx:
+                members.accept_due_invitations(tx, now, after)
+
+    def envelope(self, code: int, message: str, data: Any) -> JSONResponse:
+        request_id = f"{datetime.now(UTC):%Y%m%d%H%M%S}{next(self._ids):08X}{secrets.token_hex(4)}"
+        body = {"code": code, "message": message, "request_id": request_id, "data": data}
+        return JSONResponse(body)
+
+    async def control_endpoint(self, request: Request) -> Response:
+        route = (request.method, request.path_params["path"])
+        try:
+            body = await _control_body(request)
+            if route == ("POST", "reset"):
+                self.reset()
+                return JSONResponse({"reset": True, "business_centers": self.business_centers()})
+            if route == ("GET", "state"):
+                return JSONResponse(self.snapshot())
+            if route == ("GET", "faults"):
+                return JSONResponse(self.injector.faults.to_dict())
+            if route == ("POST", "faults"):
+                self.set_faults(self.injector.faults.merged(body))
+                return JSONResponse(self.injector.faults.to_dict())
+            if route == ("POST", "invitations/accept"):
+                return JSONResponse(self._control_accept(body))
+            if route == ("GET", "stats"):
+                return JSONResponse(self.stats())
+        except EmulatorError as err:
+            return JSONResponse({"error": err.message}, status_code=400)
+        except TypeError as err:
+            return JSONResponse({"error": f"bad value: {err}"}, status_code=400)
+        return not_found_page()
+
+    def _control_accept(self, body: dict[str, Any]) -> dict[str, Any]:
+        bc_id, email, accept = body.get("bc_id"), body.get("email"), body.get("accept", True)
+        if not isinstance(bc_id, str) or not isinstance(email, str) or not isinstance(accept, bool):
+            raise EmulatorError('expected {"bc_id": "...", "email": "...", "accept": true|false}')
+        status = self.accept_invitation(bc_id, email, accept)
+        return {"bc_id": bc_id, "email": email.lower(), "relation_status": status}
+
+
+async def _control_body(request: Request) -> dict[str, Any]:
+    if request.method != "POST":
+        return {}
+    try:
+        return parse_body(await request.body())
+    except ApiFailure:
+        raise EmulatorError("the body must be a JSON object") from None
+
+
+def not_found_page() -> Response:
+    """What the real gateway answers for an unknown path or a wrong method (contract 1)."""
+    return PlainTextResponse("404 page not found", status_code=404)
+
+
+def gateway_response(status: int) -> Response:
+    return HTMLResponse(gateway_page(status), status_code=status)
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return not_found_page()
+
+
+def create_app(
+    db_path: str | Path,
+    seed: SeedSource | None = None,
+    *,
+    control: bool = False,
+    faults: Faults | None = None,
+    invite_accept_after: float | None = None,
+    reset: bool = False,
+    clock: Callable[[], float] | None = None,
+) -> Starlette:
+    """The emulator as an ASGI app; `app.state.emulator` is its Emulator.
+
+    A missing database (or `reset=True`) is created from `seed`; an existing one is used as it
+    is and the seed is kept only for a later reset. `invite_accept_after`: seconds after which
+    invitations are accepted, `math.inf` for never, None for the seed's setting.
+    """
+    clock = clock or time.time
+    store = Store(db_path)
+    try:
+        created = reset or not store.is_initialised()
+        if created:
+            if seed is None:
+                raise EmulatorError(
+                    f"{store.path} holds no emulator database yet; give a seed to create it"
+                )
+            store.create(load_seed(seed), clock())
+        emulator = Emulator(
+            store,
+            seed,
+            control=control,
+            faults=faults or Faults(),
+            invite_accept_after=invite_accept_after,
+            clock=clock,
+        )
+    except BaseException:
+        store.close()
+        raise
+    emulator.created = created
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        emulator.close()
+
+    routes = [Route(API_PREFIX + "{path:path}", emulator.api, methods=METHODS)]
+    if control:
+        routes.append(Route("/_emulator/{path:path}", emulator.control_endpoint, methods=METHODS))
+    app = Starlette(
+        routes=routes,
+        exception_handlers={404: _not_found, 405: _not_found},
+        lifespan=lifespan,
+    )
+    app.router.redirect_slashes = False  # the real API does not redirect; it answers 404
+    app.state.emulator = emulator
+    return app

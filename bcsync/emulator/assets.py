@@ -1,0 +1,266 @@
+"""Asset endpoints: /bc/asset/get|admin/get|assign|unassign|member/get|partner/get/."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from .endpoint import Call, Data, Endpoint, asset_label, member_label, role_text
+from .errors import no_permission, not_found, param_error
+from .members import RELATION_STATUSES, joined_member
+from .params import Params, paged
+from .seed import ASSET_TYPES, ROLES
+from .store import decode_role, encode_role
+
+# The role field of each asset type (contract 3.3 and 4).
+ROLE_FIELDS = {
+    "ADVERTISER": "advertiser_role",
+    "CATALOG": "catalog_role",
+    "TIKTOK_SHOP": "store_role",
+    "TT_ACCOUNT": "tt_account_roles",
+    "LEAD": "form_library_role",
+}
+SHOW_STATUSES = (
+    "SHOW_ACCOUNT_STATUS_APPROVED",
+    "SHOW_ACCOUNT_STATUS_IN_REVIEW",
+    "SHOW_ACCOUNT_STATUS_NOT_APPROVED",
+    "SHOW_ACCOUNT_STATUS_PUNISHED",
+)
+RELATION_TYPES = ("OWNER_BC", "OWNER_PARTNER", "OWNER_INDIVIDUAL")
+
+
+def asset_item(asset: sqlite3.Row, role: str | None) -> Data:
+    """An asset as /bc/asset/get/ lists it; role fields are non-null only for their type (BB)."""
+    kind = asset["asset_type"]
+    item: Data = {
+        "asset_id": asset["asset_id"],
+        "asset_name": asset["name"],
+        "asset_type": kind,
+        "advertiser_account_type": asset["account_type"],
+        "ad_creation_eligible": "AVAILABLE" if kind == "ADVERTISER" else None,
+        "owner_bc_name": asset["owner_bc_name"],
+    }
+    for asset_type, field in ROLE_FIELDS.items():
+        item[field] = decode_role(kind, role) if role is not None and asset_type == kind else None
+    return item
+
+
+def role_param(p: Params, asset_type: str) -> str:
+    """The role field of `asset_type`, required and valid for it, in stored form."""
+    field = ROLE_FIELDS[asset_type]
+    p.require(field)
+    if asset_type != "TT_ACCOUNT":
+        role = p.enum(field, ROLES[asset_type])
+        assert role is not None
+        return role
+    roles = p.items(field, low=1, high=len(ROLES["TT_ACCOUNT"]))
+    for i, r in enumerate(roles):
+        if r not in ROLES["TT_ACCOUNT"]:
+            allowed = ", ".join(ROLES["TT_ACCOUNT"])
+            raise param_error(f"{field}[{i}]", f"must be one of {allowed}, got {r!r}.")
+    return encode_role(roles)
+
+
+def bc_asset_param(call: Call, bc_id: str, types: tuple[str, ...] = ASSET_TYPES) -> sqlite3.Row:
+    p = call.params
+    p.require("asset_type", "asset_id")
+    asset_type = p.enum("asset_type", types, required=True)
+    asset_id = p.id("asset_id", required=True)
+    assert asset_type is not None and asset_id is not None
+    asset = call.tx.bc_asset(bc_id, asset_type, asset_id)
+    if asset is None:
+        raise not_found(f"{asset_type} {asset_id} in Business Center {bc_id}")
+    return asset
+
+
+def get_assets(call: Call) -> Data:
+    bc = call.bc(admin=False)
+    bc_id, p = bc["bc_id"], call.params
+    asset_type = p.enum("asset_type", ASSET_TYPES, required=True)
+    f = p.obj("filtering")
+    keyword = str(f.values.get("keyword") or "").lower()
+    user_id = f.id("user_id")
+    email = f.values.get("user_email") or None
+    if user_id and email:
+        raise param_error("filtering.user_email", "pass user_id or user_email, not both.")
+    page, size = p.page(50)
+    roles = _roles_of(call, bc_id, asset_type or "", user_id, email)
+    items = [
+        asset_item(a, roles[a["asset_id"]])
+        for a in call.tx.bc_assets(bc_id, asset_type or "")
+        if a["asset_id"] in roles and keyword in f"{a['asset_id']} {a['name'].lower()}"
+    ]
+    page_items, info = paged(items, page, size)
+    return {"list": page_items, "page_info": info}
+
+
+def _roles_of(call: Call, bc_id: str, asset_type: str, user_id: str | None, email: Any) -> Data:
+    """asset id -> stored role, for the caller or the member the filter names.
+
+    [inferred] explicit assignments only: an admin's implicit reach is not listed, so a reader
+    sees exactly the grants it can change.
+    """
+    if email is not None:
+        if asset_type != "ADVERTISER":
+            raise param_error(
+                "filtering.user_email",
+                "is only valid with asset_type ADVERTISER (BB asset_get.go).",
+            )
+        if not call.is_admin():
+            raise no_permission("only admins can read another member's assets.")
+        member = call.tx.member_by_email(bc_id, str(email))
+        if member is None or member["relation_status"] != "PENDING":
+            raise not_found(f"Pending invitation of {email} to Business Center {bc_id}")
+        rows = call.tx.all(
+            "SELECT asset_id, role FROM invite_grants WHERE bc_id = ? AND email = ?",
+            bc_id, member["email"],
+        )  # fmt: skip
+        return {r["asset_id"]: r["role"] for r in rows}
+    target = user_id or call.caller["user_id"]
+    if target != call.caller["user_id"]:
+        if not call.is_admin():
+            raise no_permission("only admins can read another member's assets.")
+        if call.tx.member_by_user(bc_id, target) is None:
+            raise not_found(f"Member {target} of Business Center {bc_id}")
+    rows = call.tx.all(
+        "SELECT asset_id, role FROM grants WHERE bc_id = ? AND user_id = ? AND asset_type = ?",
+        bc_id, target, asset_type,
+    )  # fmt: skip
+    return {r["asset_id"]: r["role"] for r in rows}
+
+
+def get_admin_assets(call: Call) -> Data:
+    bc = call.bc()
+    p = call.params
+    asset_type = p.enum("asset_type", ASSET_TYPES, required=True)
+    f = p.obj("filtering")
+    keyword = str(f.values.get("keyword") or "").lower()
+    relation_type = f.enum("relation_type", RELATION_TYPES)
+    status = f.enum("relation_status", RELATION_STATUSES)
+    show = f.enum("advertiser_show_status", SHOW_STATUSES)
+    page, size = p.page(50)
+    items = []
+    for a in call.tx.bc_assets(bc["bc_id"], asset_type or ""):
+        item = asset_item(a, None)
+        is_ad = a["asset_type"] == "ADVERTISER"
+        item.update(
+            advertiser_status="STATUS_ENABLE" if is_ad else None,
+            pixel_code=None,
+            relation_type=a["relation_type"],
+            relation_status="BOUND",
+        )
+        if (
+            keyword in f"{a['asset_id']} {a['name'].lower()}"
+            and relation_type in (None, a["relation_type"])
+            and status in (None, "BOUND")
+            and show in (None, "SHOW_ACCOUNT_STATUS_APPROVED")
+        ):
+            items.append(item)
+    page_items, info = paged(items, page, size)
+    return {"list": page_items, "page_info": info}
+
+
+def assign(call: Call) -> Data:
+    bc = call.bc()
+    bc_id, p = bc["bc_id"], call.params
+    # One user and one asset per call (SDK); the user must have joined the BC (BB asset_assign.go).
+    p.require("user_id", "asset_type", "asset_id")
+    role = role_param(p, p.enum("asset_type", ASSET_TYPES) or "")
+    member = joined_member(call, bc_id)
+    asset = bc_asset_param(call, bc_id)
+    key = (bc_id, member["user_id"], asset["asset_type"], asset["asset_id"])
+    old = call.tx.scalar(
+        "SELECT role FROM grants WHERE bc_id = ? AND user_id = ? AND asset_type = ? "
+        "AND asset_id = ?",
+        *key,
+    )
+    if old == role:
+        return {}
+    call.tx.run("INSERT OR REPLACE INTO grants VALUES (?, ?, ?, ?, ?)", *key, role)
+    who = member_label(member["email"], member["user_id"])
+    new_text = role_text(decode_role(asset["asset_type"], role))
+    if old is None:
+        text = f"assigned {asset_label(asset)} to {who} as {new_text}"
+    else:
+        old_text = role_text(decode_role(asset["asset_type"], old))
+        text = f"changed {who}'s role on {asset_label(asset)} from {old_text} to {new_text}"
+    call.log(bc_id, _activity(asset), text)
+    return {}
+
+
+def _activity(asset: sqlite3.Row) -> str:
+    # changelog activity types (BB changelog_get.go): ad-account permissions are ACCOUNT.
+    return "ACCOUNT" if asset["asset_type"] == "ADVERTISER" else "ASSET"
+
+
+def unassign(call: Call) -> Data:
+    bc = call.bc()
+    bc_id = bc["bc_id"]
+    call.params.require("user_id", "asset_type", "asset_id")
+    member = joined_member(call, bc_id)
+    asset = bc_asset_param(call, bc_id)
+    who = member_label(member["email"], member["user_id"])
+    removed = call.tx.run(
+        "DELETE FROM grants WHERE bc_id = ? AND user_id = ? AND asset_type = ? AND asset_id = ?",
+        bc_id, member["user_id"], asset["asset_type"], asset["asset_id"],
+    )  # fmt: skip
+    if not removed:
+        raise not_found(f"Assignment of {asset['asset_type']} {asset['asset_id']} to {who}")
+    call.log(bc_id, _activity(asset), f"unassigned {asset_label(asset)} from {who}")
+    return {}
+
+
+def get_asset_members(call: Call) -> Data:
+    bc = call.bc()
+    bc_id, p = bc["bc_id"], call.params
+    asset = bc_asset_param(call, bc_id, ("ADVERTISER", "CATALOG", "LEAD"))
+    keyword = str(p.obj("filtering").values.get("keyword") or "").lower()
+    page, size = p.page(20)
+    rows = call.tx.all(
+        "SELECT m.*, g.role FROM grants g JOIN members m ON m.bc_id = g.bc_id "
+        "AND m.user_id = g.user_id WHERE g.bc_id = ? AND g.asset_type = ? AND g.asset_id = ? "
+        "AND m.relation_status = 'BOUND' ORDER BY m.rowid",
+        bc_id, asset["asset_type"], asset["asset_id"],
+    )  # fmt: skip
+    field = ROLE_FIELDS[asset["asset_type"]]
+    items = [
+        {
+            "user_id": m["user_id"],
+            "user_name": m["user_name"],
+            "user_email": m["email"],
+            "relation_status": m["relation_status"],
+            field: m["role"],
+        }
+        for m in rows
+        if keyword in m["email"] or keyword in m["user_name"].lower()
+    ]
+    page_items, info = paged(items, page, size)
+    return {"list": page_items, "page_info": info}
+
+
+def get_asset_partners(call: Call) -> Data:
+    bc = call.bc()
+    bc_id, p = bc["bc_id"], call.params
+    asset = bc_asset_param(call, bc_id)
+    keyword = str(p.obj("filtering").values.get("keyword") or "").lower()
+    page, size = p.page(50)
+    rows = call.tx.all(
+        "SELECT b.bc_id, b.name FROM shares s JOIN business_centers b ON b.bc_id = s.partner_id "
+        "WHERE s.bc_id = ? AND s.asset_type = ? AND s.asset_id = ? ORDER BY s.rowid",
+        bc_id, asset["asset_type"], asset["asset_id"],
+    )  # fmt: skip
+    items = [
+        {"bc_id": r["bc_id"], "bc_name": r["name"]} for r in rows if keyword in r["name"].lower()
+    ]
+    page_items, info = paged(items, page, size)
+    return {"list": page_items, "page_info": info}
+
+
+ENDPOINTS = (
+    Endpoint("bc/asset/get/", "GET", get_assets),
+    Endpoint("bc/asset/admin/get/", "GET", get_admin_assets),
+    Endpoint("bc/asset/assign/", "POST", assign),
+    Endpoint("bc/asset/unassign/", "POST", unassign),
+    Endpoint("bc/asset/member/get/", "GET", get_asset_members),
+    Endpoint("bc/asset/partner/get/", "GET", get_asset_partners),
+)

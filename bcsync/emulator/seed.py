@@ -1,0 +1,324 @@
+"""The seed: a YAML (or dict) world checked by schemas/emulator-seed.schema.json and cross-checks.
+
+Every problem is reported at once, located as FILE:LINE:COL when the seed came from a file.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator, Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from .errors import EmulatorError, SeedError
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "emulator-seed.schema.json"
+
+# Valid roles per asset type (contract section 4); TT_ACCOUNT takes a set of these.
+ROLES: dict[str, tuple[str, ...]] = {
+    "ADVERTISER": ("ADMIN", "OPERATOR", "ANALYST"),
+    "CATALOG": ("ADMIN", "AD_PROMOTE"),
+    "TIKTOK_SHOP": ("AD_PROMOTION", "MANAGER"),
+    "TT_ACCOUNT": ("POST", "LIVE", "DIRECT_MESSAGE"),
+    "LEAD": ("ADMIN",),
+}
+ASSET_TYPES: tuple[str, ...] = tuple(ROLES)
+MAX_MEMBERS = 4000
+MAX_ADMINS = 20
+
+PathT = tuple[str | int, ...]
+
+
+@cache
+def seed_schema() -> dict[str, Any]:
+    """The seed's JSON Schema (draft 2020-12)."""
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """pyyaml silently keeps the last of two equal keys; a seed with one is a mistake."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            mark = key_node.start_mark
+            raise yaml.MarkedYAMLError(
+                problem=f"duplicate key {key!r}", problem_mark=mark, context=None
+            )
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _construct_mapping,  # type: ignore[arg-type]
+)
+
+
+def load_seed(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
+    """Load and validate a seed (a YAML file path or an already parsed dict); raise SeedError."""
+    if isinstance(source, Mapping):
+        return _validate(copy.deepcopy(dict(source)), "<seed>", None)
+    path = Path(source)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise EmulatorError(f"seed file not found: {path}") from None
+    except OSError as exc:
+        raise EmulatorError(f"cannot read seed file {path}: {exc.strerror}") from None
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise SeedError(str(path), [f"{where}: {exc.problem}"]) from None
+    except yaml.YAMLError as exc:
+        raise SeedError(str(path), [f"{path}: {exc}"]) from None
+    if not isinstance(data, dict):
+        raise SeedError(str(path), [f"{path}: the seed must be a mapping with version, users, ..."])
+    return _validate(data, str(path), root)
+
+
+def _validate(data: dict[str, Any], source: str, root: yaml.Node | None) -> dict[str, Any]:
+    problems = list(_schema_problems(data))
+    if not problems:
+        problems = list(_cross_problems(data))
+    if problems:
+        lines = [
+            f"{_locate(source, root, path)}: {_dotted(path) or '(top)'}: {msg}"
+            for path, msg in problems
+        ]
+        raise SeedError(source, lines)
+    return _normalise(data)
+
+
+def _schema_problems(data: dict[str, Any]) -> Iterator[tuple[PathT, str]]:
+    validator = jsonschema.Draft202012Validator(seed_schema())
+    errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+    for error in errors:
+        path = tuple(error.absolute_path)
+        yield path, _schema_message(error, path)
+
+
+def _schema_message(error: jsonschema.ValidationError, path: PathT) -> str:
+    if error.validator == "oneOf" and path and path[-1] == "role":
+        return f"{error.instance!r} is not a role (a role name, or for TT_ACCOUNT a list of them)"
+    if error.validator == "type" and path and str(path[-1]).endswith("id"):
+        return f"{error.message} (quote ids in YAML so they stay strings)"
+    if error.validator == "pattern" and path and str(path[-1]).endswith("id"):
+        return f"{error.instance!r} is not an id (a string of 1 to 19 digits)"
+    return error.message
+
+
+def _cross_problems(data: dict[str, Any]) -> Iterator[tuple[PathT, str]]:
+    """Checks the schema cannot express: uniqueness and references between sections."""
+    users: dict[str, dict[str, Any]] = {}
+    yield from _check_users(data, users)
+    known_bcs: set[str] = set()
+    for i, bc in enumerate(data["business_centers"]):
+        if bc["bc_id"] in known_bcs:
+            yield ("business_centers", i, "bc_id"), f"duplicate Business Center {bc['bc_id']}"
+        known_bcs.add(bc["bc_id"])
+    for i, ext in enumerate(data.get("external_business_centers", [])):
+        if ext["bc_id"] in known_bcs:
+            where = ("external_business_centers", i, "bc_id")
+            yield where, f"duplicate Business Center {ext['bc_id']}"
+        known_bcs.add(ext["bc_id"])
+    owners: dict[tuple[str, str], str] = {}
+    for i, bc in enumerate(data["business_centers"]):
+        for asset_type, items in bc.get("assets", {}).items():
+            for j, asset in enumerate(items):
+                key = (asset_type, asset["id"])
+                if key in owners:
+                    yield (
+                        ("business_centers", i, "assets", asset_type, j, "id"),
+                        f"{asset_type} {asset['id']} is already owned by {owners[key]}",
+                    )
+                owners[key] = bc["bc_id"]
+    shared_to: dict[str, set[tuple[str, str]]] = {}
+    for i, bc in enumerate(data["business_centers"]):
+        yield from _check_partners(bc, ("business_centers", i), known_bcs, owners, shared_to)
+    for i, bc in enumerate(data["business_centers"]):
+        yield from _check_members(bc, ("business_centers", i), users, owners, shared_to)
+
+
+def _check_users(
+    data: dict[str, Any], users: dict[str, dict[str, Any]]
+) -> Iterator[tuple[PathT, str]]:
+    ids: set[str] = set()
+    tokens: set[str] = set()
+    for i, user in enumerate(data["users"]):
+        email = user["email"].lower()
+        if email in users:
+            yield ("users", i, "email"), f"duplicate user email {email}"
+        if user["user_id"] in ids:
+            yield ("users", i, "user_id"), f"duplicate user id {user['user_id']}"
+        if user.get("token") is not None:
+            if user["token"] in tokens:
+                yield ("users", i, "token"), "duplicate token (each token belongs to one user)"
+            tokens.add(user["token"])
+        users[email] = user
+        ids.add(user["user_id"])
+
+
+def _check_partners(
+    bc: dict[str, Any],
+    at: PathT,
+    known: set[str],
+    owners: dict[tuple[str, str], str],
+    shared_to: dict[str, set[tuple[str, str]]],
+) -> Iterator[tuple[PathT, str]]:
+    seen: set[str] = set()
+    for k, partner in enumerate(bc.get("partners", [])):
+        here = (*at, "partners", k)
+        pid = partner["bc_id"]
+        if pid == bc["bc_id"]:
+            yield (*here, "bc_id"), "a Business Center cannot be its own partner"
+        elif pid not in known:
+            yield (
+                (*here, "bc_id"),
+                f"unknown Business Center {pid} (add it to business_centers "
+                "or external_business_centers)",
+            )
+        if pid in seen:
+            yield (*here, "bc_id"), f"duplicate partner {pid}"
+        seen.add(pid)
+        assets: set[str] = set()
+        for s, share in enumerate(partner.get("shares", [])):
+            key = (share["asset_type"], share["asset_id"])
+            if owners.get(key) != bc["bc_id"]:
+                # Contract 3.5: a BC can only share assets it owns.
+                yield (
+                    (*here, "shares", s, "asset_id"),
+                    f"ADVERTISER {share['asset_id']} is not owned by {bc['bc_id']}",
+                )
+            if share["asset_id"] in assets:
+                yield (*here, "shares", s, "asset_id"), f"{share['asset_id']} is shared twice"
+            assets.add(share["asset_id"])
+            shared_to.setdefault(pid, set()).add(key)
+
+
+def _check_members(
+    bc: dict[str, Any],
+    at: PathT,
+    users: dict[str, dict[str, Any]],
+    owners: dict[tuple[str, str], str],
+    shared_to: dict[str, set[tuple[str, str]]],
+) -> Iterator[tuple[PathT, str]]:
+    status: dict[str, str] = {}
+    admins = 0
+    for m, member in enumerate(bc.get("members", [])):
+        email = member["email"].lower()
+        state = member.get("status", "BOUND")
+        if email in status:
+            yield (*at, "members", m, "email"), f"duplicate member {email}"
+        if state == "BOUND" and email not in users:
+            yield (
+                (*at, "members", m, "email"),
+                f"{email} is BOUND but not one of users "
+                "(only PENDING or REJECTED invitees may be unknown users)",
+            )
+        admins += member["role"] == "ADMIN" and state != "REJECTED"
+        status[email] = state
+    if admins > MAX_ADMINS:
+        yield (*at, "members"), f"{admins} admins; a Business Center holds at most {MAX_ADMINS}"
+    if len(status) > MAX_MEMBERS:
+        count = len(status)
+        yield (*at, "members"), f"{count} members; a Business Center holds at most {MAX_MEMBERS}"
+    available = {k for k, owner in owners.items() if owner == bc["bc_id"]}
+    available |= shared_to.get(bc["bc_id"], set())
+    seen: set[tuple[str, str, str]] = set()
+    for g, grant in enumerate(bc.get("grants", [])):
+        here = (*at, "grants", g)
+        email, asset_type = grant["email"].lower(), grant["asset_type"]
+        key = (email, asset_type, grant["asset_id"])
+        if key in seen:
+            yield here, f"duplicate grant of {asset_type} {grant['asset_id']} to {email}"
+        seen.add(key)
+        if email not in status:
+            yield (*here, "email"), f"{email} is not a member of {bc['bc_id']}"
+        elif status[email] == "REJECTED" or (
+            status[email] == "PENDING" and asset_type != "ADVERTISER"
+        ):
+            yield (
+                (*here, "email"),
+                f"{email} is {status[email]}; only BOUND members have grants, "
+                "and pending invitations carry ADVERTISER grants only",
+            )
+        if (asset_type, grant["asset_id"]) not in available:
+            what = f"{asset_type} {grant['asset_id']}"
+            yield (*here, "asset_id"), f"{what} is not an asset of {bc['bc_id']}"
+        problem = role_problem(asset_type, grant["role"])
+        if problem:
+            yield (*here, "role"), problem
+
+
+def role_problem(asset_type: str, role: Any) -> str | None:
+    """Why `role` is not valid for `asset_type`, or None when it is."""
+    allowed = ROLES[asset_type]
+    if asset_type == "TT_ACCOUNT":
+        if not isinstance(role, list) or not role or any(r not in allowed for r in role):
+            return f"TT_ACCOUNT takes a non-empty list of {', '.join(allowed)}"
+        return None
+    if not isinstance(role, str) or role not in allowed:
+        return f"{role!r} is not a {asset_type} role (one of {', '.join(allowed)})"
+    return None
+
+
+def _normalise(data: dict[str, Any]) -> dict[str, Any]:
+    """Lower-case emails and fill defaults, so the store reads one shape."""
+    data.setdefault("settings", {})
+    data["settings"].setdefault("invite_accept_after_seconds", None)
+    data.setdefault("external_business_centers", [])
+    for user in data["users"]:
+        user["email"] = user["email"].lower()
+    for bc in data["business_centers"]:
+        for key in ("members", "grants", "partners"):
+            bc.setdefault(key, [])
+        bc.setdefault("assets", {})
+        for member in bc["members"]:
+            member["email"] = member["email"].lower()
+            member.setdefault("status", "BOUND")
+        for grant in bc["grants"]:
+            grant["email"] = grant["email"].lower()
+    return data
+
+
+def _dotted(path: PathT) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _locate(source: str, root: yaml.Node | None, path: PathT) -> str:
+    """FILE:LINE:COL of the deepest YAML node on `path` (the file alone without one)."""
+    node = root
+    for part in path:
+        child = _child(node, part)
+        if child is None:
+            break
+        node = child
+    if node is None:
+        return source
+    mark = node.start_mark
+    return f"{source}:{mark.line + 1}:{mark.column + 1}"
+
+
+def _child(node: yaml.Node | None, part: str | int) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if key.value == part:
+                return value
+    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        return node.value[part]
+    return None

@@ -1,0 +1,374 @@
+"""The emulator's state: one SQLite file in WAL mode, created from a seed.
+
+One connection per Store, guarded by a lock: handlers run short synchronous transactions, and WAL
+plus `BEGIN IMMEDIATE` for writes keep other processes on the same file (a `reset`) safe.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .errors import EmulatorError
+from .seed import ASSET_TYPES
+
+SCHEMA_VERSION = "1"
+DEFAULT_APP = "local-app"
+
+DDL = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE users (
+    user_id TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
+    token TEXT UNIQUE, app_id TEXT NOT NULL);
+CREATE TABLE business_centers (
+    bc_id TEXT PRIMARY KEY, name TEXT NOT NULL, company TEXT NOT NULL, currency TEXT NOT NULL,
+    timezone TEXT NOT NULL, registered_area TEXT NOT NULL, type TEXT NOT NULL,
+    managed INTEGER NOT NULL);
+CREATE TABLE members (
+    bc_id TEXT NOT NULL, email TEXT NOT NULL, user_id TEXT, user_name TEXT NOT NULL,
+    user_role TEXT NOT NULL, finance_role TEXT, relation_status TEXT NOT NULL, invited_at REAL,
+    PRIMARY KEY (bc_id, email));
+CREATE UNIQUE INDEX members_by_user ON members (bc_id, user_id) WHERE user_id IS NOT NULL;
+CREATE TABLE invite_grants (
+    bc_id TEXT NOT NULL, email TEXT NOT NULL, asset_id TEXT NOT NULL, role TEXT NOT NULL,
+    PRIMARY KEY (bc_id, email, asset_id));
+CREATE TABLE assets (
+    asset_type TEXT NOT NULL, asset_id TEXT NOT NULL, bc_id TEXT NOT NULL, name TEXT NOT NULL,
+    account_type TEXT, PRIMARY KEY (asset_type, asset_id));
+CREATE TABLE grants (
+    bc_id TEXT NOT NULL, user_id TEXT NOT NULL, asset_type TEXT NOT NULL, asset_id TEXT NOT NULL,
+    role TEXT NOT NULL, PRIMARY KEY (bc_id, user_id, asset_type, asset_id));
+CREATE TABLE partners (bc_id TEXT NOT NULL, partner_id TEXT NOT NULL,
+    PRIMARY KEY (bc_id, partner_id));
+CREATE TABLE shares (
+    bc_id TEXT NOT NULL, partner_id TEXT NOT NULL, asset_type TEXT NOT NULL,
+    asset_id TEXT NOT NULL, role TEXT NOT NULL,
+    PRIMARY KEY (bc_id, partner_id, asset_type, asset_id));
+CREATE TABLE changelog (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, bc_id TEXT NOT NULL, ts REAL NOT NULL,
+    activity_type TEXT NOT NULL, operator_id TEXT NOT NULL, activity_log TEXT NOT NULL);
+CREATE INDEX changelog_by_bc ON changelog (bc_id, ts);
+"""
+TABLES = (
+    "meta", "users", "business_centers", "members", "invite_grants", "assets", "grants",
+    "partners", "shares", "changelog",
+)  # fmt: skip
+
+
+def encode_role(role: str | list[str]) -> str:
+    """Roles are stored as text; a TT_ACCOUNT role set as its sorted, comma-joined values."""
+    return ",".join(sorted(set(role))) if isinstance(role, list) else role
+
+
+def decode_role(asset_type: str, role: str) -> str | list[str]:
+    """The wire form of a stored role."""
+    return role.split(",") if asset_type == "TT_ACCOUNT" else role
+
+
+def format_time(ts: float) -> str:
+    """The changelog's time format: "YYYY-MM-DD HH:MM:SS", UTC."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+class Tx:
+    """One open transaction with the queries every endpoint needs."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def one(self, sql: str, *args: Any) -> sqlite3.Row | None:
+        return self.conn.execute(sql, args).fetchone()
+
+    def all(self, sql: str, *args: Any) -> list[sqlite3.Row]:
+        return self.conn.execute(sql, args).fetchall()
+
+    def run(self, sql: str, *args: Any) -> int:
+        return self.conn.execute(sql, args).rowcount
+
+    def scalar(self, sql: str, *args: Any) -> Any:
+        row = self.conn.execute(sql, args).fetchone()
+        return row[0] if row else None
+
+    def log(self, bc_id: str, ts: float, activity_type: str, operator_id: str, text: str) -> None:
+        """Append one activity-log entry (every write does)."""
+        self.run(
+            "INSERT INTO changelog (bc_id, ts, activity_type, operator_id, activity_log) "
+            "VALUES (?, ?, ?, ?, ?)",
+            bc_id, ts, activity_type, operator_id, text,
+        )  # fmt: skip
+
+    def bc(self, bc_id: str) -> sqlite3.Row | None:
+        return self.one("SELECT * FROM business_centers WHERE bc_id = ?", bc_id)
+
+    def user_by_token(self, token: str) -> sqlite3.Row | None:
+        return self.one("SELECT * FROM users WHERE token = ?", token)
+
+    def user_by_email(self, email: str) -> sqlite3.Row | None:
+        return self.one("SELECT * FROM users WHERE email = ?", email.lower())
+
+    def member_by_email(self, bc_id: str, email: str) -> sqlite3.Row | None:
+        return self.one("SELECT * FROM members WHERE bc_id = ? AND email = ?", bc_id, email.lower())
+
+    def member_by_user(self, bc_id: str, user_id: str) -> sqlite3.Row | None:
+        return self.one(
+            "SELECT * FROM members WHERE bc_id = ? AND user_id = ? AND relation_status = 'BOUND'",
+            bc_id, user_id,
+        )  # fmt: skip
+
+    def asset(self, asset_type: str, asset_id: str) -> sqlite3.Row | None:
+        return self.one(
+            "SELECT * FROM assets WHERE asset_type = ? AND asset_id = ?", asset_type, asset_id
+        )
+
+    def bc_assets(self, bc_id: str, asset_type: str) -> list[sqlite3.Row]:
+        """Assets a BC has: those it owns (OWNER_BC) then those partners share with it."""
+        return self.all(
+            "SELECT a.*, 'OWNER_BC' AS relation_type, o.name AS owner_bc_name, NULL AS share_role, "
+            "a.rowid AS pos "
+            "FROM assets a JOIN business_centers o ON o.bc_id = a.bc_id "
+            "WHERE a.bc_id = ? AND a.asset_type = ? "
+            "UNION ALL "
+            "SELECT a.*, 'OWNER_PARTNER', o.name, s.role, s.rowid FROM shares s "
+            "JOIN assets a ON a.asset_type = s.asset_type AND a.asset_id = s.asset_id "
+            "JOIN business_centers o ON o.bc_id = a.bc_id "
+            "WHERE s.partner_id = ? AND s.asset_type = ? ORDER BY relation_type, pos",
+            bc_id, asset_type, bc_id, asset_type,
+        )  # fmt: skip
+
+    def bc_asset(self, bc_id: str, asset_type: str, asset_id: str) -> sqlite3.Row | None:
+        """One asset of a BC (owned or shared with it), or None."""
+        for row in self.bc_assets(bc_id, asset_type):
+            if row["asset_id"] == asset_id:
+                return row
+        return None
+
+
+class Store:
+    """The SQLite file and its single guarded connection."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA busy_timeout = 5000")
+        except (OSError, sqlite3.Error) as exc:
+            raise EmulatorError(f"cannot open the emulator database {self.path}: {exc}") from None
+        self._conn = conn
+        self._lock = threading.RLock()
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def transaction(self, write: bool = False) -> Iterator[Tx]:
+        """A transaction; writes take the database lock up front so they never deadlock."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield Tx(self._conn)
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def is_initialised(self) -> bool:
+        """Whether the file holds an emulator database; raise EmulatorError for a foreign one."""
+        with self.transaction() as tx:
+            if not tx.one("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"):
+                return False
+            version = tx.scalar("SELECT value FROM meta WHERE key = 'schema_version'")
+        if version != SCHEMA_VERSION:
+            raise EmulatorError(
+                f"{self.path} was written by another emulator version ({version}); "
+                "recreate it with `bcsync emulator reset --seed FILE`"
+            )
+        return True
+
+    def meta(self, key: str) -> Any:
+        """A JSON value stored in the meta table."""
+        with self.transaction() as tx:
+            value = tx.scalar("SELECT value FROM meta WHERE key = ?", key)
+        return None if value is None else json.loads(value)
+
+    def create(self, seed: dict[str, Any], now: float) -> None:
+        """Drop everything and build the world described by a validated seed."""
+        with self.transaction(write=True) as tx:
+            for table in TABLES:
+                tx.run(f"DROP TABLE IF EXISTS {table}")
+            for statement in DDL.split(";"):
+                if statement.strip():
+                    tx.run(statement)
+            meta = {
+                "schema_version": SCHEMA_VERSION,
+                "seed": json.dumps(seed),
+                "settings": json.dumps(seed["settings"]),
+                "created_at": json.dumps(now),
+            }
+            for key, value in meta.items():
+                tx.run("INSERT INTO meta VALUES (?, ?)", key, value)
+            _insert_seed(tx, seed, now)
+
+
+def _insert_seed(tx: Tx, seed: dict[str, Any], now: float) -> None:
+    users = {u["email"]: u for u in seed["users"]}
+    for u in seed["users"]:
+        tx.run(
+            "INSERT INTO users VALUES (?, ?, ?, ?, ?)",
+            u["user_id"], u["email"], u["name"], u.get("token"), u.get("app_id", DEFAULT_APP),
+        )  # fmt: skip
+    for bc in seed["business_centers"]:
+        tx.run(
+            "INSERT INTO business_centers VALUES (?, ?, ?, ?, ?, ?, ?, 1)",
+            bc["bc_id"], bc["name"], bc.get("company", bc["name"]), bc.get("currency", "USD"),
+            bc.get("timezone", "Etc/GMT"), bc.get("registered_area", "US"),
+            bc.get("type", "NORMAL"),
+        )  # fmt: skip
+    for ext in seed["external_business_centers"]:
+        tx.run(
+            "INSERT INTO business_centers VALUES (?, ?, ?, 'USD', 'Etc/GMT', 'US', 'NORMAL', 0)",
+            ext["bc_id"], ext["name"], ext["name"],
+        )  # fmt: skip
+    for bc in seed["business_centers"]:
+        _insert_bc(tx, bc, users, now)
+
+
+def _insert_bc(tx: Tx, bc: dict[str, Any], users: dict[str, Any], now: float) -> None:
+    bc_id = bc["bc_id"]
+    for asset_type in ASSET_TYPES:
+        for a in bc["assets"].get(asset_type, []):
+            account_type = a.get("advertiser_account_type", "AUCTION")
+            tx.run(
+                "INSERT INTO assets VALUES (?, ?, ?, ?, ?)",
+                asset_type, a["id"], bc_id, a["name"],
+                account_type if asset_type == "ADVERTISER" else None,
+            )  # fmt: skip
+    status: dict[str, str] = {}
+    for m in bc["members"]:
+        bound = m["status"] == "BOUND"
+        user = users.get(m["email"])
+        tx.run(
+            "INSERT INTO members VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            bc_id, m["email"], user["user_id"] if bound else None, user["name"] if bound else "",
+            m["role"], m.get("finance_role"), m["status"], None if bound else now,
+        )  # fmt: skip
+        status[m["email"]] = m["status"]
+    for g in bc["grants"]:
+        role = encode_role(g["role"])
+        if status[g["email"]] == "PENDING":
+            tx.run(
+                "INSERT INTO invite_grants VALUES (?, ?, ?, ?)",
+                bc_id,
+                g["email"],
+                g["asset_id"],
+                role,
+            )
+        else:
+            user_id = users[g["email"]]["user_id"]
+            tx.run(
+                "INSERT INTO grants VALUES (?, ?, ?, ?, ?)",
+                bc_id, user_id, g["asset_type"], g["asset_id"], role,
+            )  # fmt: skip
+    for p in bc["partners"]:
+        tx.run("INSERT INTO partners VALUES (?, ?)", bc_id, p["bc_id"])
+        for s in p.get("shares", []):
+            tx.run(
+                "INSERT INTO shares VALUES (?, ?, ?, ?, ?)",
+                bc_id, p["bc_id"], s["asset_type"], s["asset_id"], s["role"],
+            )  # fmt: skip
+
+
+def snapshot(tx: Tx) -> dict[str, Any]:
+    """The current world in the seed's shape (tokens left out: they are secrets)."""
+    settings = json.loads(tx.scalar("SELECT value FROM meta WHERE key = 'settings'"))
+    users = [
+        {"user_id": u["user_id"], "email": u["email"], "name": u["name"], "app_id": u["app_id"]}
+        for u in tx.all("SELECT * FROM users ORDER BY rowid")
+    ]
+    bcs = [
+        _snapshot_bc(tx, bc)
+        for bc in tx.all("SELECT * FROM business_centers WHERE managed = 1 ORDER BY rowid")
+    ]
+    external = [
+        {"bc_id": bc["bc_id"], "name": bc["name"]}
+        for bc in tx.all("SELECT * FROM business_centers WHERE managed = 0 ORDER BY rowid")
+    ]
+    return {
+        "version": 1,
+        "settings": settings,
+        "users": users,
+        "business_centers": bcs,
+        "external_business_centers": external,
+    }
+
+
+def _snapshot_bc(tx: Tx, bc: Any) -> dict[str, Any]:
+    bc_id = bc["bc_id"]
+    members = []
+    for m in tx.all("SELECT * FROM members WHERE bc_id = ? ORDER BY rowid", bc_id):
+        item = {"email": m["email"], "role": m["user_role"], "status": m["relation_status"]}
+        if m["finance_role"]:
+            item["finance_role"] = m["finance_role"]
+        members.append(item)
+    assets: dict[str, list[dict[str, Any]]] = {}
+    for a in tx.all("SELECT * FROM assets WHERE bc_id = ? ORDER BY rowid", bc_id):
+        item = {"id": a["asset_id"], "name": a["name"]}
+        if a["account_type"]:
+            item["advertiser_account_type"] = a["account_type"]
+        assets.setdefault(a["asset_type"], []).append(item)
+    grants = [
+        {
+            "email": g["email"],
+            "asset_type": g["asset_type"],
+            "asset_id": g["asset_id"],
+            "role": decode_role(g["asset_type"], g["role"]),
+        }
+        for g in tx.all(
+            "SELECT u.email, g.* FROM grants g JOIN users u ON u.user_id = g.user_id "
+            "WHERE g.bc_id = ? ORDER BY g.rowid",
+            bc_id,
+        )
+    ]
+    grants += [
+        {
+            "email": g["email"],
+            "asset_type": "ADVERTISER",
+            "asset_id": g["asset_id"],
+            "role": g["role"],
+        }
+        for g in tx.all("SELECT * FROM invite_grants WHERE bc_id = ? ORDER BY rowid", bc_id)
+    ]
+    partners = []
+    for p in tx.all("SELECT * FROM partners WHERE bc_id = ? ORDER BY rowid", bc_id):
+        shares = [
+            {"asset_type": s["asset_type"], "asset_id": s["asset_id"], "role": s["role"]}
+            for s in tx.all(
+                "SELECT * FROM shares WHERE bc_id = ? AND partner_id = ? ORDER BY rowid",
+                bc_id,
+                p["partner_id"],
+            )
+        ]
+        partners.append({"bc_id": p["partner_id"], "shares": shares})
+    return {
+        "bc_id": bc_id,
+        "name": bc["name"],
+        "company": bc["company"],
+        "currency": bc["currency"],
+        "timezone": bc["timezone"],
+        "registered_area": bc["registered_area"],
+        "type": bc["type"],
+        "members": members,
+        "assets": assets,
+        "grants": grants,
+        "partners": partners,
+    }

@@ -1,0 +1,121 @@
+"""The provider contract: read one Business Center's actual state, perform each kind of write.
+
+Pure: dataclasses and a Protocol, no I/O (the layering test keeps httpx out of here).
+Every write returns the TikTok `request_id` of each call it made, for the audit log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from bcsync.model import AssetKey, AssetType, FinanceRole, MemberRole, State
+
+# The API's batch limits (wire contract 3.2 and 3.5).
+MAX_INVITE_EMAILS = 50
+MAX_SHARE_ASSETS = 50
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What the config declares: which asset types to list, which assets' grants to read."""
+
+    asset_types: frozenset[AssetType]
+    assets: frozenset[AssetKey]
+
+    @classmethod
+    def of(cls, assets: Sequence[AssetKey] | frozenset[AssetKey]) -> Scope:
+        """The scope of a set of declared assets (their types are listed)."""
+        keys = frozenset(assets)
+        return cls(asset_types=frozenset(k.type for k in keys), assets=keys)
+
+    @classmethod
+    def of_state(cls, desired: State) -> Scope:
+        """The scope a desired state declares."""
+        return cls.of(frozenset(desired.assets))
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """The actual state of one BC, restricted to the scope, and what reading it cost."""
+
+    state: State
+    unmanaged_assets: int
+    calls: int
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """The request ids of the calls one write made; a note when it had to verify by reading."""
+
+    request_ids: tuple[str, ...]
+    note: str | None = None
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """One Business Center, reached through the TikTok Business API (or the emulator).
+
+    Contracts every implementation keeps:
+    - must raise only `bcsync.errors.ProviderError` subclasses for API, network and auth trouble;
+    - must never put the access token in a message, log line or repr;
+    - must never send a write twice blindly: after an ambiguous failure (timeout, 5xx, lost
+      response) it reads to see what happened and retries only what is missing;
+    - must not invite an email that is already a member or pending;
+    - `read_state` must return grants and shares only for `scope.assets`, and grants only of
+      BOUND members; `state.assets` holds the declared assets the BC has;
+    - must not batch more than the API allows: invites and shares take at most 50 items
+      (a longer list is a `ValueError`: batching is the plan's job).
+    """
+
+    bc_id: str
+
+    async def read_state(self, scope: Scope) -> ReadResult:
+        """Read members, declared assets, their grants, partners and our shares with them."""
+        ...
+
+    async def invite(
+        self,
+        emails: Sequence[str],
+        role: MemberRole,
+        finance_role: FinanceRole | None,
+        ad_accounts: Sequence[str] = (),
+        advertiser_role: str | None = None,
+    ) -> WriteResult:
+        """Invite up to 50 emails with one role, optionally granting ad accounts with one role."""
+        ...
+
+    async def update_member(
+        self, user_id: str, role: MemberRole, finance_role: FinanceRole | None
+    ) -> WriteResult:
+        """Set a joined member's role; `finance_role=None` clears the finance role."""
+        ...
+
+    async def remove_member(
+        self, *, user_id: str | None = None, email: str | None = None
+    ) -> WriteResult:
+        """Remove a joined member (by user id) or revoke a pending invitation (by email)."""
+        ...
+
+    async def assign(self, user_id: str, asset: AssetKey, role: str) -> WriteResult:
+        """Give a joined member a role on one asset (also changes an existing role)."""
+        ...
+
+    async def unassign(self, user_id: str, asset: AssetKey) -> WriteResult:
+        """Take one asset away from a joined member."""
+        ...
+
+    async def share(self, partner_bc_id: str, asset_ids: Sequence[str], role: str) -> WriteResult:
+        """Share up to 50 ad accounts with a partner BC with one role (adds the partner)."""
+        ...
+
+    async def unshare(
+        self, partner_bc_id: str, asset_type: AssetType, asset_ids: Sequence[str]
+    ) -> WriteResult:
+        """Stop sharing assets with a partner."""
+        ...
+
+    async def remove_partner(self, partner_bc_id: str) -> WriteResult:
+        """Remove a partner BC (and everything shared with it)."""
+        ...

@@ -1,0 +1,1 @@
+"""The TikTok Business API provider: client, mapping, reading and writing."""

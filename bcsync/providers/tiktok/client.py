@@ -1,0 +1,411 @@
+"""The TikTok Business API transport: envelope, JSON-encoded GET parameters, paging, the rate
+limiter, retries with backoff, per-request deadlines and token redaction.
+
+One `TikTokClient` per developer app (base URL + token), shared by every BC in a run. It never
+retries a write that may have happened: a POST that timed out or got a 5xx / non-JSON answer
+after it was sent raises `AmbiguousWriteError`, and the caller verifies by reading.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import json
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import httpx
+
+from bcsync.errors import (
+    AmbiguousWriteError,
+    ApiError,
+    AuthError,
+    ProviderError,
+    ThrottledError,
+    TransientError,
+)
+from bcsync.providers.tiktok import codes
+from bcsync.providers.tiktok.codes import Verdict
+from bcsync.providers.tiktok.limiter import RateLimiter
+
+log = logging.getLogger("bcsync.providers.tiktok")
+
+DEFAULT_BASE_URL = "https://business-api.tiktok.com/open_api/v1.3/"
+API_PREFIX = "/open_api/v1.3/"
+REDACTED = "[redacted]"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded retries with exponential backoff and full jitter, plus explicit timeouts."""
+
+    attempts: int = 6
+    total_seconds: float = 120.0
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    # TikTok's advice for a QPS throttle is "retry next second".
+    throttle_delay: float = 1.0
+    # Enforced with asyncio as well, because in-process transports ignore httpx timeouts.
+    request_timeout: float = 30.0
+    connect_timeout: float = 10.0
+    seed: int | None = None
+
+    def timeout(self) -> httpx.Timeout:
+        """The httpx timeouts for a client built with this policy."""
+        return httpx.Timeout(self.request_timeout, connect=self.connect_timeout)
+
+
+@dataclass
+class Tally:
+    """Calls sent (every attempt counts) and throttle answers seen."""
+
+    calls: int = 0
+    throttled: int = 0
+
+
+_tally: ContextVar[Tally | None] = ContextVar("bcsync_tiktok_tally", default=None)
+
+
+@dataclass
+class Listing:
+    """Every item of a paged list, and the total the server reported."""
+
+    items: list[dict[str, Any]] = field(default_factory=list)
+    total: int = 0
+    pages: int = 1
+
+
+class _Failed(Exception):
+    """One attempt failed; `sent` is False only when the request surely never left."""
+
+    def __init__(self, kind: Verdict, error: ProviderError, *, sent: bool = True) -> None:
+        super().__init__(error.message)
+        self.kind = kind
+        self.error = error
+        self.sent = sent
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost."""
+    if host.rstrip(".").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(url: str, *, in_process: bool = False) -> str:
+    """The base URL with a trailing slash; refuses plain http except to loopback or in-process."""
+    parsed = httpx.URL(url)
+    secure = parsed.scheme == "https" or in_process
+    if not secure and not (parsed.scheme == "http" and is_loopback(parsed.host)):
+        raise ProviderError(
+            f"refusing to send the access token to {parsed.scheme}://{parsed.host}: "
+            "only https is allowed (plain http only to 127.0.0.1, ::1 or localhost)",
+            hint="use an https:// URL",
+        )
+    text = str(parsed)
+    if parsed.path in ("", "/"):
+        text = text.rstrip("/") + API_PREFIX
+    return text if text.endswith("/") else text + "/"
+
+
+def encode_params(params: Mapping[str, Any]) -> dict[str, str]:
+    """GET parameters: objects and lists JSON-encoded, scalars as strings."""
+    out: dict[str, str] = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        if isinstance(value, dict | list | tuple | bool):
+            out[key] = json.dumps(value, separators=(",", ":"))
+        else:
+            out[key] = str(value)
+    return out
+
+
+async def run_all(coros: list[Coroutine[Any, Any, T]]) -> list[T]:
+    """Run concurrently; on the first failure cancel the rest and raise it."""
+    tasks = [asyncio.ensure_future(c) for c in coros]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
+class TikTokClient:
+    """Calls the API for one app; the token lives only here and in the request header."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        token: str,
+        limiter: RateLimiter,
+        base_url: str = DEFAULT_BASE_URL,
+        retry: RetryPolicy | None = None,
+        token_env: str = "TIKTOK_ACCESS_TOKEN",
+        in_process: bool = False,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if not token:
+            raise AuthError("no access token", hint=codes.auth_hint(40104, token_env))
+        self._http = http
+        self.__token = token
+        self.base_url = check_base_url(base_url, in_process=in_process)
+        self.limiter = limiter
+        self.retry = retry or RetryPolicy()
+        self.token_env = token_env
+        self.stats = Tally()
+        self._sleep = sleep
+        self._rng = random.Random(self.retry.seed)
+        # Page sizes learned from servers that reject ours (e.g. member/get capped at 20).
+        self._page_caps: dict[str, int] = {}
+
+    def __repr__(self) -> str:
+        return f"TikTokClient(base_url={self.base_url!r}, limiter={self.limiter!r})"
+
+    def redact(self, text: str) -> str:
+        """The text with the token blotted out (servers may echo what they were sent)."""
+        return text.replace(self.__token, REDACTED) if self.__token else text
+
+    @contextlib.contextmanager
+    def tally(self) -> Iterator[Tally]:
+        """Count the calls made inside this block (tasks started inside it included)."""
+        counter = Tally()
+        reset = _tally.set(counter)
+        try:
+            yield counter
+        finally:
+            _tally.reset(reset)
+
+    async def pause(self, attempt: int) -> None:
+        """Back off before the next round of a write that had to be verified."""
+        await self._sleep(self._backoff(attempt, Verdict.TRANSIENT))
+
+    async def get(self, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """GET one page; returns the envelope's `data`."""
+        data, _ = await self._call("GET", path, params=encode_params(params), write=False)
+        return data
+
+    async def post(self, path: str, body: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
+        """POST a write; returns `data` and the request id. Raises AmbiguousWriteError."""
+        return await self._call("POST", path, body=dict(body), write=True)
+
+    async def get_all(
+        self,
+        path: str,
+        params: Mapping[str, Any],
+        *,
+        page_size: int,
+        fallback_page_size: int | None = None,
+        list_key: str = "list",
+    ) -> Listing:
+        """Every page of a list: page 1 first, then the rest concurrently."""
+        size = self._page_caps.get(path, page_size)
+        try:
+            first = await self.get(path, {**params, "page": 1, "page_size": size})
+        except ApiError as err:
+            small = fallback_page_size
+            if not (err.code == codes.PARAMETER_ERROR and small and size > small):
+                raise
+            if "page_size" not in err.message:
+                raise
+            log.debug("%s rejected page_size %d; using %d", path, size, small)
+            self._page_caps[path] = size = small
+            first = await self.get(path, {**params, "page": 1, "page_size": size})
+        info = first.get("page_info") or {}
+        # A server that silently caps the page size counts its pages with its own size.
+        echoed = _int(info.get("page_size"))
+        if echoed and echoed < size:
+            self._page_caps[path] = size = echoed
+        items = list(first.get(list_key) or [])
+        total = _int(info.get("total_number"))
+        pages = _int(info.get("total_page"))
+        if pages is None and total is not None:
+            pages = -(-total // size)
+        if pages is None:
+            return await self._follow(path, params, size, list_key, items)
+        rest = await run_all(
+            [self.get(path, {**params, "page": p, "page_size": size}) for p in range(2, pages + 1)]
+        )
+        for data in rest:
+            items.extend(data.get(list_key) or [])
+        return Listing(items, total if total is not None else len(items), max(pages, 1))
+
+    async def _follow(
+        self, path: str, params: Mapping[str, Any], size: int, key: str, items: list[Any]
+    ) -> Listing:
+        # No page_info at all: walk pages until a short one.
+        page, last = 1, len(items)
+        while last == size:
+            page += 1
+            data = await self.get(path, {**params, "page": page, "page_size": size})
+            batch = list(data.get(key) or [])
+            items.extend(batch)
+            last = len(batch)
+        return Listing(items, len(items), page)
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
+        write: bool,
+    ) -> tuple[dict[str, Any], str]:
+        endpoint = f"{method} /{path.strip('/')}/"
+        bc_id = str((params or body or {}).get("bc_id") or "") or None
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._send(method, path, endpoint, bc_id, params, body)
+            except _Failed as failure:
+                if failure.kind is Verdict.FAIL:
+                    raise failure.error from None
+                if write and failure.sent and failure.kind is Verdict.TRANSIENT:
+                    raise self._ambiguous(endpoint, failure.error) from None
+                if failure.kind is Verdict.THROTTLED:
+                    self._count(throttled=1)
+                    self.limiter.throttled()
+                delay = self._backoff(attempt, failure.kind)
+                elapsed = time.monotonic() - started
+                if attempt >= self.retry.attempts or elapsed + delay > self.retry.total_seconds:
+                    raise self._exhausted(failure.error, attempt, elapsed) from None
+                log.info(
+                    "%s; retrying in %.2f s (attempt %d of %d)",
+                    failure.error.message,
+                    delay,
+                    attempt + 1,
+                    self.retry.attempts,
+                )
+                await self._sleep(delay)
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        endpoint: str,
+        bc_id: str | None,
+        params: dict[str, str] | None,
+        body: dict[str, Any] | None,
+    ) -> tuple[dict[str, Any], str]:
+        await self.limiter.acquire()
+        self._count(calls=1)
+        request = self._http.build_request(
+            method,
+            self.base_url + path.lstrip("/"),
+            params=params,
+            json=body,
+            headers={"Access-Token": self.__token, "Accept": "application/json"},
+        )
+        timeout = self.retry.request_timeout
+        try:
+            async with asyncio.timeout(timeout):
+                response = await self._http.send(request)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise _Failed(Verdict.TRANSIENT, self._network(endpoint, exc), sent=False) from None
+        except (TimeoutError, httpx.TimeoutException):
+            err = TransientError(f"{endpoint}: no answer within {timeout:g} s", endpoint=endpoint)
+            raise _Failed(Verdict.TRANSIENT, err) from None
+        except httpx.TransportError as exc:
+            raise _Failed(Verdict.TRANSIENT, self._network(endpoint, exc)) from None
+        return self._parse(response, endpoint, bc_id)
+
+    def _parse(
+        self, response: httpx.Response, endpoint: str, bc_id: str | None
+    ) -> tuple[dict[str, Any], str]:
+        try:
+            envelope = response.json()
+        except ValueError:
+            envelope = None
+        if isinstance(envelope, dict) and isinstance(envelope.get("code"), int):
+            code = envelope["code"]
+            request_id = str(envelope.get("request_id") or "")
+            if code in (codes.OK, codes.PARTIAL_SUCCESS):
+                data = envelope.get("data")
+                return (data if isinstance(data, dict) else {}), request_id
+            message = self.redact(str(envelope.get("message") or ""))
+            err = codes.error_for(
+                code,
+                message,
+                request_id=request_id or None,
+                endpoint=endpoint,
+                bc_id=bc_id,
+                token_env=self.token_env,
+            )
+            raise _Failed(codes.verdict(code), err)
+        raise _Failed(*self._http_failure(response, endpoint))
+
+    def _http_failure(
+        self, response: httpx.Response, endpoint: str
+    ) -> tuple[Verdict, ProviderError]:
+        status = response.status_code
+        snippet = self.redact(" ".join(response.text.split())[:120])
+        text = f"{endpoint}: HTTP {status} without a TikTok envelope"
+        if snippet:
+            text += f": {snippet}"
+        if status == 429:
+            return Verdict.THROTTLED, ThrottledError(text, endpoint=endpoint)
+        if status >= 500 or status == 200:
+            return Verdict.TRANSIENT, TransientError(text, endpoint=endpoint)
+        if status in (401, 403):
+            hint = codes.auth_hint(None, self.token_env)
+            return Verdict.FAIL, AuthError(text, hint=hint, endpoint=endpoint)
+        return Verdict.FAIL, ApiError(text, endpoint=endpoint)
+
+    def _network(self, endpoint: str, exc: Exception) -> TransientError:
+        detail = self.redact(str(exc)) or type(exc).__name__
+        return TransientError(f"{endpoint}: network error: {detail}", endpoint=endpoint)
+
+    def _ambiguous(self, endpoint: str, err: ProviderError) -> AmbiguousWriteError:
+        return AmbiguousWriteError(
+            f"{err.message}; the write may or may not have happened",
+            hint="bcsync reads the Business Center to check before retrying",
+            code=err.code,
+            request_id=err.request_id,
+            endpoint=endpoint,
+        )
+
+    def _exhausted(self, err: ProviderError, attempts: int, elapsed: float) -> ProviderError:
+        return type(err)(
+            f"{err.message}; gave up after {attempts} attempts in {elapsed:.1f} s",
+            hint=err.hint,
+            code=err.code,
+            request_id=err.request_id,
+            endpoint=err.endpoint,
+        )
+
+    def _backoff(self, attempt: int, kind: Verdict) -> float:
+        policy = self.retry
+        cap = min(policy.max_delay, policy.base_delay * 2 ** (attempt - 1))
+        delay = self._rng.uniform(0, cap)
+        if kind is Verdict.THROTTLED:
+            delay += policy.throttle_delay
+        return delay
+
+    def _count(self, *, calls: int = 0, throttled: int = 0) -> None:
+        for tally in (self.stats, _tally.get()):
+            if tally is not None:
+                tally.calls += calls
+                tally.throttled += throttled
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None

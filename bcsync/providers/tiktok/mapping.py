@@ -1,0 +1,134 @@
+"""Wire <-> model: asset types, role fields, members, grants, partner shares.
+
+The API's enum values are the upper case of the model's; each asset type has its own role
+field, and TikTok accounts take a list of permissions (canonical: sorted, comma-joined).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bcsync.errors import ApiError
+from bcsync.model import (
+    AssetKey,
+    AssetType,
+    FinanceRole,
+    Grant,
+    Member,
+    MemberRole,
+    MemberStatus,
+    PartnerShare,
+    canonical_role,
+    role_parts,
+)
+
+ASSET_TYPE_WIRE: Mapping[AssetType, str] = {
+    AssetType.AD_ACCOUNT: "ADVERTISER",
+    AssetType.CATALOG: "CATALOG",
+    AssetType.TIKTOK_ACCOUNT: "TT_ACCOUNT",
+    AssetType.SHOP: "TIKTOK_SHOP",
+    AssetType.LEAD_FORM: "LEAD",
+}
+ASSET_TYPE_MODEL: Mapping[str, AssetType] = {v: k for k, v in ASSET_TYPE_WIRE.items()}
+
+ROLE_FIELD: Mapping[AssetType, str] = {
+    AssetType.AD_ACCOUNT: "advertiser_role",
+    AssetType.CATALOG: "catalog_role",
+    AssetType.TIKTOK_ACCOUNT: "tt_account_roles",
+    AssetType.SHOP: "store_role",
+    AssetType.LEAD_FORM: "form_library_role",
+}
+
+# /bc/asset/member/get/ accepts only these asset types (wire contract 3.3).
+PER_ASSET_TYPES: frozenset[AssetType] = frozenset(
+    {AssetType.AD_ACCOUNT, AssetType.CATALOG, AssetType.LEAD_FORM}
+)
+
+# When one email appears twice (re-invited after a rejection, say), the live relation wins.
+STATUS_RANK: Mapping[MemberStatus, int] = {
+    MemberStatus.BOUND: 3,
+    MemberStatus.PENDING: 2,
+    MemberStatus.REJECTED: 1,
+    MemberStatus.UNBOUND: 0,
+}
+
+
+def asset_type_to_wire(asset_type: AssetType) -> str:
+    """ADVERTISER, CATALOG, TT_ACCOUNT, TIKTOK_SHOP or LEAD."""
+    return ASSET_TYPE_WIRE[asset_type]
+
+
+def role_to_wire(asset_type: AssetType, role: str) -> dict[str, Any]:
+    """The role field of an asset type with its wire value, e.g. {"advertiser_role": "ADMIN"}."""
+    name = ROLE_FIELD[asset_type]
+    if asset_type is AssetType.TIKTOK_ACCOUNT:
+        return {name: [p.upper() for p in role_parts(canonical_role(asset_type, role))]}
+    return {name: role.upper()}
+
+
+def role_from_wire(asset_type: AssetType, item: Mapping[str, Any]) -> str | None:
+    """The canonical role an item carries for its asset type, or None when it carries none."""
+    value = item.get(ROLE_FIELD[asset_type])
+    if not value:
+        return None
+    if isinstance(value, list | tuple):
+        return canonical_role(asset_type, [str(v) for v in value]) or None
+    return canonical_role(asset_type, str(value)) or None
+
+
+def member_from_wire(item: Mapping[str, Any]) -> Member:
+    """A member of /bc/member/get/; the key is the lower-cased email."""
+    email = str(item.get("user_email") or "").strip().lower()
+    user_id = str(item.get("user_id") or "") or None
+    ext = item.get("ext_user_role") or {}
+    # The emulator notes model finance_role flat; the API nests it in ext_user_role.
+    finance = (ext.get("finance_role") if isinstance(ext, dict) else None) or item.get(
+        "finance_role"
+    )
+    return Member(
+        email=email or f"user_id:{user_id}",
+        role=_enum(MemberRole, item.get("user_role") or "STANDARD", "user_role"),
+        finance_role=_enum(FinanceRole, finance, "finance_role") if finance else None,
+        status=_enum(MemberStatus, item.get("relation_status") or "BOUND", "relation_status"),
+        user_id=user_id,
+        name=str(item.get("user_name") or "") or None,
+    )
+
+
+def merge_member(members: dict[str, Member], member: Member) -> None:
+    """Add a member, keeping the livelier relation when the email is already there."""
+    old = members.get(member.email)
+    if old is None or _rank(member) > _rank(old):
+        members[member.email] = member
+
+
+def grant_from_wire(asset: AssetKey, email: str, item: Mapping[str, Any]) -> Grant | None:
+    """A grant of `asset` to `email` if the item carries a role for it."""
+    role = role_from_wire(asset.type, item)
+    return Grant(asset=asset, member=email.strip().lower(), role=role) if role else None
+
+
+def share_from_wire(partner: str, item: Mapping[str, Any]) -> PartnerShare | None:
+    """What we share with a partner: ad accounts only (the API shares nothing else)."""
+    asset = AssetKey(AssetType.AD_ACCOUNT, str(item.get("asset_id") or ""))
+    role = role_from_wire(AssetType.AD_ACCOUNT, item)
+    if not asset.id or not role:
+        return None
+    return PartnerShare(partner=partner, asset=asset, role=role)
+
+
+def finance_to_wire(finance_role: FinanceRole | None) -> dict[str, str]:
+    """`ext_user_role`: {} clears the finance role [our reading; the contract is silent]."""
+    return {"finance_role": finance_role.value.upper()} if finance_role else {}
+
+
+def _rank(member: Member) -> int:
+    return STATUS_RANK.get(member.status, -1) if member.status else -1
+
+
+def _enum(kind: Any, value: object, name: str) -> Any:
+    try:
+        return kind(str(value).strip().lower())
+    except ValueError:
+        raise ApiError(f"the API returned an unexpected {name} {value!r}") from None

@@ -1,0 +1,290 @@
+"""Writes, each verified by a read after an ambiguous failure before anything is resent.
+
+A write that timed out or got a 5xx after it was sent may have happened. Resending an invite
+would invite twice; so every write here names what it wants to be true, and after an ambiguous
+failure reads the BC and resends only the part that is still missing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from bcsync.errors import AmbiguousWriteError, NotFoundError, ProviderError
+from bcsync.model import AssetKey, AssetType, FinanceRole, MemberRole, MemberStatus
+from bcsync.providers.base import MAX_INVITE_EMAILS, MAX_SHARE_ASSETS, WriteResult
+from bcsync.providers.tiktok import mapping
+from bcsync.providers.tiktok.client import TikTokClient
+from bcsync.providers.tiktok.read import (
+    fetch_member_assets,
+    fetch_members,
+    fetch_partners,
+    fetch_shares,
+)
+
+log = logging.getLogger("bcsync.providers.tiktok")
+VERIFIED = "verified by reading after an ambiguous failure"
+T = TypeVar("T")
+
+
+async def write_verified(
+    client: TikTokClient,
+    items: Sequence[T],
+    send: Callable[[list[T]], Awaitable[str]],
+    missing: Callable[[list[T]], Awaitable[list[T]]],
+) -> WriteResult:
+    """Send; after an ambiguous failure read what is `missing` and resend only that."""
+    pending = list(items)
+    ids: list[str] = []
+    note: str | None = None
+    for attempt in range(1, client.retry.attempts + 1):
+        try:
+            ids.append(await send(pending))
+            break
+        except AmbiguousWriteError as err:
+            note = VERIFIED
+            last = err
+            log.info("%s; checking what happened (round %d)", err.message, attempt)
+            await client.pause(attempt)
+            try:
+                pending = await missing(pending)
+            except ProviderError as check:
+                raise AmbiguousWriteError(
+                    f"{err.message}; checking what happened failed too: {check.message}",
+                    hint="run `bcsync plan` to see what remains",
+                    code=err.code,
+                    request_id=err.request_id,
+                    endpoint=err.endpoint,
+                ) from None
+            if not pending:
+                break
+    else:
+        raise AmbiguousWriteError(
+            f"{last.message}; still unconfirmed after {client.retry.attempts} tries",
+            hint="run `bcsync plan` to see what remains",
+            code=last.code,
+            request_id=last.request_id,
+            endpoint=last.endpoint,
+        )
+    return WriteResult(request_ids=tuple(i for i in ids if i), note=note)
+
+
+async def invite(
+    client: TikTokClient,
+    bc_id: str,
+    emails: Sequence[str],
+    role: MemberRole,
+    finance_role: FinanceRole | None,
+    ad_accounts: Sequence[str] = (),
+    advertiser_role: str | None = None,
+) -> WriteResult:
+    """Invite up to 50 emails; never resends to an email that became a member or pending."""
+    wanted = [e.strip().lower() for e in emails]
+    _check_batch("emails", wanted, MAX_INVITE_EMAILS)
+    _check_batch("ad accounts", ad_accounts, MAX_SHARE_ASSETS, allow_empty=True)
+    body: dict[str, Any] = {"bc_id": bc_id, "user_role": role.value.upper()}
+    if finance_role:
+        body["ext_user_role"] = mapping.finance_to_wire(finance_role)
+    if ad_accounts:
+        body["asset_type"] = "ADVERTISER"
+        body["asset_ids"] = [str(a) for a in ad_accounts]
+        body["advertiser_role"] = (advertiser_role or "analyst").upper()
+
+    async def send(batch: list[str]) -> str:
+        return await _post(client, "bc/member/invite/", {**body, "emails": batch})
+
+    async def missing(batch: list[str]) -> list[str]:
+        members = await fetch_members(client, bc_id)
+        live = (MemberStatus.BOUND, MemberStatus.PENDING)
+        return [e for e in batch if e not in members or members[e].status not in live]
+
+    return await write_verified(client, wanted, send, missing)
+
+
+async def update_member(
+    client: TikTokClient,
+    bc_id: str,
+    user_id: str,
+    role: MemberRole,
+    finance_role: FinanceRole | None,
+) -> WriteResult:
+    """Set a joined member's role and finance role (None clears it)."""
+    body = {
+        "bc_id": bc_id,
+        "user_id": user_id,
+        "user_role": role.value.upper(),
+        "ext_user_role": mapping.finance_to_wire(finance_role),
+    }
+
+    async def missing(batch: list[str]) -> list[str]:
+        members = await fetch_members(client, bc_id)
+        done = any(
+            m.user_id == user_id and m.role is role and m.finance_role == finance_role
+            for m in members.values()
+        )
+        return [] if done else batch
+
+    return await write_verified(
+        client, [user_id], _sender(client, "bc/member/update/", body), missing
+    )
+
+
+async def remove_member(
+    client: TikTokClient, bc_id: str, *, user_id: str | None = None, email: str | None = None
+) -> WriteResult:
+    """Remove a joined member by user id, or revoke a pending invitation by email."""
+    if not user_id and not email:
+        raise ValueError("remove_member needs a user_id or an email")
+    address = {"user_id": user_id} if user_id else {"user_email": str(email).strip().lower()}
+    body = {"bc_id": bc_id, **address}
+
+    async def missing(batch: list[str]) -> list[str]:
+        members = await fetch_members(client, bc_id)
+        if user_id:
+            gone = not any(
+                m.user_id == user_id and m.status is MemberStatus.BOUND for m in members.values()
+            )
+        else:
+            m = members.get(str(email).strip().lower())
+            gone = m is None or m.status is not MemberStatus.PENDING
+        return [] if gone else batch
+
+    target = str(user_id or email)
+    return await write_verified(
+        client, [target], _sender(client, "bc/member/delete/", body), missing
+    )
+
+
+async def assign(
+    client: TikTokClient, bc_id: str, user_id: str, asset: AssetKey, role: str
+) -> WriteResult:
+    """Give a joined member a role on one asset; assigning again changes the role."""
+    body = {
+        "bc_id": bc_id,
+        "user_id": user_id,
+        "asset_type": mapping.asset_type_to_wire(asset.type),
+        "asset_id": asset.id,
+        **mapping.role_to_wire(asset.type, role),
+    }
+    wanted = mapping.role_from_wire(asset.type, mapping.role_to_wire(asset.type, role))
+
+    async def missing(batch: list[str]) -> list[str]:
+        held = await fetch_member_assets(client, bc_id, user_id, asset.type)
+        return [] if held.get(asset.id) == wanted else batch
+
+    return await write_verified(
+        client, [asset.id], _sender(client, "bc/asset/assign/", body), missing
+    )
+
+
+async def unassign(client: TikTokClient, bc_id: str, user_id: str, asset: AssetKey) -> WriteResult:
+    """Take one asset away from a joined member."""
+    body = {
+        "bc_id": bc_id,
+        "user_id": user_id,
+        "asset_type": mapping.asset_type_to_wire(asset.type),
+        "asset_id": asset.id,
+    }
+
+    async def missing(batch: list[str]) -> list[str]:
+        held = await fetch_member_assets(client, bc_id, user_id, asset.type)
+        return batch if asset.id in held else []
+
+    return await write_verified(
+        client, [asset.id], _sender(client, "bc/asset/unassign/", body), missing
+    )
+
+
+async def share(
+    client: TikTokClient, bc_id: str, partner_bc_id: str, asset_ids: Sequence[str], role: str
+) -> WriteResult:
+    """Share up to 50 ad accounts with a partner (adding it), or change their role."""
+    ids = [str(a) for a in asset_ids]
+    _check_batch("ad accounts", ids, MAX_SHARE_ASSETS)
+    body = {
+        "bc_id": bc_id,
+        "partner_id": partner_bc_id,
+        "asset_type": "ADVERTISER",
+        "advertiser_role": role.upper(),
+    }
+
+    async def send(batch: list[str]) -> str:
+        return await _post(client, "bc/partner/add/", {**body, "asset_ids": batch})
+
+    async def missing(batch: list[str]) -> list[str]:
+        shares = await _shared(client, bc_id, partner_bc_id)
+        return [a for a in batch if shares.get(a) != role.lower()]
+
+    return await write_verified(client, ids, send, missing)
+
+
+async def unshare(
+    client: TikTokClient,
+    bc_id: str,
+    partner_bc_id: str,
+    asset_type: AssetType,
+    asset_ids: Sequence[str],
+) -> WriteResult:
+    """Stop sharing assets with a partner, 50 ids a call."""
+    ids = [str(a) for a in asset_ids]
+    body = {
+        "bc_id": bc_id,
+        "partner_id": partner_bc_id,
+        "asset_type": mapping.asset_type_to_wire(asset_type),
+    }
+
+    async def send(batch: list[str]) -> str:
+        return await _post(client, "bc/partner/asset/delete/", {**body, "asset_ids": batch})
+
+    async def missing(batch: list[str]) -> list[str]:
+        shares = await _shared(client, bc_id, partner_bc_id)
+        return [a for a in batch if a in shares]
+
+    request_ids: list[str] = []
+    note = None
+    for start in range(0, len(ids), MAX_SHARE_ASSETS):
+        result = await write_verified(client, ids[start : start + MAX_SHARE_ASSETS], send, missing)
+        request_ids += result.request_ids
+        note = note or result.note
+    return WriteResult(tuple(request_ids), note)
+
+
+async def remove_partner(client: TikTokClient, bc_id: str, partner_bc_id: str) -> WriteResult:
+    """Remove a partner BC."""
+    body = {"bc_id": bc_id, "partner_id": partner_bc_id}
+
+    async def missing(batch: list[str]) -> list[str]:
+        return batch if partner_bc_id in await fetch_partners(client, bc_id) else []
+
+    sender = _sender(client, "bc/partner/delete/", body)
+    return await write_verified(client, [partner_bc_id], sender, missing)
+
+
+async def _shared(client: TikTokClient, bc_id: str, partner_bc_id: str) -> dict[str, str]:
+    try:
+        shares = await fetch_shares(client, bc_id, partner_bc_id)
+    except NotFoundError:
+        return {}
+    return {s.asset.id: s.role for s in shares}
+
+
+def _sender(
+    client: TikTokClient, path: str, body: dict[str, Any]
+) -> Callable[[list[str]], Awaitable[str]]:
+    async def send(_: list[str]) -> str:
+        return await _post(client, path, body)
+
+    return send
+
+
+async def _post(client: TikTokClient, path: str, body: dict[str, Any]) -> str:
+    _, request_id = await client.post(path, body)
+    return request_id
+
+
+def _check_batch(what: str, items: Sequence[str], limit: int, *, allow_empty: bool = False) -> None:
+    if len(items) > limit:
+        raise ValueError(f"at most {limit} {what} per call, got {len(items)}")
+    if not items and not allow_empty:
+        raise ValueError(f"no {what} given")

@@ -1,0 +1,161 @@
+"""The pull-request comment view of plans: summary first, one folded table per kind.
+
+GitHub refuses comments over 65,536 characters, so beyond `limit` the comment falls back to
+counts per kind and points at `bcsync plan` for the full list; it never exceeds `limit`.
+Cells are escaped: a `|` would split the table, `<` could open HTML, `*`/`_` would format, and
+an `@name` at the start of a word would notify somebody.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+
+from bcsync.plan import Action, Change, Kind, Plan
+from bcsync.render import total_summary
+from bcsync.render.text import NO_CHANGES, describe
+
+GITHUB_COMMENT_LIMIT = 65536
+TITLE = "## bcsync plan"
+
+KIND_TITLES: Mapping[Kind, str] = {
+    Kind.MEMBER: "Members",
+    Kind.GRANT: "Grants",
+    Kind.PARTNER: "Partners",
+    Kind.SHARE: "Partner shares",
+}
+ACTION_LABELS: Mapping[Action, str] = {
+    Action.CREATE: "+ add",
+    Action.UPDATE: "~ change",
+    Action.DELETE: "- remove",
+    Action.NOOP: "no-op",
+}
+COUNT_WORDS: Mapping[Action, str] = {
+    Action.CREATE: "to add",
+    Action.UPDATE: "to change",
+    Action.DELETE: "to remove",
+    Action.NOOP: "no-op",
+}
+
+_SPECIALS = re.compile(r"([\\`*_\[\]<>|~&])")
+_MENTION = re.compile(r"(^|[^\w.+-])@")
+_WHITESPACE = re.compile(r"\s+")
+
+
+def render(plans: Sequence[Plan], *, limit: int = GITHUB_COMMENT_LIMIT) -> str:
+    """The plans as a Markdown comment of at most `limit` characters."""
+    full = _full(plans)
+    if len(full) <= limit:
+        return full
+    # Summarise; with a great many BCs list fewer of them until the comment fits.
+    shown = len(plans)
+    while True:
+        text = _summarised(plans, shown)
+        if len(text) <= limit or shown == 0:
+            break
+        shown //= 2
+    return text if len(text) <= limit else text[:limit]
+
+
+def escape(text: str) -> str:
+    """Text safe inside a table cell or heading: one line, specials escaped, no mentions."""
+    text = _WHITESPACE.sub(" ", text).strip()
+    text = _SPECIALS.sub(r"\\\1", text)
+    # A zero-width space after "@" keeps GitHub from notifying a user or team.
+    return _MENTION.sub("\\1@\u200b", text)
+
+
+def _bc_label(plan: Plan) -> str:
+    name = escape(plan.bc_name) if plan.bc_name else "(unnamed)"
+    return f"{name} ({escape(plan.bc_id)})"
+
+
+def _summary_table(plans: Sequence[Plan]) -> str:
+    lines = [
+        "| Business Center | add | change | remove | waiting |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for plan in plans:
+        s = plan.summary
+        lines.append(f"| {_bc_label(plan)} | {s.add} | {s.change} | {s.remove} | {s.waiting} |")
+    if len(plans) > 1:
+        t = total_summary(plans)
+        lines.append(f"| **Total** | {t.add} | {t.change} | {t.remove} | {t.waiting} |")
+    return "\n".join(lines)
+
+
+def _head(plans: Sequence[Plan]) -> list[str]:
+    total = total_summary(plans)
+    anything = any(plan.changes for plan in plans)
+    return [TITLE, f"**{total.sentence() if anything else NO_CHANGES}**"]
+
+
+def _full(plans: Sequence[Plan]) -> str:
+    blocks = [*_head(plans), _summary_table(plans)]
+    for plan in plans:
+        blocks.append(f"### {_bc_label(plan)}")
+        if plan.config_path:
+            blocks.append(f"Config: {escape(plan.config_path)}")
+        blocks.append(plan.summary.sentence() if plan.changes else NO_CHANGES)
+        for kind in Kind:
+            changes = [c for c in plan.changes if c.kind is kind]
+            if changes:
+                blocks.append(_kind_block(kind, changes))
+        blocks += _notes(plan)
+    return "\n\n".join(blocks) + "\n"
+
+
+def _counts(changes: Sequence[Change]) -> str:
+    counts = Counter(c.action for c in changes)
+    return ", ".join(f"{counts[a]} {COUNT_WORDS[a]}" for a in Action if counts[a])
+
+
+def _kind_block(kind: Kind, changes: Sequence[Change]) -> str:
+    lines = [
+        f"<details><summary>{KIND_TITLES[kind]}: {_counts(changes)}</summary>",
+        "",
+        "| | entry | before | after | reason |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for c in changes:
+        cells = (
+            ACTION_LABELS[c.action],
+            escape(c.title or c.key),
+            escape(describe(c.kind, c.before)),
+            escape(describe(c.kind, c.after)),
+            escape(c.reason),
+        )
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join([*lines, "", "</details>"])
+
+
+def _notes(plan: Plan) -> list[str]:
+    lines = [f"- **Warning:** {escape(w)}" for w in plan.warnings]
+    if plan.unmanaged_assets:
+        n = plan.unmanaged_assets
+        noun = "asset" if n == 1 else "assets"
+        lines.append(f"- unmanaged: {n} {noun} (not declared in config; left alone)")
+    return ["\n".join(lines)] if lines else []
+
+
+def _summarised(plans: Sequence[Plan], shown: int) -> str:
+    blocks = [*_head(plans), _summary_table(plans[:shown])]
+    if shown < len(plans):
+        blocks.append(f"{len(plans) - shown} more Business Centers not shown.")
+    lines = [
+        "### Changes by kind",
+        "",
+        "| Business Center | kind | add | change | remove | no-op |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for plan in plans[:shown]:
+        for kind in Kind:
+            counts = Counter(c.action for c in plan.changes if c.kind is kind)
+            if counts:
+                numbers = " | ".join(str(counts[a]) for a in Action)
+                lines.append(f"| {_bc_label(plan)} | {KIND_TITLES[kind].lower()} | {numbers} |")
+    blocks.append("\n".join(lines))
+    hidden = sum(len(plan.changes) for plan in plans)
+    blocks.append(f"{hidden} more changes not shown; run `bcsync plan` for the full list.")
+    return "\n\n".join(blocks) + "\n"

@@ -1,0 +1,140 @@
+"""The terminal view of plans, Terraform-like: `+` create, `~` update, `-` delete, grouped by stage.
+
+Colour is a parameter (the CLI decides from the terminal and NO_COLOR); with `color=False` the
+output holds no escape codes. Names read from the API are shown with control characters escaped,
+so a hostile partner name cannot drive the terminal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bcsync.plan import STAGE_TITLES, Action, Change, Kind, Plan, Stage
+from bcsync.render import total_summary
+
+GREEN = "\x1b[32m"
+YELLOW = "\x1b[33m"
+RED = "\x1b[31m"
+DIM = "\x1b[2m"
+BOLD = "\x1b[1m"
+RESET = "\x1b[0m"
+
+SYMBOLS: Mapping[Action, tuple[str, str]] = {
+    Action.CREATE: ("+", GREEN),
+    Action.UPDATE: ("~", YELLOW),
+    Action.DELETE: ("-", RED),
+    Action.NOOP: ("=", DIM),
+}
+NO_CHANGES = "No changes. The Business Center matches the configuration."
+# Wider titles are not padded, so one long name does not push every reason off the screen.
+TITLE_WIDTH = 64
+VALUE_WIDTH = 40
+
+
+def render(plans: Sequence[Plan], *, color: bool = False) -> str:
+    """The plans as terminal text; a total line when there are several."""
+    blocks = [_render_plan(plan, color) for plan in plans]
+    if len(plans) > 1:
+        total = total_summary(plans)
+        line = f"Total for {len(plans)} Business Centers: {total.sentence().removeprefix('Plan: ')}"
+        blocks.append(_paint(line, BOLD, color))
+    return "\n\n".join(blocks) + "\n"
+
+
+def describe(kind: Kind, doc: Mapping[str, Any] | None) -> str:
+    """A short summary of one side of a change: "admin, finance manager", "operator"."""
+    if not doc:
+        return ""
+    if kind is Kind.MEMBER:
+        text = str(doc.get("role") or "")
+        if doc.get("finance_role"):
+            text += f", finance {doc['finance_role']}"
+        return text
+    if kind is Kind.PARTNER:
+        shared = doc.get("shared_assets")
+        if shared is None:
+            return ""
+        return f"{shared} shared asset" + ("" if shared == 1 else "s")
+    return str(doc.get("role") or "")
+
+
+def transition(change: Change) -> str:
+    """Before → after, or the one side that exists."""
+    before = describe(change.kind, change.before)
+    after = describe(change.kind, change.after)
+    if change.action is Action.DELETE:
+        return before
+    if change.action is Action.CREATE or not before or before == after:
+        return after
+    if change.kind is Kind.MEMBER and change.before and change.after:
+        return _member_transition(change.before, change.after)
+    return f"{before} → {after}"
+
+
+def _member_transition(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
+    """Only what changes: "standard → admin", "standard, finance none → analyst"."""
+    old, new = before.get("role"), after.get("role")
+    parts = [f"{old} → {new}" if old != new else str(new)]
+    old_finance, new_finance = before.get("finance_role"), after.get("finance_role")
+    if old_finance != new_finance:
+        parts.append(f"finance {old_finance or 'none'} → {new_finance or 'none'}")
+    elif new_finance:
+        parts.append(f"finance {new_finance}")
+    return ", ".join(parts)
+
+
+def printable(text: str) -> str:
+    """Text with control characters escaped (\\x1b stays visible instead of acting)."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
+
+
+def _paint(text: str, code: str, color: bool) -> str:
+    return f"{code}{text}{RESET}" if color and text else text
+
+
+def _render_plan(plan: Plan, color: bool) -> str:
+    name = printable(plan.bc_name or "(unnamed)")
+    header = f"Business Center {name} ({printable(plan.bc_id)})"
+    if plan.config_path:
+        header += f"  config {printable(plan.config_path)}"
+    lines = [_paint(header, BOLD, color)]
+    by_stage: dict[Stage, list[Change]] = {}
+    noops: list[Change] = []
+    warned = set(plan.warnings)
+    for change in plan.changes:
+        if change.is_change and change.stage is not None:
+            by_stage.setdefault(change.stage, []).append(change)
+        elif f"{change.title}: {change.reason}" not in warned:
+            noops.append(change)
+    # Stages appear in plan order, which `plan.order` made the apply order.
+    for stage, changes in by_stage.items():
+        lines += ["", _paint(STAGE_TITLES[stage], BOLD, color), *_change_lines(changes, color)]
+    if noops:
+        lines += ["", _paint("Waiting / deferred", BOLD, color), *_change_lines(noops, color)]
+    if plan.warnings:
+        lines += ["", _paint("Warnings", BOLD, color)]
+        lines += [f"  {_paint('!', YELLOW, color)} {printable(w)}" for w in plan.warnings]
+    if plan.unmanaged_assets:
+        n = plan.unmanaged_assets
+        noun = "asset" if n == 1 else "assets"
+        lines += ["", f"unmanaged: {n} {noun} (not declared in config; left alone)"]
+    has_entries = plan.has_changes or noops or plan.warnings
+    lines += ["", plan.summary.sentence() if has_entries else NO_CHANGES]
+    return "\n".join(lines)
+
+
+def _change_lines(changes: Sequence[Change], color: bool) -> list[str]:
+    rows = [(c, printable(c.title or c.key), printable(transition(c))) for c in changes]
+    title_w = min(TITLE_WIDTH, max(len(title) for _, title, _ in rows))
+    value_w = min(VALUE_WIDTH, max(len(value) for _, _, value in rows))
+    lines = []
+    for change, title, value in rows:
+        symbol, code = SYMBOLS[change.action]
+        text = f"  {_paint(symbol, code, color)} {title.ljust(title_w)}  {value.ljust(value_w)}"
+        if change.reason:
+            text += "  " + _paint(f"# {printable(change.reason)}", DIM, color)
+        lines.append(text.rstrip())
+    return lines

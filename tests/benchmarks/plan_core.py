@@ -1,0 +1,277 @@
+"""Benchmark the pure core at TikTok's documented limits (not run by pytest).
+
+    python tests/benchmarks/plan_core.py [--repeat N]
+
+Generates one Business Center at the limits: 4,000 members, 2,000 assets, 100,000 grants, 200
+partners with 5,000 shares, with about 10% of entries differing between desired and actual.
+Desired and actual `State`s are built directly from model objects (no YAML). Times
+diff + plan (`make_plan`) + `safety.violations` + JSON render (`render.json.dumps(document)`).
+
+Prints figures, then as the last line one JSON object:
+`seconds` (best of --repeat), `peak_mb` (tracemalloc peak of the timed pipeline, inputs excluded),
+`scaling` (seconds with the grants doubled / seconds at the base size), and details.
+Targets on a 2-core machine: seconds < 1.5, peak_mb < 400, scaling <= 2.2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from datetime import date
+from random import Random
+from typing import Any
+
+from bcsync import safety
+from bcsync.diff import make_plan
+from bcsync.model import (
+    ROLES,
+    Asset,
+    AssetKey,
+    AssetType,
+    BusinessCenterConfig,
+    FinanceRole,
+    Grant,
+    Member,
+    MemberRole,
+    MemberStatus,
+    Partner,
+    PartnerShare,
+    Policy,
+    ProviderSettings,
+    State,
+)
+from bcsync.plan import Plan
+from bcsync.render import json as render_json
+from bcsync.render import markdown, text
+
+BC = "7012345678901234567"
+MEMBERS = 4000
+ASSET_COUNTS = {
+    AssetType.AD_ACCOUNT: 1000,
+    AssetType.CATALOG: 300,
+    AssetType.TIKTOK_ACCOUNT: 300,
+    AssetType.SHOP: 250,
+    AssetType.LEAD_FORM: 150,
+}
+GRANTS = 100_000
+PARTNERS = 200
+SHARES = 5_000
+# Of the entries present on both sides, these fractions are removed / added / changed.
+REMOVED, ADDED, CHANGED = 0.03, 0.03, 0.04
+TARGETS = {"seconds": 1.5, "peak_mb": 400.0, "scaling": 2.2}
+
+
+def asset_keys() -> list[AssetKey]:
+    keys = []
+    for n, (asset_type, count) in enumerate(ASSET_COUNTS.items()):
+        keys += [AssetKey(asset_type, f"7{n}{i:017d}") for i in range(count)]
+    return keys
+
+
+def random_role(rng: Random, asset_type: AssetType, other_than: str | None = None) -> str:
+    roles = ROLES[asset_type]
+    while True:
+        if asset_type is AssetType.TIKTOK_ACCOUNT:
+            picked = sorted(rng.sample(roles, rng.randint(1, len(roles))))
+            role = ",".join(picked)
+        else:
+            role = rng.choice(roles)
+        if role != other_than or len(roles) == 1:
+            return role
+
+
+def split(rng: Random) -> str:
+    """Where an entry is: "both", "actual" (removal), "desired" (addition), "changed" (role)."""
+    r = rng.random()
+    if r < REMOVED:
+        return "actual"
+    if r < REMOVED + ADDED:
+        return "desired"
+    if r < REMOVED + ADDED + CHANGED:
+        return "changed"
+    return "both"
+
+
+def generate(grants: int, seed: int = 7) -> tuple[BusinessCenterConfig, State]:
+    """A desired config and an actual state at the limits, ~10% of entries differing."""
+    rng = Random(seed)
+    assets = asset_keys()
+    ad_accounts = [a for a in assets if a.type is AssetType.AD_ACCOUNT]
+    # 100 members leave, 100 join: the BC holds 4,000 members on both sides.
+    universe = [f"user{i:04d}@acme.example" for i in range(MEMBERS + 100)]
+    leavers, joiners = set(universe[3900:4000]), set(universe[4000:])
+    pending = set(universe[3800:3850])
+    desired_members: dict[str, Member] = {}
+    actual_members: dict[str, Member] = {}
+    for i, email in enumerate(universe):
+        role = MemberRole.ADMIN if i < 10 else MemberRole.STANDARD
+        finance = FinanceRole.ANALYST if i % 7 == 0 else None
+        status = MemberStatus.PENDING if email in pending else MemberStatus.BOUND
+        if email not in joiners:
+            actual_members[email] = Member(email, role, finance, status, user_id=f"68{i:017d}")
+        if email in leavers:
+            continue
+        if i in (10, 11):
+            role = MemberRole.ADMIN  # promotions
+        elif i in (8, 9):
+            role = MemberRole.STANDARD  # demotions, after the promotions
+        if i % 20 == 0:
+            finance = FinanceRole.MANAGER
+        desired_members[email] = Member(email, role, finance)
+
+    desired_grants: dict[tuple[AssetKey, str], Grant] = {}
+    actual_grants: dict[tuple[AssetKey, str], Grant] = {}
+    # Pending members have no actual grants and ~3% are additions: aim the actual side at `grants`.
+    per_member = round(grants * 1.04 / MEMBERS)
+    for email in universe:
+        for asset in rng.sample(assets, per_member):
+            role = random_role(rng, asset.type)
+            side = split(rng)
+            bound_actual = email in actual_members and email not in pending
+            if side != "desired" and bound_actual:
+                actual_grants[(asset, email)] = Grant(asset, email, role)
+            if side != "actual" and email in desired_members:
+                if side == "changed":
+                    role = random_role(rng, asset.type, other_than=role)
+                sources = ("group media-buyers",) if rng.random() < 0.3 else ()
+                desired_grants[(asset, email)] = Grant(asset, email, role, sources)
+
+    partner_ids = [f"72{i:017d}" for i in range(PARTNERS + 10)]
+    desired_partners = {p: Partner(p, alias=f"partner-{n}") for n, p in enumerate(partner_ids[10:])}
+    actual_partners = {p: Partner(p, name=f"Partner {n}") for n, p in enumerate(partner_ids[:-10])}
+    desired_shares: dict[tuple[str, AssetKey], PartnerShare] = {}
+    actual_shares: dict[tuple[str, AssetKey], PartnerShare] = {}
+    for partner in partner_ids:
+        for asset in rng.sample(ad_accounts, round(SHARES * 1.03 / PARTNERS)):
+            role = random_role(rng, asset.type)
+            side = split(rng)
+            if side != "desired" and partner in actual_partners:
+                actual_shares[(partner, asset)] = PartnerShare(partner, asset, role)
+            if side != "actual" and partner in desired_partners:
+                if side == "changed":
+                    role = random_role(rng, asset.type, other_than=role)
+                desired_shares[(partner, asset)] = PartnerShare(partner, asset, role)
+
+    all_assets = {a: Asset(a, alias=f"a{n}") for n, a in enumerate(assets)}
+    desired = State(
+        BC, desired_members, all_assets, desired_grants, desired_partners, desired_shares
+    )
+    actual = State(
+        BC, actual_members, dict(all_assets), actual_grants, actual_partners, actual_shares
+    )
+    config = BusinessCenterConfig(
+        path="bench.yaml",
+        bc_id=BC,
+        name="Benchmark Retail",
+        provider=ProviderSettings(),
+        policy=Policy(min_admins=2, required_admins=(universe[0],), protected=(universe[1],)),
+        desired=desired,
+        digest="sha256:" + "0" * 64,
+        asset_aliases={a: asset.alias or "" for a, asset in all_assets.items()},
+        partner_aliases={p: d.alias or p for p, d in desired_partners.items()},
+        expired={},
+    )
+    return config, actual
+
+
+def core(config: BusinessCenterConfig, actual: State) -> tuple[Plan, list[str], int]:
+    """The timed pipeline: diff + plan, safety, JSON render."""
+    plan = make_plan(config, actual)
+    problems = safety.violations(plan, config, actual)
+    doc = render_json.document(
+        [plan], created_at="2026-01-01T00:00:00.000Z", tool_version="bench", git_commit=None
+    )
+    return plan, problems, len(render_json.dumps(doc))
+
+
+def best_time(func: Callable[[], Any], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def peak_mb(func: Callable[[], Any]) -> float:
+    gc.collect()
+    tracemalloc.start()
+    try:
+        func()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak / 2**20
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per size (best is kept)")
+    args = parser.parse_args(argv)
+
+    start = time.perf_counter()
+    config, actual = generate(GRANTS)
+    generated_s = time.perf_counter() - start
+    plan, problems, json_chars = core(config, actual)
+    summary = plan.summary
+    print(
+        f"generated in {generated_s:.2f}s: {len(actual.members)} members, {len(actual.assets)} "
+        f"assets, {len(actual.grants)} actual / {len(config.desired.grants)} desired grants, "
+        f"{len(actual.partners)} partners, {len(actual.shares)} shares"
+    )
+    print(
+        f"plan: {len(plan.changes)} entries ({summary.sentence()}), {len(plan.steps)} steps, "
+        f"{len(problems)} guard violations, JSON {json_chars / 1e6:.1f} MB"
+    )
+    seconds = best_time(lambda: core(config, actual), args.repeat)
+    memory = peak_mb(lambda: core(config, actual))
+    print(f"base: {seconds:.3f}s (best of {args.repeat}), peak {memory:.1f} MB")
+
+    stages = {
+        "make_plan": lambda: make_plan(config, actual),
+        "safety.violations": lambda: safety.violations(plan, config, actual),
+        "render.json": lambda: render_json.dumps(
+            render_json.document([plan], created_at="x", tool_version="x", git_commit=None)
+        ),
+        "render.text (extra)": lambda: text.render([plan]),
+        "render.markdown (extra)": lambda: markdown.render([plan]),
+    }
+    stage_seconds = {name: best_time(f, 1) for name, f in stages.items()}
+    for name, value in stage_seconds.items():
+        print(f"  {name:<24} {value:.3f}s")
+    del stages
+
+    big_config, big_actual = generate(2 * GRANTS)
+    doubled = best_time(lambda: core(big_config, big_actual), args.repeat)
+    scaling = doubled / seconds
+    print(
+        f"doubled grants ({len(big_actual.grants)} actual): {doubled:.3f}s, scaling {scaling:.2f}"
+    )
+    result = {
+        "seconds": round(seconds, 3),
+        "peak_mb": round(memory, 1),
+        "scaling": round(scaling, 2),
+        "seconds_doubled": round(doubled, 3),
+        "changes": summary.total,
+        "entries": len(plan.changes),
+        "steps": len(plan.steps),
+        "stage_seconds": {k: round(v, 3) for k, v in stage_seconds.items()},
+        "targets": TARGETS,
+        "met": seconds < TARGETS["seconds"]
+        and memory < TARGETS["peak_mb"]
+        and scaling <= TARGETS["scaling"],
+        "timed": "diff.make_plan + safety.violations + render.json.dumps(document)",
+        "date": date.today().isoformat(),
+    }
+    print(json.dumps(result, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

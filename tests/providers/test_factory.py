@@ -1,0 +1,191 @@
+"""open_providers: local / emulator / tiktok, token handling, one client and limiter per app."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bcsync.emulator import create_app
+from bcsync.errors import AuthError, ProviderError
+from bcsync.model import (
+    Asset,
+    AssetKey,
+    AssetType,
+    BusinessCenterConfig,
+    MemberRole,
+    MemberStatus,
+    Policy,
+    ProviderSettings,
+    ProviderType,
+    State,
+)
+from bcsync.providers import Scope, open_providers
+from bcsync.providers.tiktok.limiter import RateLimit
+
+from .fakes import TOKEN
+from .test_limiter import max_in_window
+from .world import BC, aid, every_kind, generated
+
+AD1 = AssetKey(AssetType.AD_ACCOUNT, aid(71, 1))
+
+
+def config(
+    settings: ProviderSettings, bc_id: str = BC, path: str = "bcsync.yaml", assets=(AD1,)
+) -> BusinessCenterConfig:
+    desired = State(bc_id=bc_id, assets={k: Asset(k) for k in assets})
+    return BusinessCenterConfig(
+        path=path,
+        bc_id=bc_id,
+        name=None,
+        provider=settings,
+        policy=Policy(),
+        desired=desired,
+        digest="",
+    )
+
+
+def write_seed(tmp_path: Path, seed: dict) -> Path:
+    path = tmp_path / "seed.yaml"
+    path.write_text(json.dumps(seed))  # JSON is YAML
+    return path
+
+
+async def test_local_reads_the_seed_and_persists(tmp_path: Path) -> None:
+    write_seed(tmp_path, every_kind())
+    local = config(
+        ProviderSettings(type=ProviderType.LOCAL, seed="seed.yaml"),
+        path=str(tmp_path / "bcsync.yaml"),
+    )
+    state_dir = tmp_path / ".bcsync"
+    async with open_providers([local], state_dir=state_dir, env={}) as providers:
+        provider = providers[BC]
+        assert len((await provider.read_state(Scope.of([AD1]))).state.members) == 5
+        await provider.invite(["later@acme.example"], MemberRole.STANDARD, None)
+    dbs = list((state_dir / "local").glob("*.db"))
+    assert len(dbs) == 1 and len(dbs[0].stem) == 16
+    async with open_providers([local], state_dir=state_dir, env={}) as providers:
+        state = (await providers[BC].read_state(Scope.of([AD1]))).state
+    assert state.members["later@acme.example"].status is MemberStatus.PENDING
+
+
+async def test_local_uses_the_token_variable_when_set(tmp_path: Path) -> None:
+    write_seed(tmp_path, every_kind())
+    local = config(
+        ProviderSettings(type=ProviderType.LOCAL, seed=str(tmp_path / "seed.yaml")),
+    )
+    env = {"TIKTOK_ACCESS_TOKEN": "not-a-known-token"}
+    async with open_providers([local], state_dir=tmp_path, env=env) as providers:
+        with pytest.raises(AuthError):
+            await providers[BC].read_state(Scope.of([AD1]))
+
+
+async def test_local_missing_seed_is_a_clear_error(tmp_path: Path) -> None:
+    local = config(ProviderSettings(type=ProviderType.LOCAL, seed="nope.yaml"))
+    with pytest.raises(ProviderError, match="not found"):
+        async with open_providers([local], state_dir=tmp_path, env={}):
+            pass
+
+
+@pytest.mark.parametrize("token_env", ["TIKTOK_ACCESS_TOKEN", "ACME_TIKTOK_TOKEN"])
+async def test_tiktok_without_a_token_says_which_variable(token_env: str) -> None:
+    settings = ProviderSettings(type=ProviderType.TIKTOK, token_env=token_env)
+    with pytest.raises(AuthError) as caught:
+        async with open_providers([config(settings)], env={}):
+            pass
+    assert token_env in caught.value.message and token_env in (caught.value.hint or "")
+
+
+@pytest.mark.parametrize(
+    ("kind", "url"),
+    [
+        (ProviderType.TIKTOK, "http://business-api.tiktok.com"),
+        (ProviderType.EMULATOR, "http://192.168.1.20:8080"),
+        (ProviderType.EMULATOR, None),
+    ],
+)
+async def test_insecure_or_missing_url_is_refused(kind: ProviderType, url: str | None) -> None:
+    settings = ProviderSettings(type=kind, url=url)
+    with pytest.raises(ProviderError):
+        async with open_providers([config(settings)], env={"TIKTOK_ACCESS_TOKEN": TOKEN}):
+            pass
+
+
+async def test_tiktok_defaults_to_the_real_base_url() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"code": 40001, "message": "no", "request_id": "r"})
+
+    settings = ProviderSettings(type=ProviderType.TIKTOK)
+    env = {"TIKTOK_ACCESS_TOKEN": TOKEN}
+    transport = httpx.MockTransport(handler)
+    async with open_providers([config(settings)], env=env, transport=transport) as providers:
+        provider = providers[BC]
+        with pytest.raises(ProviderError):
+            await provider.read_state(Scope.of([AD1]))
+        assert provider.client.limiter.limit == RateLimit(10, 600)
+        assert TOKEN not in repr(provider) and TOKEN not in repr(providers)
+    assert str(seen[0].url).startswith("https://business-api.tiktok.com/open_api/v1.3/")
+
+
+async def test_one_client_and_limiter_per_app() -> None:
+    url = "http://127.0.0.1:9"
+    a = config(ProviderSettings(type=ProviderType.EMULATOR, url=url, qps=20), bc_id="1")
+    b = config(ProviderSettings(type=ProviderType.EMULATOR, url=url, qps=30), bc_id="2")
+    c = config(ProviderSettings(type=ProviderType.EMULATOR, url=url, token_env="OTHER"), bc_id="3")
+    env = {"TIKTOK_ACCESS_TOKEN": TOKEN, "OTHER": "another-token"}
+    async with open_providers([a, b, c], env=env) as providers:
+        assert providers["1"].client is providers["2"].client
+        assert providers["1"].client is not providers["3"].client
+        assert providers["1"].client.limiter.limit.qps == 20  # the strictest
+        assert providers["3"].client.limiter.limit == RateLimit(10, 600)
+
+
+class Recorder(httpx.AsyncBaseTransport):
+    """Notes when each request starts."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.starts: list[float] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.starts.append(time.monotonic())
+        return await self.inner.handle_async_request(request)
+
+
+async def test_many_bcs_read_at_once_share_the_limit(tmp_path: Path) -> None:
+    bc_ids = tuple(f"70000000000000000{n:02d}" for n in range(1, 5))
+    seed = generated(
+        bc_ids=bc_ids, members=4, pending=0, assets={"ADVERTISER": 3}, grants=6, partners=2
+    )
+    app = create_app(tmp_path / "many.db", seed=seed)
+    recorder = Recorder(httpx.ASGITransport(app=app))
+    settings = ProviderSettings(type=ProviderType.EMULATOR, url="http://127.0.0.1:9", qps=18)
+    configs = [
+        config(
+            settings,
+            bc_id=b,
+            assets=[AssetKey(AssetType.AD_ACCOUNT, aid(71, n * 1000 + i)) for i in range(3)],
+        )
+        for n, b in enumerate(bc_ids)
+    ]
+    try:
+        async with open_providers(
+            configs, env={"TIKTOK_ACCESS_TOKEN": TOKEN}, transport=recorder
+        ) as providers:
+            scopes = [Scope.of(c.desired.assets) for c in configs]
+            results = await asyncio.gather(
+                *(providers[c.bc_id].read_state(s) for c, s in zip(configs, scopes, strict=True))
+            )
+    finally:
+        app.state.emulator.close()
+    # 4 x (bc, members, ad accounts, partners, 2 shares, 3 per-asset grants)
+    assert sum(r.calls for r in results) == len(recorder.starts) == 4 * 9
+    assert max_in_window(recorder.starts, 1.0) == 18
+    assert all(r.state.grants for r in results)

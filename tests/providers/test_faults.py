@@ -1,0 +1,157 @@
+"""Retries under injected throttling, 5xx, timeouts and lost responses converge to the state a
+fault-free run reaches, and no invite is ever sent to an email that is already invited."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from bcsync.emulator import Faults
+from bcsync.errors import AmbiguousWriteError, BcsyncError
+from bcsync.model import AssetKey, AssetType, MemberRole
+from bcsync.providers.base import Scope, WriteResult
+from bcsync.providers.tiktok.client import RetryPolicy
+from bcsync.providers.tiktok.provider import TikTokProvider
+from bcsync.providers.tiktok.write import VERIFIED
+
+from .conftest import World
+from .fakes import TOKEN
+from .world import BC, aid, every_kind, uid
+
+AD1, AD2, AD3 = (AssetKey(AssetType.AD_ACCOUNT, aid(71, n)) for n in (1, 2, 3))
+CAT = AssetKey(AssetType.CATALOG, aid(73, 1))
+SHOP = AssetKey(AssetType.SHOP, aid(75, 1))
+LEAD = AssetKey(AssetType.LEAD_FORM, aid(76, 1))
+SCOPE = Scope.of([AD1, AD2, AD3, CAT, SHOP, LEAD])
+X, Y = "7200000000000000009", "7200000000000000008"
+PATIENT = RetryPolicy(
+    attempts=20, total_seconds=30, base_delay=0.001, max_delay=0.002, throttle_delay=0,
+    request_timeout=0.3, seed=3,
+)  # fmt: skip
+
+
+class InviteGuard(httpx.AsyncBaseTransport):
+    """Before each invite reaches the emulator, checks none of its emails is already invited."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.world: World | None = None
+        self.invited: list[str] = []
+        self.violations: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path.endswith("/bc/member/invite/"):
+            assert self.world is not None
+            bc = next(b for b in self.world.emulator.snapshot()["business_centers"])
+            live = {
+                m["email"].lower()
+                for m in bc["members"]
+                if m.get("status", "BOUND") in ("BOUND", "PENDING")
+            }
+            emails = json.loads(request.content)["emails"]
+            self.violations += [e for e in emails if e in live]
+            self.invited += emails
+        return await self.inner.handle_async_request(request)
+
+
+async def workload(provider: TikTokProvider) -> list[WriteResult]:
+    emails = [f"new{i}@acme.example" for i in range(60)]
+    return [
+        await provider.invite(emails[:50], MemberRole.STANDARD, None, [AD1.id], "analyst"),
+        await provider.invite(emails[50:], MemberRole.ADMIN, None),
+        await provider.update_member(uid(3), MemberRole.ADMIN, None),
+        await provider.assign(uid(3), CAT, "admin"),
+        await provider.assign(uid(2), SHOP, "manager"),
+        await provider.assign(uid(3), AD1, "admin"),
+        await provider.unassign(uid(3), LEAD),
+        await provider.share(Y, [AD1.id, AD2.id], "operator"),
+        await provider.unshare(X, AssetType.AD_ACCOUNT, [AD3.id]),
+        await provider.remove_member(email="new@acme.example"),
+        await provider.remove_partner(X),
+        await provider.remove_member(user_id=uid(2)),
+    ]
+
+
+async def reference_state(make_world: Callable[..., World]) -> dict[str, object]:
+    world = make_world(every_kind())
+    await workload(world.provider())
+    return (await world.provider().read_state(SCOPE)).state.canonical()
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+async def test_writes_converge_under_faults(
+    make_world: Callable[..., World], seed: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    expected = await reference_state(make_world)
+    guard: InviteGuard | None = None
+
+    def wrap(inner: httpx.AsyncBaseTransport) -> InviteGuard:
+        nonlocal guard
+        guard = InviteGuard(inner)
+        return guard
+
+    faults = Faults(
+        throttle_rate=0.15, error_5xx_rate=0.15, timeout_rate=0.05, lost_response_rate=0.3,
+        hang_seconds=0.01, seed=seed,
+    )  # fmt: skip
+    world = make_world(every_kind(), wrap=wrap, faults=faults)
+    assert guard is not None
+    guard.world = world
+    provider = world.provider(retry=PATIENT)
+    results = await workload(provider)
+    during = await provider.read_state(SCOPE)
+    world.emulator.set_faults(Faults())
+    after = await world.provider().read_state(SCOPE)
+
+    assert after.state.canonical() == expected
+    assert during.state.canonical() == expected
+    assert guard.violations == []
+    assert set(guard.invited) == {f"new{i}@acme.example" for i in range(60)}
+    assert world.emulator.stats()["throttled"] > 0
+    assert any(r.note == VERIFIED for r in results), "no write met an ambiguous failure"
+    assert all(r.request_ids or r.note == VERIFIED for r in results)
+    assert TOKEN not in caplog.text
+
+
+async def test_a_hang_longer_than_the_deadline_is_verified(
+    make_world: Callable[..., World],
+) -> None:
+    faults = Faults(timeout_rate=1.0, hang_seconds=10.0)
+    world = make_world(every_kind(), faults=faults)
+    retry = RetryPolicy(attempts=2, base_delay=0.001, throttle_delay=0, request_timeout=0.05)
+    with pytest.raises(AmbiguousWriteError, match="checking what happened failed") as caught:
+        await world.provider(retry=retry).invite(["z@acme.example"], MemberRole.STANDARD, None)
+    assert caught.value.exit_code == 1
+
+
+async def test_lost_responses_are_verified_not_resent(make_world: Callable[..., World]) -> None:
+    world = make_world(every_kind(), faults=Faults(lost_response_rate=1.0))
+    provider = world.provider(retry=PATIENT)
+    result = await provider.invite(["z@acme.example"], MemberRole.STANDARD, None)
+    assert result.note == VERIFIED and result.request_ids == ()
+    stats = world.emulator.stats()["by_endpoint"]
+    assert stats["/open_api/v1.3/bc/member/invite/"] == 1
+
+
+async def test_persistent_5xx_on_a_write_ends_ambiguous(make_world: Callable[..., World]) -> None:
+    world = make_world(every_kind(), faults=Faults(error_5xx_rate=1.0))
+    retry = RetryPolicy(attempts=3, base_delay=0.001, throttle_delay=0)
+    with pytest.raises(AmbiguousWriteError) as caught:
+        await world.provider(retry=retry).assign(uid(3), CAT, "admin")
+    assert isinstance(caught.value, BcsyncError) and TOKEN not in str(caught.value)
+
+
+async def test_reads_converge_under_faults(make_world: Callable[..., World]) -> None:
+    clean = await make_world(every_kind()).provider().read_state(SCOPE)
+    faults = Faults(throttle_rate=0.3, error_5xx_rate=0.2, timeout_rate=0.1, hang_seconds=0.01)
+    world = make_world(every_kind(), faults=faults)
+    noisy = await world.provider(retry=PATIENT).read_state(SCOPE)
+    assert noisy.state.fingerprint() == clean.state.fingerprint()
+    assert noisy.calls > clean.calls
+    assert world.emulator.stats()["total"] == noisy.calls
+    assert BC in noisy.state.bc_id

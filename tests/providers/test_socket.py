@@ -1,0 +1,57 @@
+"""End to end over a real loopback socket: the emulator under uvicorn on 127.0.0.1."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from bcsync.emulator import create_app
+from bcsync.model import AssetKey, AssetType, MemberRole, MemberStatus, ProviderSettings
+from bcsync.model import ProviderType as Kind
+from bcsync.providers import Scope, open_providers
+
+from .fakes import TOKEN
+from .test_factory import config
+from .world import BC, aid, every_kind
+
+AD1 = AssetKey(AssetType.AD_ACCOUNT, aid(71, 1))
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[str]:
+    """The emulator on a free port of 127.0.0.1; stopped (bounded) after the test."""
+    app = create_app(tmp_path / "socket.db", seed=every_kind())
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", ws="none")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        assert thread.is_alive(), "uvicorn stopped"
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+async def test_read_and_write_over_loopback(served: str) -> None:
+    settings = ProviderSettings(type=Kind.EMULATOR, url=served, qps=100)
+    async with open_providers([config(settings)], env={"TIKTOK_ACCESS_TOKEN": TOKEN}) as found:
+        provider = found[BC]
+        before = await provider.read_state(Scope.of([AD1]))
+        result = await provider.invite(["wire@acme.example"], MemberRole.STANDARD, None)
+        after = await provider.read_state(Scope.of([AD1]))
+    assert len(before.state.members) == 5 and before.state.grants
+    assert len(result.request_ids) == 1 and result.request_ids[0]
+    assert after.state.members["wire@acme.example"].status is MemberStatus.PENDING
+    assert after.state.fingerprint() != before.state.fingerprint()

@@ -1,0 +1,85 @@
+"""Rules the schema cannot express, on small in-memory documents."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bcsync.config.loader import parse_document
+from bcsync.config.rules import check_rules
+
+NOW = date(2026, 1, 1)
+HEAD = 'version: 1\nbusiness_center: { id: "5" }\n'
+ADMINS = "members:\n  o@x.io: { role: admin }\n  p@x.io: { role: admin }\n"
+
+
+def problems(body: str) -> list[tuple[int | None, int | None, str, str]]:
+    doc = parse_document("t.yaml", (HEAD + body).encode())
+    return [(p.line, p.col, p.severity, p.message) for p in check_rules(doc, NOW)]
+
+
+def test_each_group_cycle_is_reported_once_at_the_closing_reference() -> None:
+    body = (
+        "groups:\n"
+        "  a: { groups: [a] }\n"
+        "  b: { groups: [c] }\n"
+        "  c: { groups: [d] }\n"
+        "  d: { groups: [b, a] }\n"
+        "  e: { groups: [b] }\n" + ADMINS
+    )
+    assert problems(body) == [
+        (4, 17, "error", "group cycle: a -> a"),
+        (7, 17, "error", "group cycle: b -> c -> d -> b"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # a required admin whose membership expired
+        (
+            "policy: { required_admins: [o@x.io] }\n"
+            "members:\n  o@x.io: { role: admin, expires: 2025-01-01 }\n"
+            "  p@x.io: { role: admin }\n  q@x.io: { role: admin }\n",
+            [
+                (3, 29, "error", "required admin 'o@x.io' expired on 2025-01-01"),
+                (5, 35, "warning", "expired on 2025-01-01, the member will be removed"),
+            ],
+        ),
+        # required admins compare case-insensitively
+        ("policy: { required_admins: [O@X.io] }\n" + ADMINS, []),
+        # the URL of an emulator provider is fine; a seed is not
+        (
+            'provider: { type: emulator, url: "http://127.0.0.1:9", seed: s.yaml }\n' + ADMINS,
+            [(3, 57, "error", "'seed' does not apply to the emulator provider")],
+        ),
+        # the local provider needs no URL or token
+        (
+            "provider: { type: local, token_env: X }\n" + ADMINS,
+            [(3, 26, "error", "'token_env' does not apply to the local provider")],
+        ),
+        # a protected partner may be named by its BC id
+        (
+            'policy: { protected: ["partner:7200"] }\nassets: { ad_accounts: { a: "1" } }\n'
+            'partners:\n  p: { bc_id: "7200", access: { ad_accounts: { a: analyst } } }\n' + ADMINS,
+            [],
+        ),
+        # the same ad account shared and granted: fine
+        (
+            'assets: { ad_accounts: { a: "1" }, catalogs: { a: "1" } }\n' + ADMINS,
+            [],
+        ),
+    ],
+)
+def test_rules(body: str, expected: list[tuple[int, int, str, str]]) -> None:
+    assert problems(body) == expected
+
+
+def test_rules_skip_what_the_schema_reports() -> None:
+    # Wrong shapes everywhere: the schema reports them; the rules must not crash or repeat them.
+    body = (
+        "assets: [1]\ngroups: 5\nmembers:\n  o@x.io: [admin]\n  p@x.io: { access: 3 }\n"
+        "partners: { p: 1 }\npolicy: { required_admins: 7, protected: [1], min_admins: x }\n"
+    )
+    assert problems(body) == [(3, 1, "error", "0 admin(s) declared; policy.min_admins requires 2")]

@@ -1,0 +1,133 @@
+"""The config JSON Schema itself, and how its errors read."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from bcsync.config import load
+from bcsync.config.loader import parse_document
+from bcsync.config.schema import check_schema, config_schema
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+NOW = date(2026, 1, 1)
+HEAD = 'version: 1\nbusiness_center: { id: "5" }\n'
+
+
+def subschemas(node: Any, path: str = "#") -> Iterator[tuple[str, dict[str, Any]]]:
+    if isinstance(node, dict):
+        yield path, node
+        for key, value in node.items():
+            yield from subschemas(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from subschemas(value, f"{path}/{index}")
+
+
+def test_schema_is_valid_draft_2020_12_with_an_id() -> None:
+    schema = config_schema()
+    Draft202012Validator.check_schema(schema)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert schema["$id"].endswith("/config.schema.json")
+
+
+def test_every_property_has_a_description() -> None:
+    missing = [
+        f"{path}/{name}"
+        for path, node in subschemas(config_schema())
+        if isinstance(node.get("properties"), dict)
+        and not path.endswith("/properties")
+        and "/if" not in path
+        for name, prop in node["properties"].items()
+        if "description" not in prop
+    ]
+    assert missing == []
+
+
+def test_every_object_rejects_unknown_keys() -> None:
+    open_objects = [
+        path
+        for path, node in subschemas(config_schema())
+        if "properties" in node
+        and node.get("additionalProperties") is not False
+        and not path.endswith("/properties")
+        and "/if" not in path  # a condition, not an object definition
+    ]
+    assert open_objects == []
+
+
+def test_patterns_compile() -> None:
+    for _, node in subschemas(config_schema()):
+        if isinstance(node.get("pattern"), str):
+            re.compile(node["pattern"])
+
+
+def test_repository_schemas_path_is_the_packaged_schema() -> None:
+    shipped = ROOT / "bcsync" / "schemas" / "config.schema.json"
+    assert (ROOT / "schemas" / "config.schema.json").read_bytes() == shipped.read_bytes()
+
+
+@pytest.mark.parametrize("example", ["quickstart/bcsync.yaml", "agency/agency.yaml"])
+def test_examples_point_editors_at_the_schema(example: str) -> None:
+    path = ROOT / "examples" / example
+    first = path.read_text().splitlines()[0]
+    match = re.fullmatch(r"# yaml-language-server: \$schema=(\S+)", first)
+    assert match, first
+    schema = ROOT / "schemas" / "config.schema.json"
+    assert (path.parent / match.group(1)).resolve() == schema.resolve()
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # the value is a string, so the role branch of the union explains it
+        (
+            'assets: { ad_accounts: { a: "1" } }\nmembers:\n'
+            "  x@acme.com: { role: standard, access: { ad_accounts: { a: operater } } }\n",
+            (5, 61, "expected an ad account role", "did you mean 'operator'?"),
+        ),
+        # the value is a mapping, so the mapping branch explains it, at the inner key
+        (
+            'assets: { ad_accounts: { a: "1" } }\nmembers:\n'
+            "  x@acme.com: { role: standard, access: { ad_accounts: { a: { role: admn } } } }\n",
+            (5, 69, "expected an ad account role", "did you mean 'admin'?"),
+        ),
+        # a list of TikTok permissions: the bad item is located
+        (
+            'assets: { tiktok_accounts: { t: "1" } }\nmembers:\n'
+            "  x@acme.com: { role: standard, access: { tiktok_accounts: { t: [live, pots] } } }\n",
+            (5, 72, "TikTok account permission", "did you mean 'post'?"),
+        ),
+        ("assets: { ad_accounts: { a: 17 } }\n", (3, 29, "expected an asset id", 'quote it: "17"')),
+        ("policy: { max_removals: yes }\n", (3, 25, "got boolean true", None)),
+        ("groups: { bad group: {} }\n", (3, 11, "expected a name of letters", None)),
+    ],
+)
+def test_error_messages(body: str, expected: tuple[int, int, str, str | None]) -> None:
+    problems = check_schema(parse_document("t.yaml", (HEAD + body).encode()))
+    assert len(problems) == 1, [p.format() for p in problems]
+    line, col, message, hint = expected
+    [problem] = problems
+    assert (problem.line, problem.col) == (line, col)
+    assert message in problem.message
+    assert problem.hint == hint or (hint is not None and hint in (problem.hint or ""))
+
+
+def test_schema_and_rule_problems_come_out_together(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        HEAD + "members:\n  owner@acme.com: { role: admin, colour: red }\n"
+        "  bob@acme.com: { role: standard, groups: [nope] }\n"
+    )
+    result = load([str(path)], now=NOW)
+    assert [(p.line, p.message.split(" '")[0]) for p in result.errors] == [
+        (3, "1 admin(s) declared; the default min_admins requires 2"),
+        (4, "unknown key"),
+        (5, "unknown group"),
+    ]

@@ -1,0 +1,111 @@
+"""The import graph: the core does no I/O, and nothing imports the CLI (DESIGN.md section 2)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent.parent / "bcsync"
+CORE_PATTERNS = (
+    "model.py",
+    "diff.py",
+    "plan.py",
+    "safety.py",
+    "render/*.py",
+    "config/rules.py",
+    "config/build.py",
+    "config/document.py",  # the Document type rules and build read
+    "providers/base.py",
+)
+FORBIDDEN = ("httpx", "click", "yaml", "jsonschema", "sqlite3", "os", "time")
+# Pure bcsync modules a core module may import besides the core itself.
+PURE = {"bcsync", "bcsync.errors"}
+# `python -m bcsync` has to import the CLI; nothing else may.
+CLI_ENTRY_POINTS = {"cli.py", "__main__.py"}
+
+
+def core_modules() -> list[Path]:
+    found = {p for pattern in CORE_PATTERNS for p in PACKAGE.glob(pattern)}
+    return sorted(found)
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports(path: Path) -> list[tuple[int, str]]:
+    """(line, dotted module) of every import in a bcsync file."""
+    return imports_in(path.read_text(), module_name(path), is_package=path.name == "__init__.py")
+
+
+def imports_in(source: str, module: str, is_package: bool = False) -> list[tuple[int, str]]:
+    """(line, dotted module) of every import anywhere in the source, relative ones resolved."""
+    package = module if is_package else module.rsplit(".", 1)[0]
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.extend((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                anchor = parts[: len(parts) - (node.level - 1)]
+                base = ".".join([*anchor, base] if base else anchor)
+            found.append((node.lineno, base))
+            # `from bcsync import cli` imports a module named in the alias list
+            found.extend((node.lineno, f"{base}.{alias.name}") for alias in node.names)
+    return found
+
+
+def test_core_modules_exist() -> None:
+    names = {module_name(p) for p in core_modules()}
+    assert {"bcsync.model", "bcsync.config.rules", "bcsync.config.build"} <= names
+
+
+@pytest.mark.parametrize("path", core_modules(), ids=module_name)
+def test_core_module_does_no_io(path: Path) -> None:
+    bad = [
+        f"{path.name}:{line}: {name}"
+        for line, name in imports(path)
+        if name.split(".")[0] in FORBIDDEN
+    ]
+    assert bad == []
+
+
+@pytest.mark.parametrize("path", core_modules(), ids=module_name)
+def test_core_module_imports_only_pure_bcsync_modules(path: Path) -> None:
+    allowed = {module_name(p) for p in core_modules()} | PURE
+    internal = {name for _, name in imports(path) if name.split(".")[0] == "bcsync"}
+    # `from bcsync.plan import Action` also lists "bcsync.plan.Action": check the module part.
+    bad = [n for n in internal if n not in allowed and n.rsplit(".", 1)[0] not in allowed]
+    assert bad == []
+
+
+def test_nothing_imports_the_cli() -> None:
+    offenders = [
+        f"{path.relative_to(PACKAGE.parent)}:{line}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path.relative_to(PACKAGE).as_posix() not in CLI_ENTRY_POINTS
+        for line, name in imports(path)
+        if name == "bcsync.cli" or name.startswith("bcsync.cli.")
+    ]
+    assert offenders == []
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("import os.path\n", "os.path"),
+        ("from time import monotonic\n", "time"),
+        ("def f():\n    import httpx\n", "httpx"),
+        ("from . import cli\n", "bcsync.config.cli"),
+        ("from .. import cli\n", "bcsync.cli"),
+        ("from ..model import State\n", "bcsync.model"),
+    ],
+)
+def test_the_import_scanner_sees_every_form(source: str, expected: str) -> None:
+    found = {name for _, name in imports_in(source, "bcsync.config.probe")}
+    assert expected in found

@@ -1,0 +1,643 @@
+"""Renderers: golden text and Markdown, colour, the comment limit, the JSON document and schema.
+
+Regenerate the golden files after an intended output change with
+`BCSYNC_UPDATE_GOLDEN=1 python -m pytest tests/unit/test_render.py`, then review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+import bcsync
+from bcsync.diff import make_plan
+from bcsync.errors import PlanFileError
+from bcsync.model import (
+    Asset,
+    AssetKey,
+    AssetType,
+    BusinessCenterConfig,
+    Grant,
+    Member,
+    MemberRole,
+    MemberStatus,
+    Partner,
+    PartnerShare,
+    Policy,
+    ProviderSettings,
+    State,
+)
+from bcsync.plan import Action, Change, Kind, Plan, Stage, order, schedule
+from bcsync.render import json as render_json
+from bcsync.render import markdown, text
+
+GOLDEN = Path(__file__).resolve().parent.parent / "golden"
+SCHEMA = Path(bcsync.__file__).resolve().parent / "schemas" / "plan.schema.json"
+FINGERPRINT = "sha256:" + "a" * 64
+DIGEST = "sha256:" + "b" * 64
+ACME = "7012345678901234567"
+US, EU, APAC = ("7100000000000000001", "7100000000000000002", "7100000000000000003")
+AGENCY, MEASURE, OLD = ("7200000000000000009", "7200000000000000010", "7200000000000000011")
+CAT, SHOP, TT = ("7300000000000000001", "7500000000000000001", "7400000000000000001")
+
+
+def assert_golden(name: str, actual: str) -> None:
+    """Compare with tests/golden/NAME; rewrite it instead when BCSYNC_UPDATE_GOLDEN=1."""
+    path = GOLDEN / name
+    if os.environ.get("BCSYNC_UPDATE_GOLDEN") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(actual.encode("utf-8"))
+    assert path.read_bytes().decode("utf-8") == actual
+
+
+def member_doc(role: str, finance: str | None = None, **extra: str) -> dict[str, Any]:
+    return {"role": role, "finance_role": finance, **extra}
+
+
+def change(
+    action: str,
+    kind: Kind,
+    key: str,
+    title: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    reason: str,
+    stage: Stage | None,
+    **target: Any,
+) -> Change:
+    prefix = {Kind.MEMBER: "member", Kind.GRANT: "grant", Kind.PARTNER: "partner"}.get(
+        kind, "share"
+    )
+    return Change(
+        id=f"{prefix}:{key}",
+        action=Action(action),
+        kind=kind,
+        key=key,
+        before=before,
+        after=after,
+        reason=reason,
+        title=title,
+        stage=stage,
+        target=target,
+    )
+
+
+def grant(
+    action: str,
+    email: str,
+    alias: str,
+    asset: tuple[str, str],
+    before: str | None,
+    after: str | None,
+    reason: str,
+    stage: Stage | None,
+    **extra: Any,
+) -> Change:
+    asset_type, asset_id = asset
+    return change(
+        action,
+        Kind.GRANT,
+        f"{asset_type}/{asset_id}:{email}",
+        f"{email} on {asset_type}.{alias}",
+        {"role": before} if before else None,
+        {"role": after} if after else None,
+        reason,
+        stage,
+        email=email,
+        asset_type=asset_type,
+        asset_id=asset_id,
+        user_id=None if extra.get("with_invite") else f"uid-{email}",
+        **extra,
+    )
+
+
+def share(
+    action: str,
+    partner: str,
+    alias: str,
+    asset: str,
+    name: str,
+    before: str | None,
+    after: str | None,
+    reason: str,
+) -> Change:
+    return change(
+        action,
+        Kind.SHARE,
+        f"{partner}:ad_accounts/{asset}",
+        f"ad_accounts.{name} shared with {alias} ({partner})",
+        {"role": before} if before else None,
+        {"role": after} if after else None,
+        reason,
+        Stage.SHARE if action != "delete" else Stage.REVOKE,
+        partner_bc_id=partner,
+        asset_type="ad_accounts",
+        asset_id=asset,
+    )
+
+
+INVITE = "invite: in config, not in the Business Center"
+NOT_FOUND = "asset not found in the Business Center; check its id in config"
+AD, CATALOG, TTA, SHOPS = "ad_accounts", "catalogs", "tiktok_accounts", "shops"
+S = Stage
+
+ACME_CHANGES = [
+    change(
+        "create",
+        Kind.MEMBER,
+        "grace@acme.com",
+        "grace@acme.com",
+        None,
+        member_doc("standard"),
+        INVITE,
+        S.INVITE_PROMOTE,
+        email="grace@acme.com",
+    ),
+    change(
+        "update",
+        Kind.MEMBER,
+        "dave@acme.com",
+        "dave@acme.com",
+        member_doc("standard", status="bound"),
+        member_doc("admin"),
+        "role standard → admin",
+        S.INVITE_PROMOTE,
+        email="dave@acme.com",
+        user_id="uid-dave",
+    ),
+    grant(
+        "create",
+        "grace@acme.com",
+        "acme-us",
+        (AD, US),
+        None,
+        "operator",
+        "with the invitation (from group media-buyers)",
+        S.INVITE_PROMOTE,
+        with_invite=True,
+    ),
+    change(
+        "update",
+        Kind.MEMBER,
+        "cfo@acme.com",
+        "cfo@acme.com",
+        member_doc("standard", status="bound"),
+        member_doc("standard", "analyst"),
+        "finance role none → analyst",
+        S.GRANT,
+        email="cfo@acme.com",
+        user_id="uid-cfo",
+    ),
+    grant(
+        "create", "bob@acme.com", "store", (SHOPS, SHOP), None, "ad_promotion", "in config", S.GRANT
+    ),
+    grant(
+        "update",
+        "bob@acme.com",
+        "acme-eu",
+        (AD, EU),
+        "analyst",
+        "operator",
+        "role analyst → operator",
+        S.GRANT,
+    ),
+    grant(
+        "update",
+        "erin@acme.com",
+        "brand",
+        (TTA, TT),
+        "live,post",
+        "direct_message,live,post",
+        "role live,post → direct_message,live,post (from group social)",
+        S.GRANT,
+    ),
+    change(
+        "create",
+        Kind.PARTNER,
+        MEASURE,
+        f"partner measurement-co ({MEASURE})",
+        None,
+        {"bc_id": MEASURE, "name": "Measurement | Co *beta*"},
+        "in config, not a partner yet",
+        S.SHARE,
+        partner_bc_id=MEASURE,
+    ),
+    share("create", MEASURE, "measurement-co", APAC, "acme-apac", None, "analyst", "in config"),
+    share(
+        "update",
+        AGENCY,
+        "agency-x",
+        EU,
+        "acme-eu",
+        "analyst",
+        "operator",
+        "role analyst → operator",
+    ),
+    grant(
+        "delete",
+        "temp@contractor.example",
+        "acme-us",
+        (AD, US),
+        "analyst",
+        None,
+        "expired 2027-01-31",
+        S.REVOKE,
+    ),
+    change(
+        "delete",
+        Kind.PARTNER,
+        OLD,
+        f"partner Old | <b>Agency</b> ({OLD})",
+        {"bc_id": OLD, "name": "Old | <b>Agency</b>", "shared_assets": 2},
+        None,
+        "not in config",
+        S.REVOKE,
+        partner_bc_id=OLD,
+    ),
+    change(
+        "delete",
+        Kind.MEMBER,
+        "mallory@acme.com",
+        "mallory@acme.com",
+        member_doc("standard", status="bound"),
+        None,
+        "not in config",
+        S.REMOVE_MEMBER,
+        email="mallory@acme.com",
+        user_id="uid-mallory",
+    ),
+    change(
+        "delete",
+        Kind.MEMBER,
+        "pending@acme.com",
+        "pending@acme.com",
+        member_doc("standard", status="pending"),
+        None,
+        "not in config; revoke the pending invitation",
+        S.REMOVE_MEMBER,
+        email="pending@acme.com",
+        user_id=None,
+    ),
+    change(
+        "delete",
+        Kind.MEMBER,
+        "exadmin@acme.com",
+        "exadmin@acme.com",
+        member_doc("admin", "manager", status="bound"),
+        None,
+        "expired 2026-12-31",
+        S.DEMOTE_ADMIN,
+        email="exadmin@acme.com",
+        user_id="uid-exadmin",
+    ),
+    change(
+        "no-op",
+        Kind.MEMBER,
+        "henry@acme.com",
+        "henry@acme.com",
+        member_doc("standard", status="pending"),
+        member_doc("standard"),
+        "waiting for henry@acme.com to accept the invitation",
+        None,
+    ),
+    grant(
+        "no-op",
+        "grace@acme.com",
+        "main",
+        (CATALOG, CAT),
+        None,
+        "admin",
+        "deferred: assigned after grace@acme.com accepts the invitation",
+        None,
+    ),
+    grant(
+        "no-op",
+        "frank@acme.com",
+        "old",
+        (AD, "7100000000000000099"),
+        None,
+        "analyst",
+        NOT_FOUND,
+        None,
+    ),
+]
+
+
+def acme_plan() -> Plan:
+    changes = order(ACME_CHANGES)
+    return Plan(
+        bc_id=ACME,
+        bc_name="Acme Retail",
+        changes=changes,
+        steps=schedule(changes),
+        actual_fingerprint=FINGERPRINT,
+        config_digest=DIGEST,
+        unmanaged_assets=3,
+        config_path="examples/quickstart/bcsync.yaml",
+        warnings=(f"frank@acme.com on ad_accounts.old: {NOT_FOUND}",),
+    )
+
+
+def quiet_plan() -> Plan:
+    return Plan(
+        bc_id="7012345678901234999",
+        bc_name="Harbor Foods",
+        changes=(),
+        steps=(),
+        actual_fingerprint=FINGERPRINT,
+        config_digest=DIGEST,
+        unmanaged_assets=1,
+        config_path="examples/agency/harbor.yaml",
+    )
+
+
+PLANS = [acme_plan(), quiet_plan()]
+
+
+def test_text_golden() -> None:
+    assert_golden("plan.txt", text.render(PLANS, color=False))
+
+
+def test_markdown_golden() -> None:
+    assert_golden("plan.md", markdown.render(PLANS))
+
+
+def test_text_colour_only_when_asked() -> None:
+    plain = text.render(PLANS, color=False)
+    coloured = text.render(PLANS, color=True)
+    assert "\x1b" not in plain
+    for code in ("\x1b[32m+\x1b[0m", "\x1b[33m~\x1b[0m", "\x1b[31m-\x1b[0m", "\x1b[2m# "):
+        assert code in coloured
+    # Without the escape codes both say the same.
+    stripped = coloured
+    for code in (text.GREEN, text.YELLOW, text.RED, text.DIM, text.BOLD, text.RESET):
+        stripped = stripped.replace(code, "")
+    assert stripped == plain
+
+
+@pytest.mark.parametrize(
+    ("plans", "last_line"),
+    [
+        ([quiet_plan()], "No changes. The Business Center matches the configuration."),
+        (
+            [acme_plan()],
+            "Plan: 5 to add, 5 to change, 5 to remove; 1 waiting for acceptance.",
+        ),
+        (
+            [acme_plan(), acme_plan()],
+            "Total for 2 Business Centers: 10 to add, 10 to change, 10 to remove; "
+            "2 waiting for acceptance.",
+        ),
+    ],
+    ids=["no changes", "one plan", "several plans"],
+)
+def test_text_ends_with_the_summary(plans: list[Plan], last_line: str) -> None:
+    assert text.render(plans).splitlines()[-1] == last_line
+
+
+def test_text_escapes_control_characters_from_the_api() -> None:
+    hostile = Change(
+        id="partner:1",
+        action=Action.DELETE,
+        kind=Kind.PARTNER,
+        key="1",
+        before={"bc_id": "1"},
+        after=None,
+        reason="not in config",
+        title="partner Evil\x1b[2J\x07 (1)",
+        stage=Stage.REVOKE,
+    )
+    out = text.render([Plan(ACME, "Evil\x1b]0;x", (hostile,), (), FINGERPRINT, DIGEST)])
+    assert "\x1b" not in out and "\x07" not in out
+    assert "partner Evil\\x1b[2J\\x07 (1)" in out
+    assert "Business Center Evil\\x1b]0;x" in out
+
+
+@pytest.mark.parametrize(
+    ("raw", "escaped"),
+    [
+        ("a|b", "a\\|b"),
+        ("*bold* _it_", "\\*bold\\* \\_it\\_"),
+        ("<b>x</b>", "\\<b\\>x\\</b\\>"),
+        ("[link](http://x)", "\\[link\\](http://x)"),
+        ("`code`", "\\`code\\`"),
+        ("back\\slash", "back\\\\slash"),
+        ("two\nlines", "two lines"),
+        ("bob@acme.com", "bob@acme.com"),
+        ("@org/team", "@\u200borg/team"),
+        ("ping (@someone)", "ping (@\u200bsomeone)"),
+    ],
+)
+def test_markdown_escape(raw: str, escaped: str) -> None:
+    assert markdown.escape(raw) == escaped
+
+
+def test_markdown_has_summary_first_and_folded_tables() -> None:
+    out = markdown.render(PLANS)
+    assert out.index("| Business Center | add | change | remove | waiting |") < out.index(
+        "<details>"
+    )
+    assert out.count("<details><summary>") == 4
+    assert "<summary>Members: 1 to add, 2 to change, 3 to remove, 1 no-op</summary>" in out
+    assert "| - remove | partner Old \\| \\<b\\>Agency\\</b\\> (7200000000000000011) |" in out
+
+
+def generated_plan(n: int, bc: int = 0) -> Plan:
+    changes = tuple(
+        Change(
+            id=f"member:user{i}@acme.com",
+            action=(Action.CREATE, Action.UPDATE, Action.DELETE)[i % 3],
+            kind=Kind.MEMBER,
+            key=f"user{i}@acme.com",
+            before=None if i % 3 == 0 else {"role": "standard", "finance_role": None},
+            after=None if i % 3 == 2 else {"role": "admin", "finance_role": None},
+            reason="generated",
+            title=f"user{i}@acme.com",
+            stage=Stage.GRANT,
+        )
+        for i in range(n)
+    )
+    return Plan(f"70{bc:017d}", f"BC {bc}", changes, (), FINGERPRINT, DIGEST)
+
+
+@pytest.mark.parametrize(
+    ("plans", "limit", "notes"),
+    [
+        ([generated_plan(5000)], 65536, ["5000 more changes not shown; run `bcsync plan`"]),
+        (
+            [generated_plan(10, bc) for bc in range(200)],
+            4000,
+            ["more Business Centers not shown", "2000 more changes not shown"],
+        ),
+        ([generated_plan(50)], 100, []),
+    ],
+    ids=["5,000 changes", "200 BCs", "tiny limit"],
+)
+def test_markdown_never_exceeds_the_limit(plans: list[Plan], limit: int, notes: list[str]) -> None:
+    out = markdown.render(plans, limit=limit)
+    assert len(out) <= limit
+    assert len(markdown.render(plans, limit=10**9)) > limit  # the limit really was in play
+    for note in notes:
+        assert note in out
+
+
+def test_markdown_summarised_counts_per_kind() -> None:
+    out = markdown.render([generated_plan(5000)])
+    assert out.startswith("## bcsync plan\n")
+    assert "| BC 0 (7000000000000000000) | members | 1667 | 1667 | 1666 | 0 |" in out
+
+
+@pytest.fixture(scope="module")
+def validator() -> jsonschema.Draft202012Validator:
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def real_plan() -> Plan:
+    """A plan from make_plan over hand-built states: every kind and stage."""
+
+    def ad(n: int) -> AssetKey:
+        return AssetKey(AssetType.AD_ACCOUNT, f"710000000000000000{n}")
+
+    def bound(email: str, role: str = "standard") -> Member:
+        return Member(email, MemberRole(role), status=MemberStatus.BOUND, user_id=f"uid-{email}")
+
+    desired = State(
+        ACME,
+        members={
+            "o@a.com": Member("o@a.com", MemberRole.ADMIN),
+            "n@a.com": Member("n@a.com", MemberRole.STANDARD),
+            "p@a.com": Member("p@a.com", MemberRole.ADMIN),
+        },
+        assets={ad(n): Asset(ad(n)) for n in range(4)},
+        grants={(ad(1), "n@a.com"): Grant(ad(1), "n@a.com", "analyst")},
+        partners={AGENCY: Partner(AGENCY)},
+        shares={(AGENCY, ad(1)): PartnerShare(AGENCY, ad(1), "operator")},
+    )
+    actual = State(
+        ACME,
+        members={
+            "o@a.com": bound("o@a.com", "admin"),
+            "p@a.com": bound("p@a.com"),
+            "x@a.com": bound("x@a.com", "admin"),
+        },
+        assets={ad(n): Asset(ad(n)) for n in range(4)},
+        grants={(ad(2), "p@a.com"): Grant(ad(2), "p@a.com", "admin")},
+        partners={OLD: Partner(OLD)},
+        shares={(OLD, ad(3)): PartnerShare(OLD, ad(3), "analyst")},
+    )
+    config = BusinessCenterConfig(
+        "bcsync.yaml", ACME, "Acme", ProviderSettings(), Policy(min_admins=1), desired, DIGEST
+    )
+    return make_plan(config, actual, unmanaged_assets=2)
+
+
+def make_document(plans: list[Plan]) -> dict[str, Any]:
+    return render_json.document(
+        plans, created_at="2026-05-01T12:00:00.000Z", tool_version="0.1.0", git_commit="c" * 40
+    )
+
+
+@pytest.mark.parametrize(
+    "plans",
+    [[real_plan()], PLANS, [generated_plan(3)], []],
+    ids=["real plan", "representative", "generated", "no plans"],
+)
+def test_json_document_is_valid(
+    plans: list[Plan], validator: jsonschema.Draft202012Validator
+) -> None:
+    doc = json.loads(render_json.dumps(make_document(plans)))
+    assert list(validator.iter_errors(doc)) == []
+    assert render_json.plans_from_document(doc) == plans
+
+
+def test_json_document_fields_and_totals() -> None:
+    doc = make_document(PLANS)
+    assert {k: doc[k] for k in ("format_version", "tool", "tool_version", "git_commit")} == {
+        "format_version": 1,
+        "tool": "bcsync",
+        "tool_version": "0.1.0",
+        "git_commit": "c" * 40,
+    }
+    assert doc["summary"] == {
+        "add": 5,
+        "change": 5,
+        "remove": 5,
+        "waiting": 1,
+        "total": 15,
+        "business_centers": 2,
+    }
+
+
+def test_json_dumps_writes_one_change_or_step_per_line() -> None:
+    doc = make_document([real_plan()])
+    out = render_json.dumps(doc)
+    assert json.loads(out) == json.loads(json.dumps(doc))
+    lines = out.splitlines()
+    body = doc["plans"][0]
+    assert sum(line.startswith(" " * 8 + '{"action": ') for line in lines) == len(body["changes"])
+    assert sum(line.startswith(" " * 8 + '{"changes": ') for line in lines) == len(body["steps"])
+    assert '  "summary": {\n    "add": ' in out
+
+
+def test_json_dumps_is_stable_sorted_and_ends_with_a_newline() -> None:
+    doc = make_document([real_plan()])
+    out = render_json.dumps(doc)
+    assert out == render_json.dumps(make_document([real_plan()]))
+    assert out.endswith("}\n") and out.startswith('{\n  "created_at"')
+    assert "→" in out  # reasons stay readable
+    assert "token" not in out.lower()
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (["plans", 0, "changes", 0, "action"], "replace"),
+        (["plans", 0, "changes", 0, "kind"], "user"),
+        (["plans", 0, "steps", 0, "op"], "invite_all"),
+        (["plans", 0, "actual_fingerprint"], "md5:abc"),
+        (["plans", 0, "bc_id"], "acme"),
+        (["plans", 0, "changes", 0, "stage"], 7),
+        (["format_version"], 2),
+        (["tool"], "terraform"),
+        (["plans", 0, "access_token"], "secret"),
+    ],
+)
+def test_schema_rejects(
+    path: list[Any], value: Any, validator: jsonschema.Draft202012Validator
+) -> None:
+    doc = json.loads(render_json.dumps(make_document([real_plan()])))
+    node = doc
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+    assert list(validator.iter_errors(doc)) != []
+
+
+def test_schema_rejects_an_oversized_invite(validator: jsonschema.Draft202012Validator) -> None:
+    doc = json.loads(render_json.dumps(make_document([real_plan()])))
+    (invite,) = [s for s in doc["plans"][0]["steps"] if s["op"] == "invite"]
+    invite["params"]["emails"] = [f"u{i}@a.com" for i in range(51)]
+    assert list(validator.iter_errors(doc)) != []
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"format_version": 2}, "format_version 2 is not supported"),
+        ({"tool": "other"}, "not a bcsync plan document"),
+        ({"plans": [{"bc_name": "no id"}]}, "malformed plan document"),
+    ],
+)
+def test_plans_from_document_refuses_what_it_cannot_read(
+    change: dict[str, Any], message: str
+) -> None:
+    doc = {**make_document([real_plan()]), **change}
+    with pytest.raises(PlanFileError, match=message):
+        render_json.plans_from_document(doc)
