@@ -212,9 +212,16 @@ def state_dir_option(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _load_configs(paths: tuple[str, ...], now: str | None) -> list[Any]:
-    from bcsync.config import load_strict
+    """Load and check configs; warnings go to stderr, errors raise ConfigError (exit 3)."""
+    from bcsync.config import load
 
-    return load_strict(list(paths), now=parse_now(now))
+    result = load(list(paths), now=parse_now(now))
+    if result.errors:
+        raise ConfigError(result.problems)
+    color = use_color(sys.stderr)
+    for problem in result.warnings:
+        echo_err(format_problem(problem, color))
+    return result.configs
 
 
 def _render(plans: list[Any], fmt: str, color: bool, doc: dict[str, Any] | None = None) -> str:

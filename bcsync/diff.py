@@ -240,7 +240,12 @@ class _Differ:
         rest are assigned after acceptance.
         """
         result: dict[str, str] = {}
-        new = {e for e in self.desired.members if e not in self.actual_members}
+        new = {
+            e
+            for e in self.desired.members
+            if e not in self.actual_members
+            or self.actual_members[e].status is MemberStatus.UNBOUND
+        }
         roles: dict[str, Counter[str]] = {}
         for (asset, email), grant in self.desired.grants.items():
             if email in new and asset.type is AssetType.AD_ACCOUNT:
@@ -307,7 +312,8 @@ class _Differ:
         actual_shares = {k: s for k, s in self.actual.shares.items() if s.asset in declared}
         desired_by_partner: dict[str, list[PartnerShare]] = {}
         for share in self.desired.shares.values():
-            desired_by_partner.setdefault(share.partner, []).append(share)
+            if share.asset in self.actual.assets:  # a missing asset cannot be shared
+                desired_by_partner.setdefault(share.partner, []).append(share)
         removed_partners: set[str] = set()
         for bc_id in sorted(self.desired.partners.keys() | self.actual.partners.keys()):
             want = self.desired.partners.get(bc_id)

@@ -288,7 +288,8 @@ class BusinessCenterConfig:
     desired: State
     # sha256 of the file's bytes, for saved plans.
     digest: str
-    # Entries dropped because they expired: member email, GrantKey or ShareKey -> expiry date.
+    # Entries dropped because they expired: member email, partner BC id, GrantKey or ShareKey
+    # -> expiry date.
     expired: Mapping[object, date] = field(default_factory=dict)
     # Aliases as declared, for rendering: AssetKey -> alias, partner bc_id -> alias.
     asset_aliases: Mapping[AssetKey, str] = field(default_factory=dict)

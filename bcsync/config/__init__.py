@@ -69,6 +69,7 @@ def load(paths: Sequence[str], now: date, *, cwd: str | None = None) -> LoadResu
             continue
         doc = docs[source]
         found = check_schema(doc) + check_rules(doc, now) + _check_unique_bc(doc, owners)
+        found += _check_seed_exists(doc)
         problems.extend(sorted(found, key=_position))
         if not any(p.is_error for p in found):
             configs.append(build_config(doc, now))
@@ -101,6 +102,26 @@ def _seed_files(docs: Iterable[Document]) -> set[str]:
         if isinstance(seed, str) and seed and "\x00" not in seed:
             seeds.add(os.path.realpath(os.path.join(doc.base_dir, seed)))
     return seeds
+
+
+def _check_seed_exists(doc: Document) -> list[Problem]:
+    """The local provider's seed file should exist (a warning: only `plan` needs it)."""
+    provider = doc.data.get("provider")
+    if not isinstance(provider, dict) or provider.get("type", "local") != "local":
+        return []
+    seed = provider.get("seed")
+    if not isinstance(seed, str) or not seed or "\x00" in seed:
+        return []
+    if os.path.isfile(os.path.join(doc.base_dir, seed)):
+        return []
+    return [
+        doc.problem(
+            ("provider", "seed"),
+            f"seed file {seed!r} not found next to the config",
+            "the local provider seeds its emulator from it on first use",
+            warning=True,
+        )
+    ]
 
 
 def _check_unique_bc(doc: Document, owners: dict[str, Document]) -> list[Problem]:

@@ -8,7 +8,7 @@ itself stays plain dicts, lists and scalars that jsonschema can validate directl
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -129,7 +129,3 @@ def short_repr(value: Any, limit: int = 40) -> str:
     """A value for a message, shortened so a huge scalar cannot flood the output."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def section_names(mapping: Mapping[str, Any]) -> list[str]:
-    return [k for k in mapping if isinstance(k, str)]

@@ -87,6 +87,7 @@ def _declared_assets(doc: Document, problems: list[Problem]) -> Assets:
             if not isinstance(asset_id, str):
                 continue
             path = ("assets", asset_type.value, alias)
+            aliases[alias] = asset_id  # known either way: references to it are not unknown
             if asset_id in first_alias:
                 other = first_alias[asset_id]
                 line = _line(doc, ("assets", asset_type.value, other))
@@ -99,7 +100,6 @@ def _declared_assets(doc: Document, problems: list[Problem]) -> Assets:
                 )
                 continue
             first_alias[asset_id] = alias
-            aliases[alias] = asset_id
         assets[asset_type] = aliases
     return assets
 
@@ -124,6 +124,10 @@ def _member_keys(doc: Document, problems: list[Problem]) -> dict[str, str]:
     return members
 
 
+def _a(label: str) -> str:
+    return f"an {label}" if label[0] in "aeiou" else f"a {label}"
+
+
 def _line(doc: Document, path: DocPath) -> str:
     mark = doc.locate(path, key=True)
     return f" at line {mark[0]}" if mark else ""
@@ -133,12 +137,8 @@ def _member(ctx: _Context, lower: str) -> dict[str, Any]:
     return mapping_at(ctx.doc.data, "members", ctx.members[lower])
 
 
-def _expiry(value: Any) -> date | None:
-    return parse_date(value)
-
-
 def _is_expired(ctx: _Context, entry: dict[str, Any]) -> bool:
-    expires = _expiry(entry.get("expires"))
+    expires = parse_date(entry.get("expires"))
     return expires is not None and expires <= ctx.now
 
 
@@ -192,7 +192,7 @@ def _check_access_refs(ctx: _Context) -> Iterator[Problem]:
         if elsewhere:
             where = elsewhere[0]
             hint = join_hints(
-                hint, f"{alias!r} is a {LABELS[where]}, declared under assets.{where.value}"
+                hint, f"{alias!r} is {_a(LABELS[where])}, declared under assets.{where.value}"
             )
         yield ctx.doc.problem(
             path,
@@ -291,9 +291,7 @@ def _check_expiry(ctx: _Context) -> Iterator[Problem]:
 
 def _min_admins(ctx: _Context) -> int:
     value = mapping_at(ctx.doc.data, "policy").get("min_admins")
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    return DEFAULT_MIN_ADMINS
+    return int(value) if _min_admins_is_valid(ctx) else DEFAULT_MIN_ADMINS
 
 
 def _min_admins_is_valid(ctx: _Context) -> bool:
@@ -320,10 +318,8 @@ def _check_admins(ctx: _Context) -> Iterator[Problem]:
         )
     wanted = _min_admins(ctx)
     if len(admins) < wanted:
-        declared = wanted != DEFAULT_MIN_ADMINS or "min_admins" in mapping_at(
-            ctx.doc.data, "policy"
-        )
-        declared = declared and _min_admins_is_valid(ctx)
+        # An invalid min_admins is a schema error; the default applies meanwhile.
+        declared = _min_admins_is_valid(ctx)
         path: DocPath = ("policy", "min_admins") if declared else members_path
         expired = sum(
             1
@@ -361,7 +357,7 @@ def _check_required_admins(ctx: _Context) -> Iterator[Problem]:
         elif _is_expired(ctx, entry):
             yield ctx.doc.problem(
                 path,
-                f"required admin {email!r} expired on {_expiry(entry.get('expires'))}",
+                f"required admin {email!r} expired on {parse_date(entry.get('expires'))}",
                 "remove the expiry or the requirement",
             )
 

@@ -26,7 +26,7 @@ from starlette.routing import Route
 
 from . import assets, business, members, partners
 from .endpoint import Call, Endpoint
-from .errors import OK, TOKEN_INVALID, TOKEN_MISSING, ApiFailure, EmulatorError
+from .errors import APP_QPS_LIMIT, OK, TOKEN_INVALID, TOKEN_MISSING, ApiFailure, EmulatorError
 from .faults import Draw, FaultInjector, Faults, gateway_page, throttle_message
 from .params import Params, parse_body
 from .seed import load_seed
@@ -165,7 +165,9 @@ class Emulator:
             data = self._run(endpoint, token, raw, draw)
         except ApiFailure as failure:
             return self.envelope(failure.code, failure.message, {})
-        if endpoint.write and draw.lost_status:  # committed; the answer is lost on the way
+        # Lost response: committed, but the answer is lost on the way [inferred: a 502/504 from
+        # the gateway, at once; a client that wants a hang uses timeout_rate].
+        if endpoint.write and draw.lost_status:
             return gateway_response(draw.lost_status)
         return self.envelope(OK, "OK", data)
 
@@ -180,7 +182,7 @@ class Emulator:
             code = None if over_limit else draw.throttle_code
             if over_limit or code:
                 self._throttled += 1
-                code = code or 40100
+                code = code or APP_QPS_LIMIT
                 raise ApiFailure(code, over_limit or throttle_message(code))
             params = Params(raw, from_query=not endpoint.write)
             return endpoint.handler(Call(tx, user, params, now))
@@ -204,28 +206,29 @@ class Emulator:
         return JSONResponse(body)
 
     async def control_endpoint(self, request: Request) -> Response:
-        route = (request.method, request.path_params["path"])
+        actions: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
+            ("POST", "reset"): self._control_reset,
+            ("GET", "state"): lambda _: self.snapshot(),
+            ("GET", "faults"): lambda _: self.injector.faults.to_dict(),
+            ("POST", "faults"): self._control_faults,
+            ("POST", "invitations/accept"): self._control_accept,
+            ("GET", "stats"): lambda _: self.stats(),
+        }
+        action = actions.get((request.method, request.path_params["path"]))
+        if action is None:
+            return not_found_page()
         try:
-            body = await _control_body(request)
-            if route == ("POST", "reset"):
-                self.reset()
-                return JSONResponse({"reset": True, "business_centers": self.business_centers()})
-            if route == ("GET", "state"):
-                return JSONResponse(self.snapshot())
-            if route == ("GET", "faults"):
-                return JSONResponse(self.injector.faults.to_dict())
-            if route == ("POST", "faults"):
-                self.set_faults(self.injector.faults.merged(body))
-                return JSONResponse(self.injector.faults.to_dict())
-            if route == ("POST", "invitations/accept"):
-                return JSONResponse(self._control_accept(body))
-            if route == ("GET", "stats"):
-                return JSONResponse(self.stats())
+            return JSONResponse(action(await _control_body(request)))
         except EmulatorError as err:
             return JSONResponse({"error": err.message}, status_code=400)
-        except TypeError as err:
-            return JSONResponse({"error": f"bad value: {err}"}, status_code=400)
-        return not_found_page()
+
+    def _control_reset(self, body: dict[str, Any]) -> dict[str, Any]:
+        self.reset()
+        return {"reset": True, "business_centers": self.business_centers()}
+
+    def _control_faults(self, body: dict[str, Any]) -> dict[str, Any]:
+        self.set_faults(self.injector.faults.merged(body))
+        return self.injector.faults.to_dict()
 
     def _control_accept(self, body: dict[str, Any]) -> dict[str, Any]:
         bc_id, email, accept = body.get("bc_id"), body.get("email"), body.get("accept", True)

@@ -204,7 +204,7 @@ def unassign(call: Call) -> Data:
         "DELETE FROM grants WHERE bc_id = ? AND user_id = ? AND asset_type = ? AND asset_id = ?",
         bc_id, member["user_id"], asset["asset_type"], asset["asset_id"],
     )  # fmt: skip
-    if not removed:
+    if not removed:  # [inferred] no assignment to cancel is a missing object
         raise not_found(f"Assignment of {asset['asset_type']} {asset['asset_id']} to {who}")
     call.log(bc_id, _activity(asset), f"unassigned {asset_label(asset)} from {who}")
     return {}

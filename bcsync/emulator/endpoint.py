@@ -38,6 +38,8 @@ class Call:
         bc_id = self.params.id("bc_id", required=True)
         assert bc_id is not None
         bc = self.tx.bc(bc_id)
+        # [unknown] contract 9: an unknown bc_id may be 40001 or 40007; we answer 40007, and 40001
+        # for a BC that exists but that the caller has not joined.
         if bc is None:
             raise not_found(f"Business Center {bc_id}")
         me = self.tx.member_by_user(bc_id, self.caller["user_id"])
@@ -52,7 +54,11 @@ class Call:
         return self.me is not None and self.me["user_role"] == "ADMIN"
 
     def log(self, bc_id: str, activity_type: str, text: str) -> None:
-        """Append an activity-log entry by the caller; the text starts with their email."""
+        """Append an activity-log entry by the caller; the text starts with their email.
+
+        [inferred] one entry per object changed (an invite of three emails logs three), and none
+        for a write that changes nothing (an email already invited, a role a grant already has).
+        """
         self.tx.log(
             bc_id, self.now, activity_type, self.caller["user_id"], f"{self.caller['email']} {text}"
         )

@@ -17,7 +17,11 @@ RELATION_STATUSES = ("BOUND", "PENDING", "REJECTED", "UNBOUND")
 
 
 def member_item(m: sqlite3.Row) -> Data:
-    """A member as /bc/member/get/ lists it; an invitee has no usable user id (contract 3.2)."""
+    """A member as /bc/member/get/ lists it.
+
+    An invitee has no usable user id (contract 3.2) [inferred: sent as "", a string like every id,
+    with an empty user_name until they join].
+    """
     return {
         "user_id": m["user_id"] or "",
         "user_name": m["user_name"],
@@ -102,7 +106,10 @@ def invite(call: Call) -> Data:
 
 
 def check_limits(tx: Tx, bc_id: str, *, new_members: int, new_admins: int) -> None:
-    """At most 4,000 members and 20 admins (HC; BB); invitees count, since they may join."""
+    """At most 4,000 members and 20 admins (HC; BB).
+
+    [inferred] pending invitees count, since they may join; the error is a 40002 naming the field.
+    """
     count, admins = tx.one(
         "SELECT COUNT(*), COALESCE(SUM(user_role = 'ADMIN'), 0) FROM members "
         "WHERE bc_id = ? AND relation_status IN ('BOUND', 'PENDING')",
@@ -201,7 +208,7 @@ def delete(call: Call) -> Data:
     member = call.tx.member_by_email(bc_id, email)
     if member is None:
         raise not_found(f"Invitation of {email} to Business Center {bc_id}")
-    if member["relation_status"] == "BOUND":
+    if member["relation_status"] == "BOUND":  # [inferred] user_email addresses invitations only
         raise param_error("user_email", f"{email} has joined; remove a joined member by user_id.")
     call.tx.run("DELETE FROM invite_grants WHERE bc_id = ? AND email = ?", bc_id, email)
     call.tx.run("DELETE FROM members WHERE bc_id = ? AND email = ?", bc_id, email)

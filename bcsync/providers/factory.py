@@ -105,7 +105,6 @@ def _endpoint(
     rate_limit: RateLimit | None,
 ) -> _Endpoint:
     settings = config.provider
-    rate = rate_limit or _rate(settings)
     if settings.type is ProviderType.LOCAL:
         db_path, app = _local_app(config, state_dir, apps)
         token = env.get(settings.token_env) or app.state.emulator.admin_token(config.bc_id)
@@ -125,8 +124,8 @@ def _endpoint(
         url = settings.url
     else:
         url = settings.url or DEFAULT_BASE_URL
-    base_url = check_base_url(url)
-    return _Endpoint(base_url, _token(settings, env), settings.token_env, rate)
+    rate = rate_limit or _rate(settings)
+    return _Endpoint(check_base_url(url), _token(settings, env), settings.token_env, rate)
 
 
 def _token(settings: ProviderSettings, env: Mapping[str, str]) -> str:
@@ -155,6 +154,7 @@ def _shared_rate(endpoints: Iterable[_Endpoint], app: tuple[str, str, Path | Non
         qps=min(r.qps for r in rates),
         qpm=min(qpms) if qpms else None,
         margin=max(r.margin for r in rates),
+        smooth=any(r.smooth for r in rates),
     )
 
 
@@ -177,7 +177,11 @@ def _local_app(
         if not seed_path.exists() and not db_path.exists():
             raise ProviderError(f"{config.path}: seed file {seed_path} not found")
         db_path.parent.mkdir(parents=True, exist_ok=True)
-        from bcsync.emulator import create_app  # the emulator is needed only for `local`
+        # The emulator is needed only for `local`.
+        from bcsync.emulator import EmulatorError, create_app
 
-        apps[db_path] = create_app(db_path=db_path, seed=seed_path)
+        try:
+            apps[db_path] = create_app(db_path=db_path, seed=seed_path)
+        except EmulatorError as err:
+            raise ProviderError(f"{config.path}: the local Business Center: {err}") from None
     return db_path, apps[db_path]

@@ -200,6 +200,8 @@ def test_example_seeds_fit_their_configs(tmp_path: Path, example: str) -> None:
         emulator.close()
     bcs = {bc["bc_id"]: bc for bc in world["business_centers"]}
     configs = _configs(directory)
+    statuses = {m["status"] for bc in world["business_centers"] for m in bc["members"]}
+    assert "PENDING" in statuses  # a pending invitation to show
     assert {c["business_center"]["id"] for c in configs} == set(bcs)
     for config in configs:
         bc = bcs[config["business_center"]["id"]]

@@ -136,10 +136,11 @@ def test_missing_path_and_no_default_config(runner: CliRunner, tmp_path: Path) -
 
 
 def test_default_config_in_the_working_directory(runner: CliRunner, tmp_path: Path) -> None:
-    text = (ROOT / "tests/fixtures/dirs/with-seed/bcsync.yaml").read_text()
+    source = ROOT / "tests/fixtures/dirs/with-seed"
     isolated = CliRunner()
     with isolated.isolated_filesystem(temp_dir=tmp_path):
-        Path("bcsync.yaml").write_text(text)
+        for name in ("bcsync.yaml", "seed.yaml"):
+            Path(name).write_text((source / name).read_text())
         result = isolated.invoke(cli, ["validate"])
     assert result.exit_code == 0, result.output
     assert result.output == "Valid: 1 file(s), 1 Business Center(s), 0 warning(s).\n"

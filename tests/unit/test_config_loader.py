@@ -220,3 +220,13 @@ def test_four_thousand_members_load_quickly(tmp_path: Path) -> None:
     assert len(result.configs[0].desired.grants) == 4000 * 3 - 160
     # Generous: it takes about a second and a half on a small CI machine.
     assert elapsed < 10, elapsed
+
+
+def test_a_missing_seed_is_a_warning(tmp_path: Path) -> None:
+    (tmp_path / "c.yaml").write_text(VALID + "provider: { type: local, seed: world.yaml }\n")
+    result = load(["c.yaml"], now=NOW, cwd=str(tmp_path))
+    assert [(p.severity, p.line, p.col, p.message) for p in result.problems] == [
+        ("warning", 6, 32, "seed file 'world.yaml' not found next to the config")
+    ]
+    (tmp_path / "world.yaml").write_text("version: 1\n")
+    assert load(["c.yaml"], now=NOW, cwd=str(tmp_path)).problems == []

@@ -15,10 +15,10 @@ import json
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -33,13 +33,13 @@ from bcsync.errors import (
 from bcsync.providers.tiktok import codes
 from bcsync.providers.tiktok.codes import Verdict
 from bcsync.providers.tiktok.limiter import RateLimiter
+from bcsync.providers.tiktok.paging import Listing, Pager
 
 log = logging.getLogger("bcsync.providers.tiktok")
 
 DEFAULT_BASE_URL = "https://business-api.tiktok.com/open_api/v1.3/"
 API_PREFIX = "/open_api/v1.3/"
 REDACTED = "[redacted]"
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -71,15 +71,6 @@ class Tally:
 
 
 _tally: ContextVar[Tally | None] = ContextVar("bcsync_tiktok_tally", default=None)
-
-
-@dataclass
-class Listing:
-    """Every item of a paged list, and the total the server reported."""
-
-    items: list[dict[str, Any]] = field(default_factory=list)
-    total: int = 0
-    pages: int = 1
 
 
 class _Failed(Exception):
@@ -129,18 +120,6 @@ def encode_params(params: Mapping[str, Any]) -> dict[str, str]:
         else:
             out[key] = str(value)
     return out
-
-
-async def run_all(coros: list[Coroutine[Any, Any, T]]) -> list[T]:
-    """Run concurrently; on the first failure cancel the rest and raise it."""
-    tasks = [asyncio.ensure_future(c) for c in coros]
-    try:
-        return list(await asyncio.gather(*tasks))
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
 
 
 class TikTokClient:
@@ -212,49 +191,8 @@ class TikTokClient:
         list_key: str = "list",
     ) -> Listing:
         """Every page of a list: page 1 first, then the rest concurrently."""
-        size = self._page_caps.get(path, page_size)
-        try:
-            first = await self.get(path, {**params, "page": 1, "page_size": size})
-        except ApiError as err:
-            small = fallback_page_size
-            if not (err.code == codes.PARAMETER_ERROR and small and size > small):
-                raise
-            if "page_size" not in err.message:
-                raise
-            log.debug("%s rejected page_size %d; using %d", path, size, small)
-            self._page_caps[path] = size = small
-            first = await self.get(path, {**params, "page": 1, "page_size": size})
-        info = first.get("page_info") or {}
-        # A server that silently caps the page size counts its pages with its own size.
-        echoed = _int(info.get("page_size"))
-        if echoed and echoed < size:
-            self._page_caps[path] = size = echoed
-        items = list(first.get(list_key) or [])
-        total = _int(info.get("total_number"))
-        pages = _int(info.get("total_page"))
-        if pages is None and total is not None:
-            pages = -(-total // size)
-        if pages is None:
-            return await self._follow(path, params, size, list_key, items)
-        rest = await run_all(
-            [self.get(path, {**params, "page": p, "page_size": size}) for p in range(2, pages + 1)]
-        )
-        for data in rest:
-            items.extend(data.get(list_key) or [])
-        return Listing(items, total if total is not None else len(items), max(pages, 1))
-
-    async def _follow(
-        self, path: str, params: Mapping[str, Any], size: int, key: str, items: list[Any]
-    ) -> Listing:
-        # No page_info at all: walk pages until a short one.
-        page, last = 1, len(items)
-        while last == size:
-            page += 1
-            data = await self.get(path, {**params, "page": page, "page_size": size})
-            batch = list(data.get(key) or [])
-            items.extend(batch)
-            last = len(batch)
-        return Listing(items, len(items), page)
+        pager = Pager(self.get, self._page_caps)
+        return await pager.fetch(path, params, page_size, fallback_page_size, list_key)
 
     async def _call(
         self,
@@ -402,10 +340,3 @@ class TikTokClient:
             if tally is not None:
                 tally.calls += calls
                 tally.throttled += throttled
-
-
-def _int(value: object) -> int | None:
-    try:
-        return int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        return None

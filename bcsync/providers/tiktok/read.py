@@ -30,7 +30,8 @@ from bcsync.model import (
 )
 from bcsync.providers.base import ReadResult, Scope
 from bcsync.providers.tiktok import mapping
-from bcsync.providers.tiktok.client import TikTokClient, run_all
+from bcsync.providers.tiktok.client import TikTokClient
+from bcsync.providers.tiktok.paging import run_all
 
 log = logging.getLogger("bcsync.providers.tiktok")
 
@@ -197,6 +198,7 @@ async def _grants(
     forced: Strategy | None,
 ) -> dict[GrantKey, Grant]:
     bound = {m.user_id: m for m in members.values() if m.status is MemberStatus.BOUND and m.user_id}
+    by_email = {m.email: m for m in bound.values()}
     jobs = []
     for asset_type in types:
         keys = sorted(k for k in assets if k.type is asset_type)
@@ -209,7 +211,7 @@ async def _grants(
             "grants of %s: %s (%d assets, %d members)", asset_type, strategy, len(keys), len(bound)
         )
         if strategy is Strategy.PER_ASSET:
-            jobs += [_grants_of_asset(client, bc_id, key, bound) for key in keys]
+            jobs += [_grants_of_asset(client, bc_id, key, bound, by_email) for key in keys]
         else:
             wanted = frozenset(keys)
             jobs += [
@@ -223,7 +225,11 @@ async def _grants(
 
 
 async def _grants_of_asset(
-    client: TikTokClient, bc_id: str, asset: AssetKey, bound: Mapping[str, Member]
+    client: TikTokClient,
+    bc_id: str,
+    asset: AssetKey,
+    bound: Mapping[str, Member],
+    by_email: Mapping[str, Member],
 ) -> list[Grant]:
     params = {
         "bc_id": bc_id,
@@ -231,7 +237,6 @@ async def _grants_of_asset(
         "asset_id": asset.id,
     }
     listing = await client.get_all("bc/asset/member/get/", params, page_size=ASSET_MEMBER_PAGE)
-    by_email = {m.email: m for m in bound.values()}
     grants = []
     for item in listing.items:
         member = bound.get(str(item.get("user_id") or "")) or by_email.get(

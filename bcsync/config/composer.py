@@ -1,0 +1,265 @@
+"""YAML parse events to plain data, with the line and column of every key and value.
+
+Building from events (instead of pyyaml's recursive composer and constructor) lets us reject
+duplicate keys, which pyyaml silently resolves to the last one; keep keys as the text written
+(`on:` stays "on"); construct only plain scalars (never a Python object); survive any nesting
+depth (the loop is iterative); and bound alias expansion ("billion laughs").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import ScalarNode
+from yaml.resolver import Resolver
+
+from bcsync.config.document import DocPath, Mark, format_path
+from bcsync.errors import Problem
+
+MAX_DEPTH = 64
+# Nodes after expanding aliases: bounds "billion laughs" documents.
+MAX_NODES = 1_000_000
+
+_TAG = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {_TAG + t for t in ("null", "bool", "int", "float", "timestamp", "str", "binary")}
+_resolver = Resolver()
+_constructor = SafeConstructor()
+
+
+class LoadFailed(Exception):
+    """Stops reading one file; carries its located problems."""
+
+    def __init__(self, *problems: Problem) -> None:
+        super().__init__(problems[0].message if problems else "cannot load")
+        self.problems = list(problems)
+
+
+@dataclass
+class _Frame:
+    """An open mapping or sequence while composing."""
+
+    value: dict[str, Any] | list[Any]
+    path: DocPath
+    anchor: str | None
+    size: int = 1
+    key: str | None = None  # pending key in a mapping (None: expecting a key)
+    skip: bool = False  # the pending value belongs to a duplicate key: drop it
+    merges: list[tuple[dict[str, Any], Mark]] = field(default_factory=list)
+    merge_pending: Mark | None = None
+
+
+class Composer:
+    """Builds plain data from parse events, recording positions; iterative, so depth is safe."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.data: Any = None
+        self.found_document = False
+        self.marks: dict[DocPath, Mark] = {}
+        self.key_marks: dict[DocPath, Mark] = {}
+        self.problems: list[Problem] = []
+        self.stack: list[_Frame] = []
+        self.anchors: dict[str, tuple[Any, int]] = {}
+        self.open_anchors: set[str] = set()
+        self.nodes = 0
+
+    def fail(self, mark: Mark, path: DocPath, message: str, hint: str | None = None) -> LoadFailed:
+        return LoadFailed(Problem(self.file, mark[0], mark[1], format_path(path), message, hint))
+
+    def run(self, events: Any) -> None:
+        for event in events:
+            mark = (event.start_mark.line + 1, event.start_mark.column + 1)
+            if isinstance(event, yaml.DocumentStartEvent):
+                if self.found_document:
+                    raise self.fail(
+                        mark, (), "more than one YAML document in the file", "one file per BC"
+                    )
+                self.found_document = True
+            elif isinstance(event, yaml.ScalarEvent):
+                self.on_scalar(event, mark)
+            elif isinstance(event, yaml.AliasEvent):
+                self.on_alias(event, mark)
+            elif isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+                self.on_start(event, mark)
+            elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+                self.on_end()
+
+    def child_path(self) -> DocPath | None:
+        """Path of the next value, or None when the next node is a mapping key."""
+        if not self.stack:
+            return ()
+        top = self.stack[-1]
+        if isinstance(top.value, list):
+            return (*top.path, len(top.value))
+        if top.key is None and top.merge_pending is None:
+            return None
+        return (*top.path, top.key if top.key is not None else "<<")
+
+    def count(self, size: int, mark: Mark, path: DocPath) -> None:
+        self.nodes += size
+        if self.nodes > MAX_NODES:
+            raise self.fail(mark, path, f"document too large: more than {MAX_NODES:,} nodes")
+
+    def on_scalar(self, event: yaml.ScalarEvent, mark: Mark) -> None:
+        path = self.child_path()
+        if path is None:
+            self.on_key(event, mark)
+            return
+        self.count(1, mark, path)
+        value = self.construct(event, mark, path)
+        if event.anchor:
+            self.anchors[event.anchor] = (value, 1)
+        self.attach(value, mark, path, 1)
+
+    def on_key(self, event: yaml.ScalarEvent, mark: Mark) -> None:
+        top = self.stack[-1]
+        key = event.value
+        if key == "<<" and event.implicit[0] and not event.tag:
+            top.merge_pending = mark
+            return
+        path = (*top.path, key)
+        if key in top.value:
+            first = self.key_marks.get(path, mark)
+            self.problems.append(
+                Problem(
+                    self.file,
+                    mark[0],
+                    mark[1],
+                    format_path(path),
+                    f"duplicate key {key!r} (first defined at line {first[0]})",
+                    "YAML would silently keep only the last one; remove or merge the duplicate",
+                )
+            )
+            top.skip = True
+        else:
+            self.key_marks[path] = mark
+        top.key = key
+
+    def on_alias(self, event: yaml.AliasEvent, mark: Mark) -> None:
+        path = self.child_path()
+        if path is None:
+            raise self.fail(mark, self.stack[-1].path, "an alias cannot be used as a mapping key")
+        name = event.anchor
+        if name in self.open_anchors:
+            raise self.fail(mark, path, f"recursive alias *{name}")
+        if name not in self.anchors:
+            raise self.fail(mark, path, f"undefined alias *{name}", f"define it with &{name}")
+        value, size = self.anchors[name]
+        self.count(size, mark, path)
+        self.attach(value, mark, path, size)
+
+    def on_start(self, event: yaml.MappingStartEvent | yaml.SequenceStartEvent, mark: Mark) -> None:
+        path = self.child_path()
+        if path is None:
+            message = "a mapping key must be a plain string, not a list or mapping"
+            raise self.fail(mark, self.stack[-1].path, message)
+        if len(self.stack) >= MAX_DEPTH:
+            raise self.fail(mark, path[:3], f"nesting deeper than {MAX_DEPTH} levels")
+        is_map = isinstance(event, yaml.MappingStartEvent)
+        expected = _TAG + ("map" if is_map else "seq")
+        if event.tag not in (None, "!", expected):
+            raise self.fail(mark, path, f"unsupported YAML tag {event.tag}")
+        self.count(1, mark, path)
+        self.marks[path] = mark
+        if event.anchor:
+            self.open_anchors.add(event.anchor)
+        self.stack.append(_Frame({} if is_map else [], path, event.anchor))
+
+    def on_end(self) -> None:
+        frame = self.stack.pop()
+        if isinstance(frame.value, dict):
+            self.apply_merges(frame)
+        if frame.anchor:
+            self.open_anchors.discard(frame.anchor)
+            self.anchors[frame.anchor] = (frame.value, frame.size)
+        mark = self.marks[frame.path]
+        if self.stack:
+            self.attach(frame.value, mark, frame.path, frame.size, marked=True)
+        else:
+            self.data = frame.value
+
+    def attach(
+        self, value: Any, mark: Mark, path: DocPath, size: int, marked: bool = False
+    ) -> None:
+        if not marked:
+            self.marks[path] = mark
+        if not self.stack:
+            self.data = value
+            return
+        top = self.stack[-1]
+        top.size += size
+        if isinstance(top.value, list):
+            top.value.append(value)
+        elif top.merge_pending is not None:
+            self.add_merge(top, value, top.merge_pending)
+        else:
+            if not top.skip and top.key is not None:
+                top.value[top.key] = value
+            top.key, top.skip = None, False
+
+    def add_merge(self, top: _Frame, value: Any, mark: Mark) -> None:
+        sources = value if isinstance(value, list) else [value]
+        if not all(isinstance(s, dict) for s in sources):
+            raise self.fail(mark, top.path, "a merge key '<<' needs a mapping or a list of them")
+        top.merges.extend((s, mark) for s in sources)
+        top.merge_pending = None
+
+    def apply_merges(self, frame: _Frame) -> None:
+        assert isinstance(frame.value, dict)
+        for source, mark in frame.merges:
+            for key, value in source.items():
+                if key not in frame.value:
+                    frame.value[key] = value
+                    self.key_marks[(*frame.path, key)] = mark
+                    self.marks[(*frame.path, key)] = mark
+
+    def construct(self, event: yaml.ScalarEvent, mark: Mark, path: DocPath) -> Any:
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = _resolver.resolve(ScalarNode, event.value, event.implicit)
+        if tag not in _SCALAR_TAGS:
+            if event.tag in (None, "!"):
+                return event.value  # implicit tags we do not construct (e.g. '=') stay strings
+            self.problems.append(
+                Problem(
+                    self.file,
+                    mark[0],
+                    mark[1],
+                    format_path(path),
+                    f"unsupported YAML tag {event.tag}",
+                    "quote the value to make it a string",
+                )
+            )
+            return event.value
+        if tag == _TAG + "timestamp" and event.tag in (None, "!"):
+            # Dates stay the text the user wrote: the schema checks YYYY-MM-DD strings, the
+            # rules report impossible dates, and a name that looks like a date stays a name.
+            return event.value
+        node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+        try:
+            value = _constructor.yaml_constructors[tag](_constructor, node)
+        except Exception as exc:  # a bad !!int, !!binary, !!timestamp: report, keep the text
+            self.problems.append(
+                Problem(
+                    self.file,
+                    mark[0],
+                    mark[1],
+                    format_path(path),
+                    f"cannot read {event.value!r} as {tag.removeprefix(_TAG)}: {_reason_of(exc)}",
+                )
+            )
+            return event.value
+        if isinstance(value, datetime | date):
+            return event.value
+        return value
+
+
+def _reason_of(exc: Exception) -> str:
+    """A constructor error's reason without pyyaml's '<unicode string>' position suffix."""
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem:
+        return exc.problem
+    return str(exc).split("\n", 1)[0]

@@ -1,0 +1,55 @@
+"""The emulator imports nothing from bcsync's core or providers (DESIGN.md section 10)."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "bcsync"
+ALLOWED_THIRD_PARTY = {"starlette", "uvicorn", "yaml", "jsonschema"}
+
+
+def imports(path: Path) -> list[tuple[str, int]]:
+    """(absolute module name, relative level) of every import in a file."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, 0) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            found.append((node.module or "", node.level))
+    return found
+
+
+EMULATOR_FILES = sorted((PACKAGE / "emulator").glob("*.py"))
+
+
+def test_the_emulator_package_has_modules() -> None:
+    assert {p.name for p in EMULATOR_FILES} >= {"__init__.py", "app.py", "store.py", "seed.py"}
+
+
+@pytest.mark.parametrize("path", EMULATOR_FILES, ids=lambda p: p.name)
+def test_emulator_modules_import_only_stdlib_and_their_libraries(path: Path) -> None:
+    for module, level in imports(path):
+        if level == 1:  # from .store import ...: inside the emulator package
+            continue
+        assert level == 0, f"{path.name}: relative import beyond the emulator package"
+        top = module.split(".")[0]
+        allowed = top in sys.stdlib_module_names or top in ALLOWED_THIRD_PARTY
+        allowed = allowed or module.startswith("bcsync.emulator")
+        assert allowed, f"{path.name} imports {module}"
+
+
+def test_the_cli_layer_imports_only_errors_and_the_emulator() -> None:
+    bcsync_imports = {
+        module for module, _ in imports(PACKAGE / "cli_emulator.py") if module.startswith("bcsync")
+    }
+    assert bcsync_imports <= {"bcsync.errors", "bcsync.emulator", "bcsync.emulator.serve"}
+
+
+def test_the_check_catches_a_forbidden_import(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("from bcsync.model import State\nfrom ..providers import x\n")
+    assert imports(bad) == [("bcsync.model", 0), ("providers", 2)]
