@@ -243,8 +243,7 @@ class _Differ:
         new = {
             e
             for e in self.desired.members
-            if e not in self.actual_members
-            or self.actual_members[e].status is MemberStatus.UNBOUND
+            if e not in self.actual_members or self.actual_members[e].status is MemberStatus.UNBOUND
         }
         roles: dict[str, Counter[str]] = {}
         for (asset, email), grant in self.desired.grants.items():
