@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -17,3 +19,21 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.delenv("FORCE_COLOR", raising=False)
+
+
+GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
+
+
+def assert_golden(name: str, actual: str) -> None:
+    """Compare with tests/golden/NAME; rewrite it instead when BCSYNC_UPDATE_GOLDEN=1."""
+    path = GOLDEN_DIR / name
+    if os.environ.get("BCSYNC_UPDATE_GOLDEN") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(actual.encode("utf-8"))
+    assert path.read_bytes().decode("utf-8") == actual
+
+
+@pytest.fixture
+def golden() -> Callable[[str, str], None]:
+    """`golden(name, text)`: golden-file comparison (BCSYNC_UPDATE_GOLDEN=1 rewrites)."""
+    return assert_golden
