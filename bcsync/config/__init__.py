@@ -59,6 +59,21 @@ def load(paths: Sequence[str], now: date, *, cwd: str | None = None) -> LoadResu
     # A directory may hold the emulator seed next to the configs that name it: not a config.
     seeds = _seed_files(docs.values())
     kept = [s for s in sources if not (s.from_dir and _real(s.path, cwd) in seeds)]
+    # An unreferenced seed in a directory (left behind after switching to `tiktok`) is skipped
+    # with a warning rather than reported as a config full of unknown keys.
+    for source in [s for s in kept if s.from_dir and s in docs and _looks_like_seed(docs[s])]:
+        kept.remove(source)
+        problems.append(
+            Problem(
+                source.path,
+                None,
+                None,
+                "",
+                "skipped: this looks like an emulator seed, not a config",
+                "name it in provider.seed, or move it out of the config directory",
+                severity="warning",
+            )
+        )
     if not kept and not problems:
         problems.append(Problem(", ".join(paths) or ".", None, None, "", "no config files found"))
     configs: list[BusinessCenterConfig] = []
@@ -92,6 +107,11 @@ def _position(problem: Problem) -> tuple[int, int]:
 
 def _real(path: str, cwd: str | None) -> str:
     return os.path.realpath(os.path.join(cwd or os.getcwd(), path))
+
+
+def _looks_like_seed(doc: Document) -> bool:
+    data = doc.data
+    return isinstance(data, dict) and "business_centers" in data and "business_center" not in data
 
 
 def _seed_files(docs: Iterable[Document]) -> set[str]:

@@ -182,6 +182,20 @@ def test_directory_skips_the_seed_its_configs_name() -> None:
     assert explicit.errors
 
 
+def test_directory_skips_an_unreferenced_seed_with_a_warning(tmp_path: Path) -> None:
+    source = FIXTURES / "dirs" / "with-seed"
+    config = (source / "bcsync.yaml").read_text()
+    config = config.replace("type: local", "type: tiktok").replace("seed: seed.yaml", "")
+    (tmp_path / "bcsync.yaml").write_text(config)
+    (tmp_path / "seed.yaml").write_text((source / "seed.yaml").read_text())
+    result = load([str(tmp_path)], now=NOW)
+    assert result.errors == [], [p.format() for p in result.errors]
+    [warning] = result.warnings
+    assert warning.file.endswith("seed.yaml")
+    assert "looks like an emulator seed" in warning.message
+    assert [Path(f).name for f in result.files] == ["bcsync.yaml"]
+
+
 def test_a_file_named_twice_is_read_once() -> None:
     path = FIXTURES / "valid" / "full.yaml"
     result = load([str(path), str(path.parent)], now=NOW)
