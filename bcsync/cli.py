@@ -309,7 +309,8 @@ def plan(
 
         planned = asyncio.run(go())
         plans = [p.plan for p in planned]
-        doc = _document(plans) if (out or fmt == "json") else None
+        where = str(Path(configs[0].path).parent) if configs else "."
+        doc = _document(plans, where) if (out or fmt == "json") else None
         click.echo(_render(plans, fmt, use_color(), doc), nl=fmt != "json")
         if out and doc is not None:
             from bcsync.render import json as render_json
@@ -389,7 +390,11 @@ def apply(
         audit_path = Path(audit_log) if audit_log else state / "audit.jsonl"
         audit = AuditLog(
             audit_path,
-            context={"actor": actor(), "git_commit": git_commit(), "mode": "apply"},
+            context={
+                "actor": actor(),
+                "git_commit": git_commit(Path(configs[0].path).parent if configs else "."),
+                "mode": "apply",
+            },
         )
 
         async def go() -> list[Any]:

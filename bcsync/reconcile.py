@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import filelock
+from deepdiff import DeepDiff
 
 from bcsync import safety
 from bcsync.apply import ApplyResult, ProgressCallback, execute
@@ -19,7 +20,7 @@ from bcsync.audit import AuditLog
 from bcsync.diff import make_plan
 from bcsync.errors import LockHeldError, StalePlanError
 from bcsync.model import BusinessCenterConfig
-from bcsync.plan import Plan
+from bcsync.plan import Change, Plan
 from bcsync.providers import Scope, open_providers
 from bcsync.providers.base import Provider, ReadResult
 
@@ -103,13 +104,34 @@ def stale_reason(saved: Plan, fresh: Plan) -> str:
     for cid in sorted(old.keys() - new.keys())[:10]:
         lines.append(f"no longer needed: {old[cid].title} ({old[cid].action.value})")
     for cid in sorted(old.keys() & new.keys()):
-        if old[cid].after != new[cid].after or old[cid].before != new[cid].before:
-            lines.append(f"changed: {new[cid].title}")
+        fields = _field_changes(old[cid], new[cid])
+        if fields:
+            lines.append(f"changed: {new[cid].title} ({fields})")
         if len(lines) >= 20:
             break
     if not lines:
         lines.append("the Business Center changed in ways this plan does not touch")
     return "\n  - ".join(["", *lines])
+
+
+def _field_changes(old: Change, new: Change) -> str:
+    """Which fields of a change differ between two plans: "after.role: 'analyst' → 'admin'"."""
+    keep = ("action", "before", "after", "target")
+    a = {k: v for k, v in old.to_json().items() if k in keep}
+    b = {k: v for k, v in new.to_json().items() if k in keep}
+    found = DeepDiff(a, b, ignore_order=True)
+    parts = []
+    for kind in ("values_changed", "type_changes"):
+        for path, delta in found.get(kind, {}).items():
+            parts.append(f"{_dotted(path)}: {delta['old_value']!r} → {delta['new_value']!r}")
+    for kind, verb in (("dictionary_item_added", "added"), ("dictionary_item_removed", "removed")):
+        parts.extend(f"{_dotted(path)} {verb}" for path in found.get(kind, []))
+    return "; ".join(parts)
+
+
+def _dotted(path: str) -> str:
+    """deepdiff's "root['after']['role']" as "after.role"."""
+    return path.removeprefix("root").replace("']['", ".").strip("[]'")
 
 
 def check_fresh(saved: Plan, planned: PlannedBC) -> None:
