@@ -455,7 +455,7 @@ def test_member_emails_are_keys_and_updates_keep_the_user_id() -> None:
     assert change.after == {"role": "admin", "finance_role": None}
 
 
-# -- known bugs: these fail until diff.py is fixed (see the report to the lead) ------------------
+# -- regressions: bugs found in review (fixed in diff.py and plan.Summary) -----------------------
 
 
 def test_pending_invitees_grants_are_deferred_not_waiting() -> None:

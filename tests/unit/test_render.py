@@ -1,13 +1,14 @@
 """Renderers: golden text and Markdown, colour, the comment limit, the JSON document and schema.
 
-Regenerate the golden files after an intended output change with
-`BCSYNC_UPDATE_GOLDEN=1 python -m pytest tests/unit/test_render.py`, then review the diff.
+Regenerate the golden files (tests/golden/plan.txt, plan.md) after an intended output change with
+`BCSYNC_UPDATE_GOLDEN=1 python -m pytest tests/unit/test_render.py` (the `golden` fixture of
+tests/conftest.py), then review the diff.
 """
 
 from __future__ import annotations
 
 import json
-import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,6 @@ from bcsync.plan import Action, Change, Kind, Plan, Stage, order, schedule
 from bcsync.render import json as render_json
 from bcsync.render import markdown, text
 
-GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 SCHEMA = Path(bcsync.__file__).resolve().parent / "schemas" / "plan.schema.json"
 FINGERPRINT = "sha256:" + "a" * 64
 DIGEST = "sha256:" + "b" * 64
@@ -44,15 +44,6 @@ ACME = "7012345678901234567"
 US, EU, APAC = ("7100000000000000001", "7100000000000000002", "7100000000000000003")
 AGENCY, MEASURE, OLD = ("7200000000000000009", "7200000000000000010", "7200000000000000011")
 CAT, SHOP, TT = ("7300000000000000001", "7500000000000000001", "7400000000000000001")
-
-
-def assert_golden(name: str, actual: str) -> None:
-    """Compare with tests/golden/NAME; rewrite it instead when BCSYNC_UPDATE_GOLDEN=1."""
-    path = GOLDEN / name
-    if os.environ.get("BCSYNC_UPDATE_GOLDEN") == "1":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(actual.encode("utf-8"))
-    assert path.read_bytes().decode("utf-8") == actual
 
 
 def member_doc(role: str, finance: str | None = None, **extra: str) -> dict[str, Any]:
@@ -359,12 +350,12 @@ def quiet_plan() -> Plan:
 PLANS = [acme_plan(), quiet_plan()]
 
 
-def test_text_golden() -> None:
-    assert_golden("plan.txt", text.render(PLANS, color=False))
+def test_text_golden(golden: Callable[[str, str], None]) -> None:
+    golden("plan.txt", text.render(PLANS, color=False))
 
 
-def test_markdown_golden() -> None:
-    assert_golden("plan.md", markdown.render(PLANS))
+def test_markdown_golden(golden: Callable[[str, str], None]) -> None:
+    golden("plan.md", markdown.render(PLANS))
 
 
 def test_text_colour_only_when_asked() -> None:

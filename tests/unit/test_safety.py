@@ -310,7 +310,7 @@ def test_check_passes_a_safe_plan() -> None:
     safety.check(plan, config, have)
 
 
-# -- known bug: fails until safety.py is fixed (see the report to the lead) ----------------------
+# -- regression: a bug found in review (fixed in safety.py) ----------------------------------------
 
 
 def test_absolute_removal_limit_message_compares_counts() -> None:
@@ -320,3 +320,13 @@ def test_absolute_removal_limit_message_compares_counts() -> None:
     desired = [want(OWNER, "admin"), *(want(m.email) for m in staff(12)[3:])]
     (problem,) = check(desired, actual, policy)
     assert "(3 > max_removals 2)" in problem
+
+
+def test_ignored_members_are_not_managed_entries() -> None:
+    """DESIGN 3: ignored members are never touched, so they must not dilute max_removals."""
+    policy = Policy(min_admins=1, ignore_members=("*@tiktok-support.example",))
+    support = [bound(f"agent{i:02d}@tiktok-support.example") for i in range(30)]
+    actual = [bound(OWNER, "admin"), *staff(9), *support]
+    desired = [want(OWNER, "admin"), *(want(m.email) for m in staff(9)[4:])]
+    (problem,) = check(desired, actual, policy)
+    assert problem.startswith("refusing to remove 4 of 10 managed entries (40% > max_removals 25%)")
