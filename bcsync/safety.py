@@ -6,6 +6,7 @@ Each refusal names the numbers and the flag that overrides it, where one exists
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -20,25 +21,29 @@ class RemovalCount:
     existing: int
 
 
-def count_removals(plan: Plan, actual: State) -> RemovalCount:
-    """Managed entries the plan removes (a removed member takes its grants along) and exist now."""
-    declared = {key for key in actual.assets}
-    members = {e for e, m in actual.members.items() if m.status is not MemberStatus.REJECTED}
-    existing = (
-        len(members)
-        + sum(1 for g in actual.grants.values() if g.asset in declared)
-        + len(actual.partners)
-        + sum(1 for s in actual.shares.values() if s.asset in declared)
-    )
+def count_removals(plan: Plan, actual: State, policy: Policy) -> RemovalCount:
+    """Managed entries the plan removes (a removed member takes its grants along) and exist now.
+
+    The provider reads grants and shares of declared assets only, so those are all managed;
+    ignored members (and their grants) are not managed and never count.
+    """
+    managed = {
+        e
+        for e, m in actual.members.items()
+        if m.status is not MemberStatus.REJECTED and not policy.is_ignored(e)
+    }
+    grants_of = Counter(g.member for g in actual.grants.values() if g.member in managed)
+    shares_of = Counter(s.partner for s in actual.shares.values())
+    existing = len(managed) + grants_of.total() + len(actual.partners) + shares_of.total()
     removals = 0
     for change in plan.changes:
         if change.action is not Action.DELETE:
             continue
         removals += 1
         if change.kind is Kind.MEMBER:
-            removals += sum(1 for g in actual.grants.values() if g.member == change.key)
+            removals += grants_of[change.key]
         elif change.kind is Kind.PARTNER:
-            removals += sum(1 for s in actual.shares.values() if s.partner == change.key)
+            removals += shares_of[change.key]
     return RemovalCount(removals, existing)
 
 
@@ -55,7 +60,7 @@ def violations(
     problems.extend(_admin_floor(plan, policy, actual))
     problems.extend(_protected(plan, policy, actual, config.partner_aliases))
     if not allow_removals:
-        counted = count_removals(plan, actual)
+        counted = count_removals(plan, actual, policy)
         limit = policy.max_removals
         if counted.existing >= policy.removal_threshold_floor and not limit.allows(
             counted.removals, counted.existing
@@ -163,6 +168,9 @@ def _protected(plan: Plan, policy: Policy, actual: State, aliases: Mapping[str, 
             partner = change.target.get("partner_bc_id", "")
             alias = aliases.get(partner)
             if policy.is_protected_partner(partner, alias) and change.action is Action.DELETE:
-                what = "remove protected partner" if change.kind is Kind.PARTNER else "unshare"
-                problems.append(f"refusing to {what} {change.title} (policy.protected)")
+                if change.kind is Kind.PARTNER:
+                    what = f"remove protected {change.title}"
+                else:
+                    what = f"unshare {change.title}"
+                problems.append(f"refusing to {what} (policy.protected)")
     return problems

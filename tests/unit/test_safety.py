@@ -209,7 +209,7 @@ def test_protected_partner_removal_is_refused(
 ) -> None:
     policy = Policy(min_admins=1, protected=(protected,))
     assert check(ADMIN, PARTNERED, policy, aliases=aliases) == [
-        f"refusing to remove protected partner partner {label} ({AGENCY}) (policy.protected)"
+        f"refusing to remove protected partner {label} ({AGENCY}) (policy.protected)"
     ]
 
 
