@@ -491,6 +491,9 @@ _register_emulator()
 
 def main() -> None:
     """Console-script entry point."""
+    from bcsync.gctune import tune_gc
+
+    tune_gc()
     cli(prog_name="bcsync")
 
 

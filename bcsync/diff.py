@@ -184,15 +184,19 @@ class _Differ:
 
     def grants(self) -> None:
         declared = set(self.desired.assets)
+        ignored = {e for e in self.actual.members if self.policy.is_ignored(e)}
         actual_grants = {
             key: g
             for key, g in self.actual.grants.items()
-            if g.asset in declared and not self.policy.is_ignored(g.member)
+            if g.asset in declared and g.member not in ignored
         }
         carried = self.carried_on_invite()
-        for key in sorted(self.desired.grants.keys() | actual_grants.keys()):
+        # `order()` sorts the changes; iterating unsorted keeps 100,000 grants cheap.
+        for key in self.desired.grants.keys() | actual_grants.keys():
             want = self.desired.grants.get(key)
             have = actual_grants.get(key)
+            if want is not None and have is not None and want.role == have.role:
+                continue
             asset, email = key
             title = f"{email} on {self.asset_label(asset)}"
             grant_key = f"{asset}:{email}"

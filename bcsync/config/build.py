@@ -36,7 +36,7 @@ from bcsync.model import (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Entry:
     """One role on one asset from one source (the member's own line, or a group)."""
 
@@ -228,6 +228,11 @@ def _combine(
     email: str, entries: list[_Entry], now: date, expired: dict[object, date]
 ) -> Iterator[Grant]:
     """One Grant per asset: the stronger role (the union for permission sets) of active entries."""
+    if all(e.expires is None for e in entries) and len({e.asset for e in entries}) == len(entries):
+        # The common case (each asset once, no end date): nothing to combine or drop.
+        for e in entries:
+            yield Grant(asset=e.asset, member=email, role=e.role, sources=(e.source,))
+        return
     by_asset: dict[AssetKey, list[_Entry]] = {}
     lapsed: dict[AssetKey, date] = {}
     for entry in entries:

@@ -15,9 +15,7 @@ from bcsync.plan import FORMAT_VERSION, Plan
 from bcsync.render import total_summary
 
 TOOL = "bcsync"
-# Containers this deep (document 0, plans 1, plan 2, changes 3, change 4) are written on one line.
-FLAT_DEPTH = 4
-_FLAT = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
+_COMPACT = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def document(
@@ -41,27 +39,12 @@ def document(
 
 
 def dumps(doc: Mapping[str, Any]) -> str:
-    """Stable text: indented by 2, keys sorted, UTF-8 kept, one change or step per line."""
-    return _encode(doc, 0) + "\n"
+    """Stable compact text: keys sorted, UTF-8 kept, one line (pretty-print with `jq .`).
 
-
-def _encode(value: Any, depth: int) -> str:
-    # json's C encoder is not used with `indent`; the pure-Python one took 0.4 s for a plan at
-    # the BC limits. So the structure is indented here and each leaf object (a change, a step)
-    # goes through the C encoder on one line, which also makes saved plans grep- and diff-friendly.
-    if depth >= FLAT_DEPTH or not isinstance(value, Mapping | list | tuple) or not value:
-        return _FLAT.encode(value)
-    pad = "  " * (depth + 1)
-    if isinstance(value, Mapping):
-        items = [
-            f"{pad}{_FLAT.encode(str(k))}: {_encode(v, depth + 1)}"
-            for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))
-        ]
-        brackets = "{}"
-    else:
-        items = [f"{pad}{_encode(v, depth + 1)}" for v in value]
-        brackets = "[]"
-    return brackets[0] + "\n" + ",\n".join(items) + "\n" + "  " * depth + brackets[1]
+    Only the unindented form runs entirely in json's C encoder: at TikTok's limits (100,000
+    grants) it writes a plan in a third of the time of any indented form, and linearly.
+    """
+    return _COMPACT.encode(doc) + "\n"
 
 
 def plans_from_document(doc: Mapping[str, Any]) -> list[Plan]:

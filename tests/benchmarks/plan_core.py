@@ -31,6 +31,7 @@ from typing import Any
 
 from bcsync import safety
 from bcsync.diff import make_plan
+from bcsync.gctune import tune_gc
 from bcsync.model import (
     ROLES,
     Asset,
@@ -361,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per size (best is kept)")
     args = parser.parse_args(argv)
+    tune_gc()  # as `bcsync` itself does at start-up
     builder = load_builder()
     # The base case is measured in a function of its own, so its objects are freed (and do not
     # slow the garbage collector) before the doubled case runs.
