@@ -26,6 +26,13 @@ from bcsync.model import (
 )
 from bcsync.plan import Action, Change, Kind, Plan, Stage, order, schedule
 
+ID_PREFIX: Mapping[Kind, str] = {
+    Kind.MEMBER: "member",
+    Kind.GRANT: "grant",
+    Kind.PARTNER: "partner",
+    Kind.SHARE: "share",
+}
+
 
 def diff(config: BusinessCenterConfig, actual: State) -> list[Change]:
     """Every change that takes `actual` to `config.desired`, plus explained no-ops."""
@@ -60,8 +67,69 @@ class _Differ:
         expired: date | None = self.config.expired.get(key)
         return f"expired {expired.isoformat()}" if expired else "not in config"
 
-    def add(self, **kwargs: Any) -> None:
-        self.changes.append(Change(**kwargs))
+    def add(
+        self,
+        action: Action,
+        kind: Kind,
+        key: str,
+        title: str,
+        reason: str,
+        *,
+        before: Mapping[str, Any] | None = None,
+        after: Mapping[str, Any] | None = None,
+        stage: Stage | None = None,
+        target: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.changes.append(
+            Change(
+                id=f"{ID_PREFIX[kind]}:{key}",
+                action=action,
+                kind=kind,
+                key=key,
+                before=before,
+                after=after,
+                reason=reason,
+                title=title,
+                stage=stage if action is not Action.NOOP else None,
+                target=target or {},
+            )
+        )
+
+    def noop(
+        self,
+        kind: Kind,
+        key: str,
+        title: str,
+        reason: str,
+        before: Mapping[str, Any] | None,
+        after: Mapping[str, Any] | None,
+    ) -> None:
+        self.add(Action.NOOP, kind, key, title, reason, before=before, after=after)
+
+    def role_change(
+        self,
+        kind: Kind,
+        key: str,
+        title: str,
+        have: str | None,
+        want: str | None,
+        reason: str,
+        stage: Stage,
+        target: Mapping[str, Any],
+    ) -> None:
+        """A create (no `have`), delete (no `want`) or role update of a grant or share."""
+        action = Action.CREATE if have is None else Action.DELETE if want is None else Action.UPDATE
+        self.add(
+            action,
+            kind,
+            key,
+            title,
+            reason,
+            before={"role": have} if have is not None else None,
+            after={"role": want} if want is not None else None,
+            stage=stage,
+            target=target,
+        )
 
     # -- members ---------------------------------------------------------------------------
 
@@ -79,14 +147,12 @@ class _Differ:
                 have = None  # a former member: invite again
             if want is not None and have is None:
                 self.add(
-                    id=f"member:{email}",
-                    action=Action.CREATE,
-                    kind=Kind.MEMBER,
-                    key=email,
-                    before=None,
+                    Action.CREATE,
+                    Kind.MEMBER,
+                    email,
+                    email,
+                    "invite: in config, not in the Business Center",
                     after=_member_doc(want),
-                    reason="invite: in config, not in the Business Center",
-                    title=email,
                     stage=Stage.INVITE_PROMOTE,
                     target={"email": email},
                 )
@@ -104,14 +170,12 @@ class _Differ:
         if pending:
             reason += "; revoke the pending invitation"
         self.add(
-            id=f"member:{email}",
-            action=Action.DELETE,
-            kind=Kind.MEMBER,
-            key=email,
+            Action.DELETE,
+            Kind.MEMBER,
+            email,
+            email,
+            reason,
             before=_member_doc(have),
-            after=None,
-            reason=reason,
-            title=email,
             stage=Stage.DEMOTE_ADMIN if is_admin else Stage.REMOVE_MEMBER,
             target={"email": email, "user_id": None if pending else have.user_id},
         )
@@ -124,9 +188,10 @@ class _Differ:
             self.noop(Kind.MEMBER, email, email, reason, _member_doc(have), _member_doc(want))
             return
         if have.status is MemberStatus.REJECTED:
+            # Not invited again unprompted: someone who declined should not get one per apply.
             reason = (
-                f"{email} rejected the invitation; remove them from config, "
-                "or remove and re-add them to invite again"
+                f"{email} rejected the invitation; bcsync does not invite again on its own: "
+                "remove them from config, or send a new invitation from Business Center"
             )
             self.noop(Kind.MEMBER, email, email, reason, _member_doc(have), _member_doc(want))
             return
@@ -146,38 +211,15 @@ class _Differ:
         else:
             stage = Stage.GRANT
         self.add(
-            id=f"member:{email}",
-            action=Action.UPDATE,
-            kind=Kind.MEMBER,
-            key=email,
+            Action.UPDATE,
+            Kind.MEMBER,
+            email,
+            email,
+            ", ".join(notes),
             before=_member_doc(have),
             after=_member_doc(want),
-            reason=", ".join(notes),
-            title=email,
             stage=stage,
             target={"email": email, "user_id": have.user_id},
-        )
-
-    def noop(
-        self,
-        kind: Kind,
-        key: str,
-        title: str,
-        reason: str,
-        before: Mapping[str, Any] | None,
-        after: Mapping[str, Any] | None,
-        prefix: str | None = None,
-    ) -> None:
-        self.add(
-            id=f"{prefix or kind.value}:{key}",
-            action=Action.NOOP,
-            kind=kind,
-            key=key,
-            before=before,
-            after=after,
-            reason=reason,
-            title=title,
-            stage=None,
         )
 
     # -- grants ----------------------------------------------------------------------------
@@ -201,40 +243,20 @@ class _Differ:
             title = f"{email} on {self.asset_label(asset)}"
             grant_key = f"{asset}:{email}"
             target = {"email": email, "asset_type": asset.type.value, "asset_id": asset.id}
-            if want is not None and have is None:
+            if have is None:
+                assert want is not None
                 self.grant_create(want, title, grant_key, target, carried)
-            elif want is None and have is not None:
-                member = self.actual_members.get(email)
-                if email not in self.desired.members and member is not None:
-                    continue  # the member's removal takes its grants with it
-                target["user_id"] = member.user_id if member else None
-                self.add(
-                    id=f"grant:{grant_key}",
-                    action=Action.DELETE,
-                    kind=Kind.GRANT,
-                    key=grant_key,
-                    before={"role": have.role},
-                    after=None,
-                    reason=self.removal_reason(key),
-                    title=title,
-                    stage=Stage.REVOKE,
-                    target=target,
-                )
-            elif want is not None and have is not None and want.role != have.role:
-                member = self.actual_members.get(email)
-                target["user_id"] = member.user_id if member else None
-                self.add(
-                    id=f"grant:{grant_key}",
-                    action=Action.UPDATE,
-                    kind=Kind.GRANT,
-                    key=grant_key,
-                    before={"role": have.role},
-                    after={"role": want.role},
-                    reason=f"role {have.role} → {want.role}{_sources(want)}",
-                    title=title,
-                    stage=Stage.GRANT,
-                    target=target,
-                )
+                continue
+            member = self.actual_members.get(email)
+            if want is None and email not in self.desired.members and member is not None:
+                continue  # the member's removal takes its grants with it
+            target["user_id"] = member.user_id if member else None
+            if want is None:
+                reason, stage = self.removal_reason(key), Stage.REVOKE
+            else:
+                reason, stage = f"role {have.role} → {want.role}{_sources(want)}", Stage.GRANT
+            role = want.role if want is not None else None
+            self.role_change(Kind.GRANT, grant_key, title, have.role, role, reason, stage, target)
 
     def carried_on_invite(self) -> dict[str, str]:
         """For each member to invite: the one ad-account role its invite carries.
@@ -275,17 +297,11 @@ class _Differ:
         member = self.actual_members.get(email)
         if member is None or member.status is MemberStatus.UNBOUND:
             if carried.get(email) == want.role and want.asset.type is AssetType.AD_ACCOUNT:
-                self.add(
-                    id=f"grant:{grant_key}",
-                    action=Action.CREATE,
-                    kind=Kind.GRANT,
-                    key=grant_key,
-                    before=None,
-                    after={"role": want.role},
-                    reason=f"with the invitation{_sources(want)}",
-                    title=title,
-                    stage=Stage.INVITE_PROMOTE,
-                    target={**target, "with_invite": True},
+                reason = f"with the invitation{_sources(want)}"
+                target = {**target, "with_invite": True}
+                stage = Stage.INVITE_PROMOTE
+                self.role_change(
+                    Kind.GRANT, grant_key, title, None, want.role, reason, stage, target
                 )
             else:
                 reason = f"deferred: assigned after {email} accepts the invitation"
@@ -295,18 +311,9 @@ class _Differ:
             reason = f"deferred: assigned after {email} accepts the invitation"
             self.noop(Kind.GRANT, grant_key, title, reason, None, {"role": want.role})
             return
-        self.add(
-            id=f"grant:{grant_key}",
-            action=Action.CREATE,
-            kind=Kind.GRANT,
-            key=grant_key,
-            before=None,
-            after={"role": want.role},
-            reason=f"in config{_sources(want)}",
-            title=title,
-            stage=Stage.GRANT,
-            target={**target, "user_id": member.user_id},
-        )
+        reason = f"in config{_sources(want)}"
+        target = {**target, "user_id": member.user_id}
+        self.role_change(Kind.GRANT, grant_key, title, None, want.role, reason, Stage.GRANT, target)
 
     # -- partners --------------------------------------------------------------------------
 
@@ -318,6 +325,7 @@ class _Differ:
             if share.asset in self.actual.assets:  # a missing asset cannot be shared
                 desired_by_partner.setdefault(share.partner, []).append(share)
         removed_partners: set[str] = set()
+        shared = Counter(s.partner for s in self.actual.shares.values())
         for bc_id in sorted(self.desired.partners.keys() | self.actual.partners.keys()):
             want = self.desired.partners.get(bc_id)
             have = self.actual.partners.get(bc_id)
@@ -328,29 +336,24 @@ class _Differ:
                     self.noop(Kind.PARTNER, bc_id, label, reason, None, {"bc_id": bc_id})
                     continue
                 self.add(
-                    id=f"partner:{bc_id}",
-                    action=Action.CREATE,
-                    kind=Kind.PARTNER,
-                    key=bc_id,
-                    before=None,
+                    Action.CREATE,
+                    Kind.PARTNER,
+                    bc_id,
+                    label,
+                    "in config, not a partner yet",
                     after={"bc_id": bc_id, "name": want.name or want.alias},
-                    reason="in config, not a partner yet",
-                    title=label,
                     stage=Stage.SHARE,
                     target={"partner_bc_id": bc_id},
                 )
             elif want is None and have is not None:
                 removed_partners.add(bc_id)
-                shared = sum(1 for s in self.actual.shares.values() if s.partner == bc_id)
                 self.add(
-                    id=f"partner:{bc_id}",
-                    action=Action.DELETE,
-                    kind=Kind.PARTNER,
-                    key=bc_id,
-                    before={"bc_id": bc_id, "name": have.name, "shared_assets": shared},
-                    after=None,
-                    reason=self.removal_reason(bc_id),
-                    title=label,
+                    Action.DELETE,
+                    Kind.PARTNER,
+                    bc_id,
+                    label,
+                    self.removal_reason(bc_id),
+                    before={"bc_id": bc_id, "name": have.name, "shared_assets": shared[bc_id]},
                     stage=Stage.REVOKE,
                     target={"partner_bc_id": bc_id},
                 )
@@ -367,48 +370,22 @@ class _Differ:
                 "asset_type": asset.type.value,
                 "asset_id": asset.id,
             }
-            if want is not None and have is None:
-                if asset not in self.actual.assets:
-                    reason = "asset not found in the Business Center; check its id in config"
-                    self.noop(Kind.SHARE, share_key, title, reason, None, {"role": want.role})
-                    continue
-                self.add(
-                    id=f"share:{share_key}",
-                    action=Action.CREATE,
-                    kind=Kind.SHARE,
-                    key=share_key,
-                    before=None,
-                    after={"role": want.role},
-                    reason="in config",
-                    title=title,
-                    stage=Stage.SHARE,
-                    target=target,
+            if want is not None and have is None and asset not in self.actual.assets:
+                reason = "asset not found in the Business Center; check its id in config"
+                self.noop(Kind.SHARE, share_key, title, reason, None, {"role": want.role})
+            elif want is not None and have is None:
+                self.role_change(
+                    Kind.SHARE, share_key, title, None, want.role, "in config", Stage.SHARE, target
                 )
             elif want is None and have is not None:
-                self.add(
-                    id=f"share:{share_key}",
-                    action=Action.DELETE,
-                    kind=Kind.SHARE,
-                    key=share_key,
-                    before={"role": have.role},
-                    after=None,
-                    reason=self.removal_reason(key),
-                    title=title,
-                    stage=Stage.REVOKE,
-                    target=target,
+                reason = self.removal_reason(key)
+                self.role_change(
+                    Kind.SHARE, share_key, title, have.role, None, reason, Stage.REVOKE, target
                 )
             elif want is not None and have is not None and want.role != have.role:
-                self.add(
-                    id=f"share:{share_key}",
-                    action=Action.UPDATE,
-                    kind=Kind.SHARE,
-                    key=share_key,
-                    before={"role": have.role},
-                    after={"role": want.role},
-                    reason=f"role {have.role} → {want.role}",
-                    title=title,
-                    stage=Stage.SHARE,
-                    target=target,
+                reason = f"role {have.role} → {want.role}"
+                self.role_change(
+                    Kind.SHARE, share_key, title, have.role, want.role, reason, Stage.SHARE, target
                 )
 
 

@@ -180,8 +180,8 @@ CASES = [
             (
                 "no-op",
                 f"member:{BOB}",
-                f"{BOB} rejected the invitation; remove them from config, "
-                "or remove and re-add them to invite again",
+                f"{BOB} rejected the invitation; bcsync does not invite again on its own: "
+                "remove them from config, or send a new invitation from Business Center",
             )
         },
     ),
@@ -331,7 +331,7 @@ CASES = [
         "share of an asset not in the BC",
         (AGENCY_X, share(US, "analyst"), share(MISSING, "analyst")),
         (AGENCY_X, share(US, "analyst")),
-        {("no-op", f"partner_share:{AGENCY}:{MISSING}", NOT_FOUND)},
+        {("no-op", f"share:{AGENCY}:{MISSING}", NOT_FOUND)},
     ),
 ]
 
