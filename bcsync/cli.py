@@ -136,7 +136,12 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj["debug"] = debug
 
 
-PATHS_HELP = "Config files or directories (default: bcsync.yaml or bcsync/*.yaml here)."
+now_option = click.option(
+    "--now", metavar="DATE", help="Evaluate expiry dates as of this date (YYYY-MM-DD)."
+)
+allow_removals_option = click.option(
+    "--allow-removals", is_flag=True, help="Override the max_removals guard."
+)
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
@@ -149,13 +154,15 @@ PATHS_HELP = "Config files or directories (default: bcsync.yaml or bcsync/*.yaml
     show_default=True,
     help="Output format; json prints the problems for tools.",
 )
-@click.option("--now", help="Evaluate expiry dates as of this date (YYYY-MM-DD).")
+@now_option
 @click.pass_context
 def validate(ctx: click.Context, paths: tuple[str, ...], fmt: str, now: str | None) -> None:
     """Check config files: schema, cross-references and policy.
 
     Prints every problem at once as FILE:LINE:COL: error: PATH: message (hint).
     Exits 0 when valid (warnings allowed), 3 when not.
+
+    PATHS are config files or directories of them (default: bcsync.yaml, else bcsync/*.yaml).
     """
     from bcsync.config import load
 
@@ -276,8 +283,8 @@ def _violations_error(planned: list[Any]) -> BcsyncError | None:
     is_flag=True,
     help="Exit 2 when there are changes to apply (0 when none).",
 )
-@click.option("--allow-removals", is_flag=True, help="Override the max_removals guard.")
-@click.option("--now", help="Evaluate expiry dates as of this date (YYYY-MM-DD).")
+@allow_removals_option
+@now_option
 @state_dir_option
 @click.pass_context
 def plan(
@@ -294,6 +301,8 @@ def plan(
 
     Reads every Business Center in PATHS concurrently, prints the ordered plan and, with
     --out, saves it for `bcsync apply PLANFILE`. Safety guards are checked here too (exit 4).
+
+    PATHS are config files or directories of them (default: bcsync.yaml, else bcsync/*.yaml).
     """
     import asyncio
 
@@ -330,7 +339,7 @@ def plan(
 @cli.command(context_settings=CONTEXT_SETTINGS)
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (for pipelines).")
-@click.option("--allow-removals", is_flag=True, help="Override the max_removals guard.")
+@allow_removals_option
 @click.option(
     "--audit-log",
     type=click.Path(dir_okay=False),
@@ -350,7 +359,7 @@ def plan(
     show_default=True,
     help="Seconds to wait for another apply on the same Business Center.",
 )
-@click.option("--now", help="Evaluate expiry dates as of this date (YYYY-MM-DD).")
+@now_option
 @state_dir_option
 @click.pass_context
 def apply(
@@ -368,6 +377,7 @@ def apply(
 
     A saved plan is applied only if neither the config nor the Business Center changed since
     it was made (else exit 4: stale). Every change attempt is appended to the audit log.
+    Without a terminal to ask, pass --auto-approve (or apply a saved plan).
     """
     import asyncio
 
