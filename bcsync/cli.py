@@ -314,7 +314,8 @@ def plan(
 
         async def go() -> list[Any]:
             async with providers_for(configs, Path(state_dir), os.environ) as providers:
-                return await plan_all(configs, providers, allow_removals=allow_removals)
+                with _reading(configs):
+                    return await plan_all(configs, providers, allow_removals=allow_removals)
 
         planned = asyncio.run(go())
         plans = [p.plan for p in planned]
@@ -409,7 +410,8 @@ def apply(
 
         async def go() -> list[Any]:
             async with providers_for(configs, state, os.environ) as providers:
-                planned = await plan_all(configs, providers, allow_removals=allow_removals)
+                with _reading(configs):
+                    planned = await plan_all(configs, providers, allow_removals=allow_removals)
                 if saved:
                     fresh = {p.config.bc_id: p for p in planned}
                     for plan_ in saved:
@@ -464,6 +466,21 @@ def apply(
         return 0
 
     run(body, ctx.obj["debug"])
+
+
+@contextlib.contextmanager
+def _reading(configs: list[Any]) -> Iterator[None]:
+    """A transient spinner on a terminal while the Business Centers are read; nothing otherwise."""
+    if not sys.stderr.isatty() or os.environ.get("CI"):
+        yield
+        return
+    from rich.console import Console
+
+    names = ", ".join(c.name or c.bc_id for c in configs[:3])
+    more = f" and {len(configs) - 3} more" if len(configs) > 3 else ""
+    console = Console(stderr=True, no_color=not use_color(sys.stderr))
+    with console.status(f"Reading {names}{more}…"):
+        yield
 
 
 @contextlib.contextmanager
