@@ -69,15 +69,20 @@ def run(func: Callable[[], int | None], debug: bool) -> NoReturn:
         raise
     except click.ClickException:
         raise
-    except Exception as exc:  # a bug: one line, traceback only with --debug
-        echo_err(
-            f"Internal error: {type(exc).__name__}: {exc}. This is a bug in bcsync; "
-            "re-run with --debug for the traceback and report it."
-        )
-        if debug:
-            echo_err("".join(traceback.format_exception(exc)))
-        sys.exit(int(ExitCode.INTERNAL))
+    except Exception as exc:
+        internal_error(exc, debug)
     sys.exit(int(code or 0))
+
+
+def internal_error(exc: BaseException, debug: bool) -> NoReturn:
+    """A bug: one line and exit 70; the traceback only with --debug."""
+    echo_err(
+        f"Internal error: {type(exc).__name__}: {exc}. This is a bug in bcsync; "
+        "re-run with --debug for the traceback and report it."
+    )
+    if debug:
+        echo_err("".join(traceback.format_exception(exc)))
+    sys.exit(int(ExitCode.INTERNAL))
 
 
 def format_problem(problem: Problem, color: bool) -> str:
@@ -116,6 +121,12 @@ class BcsyncGroup(click.Group):
             sys.exit(int(ExitCode.RUNTIME))
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            echo_err("Interrupted.")
+            sys.exit(130)
+        except Exception as exc:  # the net under every command, the emulator's included
+            argv = args[0] if args and args[0] is not None else sys.argv[1:]
+            internal_error(exc, "--debug" in argv)
 
 
 @click.group(cls=BcsyncGroup, context_settings=CONTEXT_SETTINGS)
