@@ -124,24 +124,26 @@ def test_json_format_valid(runner: CliRunner) -> None:
     assert doc["valid"] is True and doc["problems"] == [] and len(doc["files"]) == 3
 
 
-def test_missing_path_and_no_default_config(runner: CliRunner, tmp_path: Path) -> None:
+def test_missing_path_and_no_default_config(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     result = runner.invoke(cli, ["validate", "does-not-exist.yaml"])
     assert result.exit_code == 3
     assert result.output.splitlines()[0] == "does-not-exist.yaml: error: no such file or directory"
-    runner_elsewhere = CliRunner()
-    with runner_elsewhere.isolated_filesystem(temp_dir=tmp_path):
-        result = runner_elsewhere.invoke(cli, ["validate"])
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["validate"])
     assert result.exit_code == 3
     assert "no configuration found" in result.output
 
 
-def test_default_config_in_the_working_directory(runner: CliRunner, tmp_path: Path) -> None:
+def test_default_config_in_the_working_directory(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     source = ROOT / "tests/fixtures/dirs/with-seed"
-    isolated = CliRunner()
-    with isolated.isolated_filesystem(temp_dir=tmp_path):
-        for name in ("bcsync.yaml", "seed.yaml"):
-            Path(name).write_text((source / name).read_text())
-        result = isolated.invoke(cli, ["validate"])
+    for name in ("bcsync.yaml", "seed.yaml"):
+        (tmp_path / name).write_text((source / name).read_text())
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["validate"])
     assert result.exit_code == 0, result.output
     assert result.output == "Valid: 1 file(s), 1 Business Center(s), 0 warning(s).\n"
 
