@@ -5,28 +5,21 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from builders import AGENCY, Entry, bc_config, bound, member, state
 
 from bcsync.diff import diff, make_plan
 from bcsync.model import (
-    Asset,
     AssetKey,
     AssetType,
     BusinessCenterConfig,
-    FinanceRole,
     Grant,
-    Member,
-    MemberRole,
-    MemberStatus,
     Partner,
     PartnerShare,
     Policy,
-    ProviderSettings,
     State,
 )
 from bcsync.plan import Action, Change, Stage
 
-BC = "7012345678901234567"
-AGENCY = "7200000000000000009"
 US = AssetKey(AssetType.AD_ACCOUNT, "7100000000000000001")
 EU = AssetKey(AssetType.AD_ACCOUNT, "7100000000000000002")
 CAT = AssetKey(AssetType.CATALOG, "7300000000000000001")
@@ -34,28 +27,6 @@ TT = AssetKey(AssetType.TIKTOK_ACCOUNT, "7400000000000000001")
 MISSING = AssetKey(AssetType.AD_ACCOUNT, "7100000000000000099")  # declared, not in the BC
 UNDECLARED = AssetKey(AssetType.AD_ACCOUNT, "7100000000000000077")  # in the BC, not declared
 ALIASES = {US: "acme-us", EU: "acme-eu", CAT: "main", TT: "brand", MISSING: "old"}
-
-Entry = Member | Grant | Partner | PartnerShare
-
-
-def member(
-    email: str,
-    role: str = "standard",
-    finance: str | None = None,
-    status: str | None = None,
-) -> Member:
-    """A member; with a status it is an actual one (bound members get a user id)."""
-    return Member(
-        email=email,
-        role=MemberRole(role),
-        finance_role=FinanceRole(finance) if finance else None,
-        status=MemberStatus(status) if status else None,
-        user_id=f"uid-{email}" if status == "bound" else None,
-    )
-
-
-def bound(email: str, role: str = "standard", finance: str | None = None) -> Member:
-    return member(email, role, finance, status="bound")
 
 
 def grant(asset: AssetKey, email: str, role: str, *sources: str) -> Grant:
@@ -66,17 +37,6 @@ def share(asset: AssetKey, role: str, partner: str = AGENCY) -> PartnerShare:
     return PartnerShare(partner=partner, asset=asset, role=role)
 
 
-def state(entries: tuple[Entry, ...], assets: tuple[AssetKey, ...]) -> State:
-    return State(
-        bc_id=BC,
-        members={e.email: e for e in entries if isinstance(e, Member)},
-        assets={a: Asset(a, alias=ALIASES.get(a)) for a in assets},
-        grants={e.key: e for e in entries if isinstance(e, Grant)},
-        partners={e.bc_id: e for e in entries if isinstance(e, Partner)},
-        shares={e.key: e for e in entries if isinstance(e, PartnerShare)},
-    )
-
-
 def config(
     desired: tuple[Entry, ...],
     *,
@@ -84,22 +44,17 @@ def config(
     expired: dict[object, date] | None = None,
 ) -> BusinessCenterConfig:
     partners = {e.bc_id: e.alias for e in desired if isinstance(e, Partner) and e.alias}
-    return BusinessCenterConfig(
-        path="bcsync.yaml",
-        bc_id=BC,
-        name="Acme Retail",
-        provider=ProviderSettings(),
+    return bc_config(
+        state(desired, (US, EU, CAT, TT, MISSING), ALIASES),
         policy=policy or Policy(min_admins=1, ignore_members=("*@tiktok-support.example",)),
-        desired=state(desired, (US, EU, CAT, TT, MISSING)),
-        digest="sha256:" + "0" * 64,
-        expired=expired or {},
-        asset_aliases={a: alias for a, alias in ALIASES.items()},
+        expired=expired,
+        asset_aliases=ALIASES,
         partner_aliases=partners,
     )
 
 
 def actual(*entries: Entry) -> State:
-    return state(entries, (US, EU, CAT, TT, UNDECLARED))
+    return state(entries, (US, EU, CAT, TT, UNDECLARED), ALIASES)
 
 
 def rows(changes: list[Change]) -> set[tuple[str, str, str]]:

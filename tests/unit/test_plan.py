@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
+import builders
 import pytest
+from builders import AGENCY, Entry, bc_config, bound, member
 
 from bcsync.diff import make_plan
 from bcsync.model import (
-    Asset,
     AssetKey,
     AssetType,
-    BusinessCenterConfig,
-    FinanceRole,
     Grant,
     Member,
     MemberRole,
@@ -21,13 +20,10 @@ from bcsync.model import (
     Partner,
     PartnerShare,
     Policy,
-    ProviderSettings,
     State,
 )
 from bcsync.plan import STAGE_TITLES, Action, Op, Plan, Stage, Summary
 
-BC = "7012345678901234567"
-AGENCY = "7200000000000000009"
 STUDIO = "7200000000000000010"
 CAT = AssetKey(AssetType.CATALOG, "7300000000000000001")
 
@@ -37,39 +33,17 @@ def ad(n: int) -> AssetKey:
 
 
 ASSETS = (*(ad(n) for n in range(200)), CAT)
-Entry = Member | Grant | Partner | PartnerShare
 
 
-def want(email: str, role: str = "standard", finance: str | None = None) -> Member:
-    return Member(email, MemberRole(role), FinanceRole(finance) if finance else None)
-
-
-def bound(email: str, role: str = "standard") -> Member:
-    return Member(email, MemberRole(role), status=MemberStatus.BOUND, user_id=f"uid-{email}")
+want = member
 
 
 def state(entries: Iterable[Entry]) -> State:
-    entries = list(entries)
-    return State(
-        bc_id=BC,
-        members={e.email: e for e in entries if isinstance(e, Member)},
-        assets={a: Asset(a) for a in ASSETS},
-        grants={e.key: e for e in entries if isinstance(e, Grant)},
-        partners={e.bc_id: e for e in entries if isinstance(e, Partner)},
-        shares={e.key: e for e in entries if isinstance(e, PartnerShare)},
-    )
+    return builders.state(entries, ASSETS)
 
 
 def plan_of(desired: Iterable[Entry], actual: Iterable[Entry]) -> Plan:
-    config = BusinessCenterConfig(
-        path="bcsync.yaml",
-        bc_id=BC,
-        name="Acme Retail",
-        provider=ProviderSettings(),
-        policy=Policy(min_admins=1),
-        desired=state(desired),
-        digest="sha256:" + "1" * 64,
-    )
+    config = bc_config(state(desired), policy=Policy(min_admins=1), digest="sha256:" + "1" * 64)
     return make_plan(config, state(actual))
 
 

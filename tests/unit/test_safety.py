@@ -5,20 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
+import builders
 import pytest
+from builders import AGENCY, BC, Entry, bc_config, bound, member
 
 from bcsync import safety
 from bcsync.diff import make_plan
 from bcsync.errors import ExitCode, UnsafePlanError
 from bcsync.model import (
-    Asset,
     AssetKey,
     AssetType,
     BusinessCenterConfig,
     Grant,
     Member,
-    MemberRole,
-    MemberStatus,
     Partner,
     PartnerShare,
     Policy,
@@ -28,31 +27,15 @@ from bcsync.model import (
 )
 from bcsync.plan import Plan
 
-BC = "7012345678901234567"
-AGENCY = "7200000000000000009"
 US = AssetKey(AssetType.AD_ACCOUNT, "7100000000000000001")
 OWNER = "owner@acme.com"
-Entry = Member | Grant | Partner | PartnerShare
 
 
-def want(email: str, role: str = "standard") -> Member:
-    return Member(email, MemberRole(role))
-
-
-def bound(email: str, role: str = "standard") -> Member:
-    return Member(email, MemberRole(role), status=MemberStatus.BOUND, user_id=f"uid-{email}")
+want = member
 
 
 def state(entries: Iterable[Entry]) -> State:
-    entries = list(entries)
-    return State(
-        bc_id=BC,
-        members={e.email: e for e in entries if isinstance(e, Member)},
-        assets={US: Asset(US)},
-        grants={e.key: e for e in entries if isinstance(e, Grant)},
-        partners={e.bc_id: e for e in entries if isinstance(e, Partner)},
-        shares={e.key: e for e in entries if isinstance(e, PartnerShare)},
-    )
+    return builders.state(entries, (US,))
 
 
 def check(
@@ -63,15 +46,8 @@ def check(
     aliases: dict[str, str] | None = None,
     allow_removals: bool = False,
 ) -> list[str]:
-    config = BusinessCenterConfig(
-        path="bcsync.yaml",
-        bc_id=BC,
-        name="Acme Retail",
-        provider=ProviderSettings(),
-        policy=policy,
-        desired=state(desired),
-        digest="sha256:" + "2" * 64,
-        partner_aliases=aliases or {},
+    config = bc_config(
+        state(desired), policy=policy, digest="sha256:" + "2" * 64, partner_aliases=aliases
     )
     have = state(actual)
     plan = make_plan(config, have)
