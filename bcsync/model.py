@@ -67,9 +67,6 @@ ROLES: Mapping[AssetType, tuple[str, ...]] = {
 # Asset types whose role is a set of permissions; the canonical role string joins them sorted.
 MULTI_ROLE_TYPES: frozenset[AssetType] = frozenset({AssetType.TIKTOK_ACCOUNT})
 
-# The API shares only ad accounts with partners (/bc/partner/add/ accepts ADVERTISER only).
-PARTNER_ROLES: tuple[str, ...] = ROLES[AssetType.AD_ACCOUNT]
-
 MAX_MEMBERS = 4000
 MAX_ADMINS = 20
 
@@ -89,14 +86,6 @@ def canonical_role(asset_type: AssetType, role: str | list[str] | tuple[str, ...
 def role_parts(role: str) -> tuple[str, ...]:
     """The permissions in a (possibly multi-valued) canonical role string."""
     return tuple(p for p in role.split(",") if p)
-
-
-def is_valid_role(asset_type: AssetType, role: str) -> bool:
-    allowed = ROLES[asset_type]
-    if asset_type in MULTI_ROLE_TYPES:
-        parts = role_parts(role)
-        return bool(parts) and all(p in allowed for p in parts)
-    return role in allowed
 
 
 def stronger_role(asset_type: AssetType, a: str, b: str) -> str:
@@ -190,9 +179,6 @@ class State:
     grants: Mapping[GrantKey, Grant] = field(default_factory=dict)
     partners: Mapping[str, Partner] = field(default_factory=dict)
     shares: Mapping[ShareKey, PartnerShare] = field(default_factory=dict)
-
-    def admins(self) -> set[str]:
-        return {e for e, m in self.members.items() if m.role is MemberRole.ADMIN}
 
     def canonical(self) -> dict[str, Any]:
         """A JSON-ready, order-independent form: the input of `fingerprint`."""

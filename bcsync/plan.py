@@ -222,9 +222,6 @@ class Plan:
     def _index(self) -> dict[str, Change]:
         return {c.id: c for c in self.changes}
 
-    def calls(self) -> int:
-        return len(self.steps)
-
     def to_json(self) -> dict[str, Any]:
         """The plan body (without run metadata such as creation time; see render.json)."""
         return {

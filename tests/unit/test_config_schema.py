@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import date
@@ -14,6 +15,7 @@ from jsonschema import Draft202012Validator
 from bcsync.config import load
 from bcsync.config.loader import parse_document
 from bcsync.config.schema import check_schema, config_schema
+from bcsync.model import ROLES, AssetType
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 NOW = date(2026, 1, 1)
@@ -131,3 +133,18 @@ def test_schema_and_rule_problems_come_out_together(tmp_path: Path) -> None:
         (4, "unknown key"),
         (5, "unknown group"),
     ]
+
+
+def test_schema_roles_match_the_model() -> None:
+    """The schema's role enums and model.ROLES must not drift apart."""
+    schema = json.loads((Path(__file__).parents[2] / "schemas/config.schema.json").read_text())
+    defs = schema["$defs"]
+    names = {
+        AssetType.AD_ACCOUNT: "adAccountRole",
+        AssetType.CATALOG: "catalogRole",
+        AssetType.TIKTOK_ACCOUNT: "tiktokAccountPermission",
+        AssetType.SHOP: "shopRole",
+        AssetType.LEAD_FORM: "leadFormRole",
+    }
+    for asset_type, name in names.items():
+        assert set(defs[name]["enum"]) == set(ROLES[asset_type]), name
