@@ -318,13 +318,14 @@ def plan(
     import asyncio
 
     from bcsync import planfile
-    from bcsync.reconcile import plan_all, providers_for
+    from bcsync.providers import open_providers
+    from bcsync.reconcile import plan_all
 
     def body() -> int:
         configs = _load_configs(paths, now)
 
         async def go() -> list[Any]:
-            async with providers_for(configs, Path(state_dir), os.environ) as providers:
+            async with open_providers(configs, state_dir=Path(state_dir)) as providers:
                 with _reading(configs):
                     return await plan_all(configs, providers, allow_removals=allow_removals)
 
@@ -396,7 +397,8 @@ def apply(
     from bcsync import planfile
     from bcsync.audit import AuditLog, actor, git_commit
     from bcsync.errors import DeclinedError
-    from bcsync.reconcile import apply_planned, check_fresh, locks, plan_all, providers_for
+    from bcsync.providers import open_providers
+    from bcsync.reconcile import apply_planned, check_fresh, locks, plan_all
 
     state = Path(state_dir)
     saved_path = paths[0] if len(paths) == 1 and paths[0].endswith(".json") else None
@@ -420,7 +422,7 @@ def apply(
         )
 
         async def go() -> list[Any]:
-            async with providers_for(configs, state, os.environ) as providers:
+            async with open_providers(configs, state_dir=state) as providers:
                 with _reading(configs):
                     planned = await plan_all(configs, providers, allow_removals=allow_removals)
                 if saved:

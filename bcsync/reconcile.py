@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from bcsync.diff import make_plan
 from bcsync.errors import LockHeldError, StalePlanError
 from bcsync.model import BusinessCenterConfig
 from bcsync.plan import Change, Plan
-from bcsync.providers import Scope, open_providers
+from bcsync.providers import Scope
 from bcsync.providers.base import Provider, ReadResult
 
 
@@ -84,14 +84,6 @@ def locks(state_dir: Path, bc_ids: Sequence[str], timeout: float = 5.0) -> Itera
         for bc_id in sorted(set(bc_ids)):
             stack.enter_context(bc_lock(state_dir, bc_id, timeout))
         yield
-
-
-@contextlib.asynccontextmanager
-async def providers_for(
-    configs: Sequence[BusinessCenterConfig], state_dir: Path, env: Mapping[str, str]
-) -> AsyncIterator[Mapping[str, Provider]]:
-    async with open_providers(configs, state_dir=state_dir, env=env) as providers:
-        yield providers
 
 
 def stale_reason(saved: Plan, fresh: Plan) -> str:

@@ -31,7 +31,8 @@ import yaml
 
 from bcsync.audit import AuditLog
 from bcsync.config import load_strict
-from bcsync.reconcile import apply_planned, plan_all, providers_for
+from bcsync.providers import open_providers
+from bcsync.reconcile import apply_planned, plan_all
 
 BC_ID = "7012345678901234567"
 PARTNER = "7200000000000000009"
@@ -172,7 +173,7 @@ async def run(work: Path, url: str, args: argparse.Namespace) -> None:
 
     configs = load_strict([str(work / "bcsync.yaml")], now=date(2026, 11, 25))
     env = {"TIKTOK_ACCESS_TOKEN": TOKEN}
-    async with providers_for(configs, work / "state", env) as providers:
+    async with open_providers(configs, state_dir=work / "state", env=env) as providers:
         planned = await plan_all(configs, providers, allow_removals=True)
         plan = planned[0].plan
         changes = sum(1 for c in plan.changes if c.is_change)
