@@ -159,15 +159,23 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def test_apply_killed_midway_then_rerun_converges(
-    quickstart: Path, slow_served: Served, tmp_path: Path
-) -> None:
-    point_at(quickstart, slow_served.url)
+def start_slow_apply(
+    quickstart: Path, url: str, tmp_path: Path, records: int
+) -> tuple[tuple[str, ...], dict[str, str], Path, subprocess.Popen[bytes]]:
+    """Point the example at the slow emulator and start an apply; return once it wrote `records`."""
+    point_at(quickstart, url)
     env = cli_env(tmp_path)
     audit = tmp_path / "audit.jsonl"
     args = ("apply", str(quickstart), "--auto-approve", "--now", NOW, "--parallelism", "1")
     first = run_cli(*args, "--audit-log", str(audit), env=env, cwd=tmp_path)
-    wait_for_records(audit, 3)
+    wait_for_records(audit, records)
+    return args, env, audit, first
+
+
+def test_apply_killed_midway_then_rerun_converges(
+    quickstart: Path, slow_served: Served, tmp_path: Path
+) -> None:
+    args, env, audit, first = start_slow_apply(quickstart, slow_served.url, tmp_path, 3)
     first.send_signal(signal.SIGKILL)
     first.communicate(timeout=10)
     done = len(audit.read_text().splitlines())
@@ -190,12 +198,7 @@ def test_apply_killed_midway_then_rerun_converges(
 def test_two_concurrent_applies_one_proceeds_one_refuses(
     quickstart: Path, slow_served: Served, tmp_path: Path
 ) -> None:
-    point_at(quickstart, slow_served.url)
-    env = cli_env(tmp_path)
-    audit = tmp_path / "audit.jsonl"
-    args = ("apply", str(quickstart), "--auto-approve", "--now", NOW, "--parallelism", "1")
-    first = run_cli(*args, "--audit-log", str(audit), env=env, cwd=tmp_path)
-    wait_for_records(audit, 1)
+    args, env, _, first = start_slow_apply(quickstart, slow_served.url, tmp_path, 1)
     second = run_cli(*args, "--lock-timeout", "0.2", env=env, cwd=tmp_path)
     out2, _ = second.communicate(timeout=60)
     out1, _ = first.communicate(timeout=60)
