@@ -33,6 +33,7 @@ class AssetType(StrEnum):
     TIKTOK_ACCOUNT = "tiktok_accounts"
     SHOP = "shops"
     LEAD_FORM = "lead_forms"
+    PIXEL = "pixels"
 
 
 class MemberRole(StrEnum):
@@ -60,9 +61,16 @@ ROLES: Mapping[AssetType, tuple[str, ...]] = {
     AssetType.CATALOG: ("ad_promote", "admin"),
     AssetType.SHOP: ("ad_promotion", "manager"),
     AssetType.LEAD_FORM: ("admin",),
+    # Pixels carry no role on the wire: access is presence alone, written "access" in config.
+    AssetType.PIXEL: ("access",),
     # TikTok accounts take a *set* of permissions (tt_account_roles[]), not a ranked role.
     AssetType.TIKTOK_ACCOUNT: ("post", "live", "direct_message"),
 }
+
+# Asset types whose grant is presence alone: the API reads back no role field for them
+# (lead forms: `form_library_role` is in no response; pixels: no role at all), so an existing
+# grant is read as the type's single role.
+PRESENCE_TYPES: frozenset[AssetType] = frozenset({AssetType.LEAD_FORM, AssetType.PIXEL})
 
 # Asset types whose role is a set of permissions; the canonical role string joins them sorted.
 MULTI_ROLE_TYPES: frozenset[AssetType] = frozenset({AssetType.TIKTOK_ACCOUNT})
@@ -98,6 +106,15 @@ def stronger_role(asset_type: AssetType, a: str, b: str) -> str:
     return a if rank_a >= rank_b else b
 
 
+class AssetStatus(StrEnum):
+    """An asset's binding to the BC (`relation_status` of /bc/asset/admin/get/, lower-cased)."""
+
+    BOUND = "bound"
+    PENDING = "pending"
+    UNBOUND = "unbound"
+    REJECTED = "rejected"
+
+
 class AssetKey(NamedTuple):
     """(asset type, asset id): a tuple, so hashing and comparing run in C (100,000 grants)."""
 
@@ -114,6 +131,8 @@ class Asset:
     key: AssetKey
     alias: str | None = field(default=None, compare=False)
     name: str | None = field(default=None, compare=False)
+    # Only a BOUND asset can be assigned or shared; others are planned as explained no-ops.
+    status: AssetStatus = field(default=AssetStatus.BOUND, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +146,8 @@ class Member:
     name: str | None = field(default=None, compare=False)
     source: str | None = field(default=None, compare=False)
     expires: date | None = field(default=None, compare=False)
+    # The config's `reason:` for this entry, shown to reviewers and auditors (desired only).
+    reason: str | None = field(default=None, compare=False)
 
 
 GrantKey = tuple[AssetKey, str]
@@ -141,6 +162,7 @@ class Grant:
     # Where the grant came from: "group media-buyers", "bcsync.yaml:12", ... (desired only).
     sources: tuple[str, ...] = field(default=(), compare=False)
     expires: date | None = field(default=None, compare=False)
+    reason: str | None = field(default=None, compare=False)
 
     @property
     def key(self) -> GrantKey:
@@ -154,6 +176,7 @@ class Partner:
     name: str | None = field(default=None, compare=False)
     source: str | None = field(default=None, compare=False)
     expires: date | None = field(default=None, compare=False)
+    reason: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +186,7 @@ class PartnerShare:
     role: str
     source: str | None = field(default=None, compare=False)
     expires: date | None = field(default=None, compare=False)
+    reason: str | None = field(default=None, compare=False)
 
     @property
     def key(self) -> ShareKey:
