@@ -44,9 +44,16 @@ def test_emulator_modules_import_only_stdlib_and_their_libraries(path: Path) -> 
 
 def test_the_cli_layer_imports_only_errors_and_the_emulator() -> None:
     bcsync_imports = {
-        module for module, _ in imports(PACKAGE / "cli_emulator.py") if module.startswith("bcsync")
+        module
+        for module, _ in imports(PACKAGE / "cli" / "emulator.py")
+        if module.startswith("bcsync")
     }
-    assert bcsync_imports <= {"bcsync.errors", "bcsync.emulator", "bcsync.emulator.serve"}
+    assert bcsync_imports <= {
+        "bcsync.cli.base",
+        "bcsync.errors",
+        "bcsync.emulator",
+        "bcsync.emulator.serve",
+    }
 
 
 def test_the_check_catches_a_forbidden_import(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from bcsync.cli_emulator import emulator
+from bcsync.cli import cli
 from bcsync.emulator.serve import is_loopback
 
 from .world import BC, SEED, TOKENS
@@ -36,7 +36,7 @@ def _lines(stream: Any, into: queue.Queue[str]) -> None:
 
 def test_serve_answers_over_a_real_socket(tmp_path: Path, seed_file: Path) -> None:
     command = [
-        sys.executable, "-m", "bcsync.cli_emulator", "serve", "--seed", str(seed_file),
+        sys.executable, "-m", "bcsync", "emulator", "serve", "--seed", str(seed_file),
         "--db", str(tmp_path / "served.db"), "--port", "0", "--control",
     ]  # fmt: skip
     process = subprocess.Popen(
@@ -86,7 +86,7 @@ def test_serve_answers_over_a_real_socket(tmp_path: Path, seed_file: Path) -> No
 def test_reset_recreates_the_database(tmp_path: Path, seed_file: Path) -> None:
     db = tmp_path / "state" / "e.db"
     runner = CliRunner()
-    result = runner.invoke(emulator, ["reset", "--seed", str(seed_file), "--db", str(db)])
+    result = runner.invoke(cli, ["emulator", "reset", "--seed", str(seed_file), "--db", str(db)])
     assert result.exit_code == 0, result.output
     assert result.stdout == (
         f"Reset {db} from {seed_file}: 2 Business Center(s), 7 user(s), 8 member(s).\n"
@@ -102,8 +102,8 @@ def test_reset_recreates_the_database(tmp_path: Path, seed_file: Path) -> None:
         (["serve", "--seed", "bad.yaml", "--db", "e.db"], 3, "bad.yaml:1:10: version:"),
         (["reset", "--seed", "bad.yaml", "--db", "e.db"], 3, "invalid seed bad.yaml"),
         (["reset", "--seed", "nothere.yaml"], 1, "Error: seed file not found: nothere.yaml"),
-        (["serve", "--seed", "seed.yaml", "--accept-invites-after", "soon"], 2, "'never'"),
-        (["serve", "--seed", "seed.yaml", "--error-rate", "2"], 2, "--error-rate"),
+        (["serve", "--seed", "seed.yaml", "--accept-invites-after", "soon"], 64, "'never'"),
+        (["serve", "--seed", "seed.yaml", "--error-rate", "2"], 64, "--error-rate"),
     ],
 )
 def test_cli_errors(
@@ -112,7 +112,7 @@ def test_cli_errors(
 ) -> None:  # fmt: skip
     monkeypatch.chdir(tmp_path)
     Path("bad.yaml").write_text("version: 2\nusers: []\nbusiness_centers: []\n")
-    result = CliRunner().invoke(emulator, args)
+    result = CliRunner().invoke(cli, ["emulator", *args])
     assert result.exit_code == code, result.output
     assert fragment in result.stderr
     assert "Traceback" not in result.output
@@ -124,8 +124,9 @@ def test_serve_says_when_the_port_is_taken(tmp_path: Path, seed_file: Path) -> N
         taken.listen()
         port = taken.getsockname()[1]
         result = CliRunner().invoke(
-            emulator,
+            cli,
             [
+                "emulator",
                 "serve",
                 "--seed",
                 str(seed_file),

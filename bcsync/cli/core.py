@@ -1,7 +1,4 @@
-"""The click layer: parse, call the library, render, exit. Nothing imports this module.
-
-Exit codes (DESIGN.md section 8) are decided in one place, `run`, from the exception's class.
-"""
+"""`validate`, `plan` and `apply`: the reconcile loop's commands."""
 
 from __future__ import annotations
 
@@ -9,153 +6,29 @@ import contextlib
 import json
 import os
 import sys
-import traceback
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
 from bcsync import __version__
-from bcsync.errors import BcsyncError, ConfigError, ExitCode, Problem
-
-CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-def use_color(stream: Any = None) -> bool:
-    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
-    if os.environ.get("NO_COLOR"):
-        return False
-    if os.environ.get("FORCE_COLOR"):
-        return True
-    stream = stream or sys.stdout
-    return bool(getattr(stream, "isatty", lambda: False)())
-
-
-def style(text: str, color: bool, **kwargs: Any) -> str:
-    return click.style(text, **kwargs) if color else text
-
-
-def echo_err(message: str) -> None:
-    click.echo(message, err=True)
-
-
-def fail(err: BcsyncError, debug: bool) -> NoReturn:
-    """The one handler: print a BcsyncError as one clear message and exit with its code."""
-    color = use_color(sys.stderr)
-    if isinstance(err, ConfigError) and err.problems:
-        for problem in err.problems:
-            echo_err(format_problem(problem, color))
-    prefix = style("Error:", color, fg="red", bold=True)
-    echo_err(f"{prefix} {err.message}")
-    if err.hint:
-        echo_err(f"  hint: {err.hint}")
-    if debug:
-        echo_err("".join(traceback.format_exception(err)))
-    sys.exit(int(err.exit_code))
-
-
-def run(func: Callable[[], int | None], debug: bool) -> NoReturn:
-    """Run a command body, mapping every outcome to an exit code."""
-    try:
-        code = func()
-    except BcsyncError as err:
-        fail(err, debug)
-    except KeyboardInterrupt:
-        echo_err("Interrupted.")
-        sys.exit(130)
-    except click.exceptions.Exit:
-        raise
-    except click.ClickException:
-        raise
-    except Exception as exc:
-        internal_error(exc, debug)
-    sys.exit(int(code or 0))
-
-
-def internal_error(exc: BaseException, debug: bool) -> NoReturn:
-    """A bug: one line and exit 70; the traceback only with --debug."""
-    echo_err(
-        f"Internal error: {type(exc).__name__}: {exc}. This is a bug in bcsync; "
-        "re-run with --debug for the traceback and report it."
-    )
-    if debug:
-        echo_err("".join(traceback.format_exception(exc)))
-    sys.exit(int(ExitCode.INTERNAL))
-
-
-def format_problem(problem: Problem, color: bool) -> str:
-    text = problem.format()
-    if not color:
-        return text
-    tag = f"{problem.severity}:"
-    colored = click.style(tag, fg="red" if problem.is_error else "yellow", bold=True)
-    return text.replace(tag, colored, 1)
-
-
-def parse_now(value: str | None) -> date:
-    if not value:
-        return datetime.now(UTC).date()
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError as exc:
-        raise click.BadParameter(f"expected YYYY-MM-DD, got {value!r}") from exc
-
-
-class BcsyncGroup(click.Group):
-    """Maps click's usage errors to exit 64, so they never look like 'changes pending' (2)."""
-
-    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        kwargs["standalone_mode"] = False
-        try:
-            return super().main(*args, **kwargs)
-        except click.exceptions.Abort:
-            echo_err("Aborted.")
-            sys.exit(int(ExitCode.REFUSED))
-        except click.UsageError as exc:
-            exc.show()
-            sys.exit(int(ExitCode.USAGE))
-        except click.ClickException as exc:
-            exc.show()
-            sys.exit(int(ExitCode.RUNTIME))
-        except click.exceptions.Exit as exc:
-            sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            echo_err("Interrupted.")
-            sys.exit(130)
-        except Exception as exc:  # the net under every command, the emulator's included
-            argv = args[0] if args and args[0] is not None else sys.argv[1:]
-            internal_error(exc, "--debug" in argv)
-
-
-@click.group(cls=BcsyncGroup, context_settings=CONTEXT_SETTINGS)
-@click.version_option(__version__, prog_name="bcsync")
-@click.option("--debug", is_flag=True, help="Show tracebacks for internal errors.")
-@click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
-    """Permissions as code for TikTok Business Center.
-
-    Declare members, roles, asset shares and partner grants in YAML; `validate` them,
-    `plan` the changes against the Business Center, `apply` them.
-
-    \b
-    Exit codes: 0 ok, 1 runtime error, 2 changes pending (plan --detailed-exitcode),
-    3 configuration invalid, 4 refused (guard, stale plan, lock, prompt), 64 usage, 70 bug.
-    """
-    ctx.ensure_object(dict)
-    ctx.obj["debug"] = debug
-
-
-now_option = click.option(
-    "--now", metavar="DATE", help="Evaluate expiry dates as of this date (YYYY-MM-DD)."
+from bcsync.cli.base import (
+    CONTEXT_SETTINGS,
+    allow_removals_option,
+    echo_err,
+    format_problem,
+    load_configs,
+    now_option,
+    parse_now,
+    state_dir_option,
+    style,
+    use_color,
 )
-allow_removals_option = click.option(
-    "--allow-removals", is_flag=True, help="Override the max_removals guard."
-)
+from bcsync.errors import BcsyncError, ExitCode
 
 
-@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.command(context_settings=CONTEXT_SETTINGS)
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option(
     "--format",
@@ -167,7 +40,7 @@ allow_removals_option = click.option(
 )
 @now_option
 @click.pass_context
-def validate(ctx: click.Context, paths: tuple[str, ...], fmt: str, now: str | None) -> None:
+def validate(ctx: click.Context, paths: tuple[str, ...], fmt: str, now: str | None) -> int:
     """Check config files: schema, cross-references and policy.
 
     Prints every problem at once as FILE:LINE:COL: error: PATH: message (hint).
@@ -215,31 +88,7 @@ def validate(ctx: click.Context, paths: tuple[str, ...], fmt: str, now: str | No
             click.echo(summary)
         return int(ExitCode.CONFIG_INVALID) if errors else 0
 
-    run(body, ctx.obj["debug"])
-
-
-def state_dir_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--state-dir",
-        type=click.Path(file_okay=False),
-        default=".bcsync",
-        show_default=True,
-        envvar="BCSYNC_STATE_DIR",
-        help="Local state: the local Business Center's database, locks, the audit log.",
-    )(func)
-
-
-def _load_configs(paths: tuple[str, ...], now: str | None) -> list[Any]:
-    """Load and check configs; warnings go to stderr, errors raise ConfigError (exit 3)."""
-    from bcsync.config import load
-
-    result = load(list(paths), now=parse_now(now))
-    if result.errors:
-        raise ConfigError(result.problems)
-    color = use_color(sys.stderr)
-    for problem in result.warnings:
-        echo_err(format_problem(problem, color))
-    return result.configs
+    return body()
 
 
 def _render(plans: list[Any], fmt: str, color: bool, doc: dict[str, Any] | None = None) -> str:
@@ -278,7 +127,7 @@ def _violations_error(planned: list[Any]) -> BcsyncError | None:
     )
 
 
-@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.command(context_settings=CONTEXT_SETTINGS)
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option(
     "--format",
@@ -307,7 +156,7 @@ def plan(
     allow_removals: bool,
     now: str | None,
     state_dir: str,
-) -> None:
+) -> int:
     """Show what apply would change: desired (config) against actual (the Business Center).
 
     Reads every Business Center in PATHS concurrently, prints the ordered plan and, with
@@ -322,7 +171,7 @@ def plan(
     from bcsync.reconcile import plan_all
 
     def body() -> int:
-        configs = _load_configs(paths, now)
+        configs = load_configs(paths, now)
 
         async def go() -> list[Any]:
             async with open_providers(configs, state_dir=Path(state_dir)) as providers:
@@ -346,10 +195,10 @@ def plan(
             return int(ExitCode.CHANGES_PENDING)
         return 0
 
-    run(body, ctx.obj["debug"])
+    return body()
 
 
-@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.command(context_settings=CONTEXT_SETTINGS)
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (for pipelines).")
 @allow_removals_option
@@ -385,7 +234,7 @@ def apply(
     lock_timeout: float,
     now: str | None,
     state_dir: str,
-) -> None:
+) -> int:
     """Carry out the changes: from config PATHS (plan, show, ask) or from a saved PLANFILE.
 
     A saved plan is applied only if neither the config nor the Business Center changed since
@@ -407,10 +256,10 @@ def apply(
         color = use_color()
         if saved_path:
             _, saved = planfile.read(saved_path)
-            configs = _load_configs(tuple(p.config_path or "" for p in saved), now)
+            configs = load_configs(tuple(p.config_path or "" for p in saved), now)
         else:
             saved = []
-            configs = _load_configs(paths, now)
+            configs = load_configs(paths, now)
         audit_path = Path(audit_log) if audit_log else state / "audit.jsonl"
         audit = AuditLog(
             audit_path,
@@ -478,7 +327,7 @@ def apply(
             return int(ExitCode.RUNTIME)
         return 0
 
-    run(body, ctx.obj["debug"])
+    return body()
 
 
 @contextlib.contextmanager
@@ -518,24 +367,3 @@ def _progress(total: int, color: bool) -> Iterator[Callable[[Any], None]]:
         )
 
     yield line
-
-
-def _register_emulator() -> None:
-    from bcsync.cli_emulator import emulator
-
-    cli.add_command(emulator)
-
-
-_register_emulator()
-
-
-def main() -> None:
-    """Console-script entry point."""
-    from bcsync.gctune import tune_gc
-
-    tune_gc()
-    cli(prog_name="bcsync")
-
-
-if __name__ == "__main__":
-    main()

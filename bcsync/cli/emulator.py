@@ -1,41 +1,21 @@
 """`bcsync emulator serve|reset`: the local Business Center on 127.0.0.1 (DESIGN.md section 10).
 
-Registered by bcsync/cli.py with `cli.add_command(emulator)`. Imports of the emulator are lazy, so
-other commands do not pay for starlette and uvicorn.
+Registered by `bcsync.cli`. Imports of the emulator are lazy, so other commands do not pay for
+starlette and uvicorn. Emulator errors reach the one handler in `bcsync.cli` (a bad seed: exit 3).
 """
 
 from __future__ import annotations
 
 import math
-import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
-from bcsync.errors import ExitCode
+from bcsync.cli.base import CONTEXT_SETTINGS
 
-CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 DEFAULT_DB = Path(".bcsync/emulator.db")
 RATE = click.FloatRange(0.0, 1.0)
-
-
-def _fail(message: str, code: ExitCode) -> NoReturn:
-    click.echo(f"Error: {message}", err=True)
-    sys.exit(int(code))
-
-
-def _run(body: Callable[[], None]) -> None:
-    """Run a command body; emulator errors become one line and an exit code, never a traceback."""
-    from bcsync.emulator import EmulatorError, SeedError
-
-    try:
-        body()
-    except SeedError as err:
-        _fail(err.message, ExitCode.CONFIG_INVALID)
-    except EmulatorError as err:
-        _fail(err.message, ExitCode.RUNTIME)
 
 
 class AcceptAfter(click.ParamType):
@@ -157,7 +137,7 @@ def serve(
         click.echo(f"Listening on {url} (Ctrl+C to stop)")
         run_server(app, sock, access_log=access_log)
 
-    _run(body)
+    body()
 
 
 def _faults(options: dict[str, Any]) -> Any:
@@ -223,8 +203,4 @@ def reset(seed: Path, db: Path) -> None:
             f"{len(world['users'])} user(s), {members} member(s)."
         )
 
-    _run(body)
-
-
-if __name__ == "__main__":
-    emulator()
+    body()

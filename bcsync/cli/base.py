@@ -1,0 +1,107 @@
+"""What every command shares: colour, stderr, located problems, common options, config loading.
+
+The click layer parses, calls the library, renders and returns an exit code; the group in
+`bcsync.cli` is the one place that turns exceptions into exit codes.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import IO, TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from bcsync.errors import ConfigError, Problem
+
+if TYPE_CHECKING:
+    from bcsync.model import BusinessCenterConfig
+
+CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+PATHS_HELP = (
+    "PATHS are config files or directories of them (default: bcsync.yaml, else bcsync/*.yaml)."
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def use_color(stream: IO[str] | None = None) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    stream = stream or sys.stdout
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def style(text: str, color: bool, **kwargs: Any) -> str:
+    return click.style(text, **kwargs) if color else text
+
+
+def echo_err(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def format_problem(problem: Problem, color: bool) -> str:
+    text = problem.format()
+    if not color:
+        return text
+    tag = f"{problem.severity}:"
+    colored = click.style(tag, fg="red" if problem.is_error else "yellow", bold=True)
+    return text.replace(tag, colored, 1)
+
+
+def parse_now(value: str | None) -> date:
+    """`--now`: evaluate expiry dates as of this date; today (UTC) by default."""
+    if not value:
+        return datetime.now(UTC).date()
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError as exc:
+        raise click.BadParameter(f"expected YYYY-MM-DD, got {value!r}", param_hint="--now") from exc
+
+
+def load_configs(paths: tuple[str, ...], now: str | None) -> list[BusinessCenterConfig]:
+    """Load and check configs; warnings go to stderr, errors raise ConfigError (exit 3)."""
+    from bcsync.config import load
+
+    result = load(list(paths), now=parse_now(now))
+    if result.errors:
+        raise ConfigError(result.problems)
+    color = use_color(sys.stderr)
+    for problem in result.warnings:
+        echo_err(format_problem(problem, color))
+    return result.configs
+
+
+now_option = click.option(
+    "--now", metavar="DATE", help="Evaluate expiry dates as of this date (YYYY-MM-DD)."
+)
+allow_removals_option = click.option(
+    "--allow-removals", is_flag=True, help="Override the max_removals guard."
+)
+
+
+def state_dir_option(func: F) -> F:
+    return click.option(
+        "--state-dir",
+        type=click.Path(file_okay=False),
+        default=".bcsync",
+        show_default=True,
+        envvar="BCSYNC_STATE_DIR",
+        help="Local state: the local Business Center's database, locks, the audit log.",
+    )(func)
+
+
+def format_option(*choices: str, help: str) -> Callable[[F], F]:
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(choices)),
+        default=choices[0],
+        show_default=True,
+        help=help,
+    )
