@@ -14,6 +14,7 @@ from typing import Any
 
 from bcsync.config.document import DocPath, Document, list_at, mapping_at, parse_date
 from bcsync.model import (
+    ROLES,
     Asset,
     AssetKey,
     AssetType,
@@ -35,6 +36,9 @@ from bcsync.model import (
     stronger_role,
 )
 
+# The emulator never reads the TikTok token: a served emulator is not TikTok.
+EMULATOR_TOKEN_ENV = "BCSYNC_EMULATOR_TOKEN"
+
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
@@ -44,6 +48,7 @@ class _Entry:
     role: str
     expires: date | None
     source: str
+    reason: str | None = None
 
 
 def build_config(doc: Document, now: date) -> BusinessCenterConfig:
@@ -117,11 +122,16 @@ def _protected(entry: str) -> str:
 def build_provider(section: dict[str, Any], base_dir: str) -> ProviderSettings:
     """ProviderSettings; a relative seed path is resolved against the config file's directory."""
     seed = section.get("seed")
+    kind = ProviderType(section.get("type", ProviderType.LOCAL.value))
+    default_env = EMULATOR_TOKEN_ENV if kind is ProviderType.EMULATOR else None
     return ProviderSettings(
-        type=ProviderType(section.get("type", ProviderType.LOCAL.value)),
+        type=kind,
         url=section.get("url"),
         seed=str(PurePath(base_dir) / seed) if isinstance(seed, str) else None,
-        token_env=section.get("token_env", ProviderSettings().token_env),
+        # The local provider reads no token; its token_env (ignored, a warning) is not kept.
+        token_env=(None if kind is ProviderType.LOCAL else section.get("token_env"))
+        or default_env
+        or ProviderSettings().token_env,
         qps=_optional_int(section.get("qps")),
         qpm=_optional_int(section.get("qpm")),
     )
@@ -165,6 +175,7 @@ def _members(
             finance_role=FinanceRole(finance) if finance else None,
             source=doc.line_ref(("members", email)),
             expires=expires,
+            reason=entry.get("reason"),
         )
         for grant in _combine(lower, entries, now, expired):
             grants[grant.key] = grant
@@ -179,19 +190,25 @@ def _own_entries(
     for section, grants in access.items():
         asset_type = AssetType(section)
         for alias, value in grants.items():
-            role, expires = _role_and_expiry(value)
+            role, expires, reason = _grant_value(asset_type, value)
             yield _Entry(
                 asset=aliases[(asset_type, alias)],
                 role=canonical_role(asset_type, role),
                 expires=expires,
                 source=doc.line_ref((*path, "access", section, alias)),
+                reason=reason,
             )
 
 
-def _role_and_expiry(value: Any) -> tuple[str | list[str], date | None]:
+def _grant_value(
+    asset_type: AssetType, value: Any
+) -> tuple[str | list[str], date | None, str | None]:
+    """(role, expires, reason) of an access value: a role, or {role, expires, reason}."""
     if isinstance(value, dict):
-        return value["role"], parse_date(value.get("expires"))
-    return value, None
+        # Lead forms and pixels have one role: a mapping may leave it out.
+        role = value.get("role", ROLES[asset_type][0])
+        return role, parse_date(value.get("expires")), value.get("reason")
+    return value, None, None
 
 
 def _group_entries(
@@ -201,7 +218,7 @@ def _group_entries(
     groups = mapping_at(doc.data, "groups")
     own = {
         name: [
-            _Entry(e.asset, e.role, e.expires, f"group {name}")
+            _Entry(e.asset, e.role, e.expires, f"group {name}", e.reason)
             for e in _own_entries(doc, ("groups", name), aliases)
         ]
         for name in groups
@@ -217,7 +234,8 @@ def _group_entries(
                 continue
             seen.add(ref)
             entries.extend(
-                _Entry(e.asset, e.role, e.expires, f"group {ref} (via {via})") for e in own[ref]
+                _Entry(e.asset, e.role, e.expires, f"group {ref} (via {via})", e.reason)
+                for e in own[ref]
             )
             queue.extend((sub, ref) for sub in list_at(groups[ref], "groups"))
         expanded[name] = entries
@@ -231,7 +249,7 @@ def _combine(
     if all(e.expires is None for e in entries) and len({e.asset for e in entries}) == len(entries):
         # The common case (each asset once, no end date): nothing to combine or drop.
         for e in entries:
-            yield Grant(asset=e.asset, member=email, role=e.role, sources=(e.source,))
+            yield Grant(e.asset, email, e.role, (e.source,), None, e.reason)
         return
     by_asset: dict[AssetKey, list[_Entry]] = {}
     lapsed: dict[AssetKey, date] = {}
@@ -255,6 +273,7 @@ def _combine(
             sources=tuple(dict.fromkeys(e.source for e in active)),
             # The grant lasts while any source lasts: open-ended if one has no end.
             expires=None if None in ends else max(d for d in ends if d is not None),
+            reason="; ".join(dict.fromkeys(e.reason for e in active if e.reason)) or None,
         )
 
 
@@ -272,8 +291,7 @@ def _partners(
     for alias, entry in mapping_at(doc.data, "partners").items():
         bc_id = str(entry["bc_id"])
         expires = parse_date(entry.get("expires"))
-        partner_gone = expires is not None and expires <= now
-        if partner_gone:
+        if expires is not None and expires <= now:
             expired[bc_id] = expires
         else:
             partners[bc_id] = Partner(
@@ -282,9 +300,10 @@ def _partners(
                 name=entry.get("name"),
                 source=doc.line_ref(("partners", alias)),
                 expires=expires,
+                reason=entry.get("reason"),
             )
         for share_alias, value in mapping_at(entry, "access", "ad_accounts").items():
-            role, share_expires = _role_and_expiry(value)
+            role, share_expires, reason = _grant_value(AssetType.AD_ACCOUNT, value)
             asset = aliases[(AssetType.AD_ACCOUNT, share_alias)]
             ends = [d for d in (expires, share_expires) if d is not None]
             ends_on = min(ends) if ends else None
@@ -297,6 +316,7 @@ def _partners(
                 role=canonical_role(AssetType.AD_ACCOUNT, role),
                 source=doc.line_ref(("partners", alias, "access", "ad_accounts", share_alias)),
                 expires=ends_on,
+                reason=reason,
             )
             shares[share.key] = share
     return partners, shares

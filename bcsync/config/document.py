@@ -28,7 +28,9 @@ def format_path(path: Sequence[PathPart]) -> str:
         if isinstance(part, int):
             text += f"[{part}]"
         else:
-            text += f".{part}" if text else str(part)
+            # A hostile key ("frank@acme.com\n") must not break the one-line-per-problem output.
+            shown = part if part.isprintable() else repr(part)[1:-1]
+            text += f".{shown}" if text else shown
     return text
 
 
@@ -97,7 +99,8 @@ def mapping_at(data: Any, *keys: PathPart) -> dict[str, Any]:
 
 def list_at(data: Any, *keys: PathPart) -> list[Any]:
     """The list at `keys`, or [] when absent or not a list."""
-    node = mapping_at(data, *keys[:-1]).get(keys[-1]) if keys else data
+    parent: dict[Any, Any] = mapping_at(data, *keys[:-1])
+    node = parent.get(keys[-1]) if keys else data
     return node if isinstance(node, list) else []
 
 

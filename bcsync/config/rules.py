@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from fnmatch import fnmatchcase
 from typing import Any
+from urllib.parse import urlsplit
 
 from bcsync.config.document import (
     DocPath,
@@ -20,6 +21,7 @@ from bcsync.config.document import (
     list_at,
     mapping_at,
     parse_date,
+    short_repr,
 )
 from bcsync.errors import Problem
 from bcsync.model import MAX_ADMINS, MAX_MEMBERS, AssetType
@@ -32,6 +34,7 @@ LABELS = {
     AssetType.TIKTOK_ACCOUNT: "TikTok account",
     AssetType.SHOP: "shop",
     AssetType.LEAD_FORM: "lead form",
+    AssetType.PIXEL: "pixel",
 }
 
 # Provider keys and the provider types that use them.
@@ -40,6 +43,14 @@ PROVIDER_KEYS = {
     "url": ("emulator", "tiktok"),
     "token_env": ("emulator", "tiktok"),
 }
+# TikTok's API hosts: the only places the TikTok token goes without an allow-list.
+TIKTOK_API_HOSTS = ("business-api.tiktok.com", "sandbox-ads.tiktok.com")
+# Set by a pipeline's owner, outside the config: other URLs the token may be sent to.
+ALLOWED_URLS_ENV = "BCSYNC_ALLOWED_API_URLS"
+TWO_EDITS = (
+    "removing a protected entry takes two deliberate edits: "
+    "first drop it from policy.{list}, then remove its declaration"
+)
 
 Assets = dict[AssetType, dict[str, str]]
 
@@ -291,7 +302,7 @@ def _check_expiry(ctx: _Context) -> Iterator[Problem]:
 
 def _min_admins(ctx: _Context) -> int:
     value = mapping_at(ctx.doc.data, "policy").get("min_admins")
-    return int(value) if _min_admins_is_valid(ctx) else DEFAULT_MIN_ADMINS
+    return value if isinstance(value, int) and not isinstance(value, bool) else DEFAULT_MIN_ADMINS
 
 
 def _min_admins_is_valid(ctx: _Context) -> bool:
@@ -343,7 +354,10 @@ def _check_required_admins(ctx: _Context) -> Iterator[Problem]:
         path = ("policy", "required_admins", index)
         lower = email.lower()
         if lower not in ctx.members:
-            hint = did_you_mean(lower, ctx.members) or "declare it under members with role: admin"
+            hint = join_hints(
+                did_you_mean(lower, ctx.members) or "declare it under members with role: admin",
+                TWO_EDITS.format(list="required_admins"),
+            )
             yield ctx.doc.problem(path, f"required admin {email!r} is not declared", hint)
             continue
         entry = _member(ctx, lower)
@@ -363,6 +377,7 @@ def _check_required_admins(ctx: _Context) -> Iterator[Problem]:
 
 
 def _check_protected(ctx: _Context) -> Iterator[Problem]:
+    """Each protected entry names something declared: deleting its block alone is an error."""
     partners = mapping_at(ctx.doc.data, "partners")
     partner_names = set(partners) | {
         p["bc_id"] for p in partners.values() if isinstance(p, dict) and "bc_id" in p
@@ -374,15 +389,15 @@ def _check_protected(ctx: _Context) -> Iterator[Problem]:
         if entry.startswith("partner:"):
             name = entry.split(":", 1)[1]
             if name and name not in partner_names:
-                hint = did_you_mean(name, partners) or "declare it under partners"
+                hint = join_hints(did_you_mean(name, partners), TWO_EDITS.format(list="protected"))
                 message = f"protected partner {name!r} is not declared in partners"
-                yield ctx.doc.problem(path, message, hint, warning=True)
+                yield ctx.doc.problem(path, message, hint)
         elif entry.lower() not in ctx.members:
-            hint = did_you_mean(entry.lower(), ctx.members) or (
-                "a plan that would remove it from the Business Center is refused"
+            hint = join_hints(
+                did_you_mean(entry.lower(), ctx.members), TWO_EDITS.format(list="protected")
             )
             message = f"protected member {entry!r} is not declared in members"
-            yield ctx.doc.problem(path, message, hint, warning=True)
+            yield ctx.doc.problem(path, message, hint)
 
 
 def _check_ignored(ctx: _Context) -> Iterator[Problem]:
@@ -456,10 +471,64 @@ def _check_provider(ctx: _Context) -> Iterator[Problem]:
     if not isinstance(kind, str) or kind not in ("local", "emulator", "tiktok"):
         return
     for key, users in PROVIDER_KEYS.items():
-        if key in provider and kind not in users:
+        if key not in provider or kind in users:
+            continue
+        if key == "token_env" and kind == "local":
             yield ctx.doc.problem(
                 ("provider", key),
-                f"{key!r} does not apply to the {kind} provider",
-                f"used by: {', '.join(users)}",
+                "the local provider reads no token: token_env is ignored",
+                "remove it; the embedded emulator acts as the seed's first joined admin",
                 key=True,
+                warning=True,
             )
+            continue
+        yield ctx.doc.problem(
+            ("provider", key),
+            f"{key!r} does not apply to the {kind} provider",
+            f"used by: {', '.join(users)}",
+            key=True,
+        )
+    yield from _check_token_env(ctx, kind, provider.get("token_env"))
+    if kind == "tiktok":
+        yield from _check_tiktok_url(ctx, provider.get("url"))
+
+
+def _check_token_env(ctx: _Context, kind: str, token_env: Any) -> Iterator[Problem]:
+    """The emulator never reads the TikTok token: a served emulator is not TikTok."""
+    if kind == "emulator" and isinstance(token_env, str) and token_env.startswith("TIKTOK_"):
+        yield ctx.doc.problem(
+            ("provider", "token_env"),
+            f"the emulator provider must not read the TikTok token (${token_env})",
+            "name a BCSYNC_* variable holding an emulator token, or leave token_env out to read "
+            "BCSYNC_EMULATOR_TOKEN",
+        )
+
+
+def _check_tiktok_url(ctx: _Context, url: Any) -> Iterator[Problem]:
+    if not isinstance(url, str) or is_tiktok_api_url(url):
+        return
+    yield ctx.doc.problem(
+        ("provider", "url"),
+        f"{short_repr(url, 80)} is not TikTok's API: plan and apply will refuse to send the "
+        "TikTok token there",
+        f"unless the pipeline's owner lists this URL in ${ALLOWED_URLS_ENV}, outside the "
+        "config; TikTok's API is https://business-api.tiktok.com/",
+        warning=True,
+    )
+
+
+def is_tiktok_api_url(url: str) -> bool:
+    """True for an https URL on one of TikTok's API hosts (no user info, default port)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return False
+    return (
+        parts.scheme == "https"
+        and parts.hostname in TIKTOK_API_HOSTS
+        and parts.username is None
+        and parts.password is None
+        and port in (None, 443)
+        and parts.netloc.lower() in (parts.hostname, f"{parts.hostname}:443")
+    )

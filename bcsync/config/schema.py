@@ -4,7 +4,12 @@ jsonschema's messages name the schema, not the user's file; here each error beco
 reviewer can act on: the line and column of the offending key or value, the path in the document,
 what was expected, and a did-you-mean hint for misspelled keys and values. The schema's
 `errorMessage` / `patternErrorMessage` annotations (which editors such as VS Code also show) give
-the wording; `x-hint` adds a hint to unknown-key errors.
+the wording; `x-hint` adds a hint to unknown-key and pattern errors.
+
+Speed: a valid config (the common case) is checked by jsonschema-rs, a compiled Rust validator
+(about 0.02 s at TikTok's limits, against 4.5 s for jsonschema's interpreter); only a config it
+rejects goes through jsonschema's full error collection, which locates every error. Both are
+imported on first use, so `bcsync --help` pays for neither.
 """
 
 from __future__ import annotations
@@ -13,13 +18,14 @@ import functools
 import json
 from collections import defaultdict
 from importlib import resources
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from bcsync.config.document import DocPath, Document, did_you_mean, join_hints, short_repr
 from bcsync.errors import Problem
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 SCHEMA_FILE = "config.schema.json"
 
@@ -34,11 +40,38 @@ def config_schema() -> dict[str, Any]:
 
 @functools.cache
 def _validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(config_schema())
+
+
+@functools.cache
+def _fast_validator() -> Any:
+    """jsonschema-rs's validator, or None where it is not installed (jsonschema alone then)."""
+    try:
+        import jsonschema_rs
+    except ImportError:
+        return None
+    return jsonschema_rs.validator_for(config_schema())
+
+
+def is_valid_fast(data: Any) -> bool:
+    """True when the fast validator accepts `data`; False when it rejects or cannot read it."""
+    validator = _fast_validator()
+    if validator is None:
+        return False
+    try:
+        return bool(validator.is_valid(data))
+    except (ValueError, TypeError, OverflowError):
+        # Values JSON has no word for (bytes from !!binary, NaN, lone surrogates): let
+        # jsonschema decide and explain.
+        return False
 
 
 def check_schema(doc: Document) -> list[Problem]:
     """Every schema violation in the document, located."""
+    if is_valid_fast(doc.data):
+        return []
     errors = list(_validator().iter_errors(doc.data))
     suggested = _suggested_keys(errors)
     problems: list[Problem] = []
@@ -209,7 +242,7 @@ def _message(error: ValidationError, fallback: str | None) -> tuple[str, str | N
         text = own or "expected one of " + ", ".join(choices)
         return f"{text}, got {got}", hint
     if own and validator in ("type", "const", "pattern", "enum"):
-        return f"{own}, got {got}", _quote_hint(error)
+        return f"{own}, got {got}", _quote_hint(error) or _schema_hint(error)
     simple = {
         "type": lambda: f"expected {_type_words(value)}, got {got}",
         "const": lambda: f"expected {value!r}, got {got}",
@@ -224,6 +257,11 @@ def _message(error: ValidationError, fallback: str | None) -> tuple[str, str | N
     maker = simple.get(str(validator))
     text = maker() if maker else error.message
     return text, _quote_hint(error) if validator == "type" else None
+
+
+def _schema_hint(error: ValidationError) -> str | None:
+    hint = error.schema.get("x-hint") if isinstance(error.schema, dict) else None
+    return str(hint) if hint else None
 
 
 def _quote_hint(error: ValidationError) -> str | None:

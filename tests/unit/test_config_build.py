@@ -31,6 +31,7 @@ CATALOG = AssetKey(AssetType.CATALOG, "7300000000000000001")
 BRAND = AssetKey(AssetType.TIKTOK_ACCOUNT, "7400000000000000001")
 STORE = AssetKey(AssetType.SHOP, "7500000000000000001")
 SIGNUP = AssetKey(AssetType.LEAD_FORM, "7600000000000000001")
+SITE = AssetKey(AssetType.PIXEL, "7700000000000000001")
 AGENCY, OLD_AGENCY = "7200000000000000009", "7200000000000000010"
 
 
@@ -46,16 +47,27 @@ def test_identity_digest_and_aliases(full: BusinessCenterConfig) -> None:
     assert (full.bc_id, full.name, full.path) == ("7012345678901234567", "Full Fixture", str(FULL))
     assert full.digest.startswith("sha256:") and len(full.digest) == 7 + 64
     assert full.asset_aliases[US] == "acme-us" and full.asset_aliases[SIGNUP] == "signup"
-    assert set(full.desired.assets) == {US, EU, CATALOG, BRAND, STORE, SIGNUP}
+    assert set(full.desired.assets) == {US, EU, CATALOG, BRAND, STORE, SIGNUP, SITE}
     assert full.partner_aliases == {AGENCY: "agency-x", OLD_AGENCY: "old-agency"}
 
 
 def test_members_are_lower_cased_and_expired_ones_dropped(full: BusinessCenterConfig) -> None:
     members = full.desired.members
-    assert sorted(members) == ["bob@acme.com", "carol@acme.com", "ops@acme.com", "owner@acme.com"]
+    assert sorted(members) == [
+        "bob@acme.com",
+        "carol@acme.com",
+        "ops@acme.com",
+        "owner@acme.com",
+        "pat@acme.com",
+    ]
     owner = members["owner@acme.com"]
-    assert (owner.role, owner.finance_role) == (MemberRole.ADMIN, FinanceRole.MANAGER)
-    assert owner.source == f"{FULL}:28"
+    assert (owner.role, owner.finance_role, owner.reason) == (
+        MemberRole.ADMIN,
+        FinanceRole.MANAGER,
+        None,
+    )
+    assert owner.source == f"{FULL}:29"
+    assert members["pat@acme.com"].reason == "runs the site's tracking"
     assert full.expired["gone@acme.com"] == date(2025, 11, 30)
     assert full.expired[(US, "gone@acme.com")] == date(2025, 11, 30)
 
@@ -66,12 +78,12 @@ def test_members_are_lower_cased_and_expired_ones_dropped(full: BusinessCenterCo
         # group buyers' operator beats the included analysts' analyst
         (US, "operator", ("group buyers", "group analysts (via buyers)")),
         # the member's own admin beats the group's analyst
-        (EU, "admin", ("FULL:34", "group analysts (via buyers)")),
+        (EU, "admin", ("FULL:35", "group analysts (via buyers)")),
         # permission sets are unions: own [live] + group post
-        (BRAND, "live,post", ("FULL:35", "group buyers")),
-        (CATALOG, "ad_promote", ("FULL:36",)),
-        (STORE, "manager", ("FULL:37",)),
-        (SIGNUP, "admin", ("FULL:38",)),
+        (BRAND, "live,post", ("FULL:36", "group buyers")),
+        (CATALOG, "ad_promote", ("FULL:37",)),
+        (STORE, "manager", ("FULL:38",)),
+        (SIGNUP, "admin", ("FULL:39",)),
     ],
 )
 def test_grants_expand_groups_and_remember_sources(
@@ -86,7 +98,28 @@ def test_grant_expiry(full: BusinessCenterConfig) -> None:
     assert full.desired.grants[(STORE, "bob@acme.com")].expires == date(2026, 6, 30)
     assert (US, "carol@acme.com") not in full.desired.grants
     assert full.expired[(US, "carol@acme.com")] == date(2025, 12, 1)
-    assert {g.member for g in full.desired.grants.values()} == {"bob@acme.com"}
+    assert {g.member for g in full.desired.grants.values()} == {"bob@acme.com", "pat@acme.com"}
+
+
+def test_reasons_are_carried_into_the_model(full: BusinessCenterConfig) -> None:
+    grants = full.desired.grants
+    assert grants[(STORE, "bob@acme.com")].reason == "launch"
+    # A grant from a group and the member's own line keeps the own line's reason.
+    pat_us = grants[(US, "pat@acme.com")]
+    assert (pat_us.role, pat_us.reason) == ("operator", "campaign ops")
+    assert pat_us.sources == (f"{FULL}:53", "group buyers", "group analysts (via buyers)")
+    assert grants[(US, "bob@acme.com")].reason is None
+    assert full.desired.partners[AGENCY].reason == "runs paid social (contract 2026-07)"
+    assert full.desired.shares[(AGENCY, US)].reason == "weekly reporting"
+
+
+def test_single_role_types_pixels_and_lead_forms(full: BusinessCenterConfig) -> None:
+    pixel = full.desired.grants[(SITE, "pat@acme.com")]
+    assert (pixel.role, pixel.sources, pixel.reason) == ("access", (f"{FULL}:51",), None)
+    assert full.asset_aliases[SITE] == "site"
+    # The mapping form may leave out the only role; its expiry and reason are kept.
+    form = full.desired.grants[(SIGNUP, "pat@acme.com")]
+    assert (form.role, form.expires, form.reason) == ("admin", date(2026, 9, 30), "autumn campaign")
 
 
 def test_partners_and_shares(full: BusinessCenterConfig) -> None:
@@ -95,6 +128,7 @@ def test_partners_and_shares(full: BusinessCenterConfig) -> None:
     assert (partner.alias, partner.name) == ("agency-x", "Agency X")
     [share] = full.desired.shares.values()
     assert (share.partner, share.asset, share.role) == (AGENCY, US, "analyst")
+    assert share.source == f"{FULL}:61"
     assert full.expired[(AGENCY, EU)] == date(2025, 10, 1)
     assert full.expired[OLD_AGENCY] == date(2025, 9, 30)
     assert full.expired[(OLD_AGENCY, US)] == date(2025, 9, 30)
@@ -111,6 +145,22 @@ def test_policy_and_provider(full: BusinessCenterConfig) -> None:
     assert full.provider.type is ProviderType.LOCAL
     assert full.provider.seed == str(FULL.parent / "seeds" / "world.yaml")
     assert full.provider.token_env == "TIKTOK_ACCESS_TOKEN"
+
+
+@pytest.mark.parametrize(
+    ("provider", "token_env"),
+    [
+        ("{ type: tiktok }", "TIKTOK_ACCESS_TOKEN"),
+        ("{ type: tiktok, token_env: TIKTOK_OTHER_BC }", "TIKTOK_OTHER_BC"),
+        # The emulator never reads the TikTok token: its own variable by default.
+        ('{ type: emulator, url: "http://127.0.0.1:9" }', "BCSYNC_EMULATOR_TOKEN"),
+        # The local provider reads no token: a token_env there (a warning) is not kept.
+        ("{ type: local, token_env: BCSYNC_X }", "TIKTOK_ACCESS_TOKEN"),
+    ],
+)
+def test_token_variable_per_provider_type(provider: str, token_env: str) -> None:
+    raw = f'version: 1\nbusiness_center: {{ id: "5" }}\nprovider: {provider}\n'.encode()
+    assert build_config(parse_document("t.yaml", raw), NOW).provider.token_env == token_env
 
 
 def test_defaults_when_sections_are_absent() -> None:
@@ -148,7 +198,7 @@ def test_ignored_members_are_dropped_even_unchecked() -> None:
 def test_stronger_role_across_two_groups_and_provider_settings() -> None:
     raw = b"""version: 1
 business_center: { id: "5" }
-provider: { type: emulator, url: "http://127.0.0.1:8080", token_env: EMU_TOKEN, qps: 5, qpm: 100 }
+provider: { type: emulator, url: "http://127.0.0.1:8080", token_env: BCSYNC_EMU, qps: 5, qpm: 100 }
 assets: { ad_accounts: { a: "1" }, tiktok_accounts: { t: "2" } }
 groups:
   low: { access: { ad_accounts: { a: analyst }, tiktok_accounts: { t: [post] } } }
@@ -166,7 +216,7 @@ members:
     assert (provider.type, provider.url, provider.token_env) == (
         ProviderType.EMULATOR,
         "http://127.0.0.1:8080",
-        "EMU_TOKEN",
+        "BCSYNC_EMU",
     )
     assert (provider.qps, provider.qpm) == (5, 100)
 

@@ -63,7 +63,12 @@ INVALID = [
     ("min-admins-unmet", 10, 15, "2 admin(s) declared; policy.min_admins requires 3", None, 1),
     ("expired-admin-breaks-min-admins", 6, 1, "1 admin(s) declared (1 more expired)", None, 1),
     ("required-admin-not-admin", 11, 21, "declared with role 'standard'", "line 9", 1),
-    ("required-admin-undeclared", 10, 21, "'owner@acme.co' is not declared", "owner@acme.com", 1),
+    (
+        "required-admin-undeclared",
+        *(10, 21, "'owner@acme.co' is not declared"),
+        "'owner@acme.com'?; removing a protected entry takes two deliberate edits",
+        1,
+    ),
     ("too-many-admins", 3, 1, "21 admins declared", "role: standard", 1),
     ("partner-unknown-ad-account", 12, 30, "unknown ad account alias 'acme-fr'", None, 1),
     ("partner-is-self", 11, 12, "is this Business Center", "its own partner", 1),
@@ -72,6 +77,19 @@ INVALID = [
     ("ignored-member-declared", 9, 3, "matches ignore_members pattern", "narrow the pattern", 1),
     ("member-case-duplicate", 10, 3, "emails are case-insensitive", None, 1),
     ("seed-on-tiktok-provider", 5, 3, "'seed' does not apply to the tiktok provider", "local", 1),
+    # protection cannot be deleted with the block it protects
+    ("protected-partner-undeclared", 10, 31, "protected partner 'agency-x' is not", "two", 1),
+    ("protected-member-undeclared", 10, 31, "'ownr@acme.com' is not declared", "two", 1),
+    # an ignored admin is no admin: it neither counts nor may be declared
+    ("ignored-admin-not-counted", 5, 1, "1 admin(s) declared; the default", None, 2),
+    # where the token may go
+    ("token-env-foreign-variable", 5, 14, "named TIKTOK_* or BCSYNC_*, got 'AWS_SEC", "secret", 1),
+    ("emulator-reads-tiktok-token", 6, 14, "must not read the TikTok token", "BCSYNC_EMULATOR", 1),
+    # hostile input: Python's `$` matches before a final newline
+    ("member-key-trailing-newline", 9, 3, "email address, got 'frank@acme.com\\n'", None, 1),
+    # pixels
+    ("pixel-role-not-access", 11, 23, "pixel access (access), got 'admin'", None, 1),
+    ("unknown-pixel-alias", 11, 17, "unknown pixel alias 'sight'", "did you mean 'site'?", 1),
 ]
 
 # fixture name, line, col, warning substring
@@ -79,8 +97,8 @@ WARNINGS = [
     ("expires-soon", 12, 57, "expires on 2026-01-10 (in 9 days)"),
     ("expired-grant", 12, 57, "expired on 2025-12-01, it will be revoked"),
     ("expired-member", 9, 45, "expired on 2026-01-01, the member will be removed"),
-    ("protected-unknown", 10, 31, "protected partner 'agency-y' is not declared"),
-    ("protected-unknown", 10, 51, "protected member 'ownr@acme.com' is not declared"),
+    ("tiktok-url-not-tiktok", 5, 8, "is not TikTok's API: plan and apply will refuse"),
+    ("local-token-env-ignored", 5, 3, "the local provider reads no token"),
     ("partner-without-shares", 10, 3, "partner 'agency-x' has no active ad account share"),
 ]
 

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from bcsync.config.loader import parse_document
-from bcsync.config.rules import check_rules
+from bcsync.config.rules import check_rules, is_tiktok_api_url
 
 NOW = date(2026, 1, 1)
 HEAD = 'version: 1\nbusiness_center: { id: "5" }\n'
@@ -54,10 +54,35 @@ def test_each_group_cycle_is_reported_once_at_the_closing_reference() -> None:
             'provider: { type: emulator, url: "http://127.0.0.1:9", seed: s.yaml }\n' + ADMINS,
             [(3, 56, "error", "'seed' does not apply to the emulator provider")],
         ),
-        # the local provider needs no URL or token
+        # the local provider reads no token: a token_env there is ignored, with a warning
         (
             "provider: { type: local, token_env: X }\n" + ADMINS,
-            [(3, 26, "error", "'token_env' does not apply to the local provider")],
+            [(3, 26, "warning", "the local provider reads no token: token_env is ignored")],
+        ),
+        # ... and takes no URL
+        (
+            'provider: { type: local, url: "http://127.0.0.1:9" }\n' + ADMINS,
+            [(3, 26, "error", "'url' does not apply to the local provider")],
+        ),
+        # the emulator may read a BCSYNC_ variable, never a TIKTOK_ one
+        ('provider: { type: emulator, url: "http://e", token_env: BCSYNC_E }\n' + ADMINS, []),
+        (
+            'provider: { type: emulator, url: "http://e", token_env: TIKTOK_X }\n' + ADMINS,
+            [(3, 57, "error", "the emulator provider must not read the TikTok token ($TIKTOK_X)")],
+        ),
+        # TikTok's API and its sandbox take the token; another URL is a warning
+        ('provider: { type: tiktok, url: "https://sandbox-ads.tiktok.com/v1/" }\n' + ADMINS, []),
+        (
+            'provider: { type: tiktok, url: "http://127.0.0.1:9" }\n' + ADMINS,
+            [
+                (
+                    3,
+                    32,
+                    "warning",
+                    "'http://127.0.0.1:9' is not TikTok's API: plan and apply will refuse to send "
+                    "the TikTok token there",
+                )
+            ],
         ),
         # a protected partner may be named by its BC id
         (
@@ -85,3 +110,25 @@ def test_rules_skip_what_the_schema_reports() -> None:
     assert problems(body) == [
         (5, 1, "error", "0 admin(s) declared; the default min_admins requires 2")
     ]
+
+
+@pytest.mark.parametrize(
+    ("url", "tiktok"),
+    [
+        ("https://business-api.tiktok.com/open_api/v1.3/", True),
+        ("https://sandbox-ads.tiktok.com/open_api/v1.3/", True),
+        ("https://Business-API.TikTok.com", True),
+        ("https://business-api.tiktok.com:443/open_api/", True),
+        ("http://business-api.tiktok.com/open_api/", False),
+        ("https://business-api.tiktok.com:8443/", False),
+        ("https://business-api.tiktok.com.example.net/", False),
+        ("https://business-api.tiktok.com@example.net/", False),
+        ("https://user:pw@business-api.tiktok.com/", False),
+        ("https://example.net/business-api.tiktok.com/", False),
+        ("https://business-api.tiktok.com:99999/", False),
+        ("https://[::1]/", False),
+        ("https://tiktok.com/", False),
+    ],
+)
+def test_only_tiktoks_api_hosts_are_tiktok(url: str, tiktok: bool) -> None:
+    assert is_tiktok_api_url(url) is tiktok

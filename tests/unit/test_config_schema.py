@@ -9,12 +9,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 import pytest
 from jsonschema import Draft202012Validator
 
 from bcsync.config import load
 from bcsync.config.loader import parse_document
-from bcsync.config.schema import check_schema, config_schema
+from bcsync.config.schema import check_schema, config_schema, is_valid_fast
 from bcsync.model import ROLES, AssetType
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -68,6 +69,81 @@ def test_patterns_compile() -> None:
     for _, node in subschemas(config_schema()):
         if isinstance(node.get("pattern"), str):
             re.compile(node["pattern"])
+
+
+def patterns() -> list[tuple[str, str, list[str]]]:
+    """(where, pattern, examples) for every `pattern` in the schema."""
+    return [
+        (path, node["pattern"], node.get("examples", []))
+        for path, node in subschemas(config_schema())
+        if isinstance(node.get("pattern"), str)
+    ]
+
+
+def fast_search(pattern: str) -> Any:
+    """The fast validator's reading of a pattern, as check_schema runs it."""
+    return jsonschema_rs.validator_for({"type": "string", "pattern": pattern}).is_valid
+
+
+def test_the_schema_has_patterns_to_check() -> None:
+    assert len(patterns()) >= 9
+
+
+@pytest.mark.parametrize(("where", "pattern", "examples"), patterns())
+def test_every_pattern_rejects_a_trailing_newline(
+    where: str, pattern: str, examples: list[str]
+) -> None:
+    # Python's `$` matches before a final newline: "frank@acme.com\n" passed as an email.
+    assert examples, f"{where}: add `examples` so this test can exercise the pattern"
+    fast = fast_search(pattern)
+    for example in examples:
+        assert re.search(pattern, example) and fast(example), (where, example)
+        for bad in (example + "\n", example + "\r\n", example + "\n\n"):
+            assert not re.search(pattern, bad), (where, bad)
+            assert not fast(bad), (where, bad)
+
+
+# Characters where regex engines are known to differ (whitespace and separators beyond ASCII).
+ODD_CHARS = [chr(c) for c in range(0x100)] + [
+    *"\u1680\u180e\u2000\u2001\u2007\u200a\u200b\u2028\u2029\u202f\u205f\u3000\ufeff",
+]
+
+
+@pytest.mark.parametrize(("where", "pattern", "examples"), patterns())
+def test_both_validators_read_every_pattern_alike(
+    where: str, pattern: str, examples: list[str]
+) -> None:
+    """The fast validator must never accept what jsonschema (Python's re) rejects, nor differ."""
+    fast = fast_search(pattern)
+    for example in examples:
+        for char in ODD_CHARS:
+            for probe in (char + example, example[:1] + char + example[1:], example + char):
+                assert bool(re.search(pattern, probe)) == fast(probe), (where, probe)
+
+
+def fixture_files() -> list[Path]:
+    return sorted((ROOT / "tests" / "fixtures").rglob("*.yaml"))
+
+
+def test_fast_and_full_validators_agree_on_every_fixture() -> None:
+    full = Draft202012Validator(config_schema())
+    checked = 0
+    for path in fixture_files():
+        try:
+            doc = parse_document(path.name, path.read_bytes())
+        except Exception:  # fixtures the loader refuses never reach the schema
+            continue
+        assert is_valid_fast(doc.data) == full.is_valid(doc.data), path
+        checked += 1
+    assert checked >= 60
+
+
+def test_values_json_cannot_hold_fall_back_to_the_full_check() -> None:
+    # !!binary makes bytes, which jsonschema-rs cannot read: jsonschema explains instead.
+    doc = parse_document("t.yaml", (HEAD + "policy: { max_removals: !!binary QUJD }\n").encode())
+    assert is_valid_fast(doc.data) is False
+    [problem] = check_schema(doc)
+    assert (problem.line, problem.col) == (3, 25)
 
 
 def test_repository_schemas_path_is_the_packaged_schema() -> None:
@@ -145,6 +221,7 @@ def test_schema_roles_match_the_model() -> None:
         AssetType.TIKTOK_ACCOUNT: "tiktokAccountPermission",
         AssetType.SHOP: "shopRole",
         AssetType.LEAD_FORM: "leadFormRole",
+        AssetType.PIXEL: "pixelRole",
     }
     for asset_type, name in names.items():
         assert set(defs[name]["enum"]) == set(ROLES[asset_type]), name
