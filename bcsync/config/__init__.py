@@ -2,6 +2,7 @@
 
     load(paths, now) -> LoadResult        # never raises for bad input: problems are data
     load_strict(paths, now) -> configs    # raises ConfigError carrying every problem
+    load_sources([(SourceFile, bytes)], now) -> LoadResult   # files read elsewhere (git)
 
 Pipeline per file: loader (bytes -> Document with positions) -> schema -> rules -> build.
 A file with any error is not built; warnings do not block.
@@ -16,13 +17,19 @@ from datetime import date
 
 from bcsync.config.build import build_config
 from bcsync.config.document import Document
-from bcsync.config.loader import LoadFailed, SourceFile, discover, read_document
+from bcsync.config.loader import (
+    LoadFailed,
+    SourceFile,
+    discover,
+    document_from_bytes,
+    read_document,
+)
 from bcsync.config.rules import check_rules
 from bcsync.config.schema import check_schema
 from bcsync.errors import ConfigError, Problem
 from bcsync.model import BusinessCenterConfig
 
-__all__ = ["LoadResult", "load", "load_strict"]
+__all__ = ["LoadResult", "load", "load_sources", "load_strict"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,34 @@ def load(paths: Sequence[str], now: date, *, cwd: str | None = None) -> LoadResu
             docs[source] = read_document(source.path, cwd)
         except LoadFailed as exc:
             failed[source] = exc.problems
+    return _check_and_build(paths, sources, docs, failed, problems, now, cwd)
+
+
+def load_sources(
+    files: Sequence[tuple[SourceFile, bytes]], now: date, *, cwd: str | None = None
+) -> LoadResult:
+    """Like `load`, for files already read (a config at a git revision): same checks and build."""
+    docs: dict[SourceFile, Document] = {}
+    failed: dict[SourceFile, list[Problem]] = {}
+    for source, raw in files:
+        try:
+            docs[source] = document_from_bytes(source.path, raw, cwd)
+        except LoadFailed as exc:
+            failed[source] = exc.problems
+    paths = [source.path for source, _ in files]
+    return _check_and_build(paths, [s for s, _ in files], docs, failed, [], now, cwd)
+
+
+def _check_and_build(
+    paths: Sequence[str],
+    sources: list[SourceFile],
+    docs: dict[SourceFile, Document],
+    failed: dict[SourceFile, list[Problem]],
+    problems: list[Problem],
+    now: date,
+    cwd: str | None,
+) -> LoadResult:
+    """Drop seeds, then check and build every document read (files with errors are not built)."""
     # A directory may hold the emulator seed next to the configs that name it: not a config.
     seeds = _seed_files(docs.values())
     kept = [s for s in sources if not (s.from_dir and _real(s.path, cwd) in seeds)]

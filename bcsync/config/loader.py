@@ -57,7 +57,11 @@ def discover(paths: list[str], cwd: str | None = None) -> tuple[list[SourceFile]
         if not exists:
             problems.append(Problem(raw, None, None, "", "no such file or directory"))
         elif is_dir:
-            found = _yaml_files(path)
+            try:
+                found = _yaml_files(path)
+            except OSError as exc:
+                problems.append(Problem(raw, None, None, "", f"cannot list: {_reason(exc)}"))
+                continue
             if not found:
                 problems.append(
                     Problem(raw, None, None, "", "directory has no *.yaml or *.yml config files")
@@ -73,7 +77,10 @@ def _default_files(base: Path) -> tuple[list[SourceFile], list[Problem]]:
         if (base / name).is_file():
             return [SourceFile(name)], []
     if (base / DEFAULT_DIR).is_dir():
-        found = _yaml_files(base / DEFAULT_DIR)
+        try:
+            found = _yaml_files(base / DEFAULT_DIR)
+        except OSError as exc:
+            return [], [Problem(DEFAULT_DIR, None, None, "", f"cannot list: {_reason(exc)}")]
         if found:
             return [SourceFile(os.path.join(DEFAULT_DIR, n), from_dir=True) for n in found], []
     message = f"no configuration found in {base}"
@@ -82,10 +89,8 @@ def _default_files(base: Path) -> tuple[list[SourceFile], list[Problem]]:
 
 
 def _yaml_files(directory: Path) -> list[str]:
-    try:
-        names = sorted(p.name for p in directory.iterdir())
-    except OSError:
-        return []
+    """Config-looking names in a directory; raises OSError (an unreadable one is not empty)."""
+    names = sorted(p.name for p in directory.iterdir())
     return [n for n in names if n.endswith(SUFFIXES) and not n.startswith(".")]
 
 
@@ -116,19 +121,37 @@ def read_document(file: str, cwd: str | None = None) -> Document:
     return doc
 
 
-def _read_bytes(file: str, path: Path) -> bytes:
+def document_from_bytes(file: str, raw: bytes, cwd: str | None = None) -> Document:
+    """Parse bytes read elsewhere (a file at a git revision) as `read_document` would `file`."""
+    if len(raw) > MAX_BYTES:
+        raise LoadFailed(_too_big(file, len(raw)))
+    doc = parse_document(file, raw)
+    doc.base_dir = str(((Path(cwd) if cwd else Path.cwd()) / file).resolve().parent)
+    return doc
+
+
+def _read_bytes(file: str, path: Path, limit: int | None = None) -> bytes:
+    """The file's bytes (at most `limit`, default all up to the cap); regular files only."""
     try:
-        info = path.stat()
-        if not stat.S_ISREG(info.st_mode):
-            raise LoadFailed(Problem(file, None, None, "", "not a regular file"))
-        if info.st_size > MAX_BYTES:
-            raise LoadFailed(_too_big(file, info.st_size))
-        with path.open("rb") as fh:
-            # Read one byte past the cap: the file may have grown since stat.
-            raw = fh.read(MAX_BYTES + 1)
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; the mode is checked on the
+        # descriptor itself, so the file cannot be swapped between the check and the read.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:
         raise LoadFailed(Problem(file, None, None, "", f"cannot read: {_reason(exc)}")) from exc
-    if len(raw) > MAX_BYTES:
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+                message = "not a regular file (a directory)" if kind == "a directory" else kind
+                raise LoadFailed(Problem(file, None, None, "", message))
+            if limit is None and info.st_size > MAX_BYTES:
+                raise LoadFailed(_too_big(file, info.st_size))
+            # Read one byte past the cap: the file may have grown since fstat.
+            raw = fh.read(MAX_BYTES + 1 if limit is None else limit)
+        except OSError as exc:
+            raise LoadFailed(Problem(file, None, None, "", f"cannot read: {_reason(exc)}")) from exc
+    if limit is None and len(raw) > MAX_BYTES:
         raise LoadFailed(_too_big(file, len(raw)))
     return raw
 
