@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import math
 import secrets
 import time
@@ -24,9 +25,18 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from . import assets, business, members, partners
+from . import assets, business, groups, members, partners
 from .endpoint import Call, Endpoint
-from .errors import APP_QPS_LIMIT, OK, TOKEN_INVALID, TOKEN_MISSING, ApiFailure, EmulatorError
+from .errors import (
+    APP_QPS_LIMIT,
+    INTERNAL,
+    OK,
+    PARAM_ERROR,
+    TOKEN_INVALID,
+    TOKEN_MISSING,
+    ApiFailure,
+    EmulatorError,
+)
 from .faults import Draw, FaultInjector, Faults, gateway_page, throttle_message
 from .params import Params, parse_body
 from .seed import load_seed
@@ -35,7 +45,13 @@ from .store import Store, snapshot
 API_PREFIX = "/open_api/v1.3/"
 ENDPOINTS: dict[str, Endpoint] = {
     e.path: e
-    for e in (*business.ENDPOINTS, *members.ENDPOINTS, *assets.ENDPOINTS, *partners.ENDPOINTS)
+    for e in (
+        *business.ENDPOINTS,
+        *members.ENDPOINTS,
+        *assets.ENDPOINTS,
+        *partners.ENDPOINTS,
+        *groups.ENDPOINTS,
+    )
 }
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 # The real API's answers to a missing/empty or unknown token (contract 5; AB tests).
@@ -43,6 +59,9 @@ TOKEN_MISSING_MESSAGE = (
     "Access token is null, you should set it in http header with key Access-Token."
 )
 TOKEN_INVALID_MESSAGE = "Access token is incorrect or has been revoked."
+INTERNAL_MESSAGE = "Internal error; please try again later."  # details go to the log only
+MAX_BODY = 1024 * 1024  # [ours] the largest real body (50 emails, 50 ids) is a few KB
+log = logging.getLogger("bcsync.emulator")
 NEVER = math.inf
 FIRST_ADMIN = (
     "SELECT u.token, u.email FROM members m JOIN users u ON u.user_id = m.user_id "
@@ -159,12 +178,15 @@ class Emulator:
             if not token:
                 raise ApiFailure(TOKEN_MISSING, TOKEN_MISSING_MESSAGE)
             if endpoint.write:
-                raw: Mapping[str, Any] = parse_body(await request.body())
+                raw: Mapping[str, Any] = parse_body(await read_body(request))
             else:
                 raw = dict(request.query_params)
             data = self._run(endpoint, token, raw, draw)
         except ApiFailure as failure:
             return self.envelope(failure.code, failure.message, {})
+        except Exception:  # a bug: answer like TikTok's backend does, never an HTTP 500
+            log.exception("internal error answering %s %s", request.method, request.url.path)
+            return self.envelope(INTERNAL, INTERNAL_MESSAGE, {})
         # Lost response: committed, but the answer is lost on the way [inferred: a 502/504 from
         # the gateway, at once; a client that wants a hang uses timeout_rate].
         if endpoint.write and draw.lost_status:
@@ -221,6 +243,10 @@ class Emulator:
             return JSONResponse(action(await _control_body(request)))
         except EmulatorError as err:
             return JSONResponse({"error": err.message}, status_code=400)
+        except Exception as exc:  # a bug; still a clear answer, never an HTTP 500
+            log.exception("internal error answering %s %s", request.method, request.url.path)
+            message = f"internal error in the emulator ({type(exc).__name__}); see its log"
+            return JSONResponse({"error": message}, status_code=400)
 
     def _control_reset(self, body: dict[str, Any]) -> dict[str, Any]:
         self.reset()
@@ -242,9 +268,21 @@ async def _control_body(request: Request) -> dict[str, Any]:
     if request.method != "POST":
         return {}
     try:
-        return parse_body(await request.body())
-    except ApiFailure:
-        raise EmulatorError("the body must be a JSON object") from None
+        return parse_body(await read_body(request))
+    except ApiFailure as failure:
+        raise EmulatorError(f"the body must be a JSON object: {failure.message}") from None
+
+
+async def read_body(request: Request) -> bytes:
+    """The request body, refused past MAX_BODY bytes without reading the rest."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise ApiFailure(PARAM_ERROR, f"request body: larger than {MAX_BODY:,} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def not_found_page() -> Response:

@@ -7,18 +7,26 @@ from typing import Any
 
 from .endpoint import Call, Data, Endpoint, asset_label, member_label, role_text
 from .errors import no_permission, not_found, param_error
-from .members import RELATION_STATUSES, joined_member
+from .members import joined_member
 from .params import Params, paged
-from .seed import ASSET_TYPES, ROLES
+from .seed import ASSET_STATUSES, ASSET_TYPES, ROLES
 from .store import decode_role, encode_role
 
-# The role field of each asset type (contract 3.3 and 4).
+# The role field of each asset type in asset/assign (SDK); PIXEL takes none.
 ROLE_FIELDS = {
     "ADVERTISER": "advertiser_role",
     "CATALOG": "catalog_role",
     "TIKTOK_SHOP": "store_role",
     "TT_ACCOUNT": "tt_account_roles",
     "LEAD": "form_library_role",
+}
+# The role fields asset/get and asset/admin/get map (SDK response_rule): form_library_role is in
+# no response, so a lead-form grant is visible only as the asset being listed.
+RESPONSE_ROLE_FIELDS = {k: v for k, v in ROLE_FIELDS.items() if k != "LEAD"}
+# asset/member/get items are unmapped in the SDK; the emulator carries the role field only for
+# the types whose field some response maps (never form_library_role).
+MEMBER_ROLE_FIELDS = {
+    k: v for k, v in RESPONSE_ROLE_FIELDS.items() if k in ("ADVERTISER", "CATALOG")
 }
 SHOW_STATUSES = (
     "SHOW_ACCOUNT_STATUS_APPROVED",
@@ -30,7 +38,10 @@ RELATION_TYPES = ("OWNER_BC", "OWNER_PARTNER", "OWNER_INDIVIDUAL")
 
 
 def asset_item(asset: sqlite3.Row, role: str | None) -> Data:
-    """An asset as /bc/asset/get/ lists it; role fields are non-null only for their type (BB)."""
+    """An asset as /bc/asset/get/ lists it: exactly the SDK's ten mapped fields.
+
+    Role fields are non-null only for their own type (third-party).
+    """
     kind = asset["asset_type"]
     item: Data = {
         "asset_id": asset["asset_id"],
@@ -40,14 +51,16 @@ def asset_item(asset: sqlite3.Row, role: str | None) -> Data:
         "ad_creation_eligible": "AVAILABLE" if kind == "ADVERTISER" else None,
         "owner_bc_name": asset["owner_bc_name"],
     }
-    for asset_type, field in ROLE_FIELDS.items():
+    for asset_type, field in RESPONSE_ROLE_FIELDS.items():
         item[field] = decode_role(kind, role) if role is not None and asset_type == kind else None
     return item
 
 
 def role_param(p: Params, asset_type: str) -> str:
-    """The role field of `asset_type`, required and valid for it, in stored form."""
-    field = ROLE_FIELDS[asset_type]
+    """The role field of `asset_type`, required and valid for it, in stored form ("" for pixels)."""
+    field = ROLE_FIELDS.get(asset_type)
+    if field is None:
+        return ""
     p.require(field)
     if asset_type != "TT_ACCOUNT":
         role = p.enum(field, ROLES[asset_type])
@@ -136,7 +149,8 @@ def get_admin_assets(call: Call) -> Data:
     f = p.obj("filtering")
     keyword = str(f.values.get("keyword") or "").lower()
     relation_type = f.enum("relation_type", RELATION_TYPES)
-    status = f.enum("relation_status", RELATION_STATUSES)
+    # REJECT is listed by the SDK but marked invalid, so it is refused like any unknown value.
+    status = f.enum("relation_status", ASSET_STATUSES)
     show = f.enum("advertiser_show_status", SHOW_STATUSES)
     page, size = p.page(50)
     items = []
@@ -147,12 +161,12 @@ def get_admin_assets(call: Call) -> Data:
             advertiser_status="STATUS_ENABLE" if is_ad else None,
             pixel_code=None,
             relation_type=a["relation_type"],
-            relation_status="BOUND",
+            relation_status=a["relation_status"],
         )
         if (
             keyword in f"{a['asset_id']} {a['name'].lower()}"
             and relation_type in (None, a["relation_type"])
-            and status in (None, "BOUND")
+            and status in (None, a["relation_status"])
             and show in (None, "SHOW_ACCOUNT_STATUS_APPROVED")
         ):
             items.append(item)
@@ -168,6 +182,7 @@ def assign(call: Call) -> Data:
     role = role_param(p, p.enum("asset_type", ASSET_TYPES) or "")
     member = joined_member(call, bc_id)
     asset = bc_asset_param(call, bc_id)
+    require_bound(asset, "assigned")
     key = (bc_id, member["user_id"], asset["asset_type"], asset["asset_id"])
     old = call.tx.scalar(
         "SELECT role FROM grants WHERE bc_id = ? AND user_id = ? AND asset_type = ? "
@@ -180,12 +195,22 @@ def assign(call: Call) -> Data:
     who = member_label(member["email"], member["user_id"])
     new_text = role_text(decode_role(asset["asset_type"], role))
     if old is None:
-        text = f"assigned {asset_label(asset)} to {who} as {new_text}"
+        text = f"assigned {asset_label(asset)} to {who}" + (f" as {new_text}" if role else "")
     else:
         old_text = role_text(decode_role(asset["asset_type"], old))
         text = f"changed {who}'s role on {asset_label(asset)} from {old_text} to {new_text}"
     call.log(bc_id, _activity(asset), text)
     return {}
+
+
+def require_bound(asset: sqlite3.Row, done: str) -> None:
+    """[inferred; the SDK is silent] only an asset BOUND to the BC can be assigned or shared."""
+    if asset["relation_status"] != "BOUND":
+        raise param_error(
+            "asset_id",
+            f"{asset['asset_type']} {asset['asset_id']} is {asset['relation_status']} in this "
+            f"Business Center; only BOUND assets can be {done}.",
+        )
 
 
 def _activity(asset: sqlite3.Row) -> str:
@@ -222,14 +247,14 @@ def get_asset_members(call: Call) -> Data:
         "AND m.relation_status = 'BOUND' ORDER BY m.rowid",
         bc_id, asset["asset_type"], asset["asset_id"],
     )  # fmt: skip
-    field = ROLE_FIELDS[asset["asset_type"]]
+    field = MEMBER_ROLE_FIELDS.get(asset["asset_type"])
     items = [
         {
             "user_id": m["user_id"],
             "user_name": m["user_name"],
             "user_email": m["email"],
             "relation_status": m["relation_status"],
-            field: m["role"],
+            **({field: m["role"]} if field else {}),
         }
         for m in rows
         if keyword in m["email"] or keyword in m["user_name"].lower()

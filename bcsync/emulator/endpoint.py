@@ -20,6 +20,7 @@ ASSET_WORDS = {
     "TT_ACCOUNT": "TikTok account",
     "TIKTOK_SHOP": "TikTok Shop",
     "LEAD": "lead form library",
+    "PIXEL": "pixel",
 }
 
 

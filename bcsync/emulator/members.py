@@ -14,6 +14,10 @@ from .store import DEFAULT_APP, Tx
 USER_ROLES = ("ADMIN", "STANDARD")
 FINANCE_ROLES = ("MANAGER", "ANALYST")
 RELATION_STATUSES = ("BOUND", "PENDING", "REJECTED", "UNBOUND")
+# member/get declares no page-size cap (SDK) and another client says 20: the emulator takes the
+# most pessimistic reading, accepting any size but answering at most 20 items a page, with a
+# page_info that does not say so (page_size and total_page follow the requested size).
+MEMBER_PAGE_CAP = 20
 
 
 def member_item(m: sqlite3.Row) -> Data:
@@ -38,8 +42,8 @@ def get_members(call: Call) -> Data:
     keyword = str(f.values.get("keyword") or "").lower()
     role = f.enum("user_role", USER_ROLES)
     status = f.enum("relation_status", RELATION_STATUSES)
-    # [conflict] page_size max: none (SDK) vs 20 (BB); the emulator enforces 50 (team decision).
-    page, size = call.params.page(50)
+    page = call.params.integer("page", default=1, low=1)
+    size = call.params.integer("page_size", default=10, low=1)
     rows = [
         m
         for m in call.tx.all("SELECT * FROM members WHERE bc_id = ? ORDER BY rowid", bc["bc_id"])
@@ -48,17 +52,21 @@ def get_members(call: Call) -> Data:
         and (keyword in m["email"] or keyword in m["user_name"].lower())
     ]
     items, info = paged([member_item(m) for m in rows], page, size)
-    return {"list": items, "page_info": info}
+    return {"list": items[:MEMBER_PAGE_CAP], "page_info": info}
 
 
 def finance_param(p: Params) -> tuple[bool, str | None]:
-    """(given, finance role) from `ext_user_role`; `{}` clears it [ours; contract silent]."""
+    """(given, finance role) from `ext_user_role`.
+
+    The SDK has no value that clears a finance role, so an `ext_user_role` without a
+    `finance_role` (`{}` included) is a 40002, not a silent clear (the stricter reading).
+    """
     ext = p.raw_obj("ext_user_role")
     if ext is None:
         return False, None
-    return True, Params(ext, from_query=False, prefix="ext_user_role.").enum(
-        "finance_role", FINANCE_ROLES
-    )
+    inner = Params(ext, from_query=False, prefix="ext_user_role.")
+    inner.require("finance_role")
+    return True, inner.enum("finance_role", FINANCE_ROLES)
 
 
 def invite(call: Call) -> Data:
@@ -68,7 +76,9 @@ def invite(call: Call) -> Data:
     role = p.enum("user_role", USER_ROLES, default="STANDARD")
     _, finance = finance_param(p)
     p.enum("asset_type", ("ADVERTISER",), default="ADVERTISER")  # the only valid value (SDK)
-    # [conflict] asset_ids: required in the SDK model, optional in BB; accepted missing (contract).
+    # asset_ids: optional in the SDK schema but required by its rule and its Python model (which
+    # sends [] by default); the emulator enforces the stricter layers. At most 50 (third-party).
+    p.require("asset_ids")
     asset_ids = p.ids("asset_ids", low=0, high=50)
     advertiser_role = p.enum("advertiser_role", ROLES["ADVERTISER"], default="ANALYST")
     assets = []

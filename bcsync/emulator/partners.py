@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from .assets import require_bound
 from .endpoint import Call, Data, Endpoint, asset_label, bc_label
 from .errors import no_permission, not_found, param_error
 from .params import paged
@@ -49,6 +50,7 @@ def add(call: Call) -> Data:
             raise not_found(f"ADVERTISER {asset_id}")
         if asset["bc_id"] != bc_id:  # a BC can share only assets it owns (BB partner_add.go)
             raise no_permission(f"Business Center {bc_id} does not own ADVERTISER {asset_id}.")
+        require_bound(asset, "shared")
         assets.append(asset)
     pid = partner["bc_id"]
     if not _is_partner(call.tx, bc_id, pid):

@@ -26,8 +26,12 @@ ROLES: dict[str, tuple[str, ...]] = {
     "TIKTOK_SHOP": ("AD_PROMOTION", "MANAGER"),
     "TT_ACCOUNT": ("POST", "LIVE", "DIRECT_MESSAGE"),
     "LEAD": ("ADMIN",),
+    # Pixels take no role field on assign (SDK): a grant is presence alone, stored as "".
+    "PIXEL": (),
 }
 ASSET_TYPES: tuple[str, ...] = tuple(ROLES)
+# An asset's binding to its BC (asset/admin/get relation_status); only BOUND ones can be used.
+ASSET_STATUSES = ("BOUND", "PENDING", "UNBOUND", "REJECTED")
 MAX_MEMBERS = 4000
 MAX_ADMINS = 20
 
@@ -134,6 +138,7 @@ def _cross_problems(data: dict[str, Any]) -> Iterator[tuple[PathT, str]]:
             yield where, f"duplicate Business Center {ext['bc_id']}"
         known_bcs.add(ext["bc_id"])
     owners: dict[tuple[str, str], str] = {}
+    unbound: dict[tuple[str, str], str] = {}
     for i, bc in enumerate(data["business_centers"]):
         for asset_type, items in bc.get("assets", {}).items():
             for j, asset in enumerate(items):
@@ -144,11 +149,16 @@ def _cross_problems(data: dict[str, Any]) -> Iterator[tuple[PathT, str]]:
                         f"{asset_type} {asset['id']} is already owned by {owners[key]}",
                     )
                 owners[key] = bc["bc_id"]
+                if asset.get("relation_status", "BOUND") != "BOUND":
+                    unbound[key] = asset["relation_status"]
     shared_to: dict[str, set[tuple[str, str]]] = {}
+    groups: set[str] = set()
     for i, bc in enumerate(data["business_centers"]):
         yield from _check_partners(bc, ("business_centers", i), known_bcs, owners, shared_to)
     for i, bc in enumerate(data["business_centers"]):
         yield from _check_members(bc, ("business_centers", i), users, owners, shared_to)
+        yield from _check_unbound(bc, ("business_centers", i), unbound)
+        yield from _check_groups(bc, ("business_centers", i), owners, shared_to, groups)
 
 
 def _check_users(
@@ -257,14 +267,73 @@ def _check_members(
         if (asset_type, grant["asset_id"]) not in available:
             what = f"{asset_type} {grant['asset_id']}"
             yield (*here, "asset_id"), f"{what} is not an asset of {bc['bc_id']}"
-        problem = role_problem(asset_type, grant["role"])
+        problem = role_problem(asset_type, grant.get("role"))
         if problem:
             yield (*here, "role"), problem
+
+
+def _check_unbound(
+    bc: dict[str, Any], at: PathT, unbound: dict[tuple[str, str], str]
+) -> Iterator[tuple[PathT, str]]:
+    """Only BOUND assets can be assigned or shared, so a seed cannot hold such a grant."""
+    for g, grant in enumerate(bc.get("grants", [])):
+        status = unbound.get((grant["asset_type"], grant["asset_id"]))
+        if status:
+            what = f"{grant['asset_type']} {grant['asset_id']}"
+            yield (
+                (*at, "grants", g, "asset_id"),
+                f"{what} is {status}; only BOUND assets have grants",
+            )
+    for k, partner in enumerate(bc.get("partners", [])):
+        for s, share in enumerate(partner.get("shares", [])):
+            status = unbound.get((share["asset_type"], share["asset_id"]))
+            if status:
+                where = (*at, "partners", k, "shares", s, "asset_id")
+                yield (
+                    where,
+                    f"ADVERTISER {share['asset_id']} is {status}; only BOUND assets are shared",
+                )
+
+
+def _check_groups(
+    bc: dict[str, Any],
+    at: PathT,
+    owners: dict[tuple[str, str], str],
+    shared_to: dict[str, set[tuple[str, str]]],
+    seen: set[str],
+) -> Iterator[tuple[PathT, str]]:
+    """Asset groups: unique ids, the BC's own (or shared) ad accounts, its joined members."""
+    available = {k for k, owner in owners.items() if owner == bc["bc_id"]}
+    available |= shared_to.get(bc["bc_id"], set())
+    bound = {
+        m["email"].lower() for m in bc.get("members", []) if m.get("status", "BOUND") == "BOUND"
+    }
+    for n, group in enumerate(bc.get("asset_groups", [])):
+        here = (*at, "asset_groups", n)
+        if group["asset_group_id"] in seen:
+            yield (*here, "asset_group_id"), f"duplicate asset group {group['asset_group_id']}"
+        seen.add(group["asset_group_id"])
+        for j, asset_id in enumerate(group.get("assets", [])):
+            if ("ADVERTISER", asset_id) not in available:
+                yield (
+                    (*here, "assets", j),
+                    f"ADVERTISER {asset_id} is not an asset of {bc['bc_id']}",
+                )
+        for j, member in enumerate(group.get("members", [])):
+            if member["email"].lower() not in bound:
+                yield (
+                    (*here, "members", j, "email"),
+                    f"{member['email']} is not a joined (BOUND) member of {bc['bc_id']}",
+                )
 
 
 def role_problem(asset_type: str, role: Any) -> str | None:
     """Why `role` is not valid for `asset_type`, or None when it is."""
     allowed = ROLES[asset_type]
+    if not allowed:
+        return None if role is None else f"{asset_type} grants take no role (omit role)"
+    if role is None:
+        return f"{asset_type} grants need a role (one of {', '.join(allowed)})"
     if asset_type == "TT_ACCOUNT":
         if not isinstance(role, list) or not role or any(r not in allowed for r in role):
             return f"TT_ACCOUNT takes a non-empty list of {', '.join(allowed)}"

@@ -18,7 +18,7 @@ from typing import Any
 from .errors import EmulatorError
 from .seed import ASSET_TYPES
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 DEFAULT_APP = "local-app"
 
 DDL = """
@@ -40,7 +40,16 @@ CREATE TABLE invite_grants (
     PRIMARY KEY (bc_id, email, asset_id));
 CREATE TABLE assets (
     asset_type TEXT NOT NULL, asset_id TEXT NOT NULL, bc_id TEXT NOT NULL, name TEXT NOT NULL,
-    account_type TEXT, PRIMARY KEY (asset_type, asset_id));
+    account_type TEXT, relation_status TEXT NOT NULL DEFAULT 'BOUND',
+    PRIMARY KEY (asset_type, asset_id));
+CREATE TABLE asset_groups (
+    group_id TEXT PRIMARY KEY, bc_id TEXT NOT NULL, name TEXT NOT NULL);
+CREATE TABLE asset_group_assets (
+    group_id TEXT NOT NULL, asset_type TEXT NOT NULL, asset_id TEXT NOT NULL,
+    PRIMARY KEY (group_id, asset_type, asset_id));
+CREATE TABLE asset_group_members (
+    group_id TEXT NOT NULL, user_id TEXT NOT NULL, role TEXT NOT NULL,
+    PRIMARY KEY (group_id, user_id));
 CREATE TABLE grants (
     bc_id TEXT NOT NULL, user_id TEXT NOT NULL, asset_type TEXT NOT NULL, asset_id TEXT NOT NULL,
     role TEXT NOT NULL, PRIMARY KEY (bc_id, user_id, asset_type, asset_id));
@@ -57,7 +66,8 @@ CREATE INDEX changelog_by_bc ON changelog (bc_id, ts);
 """
 TABLES = (
     "meta", "users", "business_centers", "members", "invite_grants", "assets", "grants",
-    "partners", "shares", "changelog",
+    "partners", "shares", "changelog", "asset_groups", "asset_group_assets",
+    "asset_group_members",
 )  # fmt: skip
 
 
@@ -249,9 +259,10 @@ def _insert_bc(tx: Tx, bc: dict[str, Any], users: dict[str, Any], now: float) ->
         for a in bc["assets"].get(asset_type, []):
             account_type = a.get("advertiser_account_type", "AUCTION")
             tx.run(
-                "INSERT INTO assets VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO assets VALUES (?, ?, ?, ?, ?, ?)",
                 asset_type, a["id"], bc_id, a["name"],
                 account_type if asset_type == "ADVERTISER" else None,
+                a.get("relation_status", "BOUND"),
             )  # fmt: skip
     status: dict[str, str] = {}
     for m in bc["members"]:
@@ -264,7 +275,7 @@ def _insert_bc(tx: Tx, bc: dict[str, Any], users: dict[str, Any], now: float) ->
         )  # fmt: skip
         status[m["email"]] = m["status"]
     for g in bc["grants"]:
-        role = encode_role(g["role"])
+        role = encode_role(g.get("role", ""))  # pixels take no role
         if status[g["email"]] == "PENDING":
             tx.run(
                 "INSERT INTO invite_grants VALUES (?, ?, ?, ?)",
@@ -279,12 +290,31 @@ def _insert_bc(tx: Tx, bc: dict[str, Any], users: dict[str, Any], now: float) ->
                 "INSERT INTO grants VALUES (?, ?, ?, ?, ?)",
                 bc_id, user_id, g["asset_type"], g["asset_id"], role,
             )  # fmt: skip
+    _insert_asset_groups(tx, bc_id, bc.get("asset_groups", []), users)
     for p in bc["partners"]:
         tx.run("INSERT INTO partners VALUES (?, ?)", bc_id, p["bc_id"])
         for s in p.get("shares", []):
             tx.run(
                 "INSERT INTO shares VALUES (?, ?, ?, ?, ?)",
                 bc_id, p["bc_id"], s["asset_type"], s["asset_id"], s["role"],
+            )  # fmt: skip
+
+
+def _insert_asset_groups(
+    tx: Tx, bc_id: str, groups: list[dict[str, Any]], users: dict[str, Any]
+) -> None:
+    """Asset groups: ad accounts given to members together (read-only in the emulator)."""
+    for g in groups:
+        tx.run("INSERT INTO asset_groups VALUES (?, ?, ?)", g["asset_group_id"], bc_id, g["name"])
+        for a in g.get("assets", []):
+            tx.run(
+                "INSERT INTO asset_group_assets VALUES (?, 'ADVERTISER', ?)",
+                g["asset_group_id"], a,
+            )  # fmt: skip
+        for m in g.get("members", []):
+            tx.run(
+                "INSERT INTO asset_group_members VALUES (?, ?, ?)",
+                g["asset_group_id"], users[m["email"].lower()]["user_id"], m["role"],
             )  # fmt: skip
 
 
@@ -323,6 +353,8 @@ def _snapshot_bc(tx: Tx, bc: Any) -> dict[str, Any]:
     assets: dict[str, list[dict[str, Any]]] = {}
     for a in tx.all("SELECT * FROM assets WHERE bc_id = ? ORDER BY rowid", bc_id):
         item = {"id": a["asset_id"], "name": a["name"]}
+        if a["relation_status"] != "BOUND":
+            item["relation_status"] = a["relation_status"]
         if a["account_type"]:
             item["advertiser_account_type"] = a["account_type"]
         assets.setdefault(a["asset_type"], []).append(item)
@@ -331,7 +363,7 @@ def _snapshot_bc(tx: Tx, bc: Any) -> dict[str, Any]:
             "email": g["email"],
             "asset_type": g["asset_type"],
             "asset_id": g["asset_id"],
-            "role": decode_role(g["asset_type"], g["role"]),
+            **({"role": decode_role(g["asset_type"], g["role"])} if g["role"] else {}),
         }
         for g in tx.all(
             "SELECT u.email, g.* FROM grants g JOIN users u ON u.user_id = g.user_id "
@@ -359,7 +391,9 @@ def _snapshot_bc(tx: Tx, bc: Any) -> dict[str, Any]:
             )
         ]
         partners.append({"bc_id": p["partner_id"], "shares": shares})
+    groups = _snapshot_groups(tx, bc_id)
     return {
+        **({"asset_groups": groups} if groups else {}),
         "bc_id": bc_id,
         "name": bc["name"],
         "company": bc["company"],
@@ -372,3 +406,24 @@ def _snapshot_bc(tx: Tx, bc: Any) -> dict[str, Any]:
         "grants": grants,
         "partners": partners,
     }
+
+
+def _snapshot_groups(tx: Tx, bc_id: str) -> list[dict[str, Any]]:
+    groups = []
+    for g in tx.all("SELECT * FROM asset_groups WHERE bc_id = ? ORDER BY rowid", bc_id):
+        gid = g["group_id"]
+        assets = tx.all("SELECT asset_id FROM asset_group_assets WHERE group_id = ?", gid)
+        members = tx.all(
+            "SELECT u.email, m.role FROM asset_group_members m "
+            "JOIN users u ON u.user_id = m.user_id WHERE m.group_id = ? ORDER BY m.rowid",
+            gid,
+        )
+        groups.append(
+            {
+                "asset_group_id": gid,
+                "name": g["name"],
+                "assets": [a["asset_id"] for a in assets],
+                "members": [{"email": m["email"], "role": m["role"]} for m in members],
+            }
+        )
+    return groups

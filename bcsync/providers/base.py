@@ -36,6 +36,24 @@ class Scope:
         return cls.of(frozenset(desired.assets))
 
 
+@dataclass(frozen=True, slots=True)
+class AssetGroupAccess:
+    """Access an asset group gives one member on one asset: real, but not managed by bcsync.
+
+    TikTok's asset groups (`/bc/asset_group/*`) grant up to 50 members one advertiser role on up
+    to 200 ad accounts at once. It is shown to reviewers; it never changes the diff.
+    """
+
+    group_id: str
+    group_name: str | None
+    # The member's lower-cased email, or "user_id:<id>" when no member of the BC has that id.
+    member: str
+    user_id: str
+    asset: AssetKey
+    # The model's role of the asset type (for ad accounts: admin, operator, analyst).
+    role: str
+
+
 @dataclass(frozen=True)
 class ReadResult:
     """The actual state of one BC, restricted to the scope, and what reading it cost."""
@@ -43,6 +61,8 @@ class ReadResult:
     state: State
     unmanaged_assets: int
     calls: int
+    # Access through asset groups on declared assets, sorted by (asset, member, group).
+    asset_group_access: tuple[AssetGroupAccess, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -64,7 +84,10 @@ class Provider(Protocol):
       response) it reads to see what happened and retries only what is missing;
     - must not invite an email that is already a member or pending;
     - `read_state` must return grants and shares only for `scope.assets`, and grants only of
-      BOUND members; `state.assets` holds the declared assets the BC has;
+      BOUND members; `state.assets` holds the declared assets the BC has, each with its binding
+      status; every paged list must be complete (its `total_number` items) or the read fails;
+    - must never send a write the API cannot perform (an empty `ext_user_role`, a role field
+      for a pixel);
     - must not batch more than the API allows: invites and shares take at most 50 items
       (a longer list is a `ValueError`: batching is the plan's job).
     """
@@ -89,7 +112,7 @@ class Provider(Protocol):
     async def update_member(
         self, user_id: str, role: MemberRole, finance_role: FinanceRole | None
     ) -> WriteResult:
-        """Set a joined member's role; `finance_role=None` clears the finance role."""
+        """Set a joined member's role, and finance role unless None (the API cannot clear one)."""
         ...
 
     async def remove_member(

@@ -144,18 +144,20 @@ async def test_adding_a_new_partner_logs_the_partnership_and_each_share(
 
 async def test_failed_and_idle_writes_log_nothing(client: httpx.AsyncClient) -> None:
     before = await changelog(client)
-    await fails(client, "POST", "bc/member/invite/", 40002, bc_id=BC, emails=[])
+    await fails(client, "POST", "bc/member/invite/", 40002, asset_ids=[], bc_id=BC, emails=[])
     await fails(client, "POST", "bc/asset/unassign/", 40007, bc_id=BC, user_id=BOB,
                 asset_type="CATALOG", asset_id=CATALOG)  # fmt: skip
     # nothing changes: an already-invited email, a grant at the role it has
-    await ok(client, "POST", "bc/member/invite/", bc_id=BC, emails=["pending@test.example"])
+    await ok(
+        client, "POST", "bc/member/invite/", asset_ids=[], bc_id=BC, emails=["pending@test.example"]
+    )
     await ok(client, "POST", "bc/asset/assign/", bc_id=BC, user_id=BOB, asset_type="ADVERTISER",
              asset_id=AD1, advertiser_role="OPERATOR")  # fmt: skip
     assert await changelog(client) == before
 
 
 async def test_each_bc_has_its_own_log(client: httpx.AsyncClient) -> None:
-    await ok(client, "POST", "bc/member/invite/", bc_id=BC, emails=["n@test.example"])
+    await ok(client, "POST", "bc/member/invite/", asset_ids=[], bc_id=BC, emails=["n@test.example"])
     other = await ok(client, "GET", "changelog/get/", token="boss", bc_id=OTHER_BC)
     assert other["changelog_list"] == []
 
@@ -177,7 +179,9 @@ async def test_filters_sorting_and_the_seven_day_default(
     try:
         async with client_for(app) as client:
             for email in ("a@x.example", "b@x.example"):  # 2026-03-01, 2026-03-02
-                await ok(client, "POST", "bc/member/invite/", bc_id=BC, emails=[email])
+                await ok(
+                    client, "POST", "bc/member/invite/", asset_ids=[], bc_id=BC, emails=[email]
+                )
                 clock.now += day
             await ok(client, "POST", "bc/asset/unassign/", bc_id=BC, user_id=BOB,
                      asset_type="ADVERTISER", asset_id=AD1)  # fmt: skip  # 2026-03-03

@@ -150,7 +150,8 @@ async def test_lost_responses_commit_the_write(tmp_path: Path, seed: dict[str, A
     try:
         async with client_for(app) as client:
             response = await client.post(
-                API + "bc/member/invite/", json={"bc_id": BC, "emails": ["lost@test.example"]},
+                API + "bc/member/invite/",
+                json={"bc_id": BC, "asset_ids": [], "emails": ["lost@test.example"]},
                 headers=HEADERS,
             )  # fmt: skip
             assert response.status_code in (502, 504)
@@ -159,7 +160,9 @@ async def test_lost_responses_commit_the_write(tmp_path: Path, seed: dict[str, A
             assert "lost@test.example" in await members(client)
             # a write that fails is answered normally: nothing was committed to lose
             bad = await client.post(
-                API + "bc/member/invite/", json={"bc_id": BC, "emails": []}, headers=HEADERS
+                API + "bc/member/invite/",
+                json={"bc_id": BC, "asset_ids": [], "emails": []},
+                headers=HEADERS,
             )
             assert outcome(bad) == (200, 40002)
             assert emulator.stats()["by_endpoint"][API + "bc/member/invite/"] == 2

@@ -30,7 +30,7 @@ from .world import (
 
 async def test_invite_creates_pending_members(client: httpx.AsyncClient) -> None:
     await ok(
-        client, "POST", "bc/member/invite/", bc_id=BC,
+        client, "POST", "bc/member/invite/", asset_ids=[], bc_id=BC,
         emails=["New@Test.example", "two@test.example"], user_role="ADMIN",
         ext_user_role={"finance_role": "ANALYST"},
     )  # fmt: skip
@@ -46,7 +46,9 @@ async def test_invite_creates_pending_members(client: httpx.AsyncClient) -> None
 
 
 async def test_invite_defaults_to_standard_without_grants(client: httpx.AsyncClient) -> None:
-    await ok(client, "POST", "bc/member/invite/", bc_id=BC, emails=["plain@test.example"])
+    await ok(
+        client, "POST", "bc/member/invite/", asset_ids=[], bc_id=BC, emails=["plain@test.example"]
+    )
     assert (await members(client))["plain@test.example"]["user_role"] == "STANDARD"
     data = await ok(
         client, "GET", "bc/asset/get/", bc_id=BC, asset_type="ADVERTISER",
@@ -75,7 +77,7 @@ async def test_invite_ignores_already_invited_and_joined_emails(
 ) -> None:
     before = await members(client)
     await ok(
-        client, "POST", "bc/member/invite/", bc_id=BC,
+        client, "POST", "bc/member/invite/", asset_ids=[], bc_id=BC,
         emails=["pending@test.example", "BOB@test.example", "fresh@test.example"],
         user_role="ADMIN",
     )  # fmt: skip
@@ -107,22 +109,32 @@ async def test_invite_errors_change_nothing(
     client: httpx.AsyncClient, params: dict[str, Any], code: int, fragment: str
 ) -> None:
     before = await members(client)
-    message = await fails(client, "POST", "bc/member/invite/", code, bc_id=BC, **params)
+    body = {"asset_ids": [], **params}
+    message = await fails(client, "POST", "bc/member/invite/", code, bc_id=BC, **body)
     assert fragment in message
     assert await members(client) == before
 
 
 async def test_invite_accepts_fifty_emails(client: httpx.AsyncClient) -> None:
     emails = [f"u{i}@fifty.example" for i in range(50)]
-    await ok(client, "POST", "bc/member/invite/", bc_id=BC, emails=emails)
+    await ok(client, "POST", "bc/member/invite/", asset_ids=[], bc_id=BC, emails=emails)
     assert len(await members(client)) == 6 + 50
 
 
 async def test_at_most_twenty_admins(client: httpx.AsyncClient) -> None:
     emails = [f"a{i}@admins.example" for i in range(18)]  # 2 admins in the seed
-    await ok(client, "POST", "bc/member/invite/", bc_id=BC, emails=emails, user_role="ADMIN")
+    await ok(
+        client,
+        "POST",
+        "bc/member/invite/",
+        asset_ids=[],
+        bc_id=BC,
+        emails=emails,
+        user_role="ADMIN",
+    )
     message = await fails(
-        client, "POST", "bc/member/invite/", 40002, bc_id=BC, emails=["one@more.example"],
+        client, "POST", "bc/member/invite/", 40002, asset_ids=[], bc_id=BC,
+        emails=["one@more.example"],
         user_role="ADMIN",
     )  # fmt: skip
     assert message.startswith("user_role:") and "20" in message
@@ -131,7 +143,9 @@ async def test_at_most_twenty_admins(client: httpx.AsyncClient) -> None:
     )
     assert message.startswith("user_role:")
     # standard members are still welcome
-    await ok(client, "POST", "bc/member/invite/", bc_id=BC, emails=["one@more.example"])
+    await ok(
+        client, "POST", "bc/member/invite/", asset_ids=[], bc_id=BC, emails=["one@more.example"]
+    )
 
 
 async def test_at_most_four_thousand_members(tmp_path: Path, seed: dict[str, Any]) -> None:
@@ -144,9 +158,15 @@ async def test_at_most_four_thousand_members(tmp_path: Path, seed: dict[str, Any
     try:
         async with client_for(app) as client:
             two = ["x1@last.example", "x2@last.example"]
-            await ok(client, "POST", "bc/member/invite/", bc_id=BC, emails=two)
+            await ok(client, "POST", "bc/member/invite/", asset_ids=[], bc_id=BC, emails=two)
             message = await fails(
-                client, "POST", "bc/member/invite/", 40002, bc_id=BC, emails=["x3@last.example"]
+                client,
+                "POST",
+                "bc/member/invite/",
+                40002,
+                asset_ids=[],
+                bc_id=BC,
+                emails=["x3@last.example"],
             )
             assert message.startswith("emails:") and "4000" in message
     finally:
@@ -170,7 +190,6 @@ async def test_update_changes_role_finance_role_and_name(client: httpx.AsyncClie
     ("ext_user_role", "expected"),
     [
         (None, {"finance_role": "ANALYST"}),  # omitted: unchanged
-        ({}, {}),  # {} clears the finance role [team reading]
         ({"finance_role": "MANAGER"}, {"finance_role": "MANAGER"}),
     ],
 )
@@ -183,6 +202,26 @@ async def test_update_finance_role(
         params["ext_user_role"] = ext_user_role
     await ok(client, "POST", "bc/member/update/", **params)
     assert (await members(client))["carol@test.example"]["ext_user_role"] == expected
+
+
+@pytest.mark.parametrize("ext_user_role", [{}, {"finance_role": None}, {"finance_role": ""}])
+async def test_no_value_clears_a_finance_role(
+    client: httpx.AsyncClient, ext_user_role: dict[str, Any]
+) -> None:
+    carol = (await members(client))["carol@test.example"]
+    message = await fails(
+        client, "POST", "bc/member/update/", 40002, bc_id=BC, user_id=carol["user_id"],
+        ext_user_role=ext_user_role,
+    )  # fmt: skip
+    assert "ext_user_role.finance_role" in message
+    assert (await members(client))["carol@test.example"]["ext_user_role"] == carol["ext_user_role"]
+
+
+async def test_invite_requires_asset_ids(client: httpx.AsyncClient) -> None:
+    message = await fails(
+        client, "POST", "bc/member/invite/", 40002, bc_id=BC, emails=["a@x.example"]
+    )
+    assert "asset_ids" in message
 
 
 @pytest.mark.parametrize(
@@ -224,7 +263,9 @@ async def test_delete_by_user_id_removes_the_member_and_every_grant(
     )
     assert data["list"] == []
     # re-inviting the former member starts from nothing
-    await ok(client, "POST", "bc/member/invite/", bc_id=BC, emails=["bob@test.example"])
+    await ok(
+        client, "POST", "bc/member/invite/", asset_ids=[], bc_id=BC, emails=["bob@test.example"]
+    )
     assert (await members(client))["bob@test.example"]["relation_status"] == "PENDING"
 
 
@@ -290,7 +331,7 @@ async def test_accepted_ids_are_stable_and_known_users_keep_theirs(
         try:
             async with client_for(app) as client:
                 await ok(
-                    client, "POST", "bc/member/invite/", bc_id=BC,
+                    client, "POST", "bc/member/invite/", asset_ids=[], bc_id=BC,
                     emails=["out@else.example", "stranger@else.example"],
                 )  # fmt: skip
                 emulator.accept_invitation(BC, "out@else.example")
@@ -313,7 +354,9 @@ async def test_declining_an_invitation(app: Any, client: httpx.AsyncClient) -> N
     member = (await members(client))["pending@test.example"]
     assert (member["relation_status"], member["user_id"]) == ("REJECTED", "")
     # a declined invitee can be invited again, and can be cleared by email
-    await ok(client, "POST", "bc/member/invite/", bc_id=BC, emails=["pending@test.example"])
+    await ok(
+        client, "POST", "bc/member/invite/", asset_ids=[], bc_id=BC, emails=["pending@test.example"]
+    )
     assert (await members(client))["pending@test.example"]["relation_status"] == "PENDING"
 
 
@@ -364,7 +407,14 @@ async def test_invitations_are_accepted_after_a_delay(
     app = create_app(tmp_path / "e.db", seed, invite_accept_after=override, clock=clock)
     try:
         async with client_for(app) as client:
-            await ok(client, "POST", "bc/member/invite/", bc_id=BC, emails=["later@test.example"])
+            await ok(
+                client,
+                "POST",
+                "bc/member/invite/",
+                asset_ids=[],
+                bc_id=BC,
+                emails=["later@test.example"],
+            )
             clock.now += after
             found = await members(client)
             assert found["later@test.example"]["relation_status"] == expected

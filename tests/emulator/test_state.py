@@ -21,7 +21,14 @@ async def test_state_survives_a_restart_and_the_seed_is_then_ignored(
 ) -> None:
     first = create_app(db, seed)
     async with client_for(first) as client:
-        await ok(client, "POST", "bc/member/invite/", bc_id=BC, emails=["kept@test.example"])
+        await ok(
+            client,
+            "POST",
+            "bc/member/invite/",
+            asset_ids=[],
+            bc_id=BC,
+            emails=["kept@test.example"],
+        )
     first.state.emulator.close()
 
     changed = {**seed, "business_centers": seed["business_centers"][1:]}  # Test Co gone
@@ -81,7 +88,9 @@ def test_admin_token_is_the_first_joined_admin_with_a_token(app: Any) -> None:
 
 
 async def test_control_state_is_a_seed_without_tokens(client: httpx.AsyncClient) -> None:
-    await ok(client, "POST", "bc/member/invite/", bc_id=BC, emails=["snap@test.example"])
+    await ok(
+        client, "POST", "bc/member/invite/", asset_ids=[], bc_id=BC, emails=["snap@test.example"]
+    )
     response = await client.get("/_emulator/state")
     state = response.json()
     assert "tok-" not in response.text
@@ -96,7 +105,9 @@ async def test_control_state_is_a_seed_without_tokens(client: httpx.AsyncClient)
 
 
 async def test_control_reset_and_stats(client: httpx.AsyncClient) -> None:
-    await ok(client, "POST", "bc/member/invite/", bc_id=BC, emails=["gone@test.example"])
+    await ok(
+        client, "POST", "bc/member/invite/", asset_ids=[], bc_id=BC, emails=["gone@test.example"]
+    )
     stats = (await client.get("/_emulator/stats")).json()
     assert stats == {"total": 1, "throttled": 0, "by_endpoint": {API + "bc/member/invite/": 1}}
     reset = await client.post("/_emulator/reset")
@@ -116,7 +127,14 @@ async def test_concurrent_writes_through_two_apps_on_one_file(
     try:
         async with client_for(one) as a, client_for(two) as b:
             calls = [
-                ok(c, "POST", "bc/member/invite/", bc_id=BC, emails=[f"c{i}@conc.example"])
+                ok(
+                    c,
+                    "POST",
+                    "bc/member/invite/",
+                    asset_ids=[],
+                    bc_id=BC,
+                    emails=[f"c{i}@conc.example"],
+                )
                 for i, c in enumerate([a, b] * 15)
             ]
             await asyncio.gather(*calls)
@@ -137,7 +155,7 @@ async def test_concurrent_requests_from_threads(db: Path, seed: dict[str, Any]) 
                 async with client_for(app) as client:
                     response = await client.post(
                         API + "bc/member/invite/",
-                        json={"bc_id": BC, "emails": [f"t{i}@thread.example"]},
+                        json={"bc_id": BC, "asset_ids": [], "emails": [f"t{i}@thread.example"]},
                         headers={"Access-Token": TOKENS["admin1"]},
                     )
                     return int(response.json()["code"])

@@ -148,7 +148,7 @@ async def members(
     page, total_page = 1, 1
     while page <= total_page:
         data = await ok(
-            client, "GET", "bc/member/get/", token=token, bc_id=bc_id, page=page, page_size=50
+            client, "GET", "bc/member/get/", token=token, bc_id=bc_id, page=page, page_size=20
         )
         found.update({m["user_email"]: m for m in data["list"]})
         page, total_page = page + 1, data["page_info"]["total_page"]

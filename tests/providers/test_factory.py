@@ -193,7 +193,7 @@ async def test_many_bcs_read_at_once_share_the_limit(tmp_path: Path) -> None:
             )
     finally:
         app.state.emulator.close()
-    # 4 x (bc, members, ad accounts, partners, 2 shares, 3 per-asset grants)
-    assert sum(r.calls for r in results) == len(recorder.starts) == 4 * 9
+    # 4 x (bc, members, ad accounts, partners, 2 shares, 3 per-asset grants, asset groups)
+    assert sum(r.calls for r in results) == len(recorder.starts) == 4 * 10
     assert max_in_window(recorder.starts, 1.0) <= 30
     assert all(r.state.grants for r in results)

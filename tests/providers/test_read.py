@@ -68,8 +68,9 @@ async def test_reads_every_kind(make_world: Callable[..., World], strategy: Stra
 async def test_call_count_of_the_cheapest_plan(make_world: Callable[..., World]) -> None:
     result = await make_world(every_kind()).provider().read_state(DECLARED)
     # bc/get 1, members 1, 5 asset lists, partners 1, shares 2, grants: ad accounts 2 and
-    # catalogs 1 and lead forms 1 per asset; TikTok accounts 3 and shops 3 per member.
-    assert result.calls == 1 + 1 + 5 + 1 + 2 + (2 + 1 + 1) + (3 + 3)
+    # catalogs 1 and lead forms 1 per asset; TikTok accounts 3 and shops 3 per member; asset
+    # groups 1 (a list without groups).
+    assert result.calls == 1 + 1 + 5 + 1 + 2 + (2 + 1 + 1) + (3 + 3) + 1
 
 
 async def test_no_declared_ad_accounts_reads_no_shares(make_world: Callable[..., World]) -> None:
@@ -139,7 +140,8 @@ async def test_paging_at_page_boundaries(
     assert len(result.state.members) == members
     assert len(result.state.grants) == members - 1
     grant_calls = max(1, -(-(members - 1) // 20)) if strategy is Strategy.PER_ASSET else members
-    assert result.calls == 1 + -(-members // 50) + 1 + 1 + grant_calls
+    # bc, members (20 a page), ad accounts, partners, grants, asset groups.
+    assert result.calls == 1 + -(-members // 20) + 1 + 1 + grant_calls + 1
 
 
 @pytest.mark.parametrize(

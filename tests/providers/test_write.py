@@ -61,11 +61,12 @@ async def test_invite_batch_limits(world: World, count: int) -> None:
         await world.provider().invite(emails, MemberRole.STANDARD, None)
 
 
-async def test_update_member_sets_and_clears_finance_role(world: World) -> None:
+async def test_update_member_sets_a_finance_role_and_never_clears_one(world: World) -> None:
     provider = world.provider()
+    # None leaves bob's finance role (analyst) alone: the API has no value that clears it.
     await provider.update_member(BOB, MemberRole.ADMIN, None)
     bob = (await provider.read_state(SCOPE)).state.members["bob@acme.example"]
-    assert (bob.role, bob.finance_role) == (MemberRole.ADMIN, None)
+    assert (bob.role, bob.finance_role) == (MemberRole.ADMIN, FinanceRole.ANALYST)
     await provider.update_member(BOB, MemberRole.STANDARD, FinanceRole.MANAGER)
     bob = (await provider.read_state(SCOPE)).state.members["bob@acme.example"]
     assert (bob.role, bob.finance_role) == (MemberRole.STANDARD, FinanceRole.MANAGER)

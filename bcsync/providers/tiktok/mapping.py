@@ -2,6 +2,8 @@
 
 The API's enum values are the upper case of the model's; each asset type has its own role
 field, and TikTok accounts take a list of permissions (canonical: sorted, comma-joined).
+Lead forms and pixels are presence-only (`PRESENCE_TYPES`): no response of the API carries
+`form_library_role`, and pixels have no role field at all, so a listed asset *is* the grant.
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ from typing import Any
 
 from bcsync.errors import ApiError
 from bcsync.model import (
+    PRESENCE_TYPES,
+    ROLES,
     AssetKey,
+    AssetStatus,
     AssetType,
     FinanceRole,
     Grant,
@@ -29,6 +34,7 @@ ASSET_TYPE_WIRE: Mapping[AssetType, str] = {
     AssetType.TIKTOK_ACCOUNT: "TT_ACCOUNT",
     AssetType.SHOP: "TIKTOK_SHOP",
     AssetType.LEAD_FORM: "LEAD",
+    AssetType.PIXEL: "PIXEL",
 }
 ASSET_TYPE_MODEL: Mapping[str, AssetType] = {v: k for k, v in ASSET_TYPE_WIRE.items()}
 
@@ -39,6 +45,8 @@ ROLE_FIELD: Mapping[AssetType, str] = {
     AssetType.SHOP: "store_role",
     AssetType.LEAD_FORM: "form_library_role",
 }
+# asset/admin/get's relation_status; REJECT is listed by the SDK but marked invalid.
+ASSET_STATUS_WIRE: Mapping[str, AssetStatus] = {s.value.upper(): s for s in AssetStatus}
 
 # /bc/asset/member/get/ accepts only these asset types (wire contract 3.3).
 PER_ASSET_TYPES: frozenset[AssetType] = frozenset(
@@ -55,20 +63,30 @@ STATUS_RANK: Mapping[MemberStatus, int] = {
 
 
 def asset_type_to_wire(asset_type: AssetType) -> str:
-    """ADVERTISER, CATALOG, TT_ACCOUNT, TIKTOK_SHOP or LEAD."""
+    """ADVERTISER, CATALOG, TT_ACCOUNT, TIKTOK_SHOP, LEAD or PIXEL."""
     return ASSET_TYPE_WIRE[asset_type]
 
 
 def role_to_wire(asset_type: AssetType, role: str) -> dict[str, Any]:
-    """The role field of an asset type with its wire value, e.g. {"advertiser_role": "ADMIN"}."""
-    name = ROLE_FIELD[asset_type]
+    """The role field of an asset type with its wire value, e.g. {"advertiser_role": "ADMIN"}.
+
+    Pixels take no role field (assign carries none), so their grant is just the call.
+    """
+    name = ROLE_FIELD.get(asset_type)
+    if name is None:
+        return {}
     if asset_type is AssetType.TIKTOK_ACCOUNT:
         return {name: [p.upper() for p in role_parts(canonical_role(asset_type, role))]}
     return {name: role.upper()}
 
 
 def role_from_wire(asset_type: AssetType, item: Mapping[str, Any]) -> str | None:
-    """The canonical role an item carries for its asset type, or None when it carries none."""
+    """The canonical role an item carries for its asset type, or None when it carries none.
+
+    For presence-only types the item being listed is the grant: the type's single role.
+    """
+    if asset_type in PRESENCE_TYPES:
+        return ROLES[asset_type][0]
     value = item.get(ROLE_FIELD[asset_type])
     if not value:
         return None
@@ -118,9 +136,18 @@ def share_from_wire(partner: str, item: Mapping[str, Any]) -> PartnerShare | Non
     return PartnerShare(partner=partner, asset=asset, role=role)
 
 
-def finance_to_wire(finance_role: FinanceRole | None) -> dict[str, str]:
-    """`ext_user_role`: {} clears the finance role [our reading; the contract is silent]."""
-    return {"finance_role": finance_role.value.upper()} if finance_role else {}
+def finance_to_wire(finance_role: FinanceRole) -> dict[str, str]:
+    """`ext_user_role`; no value clears a finance role (the SDK has none), so None is never sent."""
+    return {"finance_role": finance_role.value.upper()}
+
+
+def asset_status_from_wire(item: Mapping[str, Any]) -> AssetStatus:
+    """The asset's binding (asset/admin/get `relation_status`); absent means BOUND."""
+    value = str(item.get("relation_status") or "BOUND").strip().upper()
+    status = ASSET_STATUS_WIRE.get(value)
+    if status is None:
+        raise ApiError(f"the API returned an unexpected asset relation_status {value!r}")
+    return status
 
 
 def _rank(member: Member) -> int:

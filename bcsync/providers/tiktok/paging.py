@@ -3,6 +3,11 @@
 `page_info` gives the page count. The member list's maximum page size is disputed (none in the
 SDK, 20 in another client): a server that rejects our size with a 40002 naming page_size gets
 the fallback, and a server that silently caps it is followed by the size it echoes.
+
+A server could also cap pages without saying so, or the list could change between pages: every
+listing must hold `total_number` items. A short one is read once more; if it is still short,
+`IncompleteReadError` stops the run, because a plan made from a partial read would delete what
+it did not see.
 """
 
 from __future__ import annotations
@@ -13,12 +18,18 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from bcsync.errors import ApiError
+from bcsync.errors import ApiError, ProviderError
 from bcsync.providers.tiktok import codes
 
 log = logging.getLogger("bcsync.providers.tiktok")
 T = TypeVar("T")
+A = TypeVar("A")
+B = TypeVar("B")
 Get = Callable[[str, Mapping[str, Any]], Awaitable[dict[str, Any]]]
+
+
+class IncompleteReadError(ProviderError):
+    """A paged list held fewer (or more) items than its `total_number`, twice in a row."""
 
 
 @dataclass
@@ -28,6 +39,11 @@ class Listing:
     items: list[dict[str, Any]] = field(default_factory=list)
     total: int = 0
     pages: int = 1
+
+    @property
+    def complete(self) -> bool:
+        """Whether the items are as many as the server's `total_number`."""
+        return len(self.items) == self.total
 
 
 async def run_all(coros: list[Coroutine[Any, Any, T]]) -> list[T]:
@@ -40,6 +56,12 @@ async def run_all(coros: list[Coroutine[Any, Any, T]]) -> list[T]:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
+
+
+async def both(first: Coroutine[Any, Any, A], second: Coroutine[Any, Any, B]) -> tuple[A, B]:
+    """Two differently typed coroutines concurrently, with `run_all`'s cancellation."""
+    one, two = await run_all([first, second])  # type: ignore[list-item]
+    return one, two  # type: ignore[return-value]
 
 
 class Pager:
@@ -57,6 +79,31 @@ class Pager:
         fallback: int | None = None,
         list_key: str = "list",
     ) -> Listing:
+        """Every item, checked against `total_number`; one re-read when the count is off."""
+        listing = await self._fetch(path, params, page_size, fallback, list_key)
+        if listing.complete:
+            return listing
+        log.info("%s: %d of %d items; reading again", path, len(listing.items), listing.total)
+        again = await self._fetch(path, params, page_size, fallback, list_key)
+        if again.complete:
+            return again
+        endpoint = f"GET /{path.strip('/')}/"
+        raise IncompleteReadError(
+            f"{endpoint} returned {len(again.items)} items but page_info.total_number says "
+            f"{again.total} (twice in a row); refusing to go on with an incomplete read",
+            hint="the Business Center may have changed while it was read, or the API capped the "
+            "page size without saying so: run again, and report it if it persists",
+            endpoint=endpoint,
+        )
+
+    async def _fetch(
+        self,
+        path: str,
+        params: Mapping[str, Any],
+        page_size: int,
+        fallback: int | None,
+        list_key: str,
+    ) -> Listing:
         """Page 1, then pages 2..total_page concurrently."""
         size = self._caps.get(path, page_size)
         try:
@@ -73,7 +120,7 @@ class Pager:
         echoed = _int(info.get("page_size"))
         if echoed and echoed < size:
             self._caps[path] = size = echoed
-        items = list(first.get(list_key) or [])
+        items = items_of(first, list_key)
         total = _int(info.get("total_number"))
         pages = _int(info.get("total_page"))
         if pages is None and total is not None:
@@ -82,7 +129,7 @@ class Pager:
             return await self._follow(path, params, size, list_key, items)
         rest = await run_all([self._page(path, params, p, size) for p in range(2, pages + 1)])
         for data in rest:
-            items.extend(data.get(list_key) or [])
+            items.extend(items_of(data, list_key))
         return Listing(items, total if total is not None else len(items), max(pages, 1))
 
     async def _page(
@@ -97,10 +144,18 @@ class Pager:
         page, last = 1, len(items)
         while last == size:
             page += 1
-            batch = list((await self._page(path, params, page, size)).get(key) or [])
+            batch = items_of(await self._page(path, params, page, size), key)
             items.extend(batch)
             last = len(batch)
         return Listing(items, len(items), page)
+
+
+def items_of(data: Mapping[str, Any], key: str) -> list[Any]:
+    """The list under `key`; a dotted key reaches into an object (`asset_group.members`)."""
+    value: Any = data
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return list(value) if isinstance(value, list) else []
 
 
 def _int(value: object) -> int | None:

@@ -5,6 +5,9 @@ cheaper of two strategies, chosen from the counts the first lists gave:
 - per asset: /bc/asset/member/get/ once per declared asset (20 a page; ad accounts, catalogs
   and lead forms only);
 - per member: /bc/asset/get/ with filtering.user_id once per BOUND member (50 a page; any type).
+
+Asset groups (/bc/asset_group/list/ and /get/) grant ad accounts too; the access they give on
+declared ad accounts is returned beside the state, for reviewers, and never enters the diff.
 """
 
 from __future__ import annotations
@@ -28,18 +31,21 @@ from bcsync.model import (
     ShareKey,
     State,
 )
-from bcsync.providers.base import ReadResult, Scope
+from bcsync.providers.base import AssetGroupAccess, ReadResult, Scope
 from bcsync.providers.tiktok import mapping
 from bcsync.providers.tiktok.client import TikTokClient
-from bcsync.providers.tiktok.paging import run_all
+from bcsync.providers.tiktok.paging import Listing, both, run_all
 
 log = logging.getLogger("bcsync.providers.tiktok")
 
-# Page sizes: the API's maxima (member/get: the SDK has none, BB says 20; we ask 50 and fall
-# back to 20 when the server names page_size in a 40002).
-MEMBER_PAGE, MEMBER_PAGE_FALLBACK = 50, 20
+# Page sizes: the API's maxima. member/get declares none in the SDK and another client says 20,
+# so we ask 20: a server that silently cut a larger page would fail the completeness check.
+MEMBER_PAGE = 20
 LIST_PAGE = 50
 ASSET_MEMBER_PAGE = 20
+# asset_group list/get declare no cap either; 50 is the cap of every other BC list.
+GROUP_PAGE = 50
+GROUP_ROLE_PREFIX = "ADVERTISER_ROLE_"
 
 
 class Strategy(StrEnum):
@@ -54,12 +60,11 @@ async def read_state(
 ) -> ReadResult:
     """Members, declared assets, their grants, partners and shares; `strategy` forces one."""
     with client.tally() as tally:
-        _, (members, assets, unmanaged, grants), (partners, shares) = await run_all(
-            [
-                check_admin(client, bc_id),
-                _members_assets_grants(client, bc_id, scope, strategy),
-                _partners(client, bc_id, scope),
-            ]
+        (_, (members, assets, unmanaged, grants, groups)), (partners, shares) = await both(
+            both(
+                check_admin(client, bc_id), _members_assets_grants(client, bc_id, scope, strategy)
+            ),
+            _partners(client, bc_id, scope),
         )
     state = State(
         bc_id=bc_id,
@@ -69,7 +74,9 @@ async def read_state(
         partners=partners,
         shares=shares,
     )
-    return ReadResult(state=state, unmanaged_assets=unmanaged, calls=tally.calls)
+    return ReadResult(
+        state=state, unmanaged_assets=unmanaged, calls=tally.calls, asset_group_access=groups
+    )
 
 
 async def check_admin(client: TikTokClient, bc_id: str) -> None:
@@ -92,12 +99,7 @@ async def check_admin(client: TikTokClient, bc_id: str) -> None:
 
 async def fetch_members(client: TikTokClient, bc_id: str) -> dict[str, Member]:
     """Every member of every relation status, keyed by lower-cased email."""
-    listing = await client.get_all(
-        "bc/member/get/",
-        {"bc_id": bc_id},
-        page_size=MEMBER_PAGE,
-        fallback_page_size=MEMBER_PAGE_FALLBACK,
-    )
+    listing = await client.get_all("bc/member/get/", {"bc_id": bc_id}, page_size=MEMBER_PAGE)
     members: dict[str, Member] = {}
     for item in listing.items:
         mapping.merge_member(members, mapping.member_from_wire(item))
@@ -154,10 +156,16 @@ async def fetch_shares(client: TikTokClient, bc_id: str, partner_id: str) -> lis
 
 async def _members_assets_grants(
     client: TikTokClient, bc_id: str, scope: Scope, strategy: Strategy | None
-) -> tuple[dict[str, Member], dict[AssetKey, Asset], int, dict[GrantKey, Grant]]:
+) -> tuple[
+    dict[str, Member],
+    dict[AssetKey, Asset],
+    int,
+    dict[GrantKey, Grant],
+    tuple[AssetGroupAccess, ...],
+]:
     types = sorted(scope.asset_types)
-    members, *listed = await run_all(
-        [fetch_members(client, bc_id), *(_assets(client, bc_id, t) for t in types)]
+    members, listed = await both(
+        fetch_members(client, bc_id), run_all([_assets(client, bc_id, t) for t in types])
     )
     assets: dict[AssetKey, Asset] = {}
     unmanaged = 0
@@ -167,8 +175,11 @@ async def _members_assets_grants(
                 assets[key] = asset
             else:
                 unmanaged += 1
-    grants = await _grants(client, bc_id, types, members, assets, strategy)
-    return members, assets, unmanaged, grants
+    grants, groups = await both(
+        _grants(client, bc_id, types, members, assets, strategy),
+        fetch_group_access(client, bc_id, scope, members),
+    )
+    return members, assets, unmanaged, grants, groups
 
 
 async def _assets(client: TikTokClient, bc_id: str, asset_type: AssetType) -> dict[AssetKey, Asset]:
@@ -178,7 +189,11 @@ async def _assets(client: TikTokClient, bc_id: str, asset_type: AssetType) -> di
     for item in listing.items:
         if item.get("asset_id"):
             key = AssetKey(asset_type, str(item["asset_id"]))
-            found[key] = Asset(key=key, name=str(item.get("asset_name") or "") or None)
+            found[key] = Asset(
+                key=key,
+                name=str(item.get("asset_name") or "") or None,
+                status=mapping.asset_status_from_wire(item),
+            )
     return found
 
 
@@ -276,6 +291,67 @@ async def _partners(
             if share.asset in scope.assets:
                 shares[share.key] = share
     return partners, shares
+
+
+async def fetch_group_access(
+    client: TikTokClient, bc_id: str, scope: Scope, members: Mapping[str, Member]
+) -> tuple[AssetGroupAccess, ...]:
+    """What asset groups give on declared ad accounts (groups hold ad accounts only)."""
+    wanted = {k for k in scope.assets if k.type is AssetType.AD_ACCOUNT}
+    if not wanted:
+        return ()
+    listing = await client.get_all(
+        "bc/asset_group/list/", {"bc_id": bc_id}, page_size=GROUP_PAGE, list_key="asset_groups"
+    )
+    groups = [g for g in listing.items if g.get("asset_group_id")]
+    found = await run_all([_group_access(client, bc_id, g, wanted, members) for g in groups])
+    access = [a for batch in found for a in batch]
+    return tuple(sorted(access, key=lambda a: (str(a.asset), a.member, a.group_id)))
+
+
+async def _group_access(
+    client: TikTokClient,
+    bc_id: str,
+    group: Mapping[str, Any],
+    wanted: set[AssetKey],
+    members: Mapping[str, Member],
+) -> list[AssetGroupAccess]:
+    group_id = str(group["asset_group_id"])
+    params = {"bc_id": bc_id, "asset_group_id": group_id}
+    assets, people = await run_all([_group_entity(client, params, e) for e in ("ASSET", "MEMBER")])
+    keys = [
+        key
+        for a in assets.items
+        if str(a.get("asset_type") or "ADVERTISER") == "ADVERTISER"
+        and (key := AssetKey(AssetType.AD_ACCOUNT, str(a.get("asset_id") or ""))) in wanted
+    ]
+    by_id = {m.user_id: m.email for m in members.values() if m.user_id}
+    name = str(group.get("asset_group_name") or "") or None
+    out = []
+    for person in people.items:
+        user_id = str(person.get("member_id") or "")
+        role = _group_role(person.get("asset_roles"))
+        member = by_id.get(user_id, f"user_id:{user_id}")
+        out += [AssetGroupAccess(group_id, name, member, user_id, key, role) for key in keys]
+    return out
+
+
+async def _group_entity(client: TikTokClient, params: Mapping[str, Any], entity: str) -> Listing:
+    """Every asset (ASSET) or member (MEMBER) of one group: asset_group/get pages one entity."""
+    return await client.get_all(
+        "bc/asset_group/get/",
+        {**params, "query_entity": entity},
+        page_size=GROUP_PAGE,
+        list_key=f"asset_group.{entity.lower()}s",
+    )
+
+
+def _group_role(roles: object) -> str:
+    """ADVERTISER_ROLE_OPERATOR -> operator; the SDK leaves the map's keys and default open
+    (third-party: keyed by ADVERTISER, default admin)."""
+    value = roles.get("ADVERTISER") if isinstance(roles, dict) else None
+    text = str(value or GROUP_ROLE_PREFIX + "ADMIN").upper()
+    return text.removeprefix(GROUP_ROLE_PREFIX).lower()
 
 
 def _bc_id(entry: Mapping[str, Any]) -> str | None:

@@ -83,13 +83,7 @@ async def invite(
     wanted = [e.strip().lower() for e in emails]
     _check_batch("emails", wanted, MAX_INVITE_EMAILS)
     _check_batch("ad accounts", ad_accounts, MAX_SHARE_ASSETS, allow_empty=True)
-    body: dict[str, Any] = {"bc_id": bc_id, "user_role": role.value.upper()}
-    if finance_role:
-        body["ext_user_role"] = mapping.finance_to_wire(finance_role)
-    if ad_accounts:
-        body["asset_type"] = "ADVERTISER"
-        body["asset_ids"] = [str(a) for a in ad_accounts]
-        body["advertiser_role"] = (advertiser_role or "analyst").upper()
+    body = invite_body(bc_id, role, finance_role, ad_accounts, advertiser_role)
 
     async def send(batch: list[str]) -> str:
         return await _post(client, "bc/member/invite/", {**body, "emails": batch})
@@ -109,18 +103,19 @@ async def update_member(
     role: MemberRole,
     finance_role: FinanceRole | None,
 ) -> WriteResult:
-    """Set a joined member's role and finance role (None clears it)."""
-    body = {
-        "bc_id": bc_id,
-        "user_id": user_id,
-        "user_role": role.value.upper(),
-        "ext_user_role": mapping.finance_to_wire(finance_role),
-    }
+    """Set a joined member's role, and finance role when one is given.
+
+    `finance_role=None` leaves the finance role as it is: the API has no value that clears one
+    (the plan shows such a change as one bcsync cannot make).
+    """
+    body = update_member_body(bc_id, user_id, role, finance_role)
 
     async def missing(batch: list[str]) -> list[str]:
         members = await fetch_members(client, bc_id)
         done = any(
-            m.user_id == user_id and m.role is role and m.finance_role == finance_role
+            m.user_id == user_id
+            and m.role is role
+            and (finance_role is None or m.finance_role == finance_role)
             for m in members.values()
         )
         return [] if done else batch
@@ -128,6 +123,48 @@ async def update_member(
     return await write_verified(
         client, [user_id], _sender(client, "bc/member/update/", body), missing
     )
+
+
+def invite_body(
+    bc_id: str,
+    role: MemberRole,
+    finance_role: FinanceRole | None,
+    ad_accounts: Sequence[str] = (),
+    advertiser_role: str | None = None,
+) -> dict[str, Any]:
+    """member/invite's body without `emails`; `asset_ids` is always sent (the SDK requires it)."""
+    body: dict[str, Any] = {
+        "bc_id": bc_id,
+        "user_role": role.value.upper(),
+        "asset_type": "ADVERTISER",
+        "asset_ids": [str(a) for a in ad_accounts],
+    }
+    if finance_role:
+        body["ext_user_role"] = mapping.finance_to_wire(finance_role)
+    if ad_accounts:
+        body["advertiser_role"] = (advertiser_role or "analyst").upper()
+    return body
+
+
+def update_member_body(
+    bc_id: str, user_id: str, role: MemberRole, finance_role: FinanceRole | None
+) -> dict[str, Any]:
+    """member/update's body; never an empty `ext_user_role` (TikTok has no "clear" value)."""
+    body: dict[str, Any] = {"bc_id": bc_id, "user_id": user_id, "user_role": role.value.upper()}
+    if finance_role:
+        body["ext_user_role"] = mapping.finance_to_wire(finance_role)
+    return body
+
+
+def assign_body(bc_id: str, user_id: str, asset: AssetKey, role: str) -> dict[str, Any]:
+    """asset/assign's body: one user, one asset, the asset type's role field (none for pixels)."""
+    return {
+        "bc_id": bc_id,
+        "user_id": user_id,
+        "asset_type": mapping.asset_type_to_wire(asset.type),
+        "asset_id": asset.id,
+        **mapping.role_to_wire(asset.type, role),
+    }
 
 
 async def remove_member(
@@ -160,13 +197,7 @@ async def assign(
     client: TikTokClient, bc_id: str, user_id: str, asset: AssetKey, role: str
 ) -> WriteResult:
     """Give a joined member a role on one asset; assigning again changes the role."""
-    body = {
-        "bc_id": bc_id,
-        "user_id": user_id,
-        "asset_type": mapping.asset_type_to_wire(asset.type),
-        "asset_id": asset.id,
-        **mapping.role_to_wire(asset.type, role),
-    }
+    body = assign_body(bc_id, user_id, asset, role)
     wanted = mapping.role_from_wire(asset.type, mapping.role_to_wire(asset.type, role))
 
     async def missing(batch: list[str]) -> list[str]:
