@@ -16,6 +16,7 @@ TOO_FREQUENT = 40016
 APP_QPS_LIMIT = 40100
 TOKEN_MISSING = 40104
 TOKEN_INVALID = 40105
+INTERNAL = 50000  # TikTok's "internal service error"; clients retry it
 
 
 class EmulatorError(Exception):

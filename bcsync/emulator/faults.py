@@ -17,6 +17,10 @@ from typing import Any
 from .errors import APP_QPS_LIMIT, TOO_FREQUENT, EmulatorError
 
 RATES = ("throttle_rate", "error_5xx_rate", "timeout_rate", "lost_response_rate")
+# Upper bounds: a fault is for rehearsing, and an unbounded sleep would hang every request and
+# the server's shutdown (issue 8: `latency_ms: Infinity` did).
+DURATIONS = {"latency_ms": 60_000.0, "jitter_ms": 60_000.0, "hang_seconds": 600.0}
+MAX_LIMIT = 1_000_000
 
 # Messages as seen from the real API (contract section 5: AB test fixture, AB issue #70992).
 QPS_MESSAGE = "App reaches the QPS limit."
@@ -40,19 +44,27 @@ class Faults:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("latency_ms", "jitter_ms", "hang_seconds"):
-            if not _is_number(getattr(self, name)) or getattr(self, name) < 0:
-                raise EmulatorError(f"faults: {name} must be a number >= 0")
+        for name, high in DURATIONS.items():
+            value = getattr(self, name)
+            # NaN fails both comparisons; Infinity fails the upper bound.
+            if not _is_number(value) or not 0 <= value <= high:
+                raise EmulatorError(
+                    f"faults: {name} must be a number between 0 and {high:,}, got {_shown(value)}"
+                )
         for name in RATES:
             value = getattr(self, name)
             if not _is_number(value) or not 0 <= value <= 1:
-                raise EmulatorError(f"faults: {name} must be a rate between 0 and 1, got {value!r}")
+                raise EmulatorError(
+                    f"faults: {name} must be a rate between 0 and 1, got {_shown(value)}"
+                )
         for name in ("qps_limit", "qpm_limit"):
             value = getattr(self, name)
-            if value is not None and (type(value) is not int or value < 1):
-                raise EmulatorError(f"faults: {name} must be a positive integer or null")
-        if type(self.seed) is not int:
-            raise EmulatorError("faults: seed must be an integer")
+            if value is not None and (type(value) is not int or not 1 <= value <= MAX_LIMIT):
+                raise EmulatorError(
+                    f"faults: {name} must be an integer between 1 and {MAX_LIMIT:,}, or null"
+                )
+        if type(self.seed) is not int or not 0 <= self.seed < 2**64:
+            raise EmulatorError("faults: seed must be an integer between 0 and 2**64 - 1")
 
     def to_dict(self) -> dict[str, Any]:
         """The faults as JSON-ready data."""
@@ -69,6 +81,11 @@ class Faults:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 @dataclass(frozen=True, slots=True)
