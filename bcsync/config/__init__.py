@@ -23,6 +23,7 @@ from bcsync.config.loader import (
     discover,
     document_from_bytes,
     read_document,
+    sniff_seed,
 )
 from bcsync.config.rules import check_rules
 from bcsync.config.schema import check_schema
@@ -56,14 +57,19 @@ class LoadResult:
 def load(paths: Sequence[str], now: date, *, cwd: str | None = None) -> LoadResult:
     """Load, check and build every config in `paths` (files or directories; none: defaults)."""
     sources, problems = discover(list(paths), cwd)
+    # A directory may hold the emulator seed next to the configs that name it: recognised from
+    # its first keys, never parsed (a seed at TikTok's limits is 100,000 lines).
+    seeds = {s for s in sources if s.from_dir and sniff_seed(s.path, cwd)}
     docs: dict[SourceFile, Document] = {}
     failed: dict[SourceFile, list[Problem]] = {}
     for source in sources:
+        if source in seeds:
+            continue
         try:
             docs[source] = read_document(source.path, cwd)
         except LoadFailed as exc:
             failed[source] = exc.problems
-    return _check_and_build(paths, sources, docs, failed, problems, now, cwd)
+    return _check_and_build(paths, sources, docs, failed, problems, now, cwd, seeds)
 
 
 def load_sources(
@@ -89,6 +95,7 @@ def _check_and_build(
     problems: list[Problem],
     now: date,
     cwd: str | None,
+    sniffed: set[SourceFile] | None = None,
 ) -> LoadResult:
     """Drop seeds, then check and build every document read (files with errors are not built)."""
     # A directory may hold the emulator seed next to the configs that name it: not a config.
@@ -96,7 +103,7 @@ def _check_and_build(
     kept = [s for s in sources if not (s.from_dir and _real(s.path, cwd) in seeds)]
     # An unreferenced seed in a directory (left behind after switching to `tiktok`) is skipped
     # with a warning rather than reported as a config full of unknown keys.
-    for source in [s for s in kept if s.from_dir and s in docs and _looks_like_seed(docs[s])]:
+    for source in [s for s in kept if s.from_dir and _is_seed(s, docs, sniffed or set())]:
         kept.remove(source)
         problems.append(
             Problem(
@@ -142,6 +149,12 @@ def _position(problem: Problem) -> tuple[int, int]:
 
 def _real(path: str, cwd: str | None) -> str:
     return os.path.realpath(os.path.join(cwd or os.getcwd(), path))
+
+
+def _is_seed(
+    source: SourceFile, docs: dict[SourceFile, Document], sniffed: set[SourceFile]
+) -> bool:
+    return source in sniffed or (source in docs and _looks_like_seed(docs[source]))
 
 
 def _looks_like_seed(doc: Document) -> bool:

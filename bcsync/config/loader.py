@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,21 @@ DEFAULT_DIR = "bcsync"
 SUFFIXES = (".yaml", ".yml")
 
 _Parser: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# Recognising an emulator seed in a config directory from its first top-level keys, without
+# parsing what may be 100,000 lines.
+SNIFF_BYTES = 64 * 1024
+_TOP_KEY = re.compile(rb"^([A-Za-z_]+)[ \t]*:", re.MULTILINE)
+_SEED_KEYS = {b"users", b"business_centers", b"external_business_centers", b"settings"}
+_CONFIG_KEYS = {
+    b"business_center",
+    b"provider",
+    b"policy",
+    b"assets",
+    b"groups",
+    b"members",
+    b"partners",
+}
 
 
 @dataclass(frozen=True)
@@ -112,6 +128,17 @@ def _reason(exc: OSError) -> str:
 # --- reading and parsing -------------------------------------------------------------------
 
 
+def sniff_seed(file: str, cwd: str | None = None) -> bool:
+    """True when the file's first top-level keys are an emulator seed's (reads 64 KiB at most)."""
+    path = (Path(cwd) if cwd else Path.cwd()) / file
+    try:
+        head = _read_bytes(file, path, limit=SNIFF_BYTES)
+    except LoadFailed:
+        return False  # reading it as a config reports why
+    keys = set(_TOP_KEY.findall(head))
+    return bool(keys & _SEED_KEYS) and not keys & _CONFIG_KEYS
+
+
 def read_document(file: str, cwd: str | None = None) -> Document:
     """Read and parse one config file; raises LoadFailed with a located problem."""
     path = (Path(cwd) if cwd else Path.cwd()) / file
@@ -136,24 +163,34 @@ def _read_bytes(file: str, path: Path, limit: int | None = None) -> bytes:
         # O_NONBLOCK: opening a FIFO must not wait for a writer; the mode is checked on the
         # descriptor itself, so the file cannot be swapped between the check and the read.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+        try:
+            raw = _read_regular(file, fd, limit)
+        finally:
+            os.close(fd)
     except OSError as exc:
         raise LoadFailed(Problem(file, None, None, "", f"cannot read: {_reason(exc)}")) from exc
-    with os.fdopen(fd, "rb") as fh:
-        try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
-                message = "not a regular file (a directory)" if kind == "a directory" else kind
-                raise LoadFailed(Problem(file, None, None, "", message))
-            if limit is None and info.st_size > MAX_BYTES:
-                raise LoadFailed(_too_big(file, info.st_size))
-            # Read one byte past the cap: the file may have grown since fstat.
-            raw = fh.read(MAX_BYTES + 1 if limit is None else limit)
-        except OSError as exc:
-            raise LoadFailed(Problem(file, None, None, "", f"cannot read: {_reason(exc)}")) from exc
     if limit is None and len(raw) > MAX_BYTES:
         raise LoadFailed(_too_big(file, len(raw)))
     return raw
+
+
+def _read_regular(file: str, fd: int, limit: int | None) -> bytes:
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        what = " (a directory)" if stat.S_ISDIR(info.st_mode) else ""
+        raise LoadFailed(Problem(file, None, None, "", f"not a regular file{what}"))
+    if limit is None and info.st_size > MAX_BYTES:
+        raise LoadFailed(_too_big(file, info.st_size))
+    # Read one byte past the cap: the file may have grown since fstat.
+    wanted = MAX_BYTES + 1 if limit is None else limit
+    chunks, size = [], 0
+    while size < wanted:
+        chunk = os.read(fd, min(wanted - size, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _too_big(file: str, size: int) -> Problem:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -121,21 +121,47 @@ def test_missing_path_is_located_to_the_file_only(tmp_path: Path) -> None:
     assert problem.format() == "nope.yaml: error: no such file or directory"
 
 
-def test_special_file_is_rejected(tmp_path: Path) -> None:
-    os.mkfifo(tmp_path / "pipe.yaml")
-    [problem] = load(["pipe.yaml"], now=NOW, cwd=str(tmp_path)).problems
-    assert problem.message == "not a regular file"
+def deny(*_args: object, **_kwargs: object) -> None:
+    raise PermissionError(13, "Permission denied")
 
 
 def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "c.yaml").write_text(VALID)
-
-    def deny(*_args: object, **_kwargs: object) -> None:
-        raise PermissionError(13, "Permission denied")
-
-    monkeypatch.setattr(Path, "open", deny)
-    [problem] = load(["c.yaml"], now=NOW, cwd=str(tmp_path)).problems
+    with monkeypatch.context() as patch:
+        patch.setattr(loader_module.os, "open", deny)  # root reads a chmod 000 file anyway
+        [problem] = load(["c.yaml"], now=NOW, cwd=str(tmp_path)).problems
     assert problem.format() == "c.yaml: error: cannot read: Permission denied"
+
+
+@pytest.mark.parametrize("named", [["conf"], []])
+def test_unreadable_directory_is_an_error_not_an_empty_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, named: list[str]
+) -> None:
+    directory = tmp_path / ("conf" if named else "bcsync")
+    directory.mkdir()
+    (directory / "c.yaml").write_text(VALID)
+    with monkeypatch.context() as patch:
+        patch.setattr(Path, "iterdir", deny)
+        [problem] = load(named, now=NOW, cwd=str(tmp_path)).problems
+    assert problem.format() == f"{directory.name}: error: cannot list: Permission denied"
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: os.mkfifo(p), "not a regular file"),
+        (lambda p: os.symlink("/dev/zero", p), "not a regular file"),
+        (lambda p: p.mkdir(), "not a regular file (a directory)"),
+    ],
+    ids=["fifo", "link-to-dev-zero", "directory"],
+)
+def test_only_regular_files_are_read(tmp_path: Path, make: Any, message: str) -> None:
+    """Refused without reading: a FIFO would hang, /dev/zero would never end."""
+    make(tmp_path / "c.yaml")
+    # Named, and found in a directory (a directory named on the command line is listed).
+    for paths in ([] if message.endswith("directory)") else [["c.yaml"]]) + [["."]]:
+        [problem] = load(paths, now=NOW, cwd=str(tmp_path)).problems
+        assert (Path(problem.file).name, problem.message) == ("c.yaml", message)
 
 
 def test_directory_without_configs(tmp_path: Path) -> None:
@@ -212,7 +238,7 @@ def test_load_strict_returns_configs_or_raises_with_every_problem() -> None:
     assert len(info.value.problems) == 1
 
 
-def test_four_thousand_members_load_quickly(tmp_path: Path) -> None:
+def test_four_thousand_members_load(tmp_path: Path) -> None:
     lines = ["version: 1", 'business_center: { id: "1" }', "assets:", "  ad_accounts:"]
     lines += [f'    a{i}: "71{i:05d}"' for i in range(50)]
     lines += ["groups:", "  g: { access: { ad_accounts: { a1: operator } } }", "members:"]
@@ -225,15 +251,11 @@ def test_four_thousand_members_load_quickly(tmp_path: Path) -> None:
         )
     path = tmp_path / "big.yaml"
     path.write_text("\n".join(lines) + "\n")
-    started = time.perf_counter()
     result = load([str(path)], now=NOW)
-    elapsed = time.perf_counter() - started
     assert result.problems == []
     assert len(result.configs[0].desired.members) == 4000
     # Three grants each, except where the group's a1 meets a member's own a1 (160 members).
     assert len(result.configs[0].desired.grants) == 4000 * 3 - 160
-    # Generous: it takes about a second and a half on a small CI machine.
-    assert elapsed < 10, elapsed
 
 
 def test_a_missing_seed_is_a_warning(tmp_path: Path) -> None:
@@ -244,3 +266,41 @@ def test_a_missing_seed_is_a_warning(tmp_path: Path) -> None:
     ]
     (tmp_path / "world.yaml").write_text("version: 1\n")
     assert load(["c.yaml"], now=NOW, cwd=str(tmp_path)).problems == []
+
+
+def big_seed() -> str:
+    """A seed whose first keys say what it is; past 64 KiB it is not even YAML."""
+    users = "".join(f"  - {{ user_id: '{i}', email: u{i}@acme.com }}\n" for i in range(3000))
+    return "# seed\nversion: 1\nusers:\n" + users + "business_centers: [\x00\n"
+
+
+@pytest.mark.parametrize("referenced", [True, False])
+def test_a_seed_in_a_directory_is_recognised_without_parsing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, referenced: bool
+) -> None:
+    parsed: list[str] = []
+    real_parse = loader_module.parse_document
+
+    def spy(file: str, raw: bytes) -> Any:
+        parsed.append(Path(file).name)
+        return real_parse(file, raw)
+
+    monkeypatch.setattr(loader_module, "parse_document", spy)
+    provider = "provider: { type: local, seed: world.yaml }\n" if referenced else ""
+    (tmp_path / "bcsync.yaml").write_text(VALID + provider)
+    (tmp_path / "world.yaml").write_text(big_seed())
+    assert len(big_seed()) > loader_module.SNIFF_BYTES
+    result = load(["."], now=NOW, cwd=str(tmp_path))
+    assert result.errors == [], [p.format() for p in result.errors]
+    assert [Path(f).name for f in result.files] == ["bcsync.yaml"]
+    assert parsed == ["bcsync.yaml"]
+    warnings = [p.message for p in result.warnings]
+    assert warnings == (
+        [] if referenced else ["skipped: this looks like an emulator seed, not a config"]
+    )
+
+
+def test_a_config_with_a_seed_key_is_still_checked_as_a_config(tmp_path: Path) -> None:
+    (tmp_path / "c.yaml").write_text(VALID + "users: [x]\n")
+    [problem] = load(["."], now=NOW, cwd=str(tmp_path)).problems
+    assert (problem.line, problem.message) == (6, "unknown key 'users'")
