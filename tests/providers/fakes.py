@@ -50,7 +50,7 @@ class FakeApi:
         return TikTokClient(
             http,
             token=TOKEN,
-            limiter=RateLimiter(rate),
+            limiter=kwargs.pop("limiter", None) or RateLimiter(rate),
             base_url=kwargs.pop("base_url", "https://business-api.tiktok.com/open_api/v1.3/"),
             retry=retry,
             **kwargs,

@@ -25,6 +25,7 @@ from bcsync.providers.tiktok.client import (
     check_base_url,
     encode_params,
 )
+from bcsync.providers.tiktok.codes import AlreadyDoneError
 from bcsync.providers.tiktok.limiter import RateLimiter
 
 from .fakes import FAST, TOKEN, UNLIMITED, FakeApi, body, envelope, paged, params
@@ -107,8 +108,21 @@ CODE_TABLE = [
     (40007, NotFoundError),
     (40000, ApiError),
     (40002, ApiError),
-    (40118, ApiError),
+    (40118, PermissionDeniedError),
+    (40003, PermissionDeniedError),
+    (40125, PermissionDeniedError),
+    (40130, PermissionDeniedError),
+    (40113, PermissionDeniedError),
+    (40117, PermissionDeniedError),
+    (40301, PermissionDeniedError),
+    (41000, PermissionDeniedError),
+    (40106, AuthError),
+    (70001, AuthError),
+    (40300, NotFoundError),
+    (40012, AlreadyDoneError),  # an ApiError; writes confirm it by reading
+    (40050, AlreadyDoneError),
     (40100, ThrottledError),
+    (61000, ThrottledError),
     (40016, ThrottledError),
     (40133, ThrottledError),
     (40132, ThrottledError),
@@ -142,6 +156,10 @@ async def test_error_code_maps_to_exception_and_exit_code(code: int, kind: type)
         (40104, "TIKTOK_ACCESS_TOKEN"),
         (40105, "TIKTOK_ACCESS_TOKEN"),
         (40001, "not an admin of BC 42"),
+        (40003, "40003 FORBIDDEN"),
+        (40118, "allowlist"),
+        (40125, "40125 DEVELOPER_NO_PERMISSION"),
+        (40130, "TIKTOK_ACCESS_TOKEN"),
     ],
 )
 async def test_auth_and_permission_errors_say_what_to_do(code: int, words: str) -> None:

@@ -136,6 +136,7 @@ class TikTokClient:
         token_env: str = "TIKTOK_ACCESS_TOKEN",
         in_process: bool = False,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not token:
             raise AuthError("no access token", hint=codes.auth_hint(40104, token_env))
@@ -147,6 +148,7 @@ class TikTokClient:
         self.token_env = token_env
         self.stats = Tally()
         self._sleep = sleep
+        self._clock = clock
         self._rng = random.Random(self.retry.seed)
         # Page sizes learned from servers that reject ours (e.g. member/get capped at 20).
         self._page_caps: dict[str, int] = {}
@@ -205,14 +207,21 @@ class TikTokClient:
     ) -> tuple[dict[str, Any], str]:
         endpoint = f"{method} /{path.strip('/')}/"
         bc_id = str((params or body or {}).get("bc_id") or "") or None
-        started = time.monotonic()
+        # The retry budget counts time on the wire and in backoff, never time queued behind the
+        # rate limiter: at 10 QPS a big plan queues calls for minutes, and a throttle answer to
+        # one of them must still be retried.
+        spent = 0.0
         attempt = 0
         while True:
             attempt += 1
+            await self.limiter.acquire()
+            began = self._clock()
             try:
                 return await self._send(method, path, endpoint, bc_id, params, body)
             except _Failed as failure:
-                if failure.kind is Verdict.FAIL:
+                spent += self._clock() - began
+                # 20001 on a write: the writer reads what took effect (never assumed either way).
+                if failure.kind is Verdict.FAIL or (write and failure.kind is Verdict.PARTIAL):
                     raise failure.error from None
                 if write and failure.sent and failure.kind is Verdict.TRANSIENT:
                     raise self._ambiguous(endpoint, failure.error) from None
@@ -220,9 +229,8 @@ class TikTokClient:
                     self._count(throttled=1)
                     self.limiter.throttled()
                 delay = self._backoff(attempt, failure.kind)
-                elapsed = time.monotonic() - started
-                if attempt >= self.retry.attempts or elapsed + delay > self.retry.total_seconds:
-                    raise self._exhausted(failure.error, attempt, elapsed) from None
+                if attempt >= self.retry.attempts or spent + delay > self.retry.total_seconds:
+                    raise self._exhausted(failure.error, attempt, spent) from None
                 log.info(
                     "%s; retrying in %.2f s (attempt %d of %d)",
                     failure.error.message,
@@ -231,6 +239,7 @@ class TikTokClient:
                     self.retry.attempts,
                 )
                 await self._sleep(delay)
+                spent += delay
 
     async def _send(
         self,
@@ -241,7 +250,6 @@ class TikTokClient:
         params: dict[str, str] | None,
         body: dict[str, Any] | None,
     ) -> tuple[dict[str, Any], str]:
-        await self.limiter.acquire()
         self._count(calls=1)
         request = self._http.build_request(
             method,
@@ -273,7 +281,7 @@ class TikTokClient:
         if isinstance(envelope, dict) and isinstance(envelope.get("code"), int):
             code = envelope["code"]
             request_id = str(envelope.get("request_id") or "")
-            if code in (codes.OK, codes.PARTIAL_SUCCESS):
+            if code == codes.OK:
                 data = envelope.get("data")
                 return (data if isinstance(data, dict) else {}), request_id
             message = self.redact(str(envelope.get("message") or ""))
@@ -320,7 +328,8 @@ class TikTokClient:
 
     def _exhausted(self, err: ProviderError, attempts: int, elapsed: float) -> ProviderError:
         return type(err)(
-            f"{err.message}; gave up after {attempts} attempts in {elapsed:.1f} s",
+            f"{err.message}; gave up after {attempts} attempts "
+            f"({elapsed:.1f} s on the wire and backing off)",
             hint=err.hint,
             code=err.code,
             request_id=err.request_id,

@@ -2,7 +2,12 @@
 
 A write that timed out or got a 5xx after it was sent may have happened. Resending an invite
 would invite twice; so every write here names what it wants to be true, and after an ambiguous
-failure reads the BC and resends only the part that is still missing.
+failure reads the BC and resends only the part that is still missing. The same read settles a
+partial success (20001: which items took effect is never assumed) and "already done" answers
+(40012 NO_UPDATE, 40050 DUPLICATED_REQUEST: success only if the BC shows it).
+
+The body builders (`*_body`) are separate so the conformance tests can check them against the
+SDK's specification without a server.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from bcsync.model import AssetKey, AssetType, FinanceRole, MemberRole, MemberSta
 from bcsync.providers.base import MAX_INVITE_EMAILS, MAX_SHARE_ASSETS, WriteResult
 from bcsync.providers.tiktok import mapping
 from bcsync.providers.tiktok.client import TikTokClient
+from bcsync.providers.tiktok.codes import AlreadyDoneError, PartialSuccessError
 from bcsync.providers.tiktok.read import (
     fetch_member_assets,
     fetch_members,
@@ -25,6 +31,8 @@ from bcsync.providers.tiktok.read import (
 
 log = logging.getLogger("bcsync.providers.tiktok")
 VERIFIED = "verified by reading after an ambiguous failure"
+PARTIAL = "verified by reading after a partial success (20001)"
+ALREADY_DONE = "TikTok said it was already done; confirmed by reading"
 T = TypeVar("T")
 
 
@@ -34,40 +42,53 @@ async def write_verified(
     send: Callable[[list[T]], Awaitable[str]],
     missing: Callable[[list[T]], Awaitable[list[T]]],
 ) -> WriteResult:
-    """Send; after an ambiguous failure read what is `missing` and resend only that."""
+    """Send; after an ambiguous failure or a partial success (20001) read what is `missing` and
+    resend only that; "already done" (40012, 40050) counts only once a read confirms it."""
     pending = list(items)
     ids: list[str] = []
     note: str | None = None
+    last: ProviderError | None = None
     for attempt in range(1, client.retry.attempts + 1):
         try:
             ids.append(await send(pending))
-            break
-        except AmbiguousWriteError as err:
-            note = VERIFIED
-            last = err
+            return WriteResult(request_ids=tuple(i for i in ids if i), note=note)
+        except AlreadyDoneError as err:
+            if await _check(missing, pending, err):
+                raise err from None
+            return WriteResult(tuple(i for i in [*ids, err.request_id or ""] if i), ALREADY_DONE)
+        except (AmbiguousWriteError, PartialSuccessError) as err:
+            note, last = (VERIFIED if isinstance(err, AmbiguousWriteError) else PARTIAL), err
+            if isinstance(err, PartialSuccessError) and err.request_id:
+                ids.append(err.request_id)
             log.info("%s; checking what happened (round %d)", err.message, attempt)
             await client.pause(attempt)
-            try:
-                pending = await missing(pending)
-            except ProviderError as check:
-                raise AmbiguousWriteError(
-                    f"{err.message}; checking what happened failed too: {check.message}",
-                    hint="run `bcsync plan` to see what remains",
-                    code=err.code,
-                    request_id=err.request_id,
-                    endpoint=err.endpoint,
-                ) from None
+            pending = await _check(missing, pending, err)
             if not pending:
-                break
-    else:
+                return WriteResult(request_ids=tuple(i for i in ids if i), note=note)
+    assert last is not None
+    raise AmbiguousWriteError(
+        f"{last.message}; still unconfirmed after {client.retry.attempts} tries",
+        hint="run `bcsync plan` to see what remains",
+        code=last.code,
+        request_id=last.request_id,
+        endpoint=last.endpoint,
+    )
+
+
+async def _check(
+    missing: Callable[[list[T]], Awaitable[list[T]]], pending: list[T], err: ProviderError
+) -> list[T]:
+    """What is still missing after `err`; a failed read is an unconfirmed write."""
+    try:
+        return await missing(pending)
+    except ProviderError as check:
         raise AmbiguousWriteError(
-            f"{last.message}; still unconfirmed after {client.retry.attempts} tries",
+            f"{err.message}; checking what happened failed too: {check.message}",
             hint="run `bcsync plan` to see what remains",
-            code=last.code,
-            request_id=last.request_id,
-            endpoint=last.endpoint,
-        )
-    return WriteResult(request_ids=tuple(i for i in ids if i), note=note)
+            code=err.code,
+            request_id=err.request_id,
+            endpoint=err.endpoint,
+        ) from None
 
 
 async def invite(
