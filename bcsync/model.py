@@ -275,15 +275,28 @@ class ProviderType(StrEnum):
     TIKTOK = "tiktok"
 
 
+TIKTOK_TOKEN_ENV = "TIKTOK_ACCESS_TOKEN"
+# A served emulator is not TikTok: it never reads the TikTok token.
+EMULATOR_TOKEN_ENV = "BCSYNC_EMULATOR_TOKEN"
+
+
 @dataclass(frozen=True, slots=True)
 class ProviderSettings:
+    """Where one BC's calls go; `token_env` "" means the type's default variable."""
+
     type: ProviderType = ProviderType.LOCAL
     url: str | None = None
     # Absolute or config-relative path of the local emulator's seed file.
     seed: str | None = None
-    token_env: str = "TIKTOK_ACCESS_TOKEN"
+    # The local provider reads no token: the field is kept, and ignored, for it.
+    token_env: str = ""
     qps: int | None = None
     qpm: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.token_env:
+            default = EMULATOR_TOKEN_ENV if self.type is ProviderType.EMULATOR else TIKTOK_TOKEN_ENV
+            object.__setattr__(self, "token_env", default)
 
 
 @dataclass(frozen=True)

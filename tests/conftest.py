@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-TOKEN_VARIABLES = ("TIKTOK_ACCESS_TOKEN", "BCSYNC_TOKEN", "GITHUB_ACTOR")
+TOKEN_VARIABLES = (
+    "TIKTOK_ACCESS_TOKEN",
+    "BCSYNC_TOKEN",
+    "BCSYNC_EMULATOR_TOKEN",
+    "BCSYNC_ALLOWED_API_URLS",
+    "GITHUB_ACTOR",
+)
 
 
 @pytest.fixture(autouse=True)

@@ -1,15 +1,34 @@
 """`open_providers`: one Provider per BC config; one HTTP client and rate limiter per app.
 
-`tiktok` talks to TikTok (https only), `emulator` to a served emulator URL, `local` to the
-emulator app in-process through httpx.ASGITransport with a SQLite file under the state dir.
 An app is a base URL plus a token: every BC reached through it shares its rate limiter.
+
+Where a token goes is decided here, never by the config alone (configs are what pull requests
+edit, and pipelines run `plan` on them with the admin token set):
+- `tiktok` reads $token_env (default TIKTOK_ACCESS_TOKEN) and sends it only to TikTok's API hosts
+  (business-api.tiktok.com, sandbox-ads.tiktok.com). Any other `url` is refused (a config error,
+  before any request) unless the pipeline's owner lists it in $BCSYNC_ALLOWED_API_URLS
+  (comma-separated base URLs, compared after normalisation; still https, or http to loopback).
+- `emulator` reads its own variable (default BCSYNC_EMULATOR_TOKEN), never a TIKTOK_* one.
+- `local` reads no variable: the in-process emulator acts as the seed's first joined admin.
+- `token_env` must match (TIKTOK|BCSYNC)_[A-Z0-9_]+, and a token an HTTP header cannot carry
+  (anything but visible ASCII) is refused up front with a message that never holds the token.
+
+Local state: the `local` provider keeps one SQLite database per seed file, beside the seed (which
+normally sits beside the config), whatever the working directory:
+
+    <seed's directory>/.bcsync/local/<seed file name>.db
+    e.g. examples/quickstart/.bcsync/local/seed.yaml.db
+
+It is created from the seed on first use and used as it is afterwards; `bcsync emulator reset
+PATHS` recreates it from the seed and `bcsync emulator accept EMAIL PATHS` settles invitations in
+it. Every config naming the same seed shares that database (one world, several BCs).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
+import re
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,18 +36,27 @@ from typing import Any
 
 import httpx
 
-from bcsync.errors import AuthError, ProviderError
+from bcsync.errors import AuthError, ConfigError, Problem, ProviderError
 from bcsync.model import BusinessCenterConfig, ProviderSettings, ProviderType
 from bcsync.providers.tiktok.client import (
     DEFAULT_BASE_URL,
     RetryPolicy,
     TikTokClient,
     check_base_url,
+    check_token,
+    is_tiktok_api,
+    parse_allowed_urls,
+    url_key,
 )
 from bcsync.providers.tiktok.limiter import RateLimit, RateLimiter
 from bcsync.providers.tiktok.provider import TikTokProvider
 from bcsync.providers.tiktok.read import Strategy
 
+# Set by a pipeline's owner, outside the config: other base URLs the TikTok token may go to.
+ALLOWED_URLS_ENV = "BCSYNC_ALLOWED_API_URLS"
+# fullmatch, so a trailing newline cannot slip through as `$` would let it.
+TOKEN_ENV_PATTERN = re.compile(r"(TIKTOK|BCSYNC)_[A-Z0-9_]+")
+LOCAL_STATE = Path(".bcsync") / "local"
 LOCAL_BASE_URL = "http://local.bcsync/open_api/v1.3/"
 # The in-process emulator has no rate limit of its own; keep the limiter, but out of the way.
 LOCAL_RATE = RateLimit(qps=1000, qpm=None, margin=0.0)
@@ -54,20 +82,23 @@ class _Endpoint:
 async def open_providers(
     configs: Sequence[BusinessCenterConfig],
     *,
-    state_dir: Path = Path(".bcsync"),
+    state_dir: Path | None = None,
     env: Mapping[str, str] = os.environ,
     retry: RetryPolicy | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     rate_limit: RateLimit | None = None,
     strategy: Strategy | None = None,
 ) -> AsyncIterator[dict[str, TikTokProvider]]:
-    """Providers by BC id; `transport` replaces the network for `tiktok`/`emulator` (tests)."""
+    """Providers by BC id; `transport` replaces the network for `tiktok`/`emulator` (tests).
+
+    `state_dir` (locks, audit log) is not used here: local state lives beside the seed.
+    """
     retry = retry or RetryPolicy()
     async with contextlib.AsyncExitStack() as stack:
         apps: dict[Path, Any] = {}
         # In-process emulators hold a SQLite connection; ASGITransport never runs lifespan.
         stack.callback(lambda: [app.state.emulator.close() for app in apps.values()])
-        endpoints = {c.bc_id: _endpoint(c, state_dir, env, apps, rate_limit) for c in configs}
+        endpoints = {c.bc_id: _endpoint(c, env, apps, rate_limit) for c in configs}
         http_clients: dict[tuple[str, Path | None], httpx.AsyncClient] = {}
         clients: dict[tuple[str, str, Path | None], TikTokClient] = {}
         for endpoint in endpoints.values():
@@ -99,45 +130,113 @@ async def open_providers(
 
 def _endpoint(
     config: BusinessCenterConfig,
-    state_dir: Path,
     env: Mapping[str, str],
     apps: dict[Path, Any],
     rate_limit: RateLimit | None,
 ) -> _Endpoint:
     settings = config.provider
     if settings.type is ProviderType.LOCAL:
-        db_path, app = _local_app(config, state_dir, apps)
-        token = env.get(settings.token_env) or app.state.emulator.admin_token(config.bc_id)
-        if not token:
-            raise AuthError(
-                f"the local seed has no joined admin for BC {config.bc_id}",
-                hint=f"add a BOUND ADMIN member to the seed, or set {settings.token_env}",
-            )
-        rate = rate_limit or (_rate(settings) if settings.qps or settings.qpm else LOCAL_RATE)
-        return _Endpoint(LOCAL_BASE_URL, token, settings.token_env, rate, db_path)
+        return _local_endpoint(config, apps, rate_limit)
+    _check_token_env(config)
     if settings.type is ProviderType.EMULATOR:
         if not settings.url:
-            raise ProviderError(
-                f"{config.path}: provider type emulator needs a url",
-                hint="e.g. provider: { type: emulator, url: http://127.0.0.1:8765 }",
+            raise _config_error(
+                config,
+                "url",
+                "provider type emulator needs a url",
+                "e.g. provider: { type: emulator, url: http://127.0.0.1:8787 }",
             )
-        url = settings.url
+        url = _checked_url(config, settings.url)
     else:
-        url = settings.url or DEFAULT_BASE_URL
+        url = _tiktok_url(config, settings.url or DEFAULT_BASE_URL, env)
     rate = rate_limit or _rate(settings)
-    return _Endpoint(check_base_url(url), _token(settings, env), settings.token_env, rate)
+    return _Endpoint(url, _token(settings, env), settings.token_env, rate)
+
+
+def _local_endpoint(
+    config: BusinessCenterConfig, apps: dict[Path, Any], rate_limit: RateLimit | None
+) -> _Endpoint:
+    """The in-process emulator, acting as the seed's first joined admin: no variable is read."""
+    settings = config.provider
+    db_path, app = _local_app(config, apps)
+    token = app.state.emulator.admin_token(config.bc_id)
+    if not token:
+        raise _config_error(
+            config,
+            "seed",
+            f"the local seed has no joined admin with a token for BC {config.bc_id}",
+            "add a BOUND ADMIN member whose user has a token to the seed",
+        )
+    check_token(token, f"the seed {local_seed(config)}")
+    rate = rate_limit or (_rate(settings) if settings.qps or settings.qpm else LOCAL_RATE)
+    return _Endpoint(LOCAL_BASE_URL, token, "the seed's admin token", rate, db_path)
+
+
+def _config_error(
+    config: BusinessCenterConfig, key: str, message: str, hint: str | None = None
+) -> ConfigError:
+    """A mistake in the config's provider section, found at run time (exit 3)."""
+    return ConfigError([Problem(config.path, None, None, f"provider.{key}", message, hint)])
+
+
+def _check_token_env(config: BusinessCenterConfig) -> None:
+    """Defence in depth for what validate checks: which variables a config may name."""
+    settings = config.provider
+    name = settings.token_env
+    if not TOKEN_ENV_PATTERN.fullmatch(name):
+        raise _config_error(
+            config,
+            "token_env",
+            f"{name!r} is not a variable bcsync reads tokens from",
+            "name a variable starting with TIKTOK_ or BCSYNC_ (e.g. TIKTOK_ACCESS_TOKEN)",
+        )
+    if settings.type is ProviderType.EMULATOR and name.startswith("TIKTOK_"):
+        raise _config_error(
+            config,
+            "token_env",
+            f"the emulator provider must not read the TikTok token (${name})",
+            "use a BCSYNC_* variable (default BCSYNC_EMULATOR_TOKEN) holding an emulator token",
+        )
+
+
+def _checked_url(config: BusinessCenterConfig, url: str) -> str:
+    """The normalised base URL; https, or plain http to loopback only."""
+    try:
+        return check_base_url(url)
+    except (ProviderError, httpx.InvalidURL) as err:
+        raise _config_error(config, "url", str(err), "use an https:// URL") from None
+
+
+def _tiktok_url(config: BusinessCenterConfig, url: str, env: Mapping[str, str]) -> str:
+    """The base URL the TikTok token may go to: TikTok's hosts, or one the pipeline allows."""
+    base = _checked_url(config, url)
+    if is_tiktok_api(base) or url_key(base) in parse_allowed_urls(env.get(ALLOWED_URLS_ENV, "")):
+        return base
+    shown = url if len(url) <= 80 and url.isprintable() else repr(url[:80])
+    raise _config_error(
+        config,
+        "url",
+        f"refusing to send the TikTok token to {shown}: not TikTok's API",
+        f"TikTok's API is {DEFAULT_BASE_URL}; another endpoint must be listed by the pipeline's "
+        f"owner in ${ALLOWED_URLS_ENV} (comma-separated base URLs), never in the config",
+    )
 
 
 def _token(settings: ProviderSettings, env: Mapping[str, str]) -> str:
-    token = env.get(settings.token_env, "").strip()
+    token = env.get(settings.token_env, "")
     if not token:
+        also = (
+            " (the emulator never reads the TikTok token)"
+            if settings.type is ProviderType.EMULATOR
+            else ""
+        )
         raise AuthError(
-            f"no access token: ${settings.token_env} is not set",
+            f"no access token: ${settings.token_env} is not set{also}",
             hint=f"set {settings.token_env} to a long-term access token of a BC admin "
             "(bcsync never reads tokens from config files or flags)",
             code=40104,
         )
-    return token
+    return check_token(token, f"${settings.token_env}")
 
 
 def _rate(settings: ProviderSettings) -> RateLimit:
@@ -158,30 +257,52 @@ def _shared_rate(endpoints: Iterable[_Endpoint], app: tuple[str, str, Path | Non
     )
 
 
-def _local_app(
-    config: BusinessCenterConfig, state_dir: Path, apps: dict[Path, Any]
-) -> tuple[Path, Any]:
+def local_seed(config: BusinessCenterConfig) -> Path:
+    """The seed file of a `local` config, resolved against the config's directory."""
     seed = config.provider.seed
     if not seed:
-        raise ProviderError(
-            f"{config.path}: provider type local needs a seed file",
-            hint="e.g. provider: { type: local, seed: seed.yaml }",
+        raise _config_error(
+            config,
+            "seed",
+            "provider type local needs a seed file",
+            "e.g. provider: { type: local, seed: seed.yaml }",
         )
-    seed_path = Path(seed)
-    if not seed_path.is_absolute():
-        seed_path = Path(config.path).parent / seed_path
-    seed_path = seed_path.resolve()
-    digest = hashlib.sha256(str(seed_path).encode()).hexdigest()[:16]
-    db_path = state_dir / "local" / f"{digest}.db"
-    if db_path not in apps:
-        if not seed_path.exists() and not db_path.exists():
-            raise ProviderError(f"{config.path}: seed file {seed_path} not found")
-        db_path.parent.mkdir(parents=True, exist_ok=True)
-        # The emulator is needed only for `local`.
-        from bcsync.emulator import EmulatorError, create_app
+    path = Path(seed)
+    if not path.is_absolute():
+        path = Path(config.path).parent / path
+    return path.resolve()
 
-        try:
-            apps[db_path] = create_app(db_path=db_path, seed=seed_path)
-        except EmulatorError as err:
-            raise ProviderError(f"{config.path}: the local Business Center: {err}") from None
+
+def local_database(seed: Path) -> Path:
+    """Where the local Business Center seeded from `seed` keeps its state (module docstring)."""
+    return seed.parent / LOCAL_STATE / f"{seed.name}.db"
+
+
+def _local_app(config: BusinessCenterConfig, apps: dict[Path, Any]) -> tuple[Path, Any]:
+    seed_path = local_seed(config)
+    db_path = local_database(seed_path)
+    if db_path not in apps:
+        if not seed_path.is_file() and not db_path.exists():
+            raise _config_error(config, "seed", f"seed file {seed_path} not found")
+        apps[db_path] = open_local(config, seed_path, db_path)
     return db_path, apps[db_path]
+
+
+def open_local(config: BusinessCenterConfig, seed: Path, db: Path, *, reset: bool = False) -> Any:
+    """The emulator app on `db`, created (or with `reset`, recreated) from `seed`."""
+    # The database holds the seed's tokens: keep its directory private.
+    try:
+        db.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as err:
+        raise ProviderError(
+            f"cannot create the local state directory {db.parent}: {err.strerror or err}"
+        ) from None
+    # The emulator is needed only for `local`.
+    from bcsync.emulator import EmulatorError, SeedError, create_app
+
+    try:
+        return create_app(db_path=db, seed=seed, reset=reset)
+    except SeedError as err:
+        raise ConfigError([], f"{config.path}: provider.seed: {err.message}") from None
+    except EmulatorError as err:
+        raise ProviderError(f"{config.path}: the local Business Center: {err.message}") from None

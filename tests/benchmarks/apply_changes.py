@@ -172,7 +172,7 @@ async def run(work: Path, url: str, args: argparse.Namespace) -> None:
     from datetime import date
 
     configs = load_strict([str(work / "bcsync.yaml")], now=date(2026, 11, 25))
-    env = {"TIKTOK_ACCESS_TOKEN": TOKEN}
+    env = {"BCSYNC_EMULATOR_TOKEN": TOKEN}
     async with open_providers(configs, state_dir=work / "state", env=env) as providers:
         planned = await plan_all(configs, providers, allow_removals=True)
         plan = planned[0].plan

@@ -176,7 +176,7 @@ async def read(args: argparse.Namespace, port: int, seed: dict[str, Any]) -> dic
         desired=State(bc_id=BC_ID, assets={k: Asset(k) for k in keys}),
         digest="",
     )
-    async with open_providers([config], env={"TIKTOK_ACCESS_TOKEN": TOKEN}) as providers:
+    async with open_providers([config], env={"BCSYNC_EMULATOR_TOKEN": TOKEN}) as providers:
         provider = providers[BC_ID]
         started = time.perf_counter()
         async with asyncio.timeout(args.max_seconds):

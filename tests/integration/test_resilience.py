@@ -78,7 +78,7 @@ def set_faults(url: str, **faults: float) -> None:
 async def plan_and_apply(config: Path, state: Path, audit: Path) -> tuple[int, int]:
     """One plan + apply round; (changes planned, changes that failed or were skipped)."""
     configs = load_strict([str(config)], now=date.fromisoformat(NOW))
-    env = {"TIKTOK_ACCESS_TOKEN": OWNER_TOKEN}
+    env = {"BCSYNC_EMULATOR_TOKEN": OWNER_TOKEN}
     async with open_providers(configs, state_dir=state, env=env, retry=FAST_RETRY) as providers:
         planned = await plan_all(configs, providers)
         plan = planned[0].plan
@@ -153,7 +153,7 @@ def slow_served(quickstart: Path, tmp_path: Path) -> Served:
 
 def cli_env(tmp_path: Path) -> dict[str, str]:
     return {
-        "TIKTOK_ACCESS_TOKEN": OWNER_TOKEN,
+        "BCSYNC_EMULATOR_TOKEN": OWNER_TOKEN,
         "BCSYNC_STATE_DIR": str(tmp_path / "state"),
         "NO_COLOR": "1",
     }

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from bcsync.emulator import create_app
-from bcsync.errors import AuthError, ProviderError
+from bcsync.errors import AuthError, ConfigError, Problem, ProviderError
 from bcsync.model import (
     Asset,
     AssetKey,
@@ -25,6 +25,7 @@ from bcsync.model import (
     State,
 )
 from bcsync.providers import Scope, open_providers
+from bcsync.providers.factory import local_database, local_seed
 from bcsync.providers.tiktok.limiter import RateLimit
 
 from .fakes import TOKEN
@@ -55,57 +56,110 @@ def write_seed(tmp_path: Path, seed: dict) -> Path:
     return path
 
 
-async def test_local_reads_the_seed_and_persists(tmp_path: Path) -> None:
-    write_seed(tmp_path, every_kind())
+async def test_local_state_lives_beside_the_seed_not_the_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    write_seed(project, every_kind())
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
     local = config(
         ProviderSettings(type=ProviderType.LOCAL, seed="seed.yaml"),
-        path=str(tmp_path / "bcsync.yaml"),
+        path=str(project / "bcsync.yaml"),
     )
-    state_dir = tmp_path / ".bcsync"
-    async with open_providers([local], state_dir=state_dir, env={}) as providers:
+    async with open_providers([local], state_dir=tmp_path / "state", env={}) as providers:
         provider = providers[BC]
         assert len((await provider.read_state(Scope.of([AD1]))).state.members) == 5
         await provider.invite(["later@acme.example"], MemberRole.STANDARD, None)
-    dbs = list((state_dir / "local").glob("*.db"))
-    assert len(dbs) == 1 and len(dbs[0].stem) == 16
-    async with open_providers([local], state_dir=state_dir, env={}) as providers:
+    assert local_database(local_seed(local)) == project / ".bcsync" / "local" / "seed.yaml.db"
+    assert [p.name for p in (project / ".bcsync" / "local").iterdir()] == ["seed.yaml.db"]
+    assert list(elsewhere.iterdir()) == [] and not (tmp_path / "state").exists()
+    # The database holds the seed's tokens: its directory is private.
+    assert (project / ".bcsync" / "local").stat().st_mode & 0o077 == 0
+    # Another working directory, same config: the same state.
+    monkeypatch.chdir(tmp_path)
+    async with open_providers([local], env={}) as providers:
         state = (await providers[BC].read_state(Scope.of([AD1]))).state
     assert state.members["later@acme.example"].status is MemberStatus.PENDING
 
 
-async def test_local_uses_the_token_variable_when_set(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"TIKTOK_ACCESS_TOKEN": "not-a-known-token"},
+        {"TIKTOK_ACCESS_TOKEN": "bad\u200btoken", "BCSYNC_EMULATOR_TOKEN": "x y"},
+    ],
+)
+async def test_local_reads_no_token_variable(tmp_path: Path, env: dict[str, str]) -> None:
     write_seed(tmp_path, every_kind())
-    local = config(
-        ProviderSettings(type=ProviderType.LOCAL, seed=str(tmp_path / "seed.yaml")),
-    )
-    env = {"TIKTOK_ACCESS_TOKEN": "not-a-known-token"}
-    async with open_providers([local], state_dir=tmp_path, env=env) as providers:
-        with pytest.raises(AuthError):
-            await providers[BC].read_state(Scope.of([AD1]))
-
-
-async def test_local_missing_seed_is_a_clear_error(tmp_path: Path) -> None:
-    local = config(ProviderSettings(type=ProviderType.LOCAL, seed="nope.yaml"))
-    with pytest.raises(ProviderError, match="not found"):
-        async with open_providers([local], state_dir=tmp_path, env={}):
-            pass
-
-
-async def test_local_invalid_seed_is_a_clear_error(tmp_path: Path) -> None:
-    write_seed(tmp_path, {"version": 1, "users": "nobody"})
     local = config(ProviderSettings(type=ProviderType.LOCAL, seed=str(tmp_path / "seed.yaml")))
-    with pytest.raises(ProviderError, match="seed"):
-        async with open_providers([local], state_dir=tmp_path, env={}):
+    async with open_providers([local], env=env) as providers:
+        state = (await providers[BC].read_state(Scope.of([AD1]))).state
+    assert len(state.members) == 5
+
+
+def only_problem(caught: pytest.ExceptionInfo[ConfigError]) -> Problem:
+    """The one located problem of a ConfigError (exit 3)."""
+    assert caught.value.exit_code == 3
+    (problem,) = caught.value.problems
+    return problem
+
+
+@pytest.mark.parametrize(
+    ("seed", "path", "expected"),
+    [
+        ("nope.yaml", "provider.seed", "not found"),
+        (None, "provider.seed", "needs a seed"),
+    ],
+)
+async def test_local_seed_mistakes_are_config_errors(
+    tmp_path: Path, seed: str | None, path: str, expected: str
+) -> None:
+    local = config(
+        ProviderSettings(type=ProviderType.LOCAL, seed=seed), path=str(tmp_path / "bc.yaml")
+    )
+    with pytest.raises(ConfigError) as caught:
+        async with open_providers([local], env={}):
             pass
+    problem = only_problem(caught)
+    assert (problem.file, problem.path) == (str(tmp_path / "bc.yaml"), path)
+    assert expected in problem.message
 
 
-@pytest.mark.parametrize("token_env", ["TIKTOK_ACCESS_TOKEN", "ACME_TIKTOK_TOKEN"])
+async def test_local_invalid_seed_is_a_config_error_naming_the_config(tmp_path: Path) -> None:
+    write_seed(tmp_path, {"version": 1, "users": "nobody"})
+    local = config(
+        ProviderSettings(type=ProviderType.LOCAL, seed="seed.yaml"), path=str(tmp_path / "bc.yaml")
+    )
+    with pytest.raises(ConfigError) as caught:
+        async with open_providers([local], env={}):
+            pass
+    assert caught.value.exit_code == 3
+    assert str(tmp_path / "bc.yaml") in caught.value.message and "seed" in caught.value.message
+
+
+async def test_local_seed_without_a_joined_admin_is_a_config_error(tmp_path: Path) -> None:
+    seed = every_kind()
+    for user in seed["users"]:
+        user.pop("token", None)
+    write_seed(tmp_path, seed)
+    local = config(ProviderSettings(type=ProviderType.LOCAL, seed=str(tmp_path / "seed.yaml")))
+    with pytest.raises(ConfigError) as caught:
+        async with open_providers([local], env={}):
+            pass
+    assert "joined admin" in only_problem(caught).message
+
+
+@pytest.mark.parametrize("token_env", ["TIKTOK_ACCESS_TOKEN", "TIKTOK_ACME_TOKEN"])
 async def test_tiktok_without_a_token_says_which_variable(token_env: str) -> None:
     settings = ProviderSettings(type=ProviderType.TIKTOK, token_env=token_env)
     with pytest.raises(AuthError) as caught:
         async with open_providers([config(settings)], env={}):
             pass
     assert token_env in caught.value.message and token_env in (caught.value.hint or "")
+    assert caught.value.exit_code == 1
 
 
 @pytest.mark.parametrize(
@@ -116,11 +170,15 @@ async def test_tiktok_without_a_token_says_which_variable(token_env: str) -> Non
         (ProviderType.EMULATOR, None),
     ],
 )
-async def test_insecure_or_missing_url_is_refused(kind: ProviderType, url: str | None) -> None:
+async def test_insecure_or_missing_url_is_a_config_error(
+    kind: ProviderType, url: str | None
+) -> None:
     settings = ProviderSettings(type=kind, url=url)
-    with pytest.raises(ProviderError):
-        async with open_providers([config(settings)], env={"TIKTOK_ACCESS_TOKEN": TOKEN}):
+    env = {"TIKTOK_ACCESS_TOKEN": TOKEN, "BCSYNC_EMULATOR_TOKEN": TOKEN}
+    with pytest.raises(ConfigError) as caught:
+        async with open_providers([config(settings)], env=env):
             pass
+    assert only_problem(caught).path == "provider.url"
 
 
 async def test_tiktok_defaults_to_the_real_base_url() -> None:
@@ -146,8 +204,9 @@ async def test_one_client_and_limiter_per_app() -> None:
     url = "http://127.0.0.1:9"
     a = config(ProviderSettings(type=ProviderType.EMULATOR, url=url, qps=20), bc_id="1")
     b = config(ProviderSettings(type=ProviderType.EMULATOR, url=url, qps=30), bc_id="2")
-    c = config(ProviderSettings(type=ProviderType.EMULATOR, url=url, token_env="OTHER"), bc_id="3")
-    env = {"TIKTOK_ACCESS_TOKEN": TOKEN, "OTHER": "another-token"}
+    other = ProviderSettings(type=ProviderType.EMULATOR, url=url, token_env="BCSYNC_OTHER")
+    c = config(other, bc_id="3")
+    env = {"BCSYNC_EMULATOR_TOKEN": TOKEN, "BCSYNC_OTHER": "another-token"}
     async with open_providers([a, b, c], env=env) as providers:
         assert providers["1"].client is providers["2"].client
         assert providers["1"].client is not providers["3"].client
@@ -185,9 +244,9 @@ async def test_many_bcs_read_at_once_share_the_limit(tmp_path: Path) -> None:
     ]
     try:
         async with open_providers(
-            configs, env={"TIKTOK_ACCESS_TOKEN": TOKEN}, transport=recorder
+            configs, env={"BCSYNC_EMULATOR_TOKEN": TOKEN}, transport=recorder
         ) as providers:
-            scopes = [Scope.of(c.desired.assets) for c in configs]
+            scopes = [Scope.of(list(c.desired.assets)) for c in configs]
             results = await asyncio.gather(
                 *(providers[c.bc_id].read_state(s) for c, s in zip(configs, scopes, strict=True))
             )

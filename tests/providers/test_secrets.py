@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -61,21 +62,27 @@ async def test_token_never_shows(
             seen += texts_of(err)
     assert any("40002" in text for text in seen), "the failing calls must have failed"
 
-    # The factory's own objects, including a BC whose token the emulator does not know.
+    # The factory's own objects. The local provider reads no variable: an exported token is
+    # neither used nor shown, and a token with a character a header can't carry is never echoed.
     write_seed(tmp_path, every_kind())
     local = config(ProviderSettings(type=ProviderType.LOCAL, seed=str(tmp_path / "seed.yaml")))
-    env = {"TIKTOK_ACCESS_TOKEN": TOKEN}
-    async with open_providers([local], state_dir=tmp_path / "s", env=env) as providers:
-        seen += [repr(providers), repr(_endpoint(local, tmp_path / "s", env, {}, None))]
-        await providers[local.bc_id].read_state(Scope.of([AD1]))
     env = {"TIKTOK_ACCESS_TOKEN": TOKEN + "-revoked"}
-    async with open_providers([local], state_dir=tmp_path / "s", env=env) as providers:
+    async with open_providers([local], env=env) as providers:
+        apps: dict[Path, Any] = {}
+        seen += [repr(providers), repr(_endpoint(local, env, apps, None))]
+        await providers[local.bc_id].read_state(Scope.of([AD1]))
+        for app in apps.values():
+            app.state.emulator.close()
+    tiktok = config(ProviderSettings(type=ProviderType.TIKTOK))
+    for bad in (TOKEN + "\n", TOKEN[:8] + "\u200b" + TOKEN[8:], TOKEN + " "):
         with pytest.raises(BcsyncError) as caught:
-            await providers[local.bc_id].read_state(Scope.of([AD1]))
+            async with open_providers([tiktok], env={"TIKTOK_ACCESS_TOKEN": bad}):
+                pass
         seen += texts_of(caught.value)
+        logging.getLogger("bcsync").exception("as a caller might log it", exc_info=caught.value)
 
-    out, err = capsys.readouterr()
-    seen += [out, err, caplog.text]
+    out, errors = capsys.readouterr()
+    seen += [out, errors, caplog.text]
     leaks = [text for text in seen if TOKEN in text]
     assert leaks == []
     assert "HTTP Request" in caplog.text  # the logs were really captured

@@ -46,7 +46,8 @@ def served(tmp_path: Path) -> Iterator[str]:
 
 async def test_read_and_write_over_loopback(served: str) -> None:
     settings = ProviderSettings(type=Kind.EMULATOR, url=served, qps=100)
-    async with open_providers([config(settings)], env={"TIKTOK_ACCESS_TOKEN": TOKEN}) as found:
+    env = {"BCSYNC_EMULATOR_TOKEN": TOKEN}
+    async with open_providers([config(settings)], env=env) as found:
         provider = found[BC]
         before = await provider.read_state(Scope.of([AD1]))
         result = await provider.invite(["wire@acme.example"], MemberRole.STANDARD, None)

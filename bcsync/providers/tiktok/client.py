@@ -109,6 +109,72 @@ def check_base_url(url: str, *, in_process: bool = False) -> str:
     return text if text.endswith("/") else text + "/"
 
 
+# Where the TikTok token may go without anyone's say-so (the sandbox too): TikTok's API hosts.
+TIKTOK_API_HOSTS = ("business-api.tiktok.com", "sandbox-ads.tiktok.com")
+DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def url_key(url: str) -> str:
+    """A base URL in one spelling (case, default port, trailing slash, API path) to compare."""
+    parsed = httpx.URL(url)
+    port = parsed.port if parsed.port not in (None, DEFAULT_PORTS.get(parsed.scheme)) else None
+    path = parsed.path if parsed.path not in ("", "/") else API_PREFIX
+    userinfo = parsed.userinfo.decode("ascii", "replace")
+    return (
+        f"{parsed.scheme}://{userinfo + '@' if userinfo else ''}{parsed.host}"
+        f"{f':{port}' if port else ''}{path.rstrip('/')}/"
+        f"{'?' + parsed.query.decode('ascii', 'replace') if parsed.query else ''}"
+    )
+
+
+def is_tiktok_api(url: str) -> bool:
+    """True for https on one of TikTok's API hosts, default port, no user info."""
+    parsed = httpx.URL(url)
+    return (
+        parsed.scheme == "https"
+        and parsed.host in TIKTOK_API_HOSTS
+        and parsed.port in (None, 443)
+        and not parsed.userinfo
+    )
+
+
+def parse_allowed_urls(text: str) -> frozenset[str]:
+    """`BCSYNC_ALLOWED_API_URLS`: comma-separated base URLs, as `url_key`s (bad entries dropped)."""
+    keys = set()
+    for entry in text.split(","):
+        with contextlib.suppress(httpx.InvalidURL):
+            if entry.strip():
+                keys.add(url_key(entry.strip()))
+    return frozenset(keys)
+
+
+_INVISIBLE = {
+    " ": "a space",
+    "\t": "a tab",
+    "\n": "a line break",
+    "\r": "a carriage return",
+    "\u00a0": "a no-break space (U+00A0)",
+    "\u200b": "a zero-width space (U+200B)",
+    "\ufeff": "a byte-order mark (U+FEFF)",
+}
+
+
+def check_token(token: str, where: str) -> str:
+    """The token if an HTTP header can carry it (visible ASCII only); the error never echoes it."""
+    for position, char in enumerate(token, 1):
+        if "\x21" <= char <= "\x7e":
+            continue
+        # Only the offending character is named: it is not visible ASCII, so never the secret.
+        what = _INVISIBLE.get(char) or f"the character U+{ord(char):04X}"
+        raise AuthError(
+            f"the access token in {where} holds {what} at position {position} of {len(token)}, "
+            "which an HTTP header cannot carry",
+            hint="copy the token again, without spaces, line breaks or invisible characters "
+            "(a zero-width space often comes with copy and paste)",
+        )
+    return token
+
+
 def encode_params(params: Mapping[str, Any]) -> dict[str, str]:
     """GET parameters: objects and lists JSON-encoded, scalars as strings."""
     out: dict[str, str] = {}
@@ -140,6 +206,7 @@ class TikTokClient:
     ) -> None:
         if not token:
             raise AuthError("no access token", hint=codes.auth_hint(40104, token_env))
+        check_token(token, f"${token_env}")
         self._http = http
         self.__token = token
         self.base_url = check_base_url(base_url, in_process=in_process)
