@@ -3,22 +3,33 @@
 A failed step skips the steps that depend on it; independent ones go on. Retries, rate limiting and
 the verification of ambiguous writes live in the provider, so a step either succeeded, failed with a
 clear error, or was skipped. A crash leaves a consistent world: the next plan reads the actual state
-and shows exactly what remains.
+and shows exactly what remains. `execute` runs the steps it is given and nothing else: deciding
+that they are the reviewed ones, and safe, is `reconcile`'s job before it is called.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
 
 from bcsync.audit import AuditLog
+from bcsync.change import Change, Stage
 from bcsync.errors import AuthError, BcsyncError, PermissionDeniedError
-from bcsync.model import AssetKey, AssetType, FinanceRole, MemberRole
-from bcsync.plan import Op, Plan, Stage, Step
+from bcsync.plan import Plan
 from bcsync.providers.base import Provider, WriteResult
+from bcsync.schedule import (
+    Assign,
+    Invite,
+    RemoveMember,
+    RemovePartner,
+    Share,
+    Step,
+    Unassign,
+    Unshare,
+    UpdateMember,
+)
 
 
 class Outcome(StrEnum):
@@ -34,6 +45,8 @@ class StepResult:
     error: str | None = None
     request_ids: tuple[str, ...] = ()
     note: str | None = None
+    # The plan's changes this step carried, for progress lines and audit records.
+    changes: tuple[Change, ...] = ()
 
 
 @dataclass
@@ -53,56 +66,54 @@ class ApplyResult:
 
     def sentence(self) -> str:
         c = self.counts()
-        name = self.plan.bc_name or self.plan.bc_id
-        return f"{name}: {c['succeeded']} succeeded, {c['failed']} failed, {c['skipped']} skipped."
+        return (
+            f"{self.plan.name}: {c['succeeded']} succeeded, {c['failed']} failed, "
+            f"{c['skipped']} skipped."
+        )
 
 
 ProgressCallback = Callable[[StepResult], None]
 
 
 async def run_step(provider: Provider, step: Step) -> WriteResult:
-    """Call the provider operation a step names."""
-    p: dict[str, Any] = dict(step.params)
-    if step.op is Op.INVITE:
-        return await provider.invite(
-            p["emails"],
-            MemberRole(p["role"]),
-            FinanceRole(p["finance_role"]) if p.get("finance_role") else None,
-            p.get("ad_accounts") or (),
-            p.get("advertiser_role"),
-        )
-    if step.op is Op.UPDATE_MEMBER:
-        return await provider.update_member(
-            _required(p, "user_id", step),
-            MemberRole(p["role"]),
-            FinanceRole(p["finance_role"]) if p.get("finance_role") else None,
-        )
-    if step.op is Op.REMOVE_MEMBER:
-        if p.get("user_id"):
-            return await provider.remove_member(user_id=p["user_id"])
-        return await provider.remove_member(email=p["email"])
-    if step.op is Op.ASSIGN:
-        asset = AssetKey(AssetType(p["asset_type"]), p["asset_id"])
-        return await provider.assign(_required(p, "user_id", step), asset, p["role"])
-    if step.op is Op.UNASSIGN:
-        asset = AssetKey(AssetType(p["asset_type"]), p["asset_id"])
-        return await provider.unassign(_required(p, "user_id", step), asset)
-    if step.op is Op.SHARE:
-        return await provider.share(p["partner_bc_id"], p["asset_ids"], p["role"])
-    if step.op is Op.UNSHARE:
-        return await provider.unshare(
-            p["partner_bc_id"], AssetType(p["asset_type"]), p["asset_ids"]
-        )
-    if step.op is Op.REMOVE_PARTNER:
-        return await provider.remove_partner(p["partner_bc_id"])
-    raise BcsyncError(f"unknown operation {step.op!r} in the plan")
+    """Call the provider operation a step's typed parameters name."""
+    match step.params:
+        case Invite(emails, role, finance_role, ad_accounts, advertiser_role):
+            return await provider.invite(emails, role, finance_role, ad_accounts, advertiser_role)
+        case UpdateMember(user_id, _, role, finance_role):
+            return await provider.update_member(user_id, role, finance_role)
+        case RemoveMember(email, user_id):
+            if user_id:
+                return await provider.remove_member(user_id=user_id)
+            return await provider.remove_member(email=email)
+        case Assign(user_id, _, asset, role):
+            return await provider.assign(user_id, asset, role)
+        case Unassign(user_id, _, asset):
+            return await provider.unassign(user_id, asset)
+        case Share(partner, asset_ids, role):
+            return await provider.share(partner, asset_ids, role)
+        case Unshare(partner, asset_type, asset_ids):
+            return await provider.unshare(partner, asset_type, asset_ids)
+        case RemovePartner(partner):
+            return await provider.remove_partner(partner)
 
 
-def _required(params: dict[str, Any], name: str, step: Step) -> str:
-    value = params.get(name)
-    if not value:
-        raise BcsyncError(f"step {step.id} ({step.op.value}) lacks {name}; re-run plan")
-    return str(value)
+def audit_record(plan: Plan, checksum: str, res: StepResult, change: Change) -> dict[str, object]:
+    """One audit record: which change of which plan, what happened, and the config's words."""
+    return {
+        "bc_id": plan.bc_id,
+        "plan_digest": checksum,
+        "config_path": plan.config_path,
+        "step": res.step.id,
+        "op": res.step.op.value,
+        "change": change.to_json(),
+        "reason": change.note,
+        "expires": change.expires,
+        "result": res.outcome.value,
+        "error": res.error,
+        "request_ids": list(res.request_ids),
+        "note": res.note,
+    }
 
 
 async def execute(
@@ -118,25 +129,13 @@ async def execute(
     by_id = {c.id: c for c in plan.changes}
     semaphore = asyncio.Semaphore(max(1, concurrency))
     aborted: str | None = None
-    digest = plan.digest()
+    checksum = plan.checksum()
 
     def record(res: StepResult) -> None:
+        res.changes = tuple(by_id[c] for c in res.step.changes if c in by_id)
         result.results[res.step.id] = res
-        for change_id in res.step.changes:
-            change = by_id.get(change_id)
-            audit.write(
-                {
-                    "bc_id": plan.bc_id,
-                    "plan_digest": digest,
-                    "step": res.step.id,
-                    "op": res.step.op.value,
-                    "change": change.to_json() if change else {"id": change_id},
-                    "result": res.outcome.value,
-                    "error": res.error,
-                    "request_ids": list(res.request_ids),
-                    "note": res.note,
-                }
-            )
+        for change in res.changes:
+            audit.write(audit_record(plan, checksum, res, change))
         if on_step is not None:
             on_step(res)
 
@@ -159,28 +158,36 @@ async def execute(
             record(StepResult(step, Outcome.SUCCEEDED, None, written.request_ids, written.note))
 
     for stage in Stage:
-        pending = [s for s in plan.steps if s.stage is stage]
-        while pending:
-            ready, waiting = [], []
-            for step in pending:
-                blockers = [d for d in step.depends_on if d not in result.results]
-                failed = [
-                    d
-                    for d in step.depends_on
-                    if d in result.results and result.results[d].outcome is not Outcome.SUCCEEDED
-                ]
-                if failed:
-                    reason = f"skipped: depends on {', '.join(failed)}, which did not succeed"
-                    record(StepResult(step, Outcome.SKIPPED, error=reason))
-                elif blockers:
-                    waiting.append(step)
-                else:
-                    ready.append(step)
-            if not ready and waiting:
-                for step in waiting:  # dependencies outside the plan: cannot run
-                    record(StepResult(step, Outcome.SKIPPED, error="skipped: unmet dependency"))
-                break
-            await asyncio.gather(*(attempt(s) for s in ready))
-            pending = waiting
+        await _run_stage([s for s in plan.steps if s.stage is stage], result, record, attempt)
         audit.sync()
     return result
+
+
+async def _run_stage(
+    pending: list[Step],
+    result: ApplyResult,
+    record: Callable[[StepResult], None],
+    attempt: Callable[[Step], Awaitable[None]],
+) -> None:
+    """Run a stage's steps as their dependencies allow; skip those whose dependencies failed."""
+    while pending:
+        ready, waiting = [], []
+        for step in pending:
+            done = [result.results.get(d) for d in step.depends_on]
+            failed = [
+                d for d, r in zip(step.depends_on, done, strict=True)
+                if r is not None and r.outcome is not Outcome.SUCCEEDED
+            ]  # fmt: skip
+            if failed:
+                reason = f"skipped: depends on {', '.join(failed)}, which did not succeed"
+                record(StepResult(step, Outcome.SKIPPED, error=reason))
+            elif any(r is None for r in done):
+                waiting.append(step)
+            else:
+                ready.append(step)
+        if not ready:
+            for step in waiting:  # dependencies outside the plan or later in it: cannot run
+                record(StepResult(step, Outcome.SKIPPED, error="skipped: unmet dependency"))
+            return
+        await asyncio.gather(*(attempt(s) for s in ready))
+        pending = waiting

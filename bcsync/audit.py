@@ -50,6 +50,22 @@ def git_commit(directory: str | Path = ".") -> str | None:
     return commit if out.returncode == 0 and len(commit) == 40 else None
 
 
+def git_dirty(directory: str | Path = ".") -> bool | None:
+    """Whether the git checkout holding `directory` has uncommitted changes; None outside one."""
+    try:
+        out = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=str(directory),
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return bool(out.stdout.strip()) if out.returncode == 0 else None
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -73,7 +89,9 @@ class AuditLog:
     def open(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = self.path.open("a", encoding="utf-8")
+            # Created 0600 like plan files; an existing file keeps its (maybe tighter) mode.
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            self._fh = os.fdopen(fd, "a", encoding="utf-8")
         except OSError as exc:
             raise BcsyncError(
                 f"cannot open the audit log {self.path}: {exc.strerror or exc}",

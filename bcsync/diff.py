@@ -1,7 +1,8 @@
 """Desired against actual: keyed set arithmetic into a list of `Change`s. Pure, no I/O.
 
 In desired only -> create; in actual only -> delete; in both and different -> update. Entries the
-API cannot change yet (a pending invitee's grants, a rejected invitation) become explained no-ops.
+API cannot change (a pending invitee's grants, a rejected invitation, an asset that is not bound,
+a finance role the API cannot clear) become no-ops with a `NoopCause`.
 Scope: members and partners not in config are removed (minus `ignore_members`); grants and shares
 are compared on declared assets only, because the provider reads only those.
 """
@@ -10,21 +11,25 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from bcsync.change import Action, Change, Kind, NoopCause, Stage, Target
 from bcsync.model import (
+    ROLES,
     AssetKey,
+    AssetStatus,
     AssetType,
     BusinessCenterConfig,
     Grant,
     Member,
     MemberRole,
     MemberStatus,
+    Partner,
     PartnerShare,
     State,
 )
-from bcsync.plan import Action, Change, Kind, Plan, Stage, order, schedule
 
 ID_PREFIX: Mapping[Kind, str] = {
     Kind.MEMBER: "member",
@@ -34,23 +39,18 @@ ID_PREFIX: Mapping[Kind, str] = {
 }
 
 
-def diff(config: BusinessCenterConfig, actual: State) -> list[Change]:
-    """Every change that takes `actual` to `config.desired`, plus explained no-ops."""
-    return _Differ(config, actual).run()
+@dataclass(frozen=True)
+class _Context:
+    """What every part of the diff reads: the config, the actual state, the managed members."""
 
+    config: BusinessCenterConfig
+    actual: State
+    # Actual members minus `ignore_members`; a former (UNBOUND) member counts as absent.
+    members: Mapping[str, Member]
 
-class _Differ:
-    def __init__(self, config: BusinessCenterConfig, actual: State) -> None:
-        self.config = config
-        self.policy = config.policy
-        self.desired = config.desired
-        self.actual = actual
-        self.actual_members = {
-            email: m for email, m in actual.members.items() if not self.policy.is_ignored(email)
-        }
-        self.changes: list[Change] = []
-
-    # -- helpers ---------------------------------------------------------------------------
+    @property
+    def desired(self) -> State:
+        return self.config.desired
 
     def asset_label(self, asset: AssetKey) -> str:
         alias = self.config.asset_aliases.get(asset)
@@ -67,326 +67,201 @@ class _Differ:
         expired: date | None = self.config.expired.get(key)
         return f"expired {expired.isoformat()}" if expired else "not in config"
 
-    def add(
-        self,
-        action: Action,
-        kind: Kind,
-        key: str,
-        title: str,
-        reason: str,
-        *,
-        before: Mapping[str, Any] | None = None,
-        after: Mapping[str, Any] | None = None,
-        stage: Stage | None = None,
-        target: Mapping[str, Any] | None = None,
-    ) -> None:
-        self.changes.append(
-            Change(
-                id=f"{ID_PREFIX[kind]}:{key}",
-                action=action,
-                kind=kind,
-                key=key,
-                before=before,
-                after=after,
-                reason=reason,
-                title=title,
-                stage=stage if action is not Action.NOOP else None,
-                target=target or {},
-            )
-        )
+    def asset_problem(self, asset: AssetKey) -> NoopCause | None:
+        """Why an asset can't be assigned or shared now: missing, or not bound to the BC."""
+        found = self.actual.assets.get(asset)
+        if found is None:
+            return NoopCause.ASSET_MISSING
+        return None if found.status is AssetStatus.BOUND else NoopCause.ASSET_NOT_BOUND
 
-    def noop(
-        self,
-        kind: Kind,
-        key: str,
-        title: str,
-        reason: str,
-        before: Mapping[str, Any] | None,
-        after: Mapping[str, Any] | None,
-    ) -> None:
-        self.add(Action.NOOP, kind, key, title, reason, before=before, after=after)
 
-    def role_change(
-        self,
-        kind: Kind,
-        key: str,
-        title: str,
-        have: str | None,
-        want: str | None,
-        reason: str,
-        stage: Stage,
-        target: Mapping[str, Any],
-    ) -> None:
-        """A create (no `have`), delete (no `want`) or role update of a grant or share."""
-        action = Action.CREATE if have is None else Action.DELETE if want is None else Action.UPDATE
-        self.add(
-            action,
-            kind,
-            key,
-            title,
-            reason,
-            before={"role": have} if have is not None else None,
-            after={"role": want} if want is not None else None,
-            stage=stage,
-            target=target,
-        )
+def diff(config: BusinessCenterConfig, actual: State) -> list[Change]:
+    """Every change that takes `actual` to `config.desired`, plus explained no-ops."""
+    members = {
+        email: m
+        for email, m in actual.members.items()
+        if not config.policy.is_ignored(email) and m.status is not MemberStatus.UNBOUND
+    }
+    ctx = _Context(config, actual, members)
+    return [*_members(ctx), *_grants(ctx), *_partners(ctx), *_shares(ctx)]
 
-    # -- members ---------------------------------------------------------------------------
 
-    def run(self) -> list[Change]:
-        self.members()
-        self.grants()
-        self.partners()
-        return self.changes
+def _change(
+    action: Action,
+    kind: Kind,
+    key: str,
+    title: str,
+    reason: str,
+    *,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+    stage: Stage | None = None,
+    target: Target | None = None,
+    cause: NoopCause | None = None,
+    entry: Member | Grant | Partner | PartnerShare | None = None,
+) -> Change:
+    return Change(
+        id=f"{ID_PREFIX[kind]}:{key}",
+        action=action,
+        kind=kind,
+        key=key,
+        before=before,
+        after=after,
+        reason=reason,
+        title=title,
+        stage=stage if action is not Action.NOOP else None,
+        target=target or Target(),
+        cause=cause if action is Action.NOOP else None,
+        note=entry.reason if entry is not None else None,
+        expires=entry.expires.isoformat() if entry is not None and entry.expires else None,
+    )
 
-    def members(self) -> None:
-        for email in sorted(self.desired.members.keys() | self.actual_members.keys()):
-            want = self.desired.members.get(email)
-            have = self.actual_members.get(email)
-            if have is not None and have.status is MemberStatus.UNBOUND:
-                have = None  # a former member: invite again
-            if want is not None and have is None:
-                self.add(
-                    Action.CREATE,
-                    Kind.MEMBER,
-                    email,
-                    email,
-                    "invite: in config, not in the Business Center",
-                    after=_member_doc(want),
-                    stage=Stage.INVITE_PROMOTE,
-                    target={"email": email},
-                )
-            elif want is None and have is not None:
-                self.member_removal(email, have)
-            elif want is not None and have is not None:
-                self.member_update(email, want, have)
 
-    def member_removal(self, email: str, have: Member) -> None:
-        if have.status is MemberStatus.REJECTED:
-            return  # not a member; nothing to take away
-        pending = have.status is MemberStatus.PENDING
-        is_admin = have.role is MemberRole.ADMIN and not pending
-        reason = self.removal_reason(email)
-        if pending:
-            reason += "; revoke the pending invitation"
-        self.add(
-            Action.DELETE,
-            Kind.MEMBER,
-            email,
-            email,
-            reason,
-            before=_member_doc(have),
-            stage=Stage.DEMOTE_ADMIN if is_admin else Stage.REMOVE_MEMBER,
-            target={"email": email, "user_id": None if pending else have.user_id},
-        )
+def noop_reason(cause: NoopCause, subject: str) -> str:
+    """The sentence a reviewer reads for a no-op; rendered from its cause, never parsed."""
+    return {
+        NoopCause.PENDING: f"waiting for {subject} to accept the invitation",
+        NoopCause.DEFERRED: f"deferred: assigned after {subject} accepts the invitation",
+        NoopCause.REJECTED: (
+            f"{subject} rejected the invitation; bcsync does not invite again on its own: "
+            "remove them from config, or send a new invitation from Business Center"
+        ),
+        NoopCause.ASSET_MISSING: "asset not found in the Business Center; check its id in config",
+        NoopCause.ASSET_NOT_BOUND: (
+            "asset is not bound to the Business Center (pending, unbound or rejected); "
+            "it can be assigned or shared once its owner accepts the binding"
+        ),
+        NoopCause.PARTNER_NEEDS_SHARE: (
+            "cannot add a partner without sharing at least one ad account"
+        ),
+        NoopCause.FINANCE_ROLE_UNCLEARABLE: (
+            f"the API cannot clear {subject}'s finance role; remove it in Business Center, "
+            "or declare it in config"
+        ),
+    }[cause]
 
-    def member_update(self, email: str, want: Member, have: Member) -> None:
-        if have.status is MemberStatus.PENDING:
-            reason = f"waiting for {email} to accept the invitation"
-            if (want.role, want.finance_role) != (have.role, have.finance_role):
-                reason += "; roles are updated after acceptance"
-            self.noop(Kind.MEMBER, email, email, reason, _member_doc(have), _member_doc(want))
-            return
-        if have.status is MemberStatus.REJECTED:
-            # Not invited again unprompted: someone who declined should not get one per apply.
-            reason = (
-                f"{email} rejected the invitation; bcsync does not invite again on its own: "
-                "remove them from config, or send a new invitation from Business Center"
-            )
-            self.noop(Kind.MEMBER, email, email, reason, _member_doc(have), _member_doc(want))
-            return
-        if want == have:
-            return
-        notes = []
-        if want.role is not have.role:
-            notes.append(f"role {have.role.value} → {want.role.value}")
-        if want.finance_role is not have.finance_role:
-            old = have.finance_role.value if have.finance_role else "none"
-            new = want.finance_role.value if want.finance_role else "none"
-            notes.append(f"finance role {old} → {new}")
-        if want.role is MemberRole.ADMIN and have.role is not MemberRole.ADMIN:
-            stage = Stage.INVITE_PROMOTE
-        elif have.role is MemberRole.ADMIN and want.role is not MemberRole.ADMIN:
-            stage = Stage.DEMOTE_ADMIN
-        else:
-            stage = Stage.GRANT
-        self.add(
-            Action.UPDATE,
-            Kind.MEMBER,
-            email,
-            email,
-            ", ".join(notes),
-            before=_member_doc(have),
-            after=_member_doc(want),
-            stage=stage,
-            target={"email": email, "user_id": have.user_id},
-        )
 
-    # -- grants ----------------------------------------------------------------------------
+# -- members -------------------------------------------------------------------------------
 
-    def grants(self) -> None:
-        declared = set(self.desired.assets)
-        ignored = {e for e in self.actual.members if self.policy.is_ignored(e)}
-        actual_grants = {
-            key: g
-            for key, g in self.actual.grants.items()
-            if g.asset in declared and g.member not in ignored
-        }
-        carried = self.carried_on_invite()
-        # `order()` sorts the changes; iterating unsorted keeps 100,000 grants cheap.
-        for key in self.desired.grants.keys() | actual_grants.keys():
-            want = self.desired.grants.get(key)
-            have = actual_grants.get(key)
-            if want is not None and have is not None and want.role == have.role:
-                continue
-            asset, email = key
-            title = f"{email} on {self.asset_label(asset)}"
-            grant_key = f"{asset}:{email}"
-            target = {"email": email, "asset_type": asset.type.value, "asset_id": asset.id}
-            if have is None:
-                assert want is not None
-                self.grant_create(want, title, grant_key, target, carried)
-                continue
-            member = self.actual_members.get(email)
-            if want is None and email not in self.desired.members and member is not None:
-                continue  # the member's removal takes its grants with it
-            target["user_id"] = member.user_id if member else None
-            if want is None:
-                reason, stage = self.removal_reason(key), Stage.REVOKE
-            else:
-                reason, stage = f"role {have.role} → {want.role}{_sources(want)}", Stage.GRANT
-            role = want.role if want is not None else None
-            self.role_change(Kind.GRANT, grant_key, title, have.role, role, reason, stage, target)
 
-    def carried_on_invite(self) -> dict[str, str]:
-        """For each member to invite: the one ad-account role its invite carries.
+def _members(ctx: _Context) -> list[Change]:
+    changes: list[Change] = []
+    for email in sorted(ctx.desired.members.keys() | ctx.members.keys()):
+        want = ctx.desired.members.get(email)
+        have = ctx.members.get(email)
+        if want is not None and have is None:
+            changes.append(_invite(email, want))
+        elif want is None and have is not None:
+            changes.extend(_member_removal(ctx, email, have))
+        elif want is not None and have is not None:
+            changes.extend(_member_update(email, want, have))
+    return changes
 
-        An invite carries ad-account grants with a single `advertiser_role`; the most common role
-        among the member's ad-account grants is carried (ties: the weaker, least privilege), the
-        rest are assigned after acceptance.
-        """
-        result: dict[str, str] = {}
-        new = {
-            e
-            for e in self.desired.members
-            if e not in self.actual_members or self.actual_members[e].status is MemberStatus.UNBOUND
-        }
-        roles: dict[str, Counter[str]] = {}
-        for (asset, email), grant in self.desired.grants.items():
-            if email in new and asset.type is AssetType.AD_ACCOUNT:
-                roles.setdefault(email, Counter())[grant.role] += 1
-        order = ("analyst", "operator", "admin")
-        for email, counter in roles.items():
-            best = max(counter.items(), key=lambda kv: (kv[1], -order.index(kv[0])))
-            result[email] = best[0]
-        return result
 
-    def grant_create(
-        self,
-        want: Grant,
-        title: str,
-        grant_key: str,
-        target: dict[str, Any],
-        carried: Mapping[str, str],
-    ) -> None:
-        email = want.member
-        if want.asset not in self.actual.assets:
-            reason = "asset not found in the Business Center; check its id in config"
-            self.noop(Kind.GRANT, grant_key, title, reason, None, {"role": want.role})
-            return
-        member = self.actual_members.get(email)
-        if member is None or member.status is MemberStatus.UNBOUND:
-            if carried.get(email) == want.role and want.asset.type is AssetType.AD_ACCOUNT:
-                reason = f"with the invitation{_sources(want)}"
-                target = {**target, "with_invite": True}
-                stage = Stage.INVITE_PROMOTE
-                self.role_change(
-                    Kind.GRANT, grant_key, title, None, want.role, reason, stage, target
-                )
-            else:
-                reason = f"deferred: assigned after {email} accepts the invitation"
-                self.noop(Kind.GRANT, grant_key, title, reason, None, {"role": want.role})
-            return
-        if member.status is not MemberStatus.BOUND:
-            reason = f"deferred: assigned after {email} accepts the invitation"
-            self.noop(Kind.GRANT, grant_key, title, reason, None, {"role": want.role})
-            return
-        reason = f"in config{_sources(want)}"
-        target = {**target, "user_id": member.user_id}
-        self.role_change(Kind.GRANT, grant_key, title, None, want.role, reason, Stage.GRANT, target)
+def _invite(email: str, want: Member) -> Change:
+    return _change(
+        Action.CREATE,
+        Kind.MEMBER,
+        email,
+        email,
+        "invite: in config, not in the Business Center",
+        after=_member_doc(want),
+        stage=Stage.INVITE_PROMOTE,
+        target=Target(email=email),
+        entry=want,
+    )
 
-    # -- partners --------------------------------------------------------------------------
 
-    def partners(self) -> None:
-        declared = set(self.desired.assets)
-        actual_shares = {k: s for k, s in self.actual.shares.items() if s.asset in declared}
-        desired_by_partner: dict[str, list[PartnerShare]] = {}
-        for share in self.desired.shares.values():
-            if share.asset in self.actual.assets:  # a missing asset cannot be shared
-                desired_by_partner.setdefault(share.partner, []).append(share)
-        removed_partners: set[str] = set()
-        shared = Counter(s.partner for s in self.actual.shares.values())
-        for bc_id in sorted(self.desired.partners.keys() | self.actual.partners.keys()):
-            want = self.desired.partners.get(bc_id)
-            have = self.actual.partners.get(bc_id)
-            label = f"partner {self.partner_label(bc_id)}"
-            if want is not None and have is None:
-                if not desired_by_partner.get(bc_id):
-                    reason = "cannot add a partner without sharing at least one ad account"
-                    self.noop(Kind.PARTNER, bc_id, label, reason, None, {"bc_id": bc_id})
-                    continue
-                self.add(
-                    Action.CREATE,
-                    Kind.PARTNER,
-                    bc_id,
-                    label,
-                    "in config, not a partner yet",
-                    after={"bc_id": bc_id, "name": want.name or want.alias},
-                    stage=Stage.SHARE,
-                    target={"partner_bc_id": bc_id},
-                )
-            elif want is None and have is not None:
-                removed_partners.add(bc_id)
-                self.add(
-                    Action.DELETE,
-                    Kind.PARTNER,
-                    bc_id,
-                    label,
-                    self.removal_reason(bc_id),
-                    before={"bc_id": bc_id, "name": have.name, "shared_assets": shared[bc_id]},
-                    stage=Stage.REVOKE,
-                    target={"partner_bc_id": bc_id},
-                )
-        for key in sorted(self.desired.shares.keys() | actual_shares.keys()):
-            partner, asset = key
-            if partner in removed_partners:
-                continue
-            want = self.desired.shares.get(key)
-            have = actual_shares.get(key)
-            share_key = f"{partner}:{asset}"
-            title = f"{self.asset_label(asset)} shared with {self.partner_label(partner)}"
-            target = {
-                "partner_bc_id": partner,
-                "asset_type": asset.type.value,
-                "asset_id": asset.id,
-            }
-            if want is not None and have is None and asset not in self.actual.assets:
-                reason = "asset not found in the Business Center; check its id in config"
-                self.noop(Kind.SHARE, share_key, title, reason, None, {"role": want.role})
-            elif want is not None and have is None:
-                self.role_change(
-                    Kind.SHARE, share_key, title, None, want.role, "in config", Stage.SHARE, target
-                )
-            elif want is None and have is not None:
-                reason = self.removal_reason(key)
-                self.role_change(
-                    Kind.SHARE, share_key, title, have.role, None, reason, Stage.REVOKE, target
-                )
-            elif want is not None and have is not None and want.role != have.role:
-                reason = f"role {have.role} → {want.role}"
-                self.role_change(
-                    Kind.SHARE, share_key, title, have.role, want.role, reason, Stage.SHARE, target
-                )
+def _member_removal(ctx: _Context, email: str, have: Member) -> list[Change]:
+    if have.status is MemberStatus.REJECTED:
+        return []  # not a member; nothing to take away
+    pending = have.status is MemberStatus.PENDING
+    reason = ctx.removal_reason(email)
+    if pending:
+        reason += "; revoke the pending invitation"
+    is_admin = have.role is MemberRole.ADMIN and not pending
+    change = _change(
+        Action.DELETE,
+        Kind.MEMBER,
+        email,
+        email,
+        reason,
+        before=_member_doc(have),
+        stage=Stage.DEMOTE_ADMIN if is_admin else Stage.REMOVE_MEMBER,
+        target=Target(email=email, user_id=None if pending else have.user_id),
+    )
+    return [change]
+
+
+def _member_update(email: str, want: Member, have: Member) -> list[Change]:
+    if have.status in (MemberStatus.PENDING, MemberStatus.REJECTED):
+        cause = NoopCause.PENDING if have.status is MemberStatus.PENDING else NoopCause.REJECTED
+        reason = noop_reason(cause, email)
+        if cause is NoopCause.PENDING and (want.role, want.finance_role) != (
+            have.role,
+            have.finance_role,
+        ):
+            reason += "; roles are updated after acceptance"
+        before, after = _member_doc(have), _member_doc(want)
+        return [_noop(Kind.MEMBER, email, email, cause, reason, before, after, want)]
+    if want == have:
+        return []
+    # The API has no value that clears a finance role: keep it, and say so.
+    keeps_finance = want.finance_role is None and have.finance_role is not None
+    target_finance = have.finance_role if keeps_finance else want.finance_role
+    if keeps_finance and want.role is have.role:
+        cause = NoopCause.FINANCE_ROLE_UNCLEARABLE
+        before, after = _member_doc(have), _member_doc(want)
+        return [
+            _noop(Kind.MEMBER, email, email, cause, noop_reason(cause, email), before, after, want)
+        ]
+    notes = []
+    if want.role is not have.role:
+        notes.append(f"role {have.role.value} → {want.role.value}")
+    if target_finance is not have.finance_role:
+        old = have.finance_role.value if have.finance_role else "none"
+        new = target_finance.value if target_finance else "none"
+        notes.append(f"finance role {old} → {new}")
+    if keeps_finance:
+        notes.append(noop_reason(NoopCause.FINANCE_ROLE_UNCLEARABLE, email))
+    if want.role is MemberRole.ADMIN and have.role is not MemberRole.ADMIN:
+        stage = Stage.INVITE_PROMOTE
+    elif have.role is MemberRole.ADMIN and want.role is not MemberRole.ADMIN:
+        stage = Stage.DEMOTE_ADMIN
+    else:
+        stage = Stage.GRANT
+    after = {
+        "role": want.role.value,
+        "finance_role": target_finance.value if target_finance else None,
+    }
+    change = _change(
+        Action.UPDATE,
+        Kind.MEMBER,
+        email,
+        email,
+        "; ".join(notes),
+        before=_member_doc(have),
+        after=after,
+        stage=stage,
+        target=Target(email=email, user_id=have.user_id),
+        entry=want,
+    )
+    return [change]
+
+
+def _noop(
+    kind: Kind,
+    key: str,
+    title: str,
+    cause: NoopCause,
+    reason: str,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+    entry: Member | Grant | Partner | PartnerShare | None = None,
+) -> Change:
+    return _change(
+        Action.NOOP, kind, key, title, reason, before=before, after=after, cause=cause, entry=entry
+    )
 
 
 def _member_doc(member: Member) -> dict[str, Any]:
@@ -399,32 +274,226 @@ def _member_doc(member: Member) -> dict[str, Any]:
     return doc
 
 
+# -- grants --------------------------------------------------------------------------------
+
+
+def _grants(ctx: _Context) -> list[Change]:
+    declared = set(ctx.desired.assets)
+    ignored = {e for e in ctx.actual.members if ctx.config.policy.is_ignored(e)}
+    actual = {
+        key: g
+        for key, g in ctx.actual.grants.items()
+        if g.asset in declared and g.member not in ignored
+    }
+    carried = carried_on_invite(ctx)
+    changes: list[Change] = []
+    # `plan.order` sorts the changes; iterating unsorted keeps 100,000 grants cheap.
+    for key in ctx.desired.grants.keys() | actual.keys():
+        want = ctx.desired.grants.get(key)
+        have = actual.get(key)
+        if want is not None and have is not None and want.role == have.role:
+            continue
+        if have is None:
+            assert want is not None
+            changes.append(_grant_create(ctx, want, carried))
+        else:
+            change = _grant_update_or_revoke(ctx, want, have)
+            if change is not None:
+                changes.append(change)
+    return changes
+
+
+def _grant_title(ctx: _Context, asset: AssetKey, email: str) -> tuple[str, str]:
+    return f"{asset}:{email}", f"{email} on {ctx.asset_label(asset)}"
+
+
+def _grant_create(ctx: _Context, want: Grant, carried: Mapping[str, str]) -> Change:
+    email, asset = want.member, want.asset
+    key, title = _grant_title(ctx, asset, email)
+    after = {"role": want.role}
+    problem = ctx.asset_problem(asset)
+    if problem is not None:
+        return _noop(
+            Kind.GRANT, key, title, problem, noop_reason(problem, email), None, after, want
+        )
+    member = ctx.members.get(email)
+    if member is None and carried.get(email) == want.role and asset.type is AssetType.AD_ACCOUNT:
+        return _change(
+            Action.CREATE,
+            Kind.GRANT,
+            key,
+            title,
+            f"with the invitation{_sources(want)}",
+            after=after,
+            stage=Stage.INVITE_PROMOTE,
+            target=Target(email=email, asset=asset, with_invite=True),
+            entry=want,
+        )
+    if member is None or member.status is not MemberStatus.BOUND or not member.user_id:
+        cause = NoopCause.DEFERRED
+        return _noop(Kind.GRANT, key, title, cause, noop_reason(cause, email), None, after, want)
+    return _change(
+        Action.CREATE,
+        Kind.GRANT,
+        key,
+        title,
+        f"in config{_sources(want)}",
+        after=after,
+        stage=Stage.GRANT,
+        target=Target(email=email, user_id=member.user_id, asset=asset),
+        entry=want,
+    )
+
+
+def _grant_update_or_revoke(ctx: _Context, want: Grant | None, have: Grant) -> Change | None:
+    email, asset = have.member, have.asset
+    member = ctx.members.get(email)
+    if want is None and email not in ctx.desired.members and member is not None:
+        return None  # the member's removal takes its grants with it
+    if member is None or not member.user_id:
+        return None  # nobody the API can address: the next read shows what remains
+    key, title = _grant_title(ctx, asset, email)
+    target = Target(email=email, user_id=member.user_id, asset=asset)
+    if want is None:
+        action, reason, stage = Action.DELETE, ctx.removal_reason((asset, email)), Stage.REVOKE
+    else:
+        action, stage = Action.UPDATE, Stage.GRANT
+        reason = f"role {have.role} → {want.role}{_sources(want)}"
+    return _change(
+        action,
+        Kind.GRANT,
+        key,
+        title,
+        reason,
+        before={"role": have.role},
+        after={"role": want.role} if want is not None else None,
+        stage=stage,
+        target=target,
+        entry=want,
+    )
+
+
+def carried_on_invite(ctx: _Context) -> dict[str, str]:
+    """For each member to invite: the one ad-account role its invite carries.
+
+    An invite carries ad-account grants with a single `advertiser_role`; the most common role
+    among the member's ad-account grants is carried (ties: the weaker, least privilege), the
+    rest are assigned after acceptance. Only bound accounts can ride an invitation.
+    """
+    new = ctx.desired.members.keys() - ctx.members.keys()
+    counts: dict[str, Counter[str]] = {}
+    for (asset, email), grant in ctx.desired.grants.items():
+        if email in new and asset.type is AssetType.AD_ACCOUNT and not ctx.asset_problem(asset):
+            counts.setdefault(email, Counter())[grant.role] += 1
+    rank = ROLES[AssetType.AD_ACCOUNT]
+    return {
+        email: max(counter.items(), key=lambda kv: (kv[1], -rank.index(kv[0])))[0]
+        for email, counter in counts.items()
+    }
+
+
 def _sources(grant: Grant) -> str:
     groups = [s for s in grant.sources if s.startswith("group ")]
     return f" (from {', '.join(groups)})" if groups else ""
 
 
-def make_plan(
-    config: BusinessCenterConfig,
-    actual: State,
-    *,
-    unmanaged_assets: int = 0,
-) -> Plan:
-    """Diff, order and batch: the plan for one BC (before safety checks)."""
-    changes = order(diff(config, actual))
-    warnings = tuple(
-        f"{c.title}: {c.reason}"
-        for c in changes
-        if c.action is Action.NOOP and "not found" in c.reason
+# -- partners and shares -------------------------------------------------------------------
+
+
+def _shareable(ctx: _Context) -> Counter[str]:
+    """Per partner: how many desired shares can be made now (their assets exist and are bound)."""
+    return Counter(
+        s.partner for s in ctx.desired.shares.values() if ctx.asset_problem(s.asset) is None
     )
-    return Plan(
-        bc_id=config.bc_id,
-        bc_name=config.name,
-        changes=changes,
-        steps=schedule(changes),
-        actual_fingerprint=actual.fingerprint(),
-        config_digest=config.digest,
-        unmanaged_assets=unmanaged_assets,
-        config_path=config.path,
-        warnings=warnings,
-    )
+
+
+def _partners(ctx: _Context) -> list[Change]:
+    shareable = _shareable(ctx)
+    shared = Counter(s.partner for s in ctx.actual.shares.values())
+    changes: list[Change] = []
+    for bc_id in sorted(ctx.desired.partners.keys() | ctx.actual.partners.keys()):
+        want = ctx.desired.partners.get(bc_id)
+        have = ctx.actual.partners.get(bc_id)
+        label = f"partner {ctx.partner_label(bc_id)}"
+        if want is not None and have is None:
+            if not shareable[bc_id]:
+                cause = NoopCause.PARTNER_NEEDS_SHARE
+                reason = noop_reason(cause, bc_id)
+                changes.append(
+                    _noop(Kind.PARTNER, bc_id, label, cause, reason, None, {"bc_id": bc_id}, want)
+                )
+                continue
+            changes.append(
+                _change(
+                    Action.CREATE,
+                    Kind.PARTNER,
+                    bc_id,
+                    label,
+                    "in config, not a partner yet",
+                    after={"bc_id": bc_id, "name": want.name or want.alias},
+                    stage=Stage.SHARE,
+                    target=Target(partner=bc_id),
+                    entry=want,
+                )
+            )
+        elif want is None and have is not None:
+            changes.append(
+                _change(
+                    Action.DELETE,
+                    Kind.PARTNER,
+                    bc_id,
+                    label,
+                    ctx.removal_reason(bc_id),
+                    before={"bc_id": bc_id, "name": have.name, "shared_assets": shared[bc_id]},
+                    stage=Stage.REVOKE,
+                    target=Target(partner=bc_id),
+                )
+            )
+    return changes
+
+
+def _shares(ctx: _Context) -> list[Change]:
+    declared = set(ctx.desired.assets)
+    removed = ctx.actual.partners.keys() - ctx.desired.partners.keys()
+    actual = {
+        k: s
+        for k, s in ctx.actual.shares.items()
+        if s.asset in declared and s.partner not in removed
+    }
+    changes: list[Change] = []
+    for key in sorted(ctx.desired.shares.keys() | actual.keys()):
+        partner, asset = key
+        want = ctx.desired.shares.get(key)
+        have = actual.get(key)
+        if want is not None and have is not None and want.role == have.role:
+            continue
+        share_key = f"{partner}:{asset}"
+        title = f"{ctx.asset_label(asset)} shared with {ctx.partner_label(partner)}"
+        target = Target(partner=partner, asset=asset)
+        problem = ctx.asset_problem(asset) if have is None else None
+        if want is not None and problem is not None:
+            reason = noop_reason(problem, partner)
+            after = {"role": want.role}
+            changes.append(_noop(Kind.SHARE, share_key, title, problem, reason, None, after, want))
+            continue
+        if have is None:
+            action, reason, stage = Action.CREATE, "in config", Stage.SHARE
+        elif want is None:
+            action, reason, stage = Action.DELETE, ctx.removal_reason(key), Stage.REVOKE
+        else:
+            action, reason, stage = Action.UPDATE, f"role {have.role} → {want.role}", Stage.SHARE
+        changes.append(
+            _change(
+                action,
+                Kind.SHARE,
+                share_key,
+                title,
+                reason,
+                before={"role": have.role} if have is not None else None,
+                after={"role": want.role} if want is not None else None,
+                stage=stage,
+                target=target,
+                entry=want,
+            )
+        )
+    return changes

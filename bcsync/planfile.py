@@ -1,9 +1,16 @@
-"""Saved plans on disk: written atomically, read back with schema validation."""
+"""Saved plans on disk: written atomically (0600), read back as hostile input.
+
+A plan file is recognised by its content, not its name. Reading it refuses anything that is not
+a regular file of bounded size (a FIFO would hang, /dev/zero would never end), JSON too deep or
+with absurd numbers, and any document the plan schema rejects; each with a located message and
+exit 3. What a plan file says is never executed: `reconcile` compares it with a fresh plan.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from functools import cache
 from pathlib import Path
@@ -15,6 +22,10 @@ from bcsync.errors import PlanFileError
 from bcsync.plan import FORMAT_VERSION, Plan
 
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "plan.schema.json"
+# A plan at TikTok's limits (100,000 grant changes) is about 60 MB of compact JSON.
+MAX_BYTES = 256 * 1024 * 1024
+MAX_DEPTH = 32
+HINT = "save a plan with `bcsync plan --out FILE`"
 
 
 @cache
@@ -30,7 +41,7 @@ def validate_document(doc: Any) -> list[str]:
 
 
 def write(path: str | Path, text: str) -> None:
-    """Write a plan file atomically (a reader never sees half a plan)."""
+    """Write a plan file atomically (never half a plan), readable by its owner only."""
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -42,24 +53,56 @@ def write(path: str | Path, text: str) -> None:
         raise PlanFileError(f"cannot write the plan file {target}: {exc.strerror or exc}") from exc
 
 
-def read(path: str | Path) -> tuple[dict[str, Any], list[Plan]]:
-    """The document and its plans; PlanFileError when it is not a valid bcsync plan."""
+def read_bytes(path: str | Path, limit: int = MAX_BYTES) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes; never opens a FIFO or a device."""
     source = Path(path)
     try:
-        text = source.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PlanFileError(f"cannot read the plan file {source}: {exc}") from exc
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
+        info = os.stat(source)
+    except OSError as exc:
+        raise PlanFileError(f"cannot read the plan file {source}: {exc.strerror or exc}") from exc
+    if not stat.S_ISREG(info.st_mode):
         raise PlanFileError(
-            f"{source}:{exc.lineno}:{exc.colno}: not a bcsync plan (invalid JSON: {exc.msg})",
-            hint="save a plan with `bcsync plan --out FILE`",
-        ) from exc
-    if not isinstance(doc, dict) or doc.get("tool") != "bcsync":
-        raise PlanFileError(
-            f"{source}: not a bcsync plan", hint="save a plan with `bcsync plan --out FILE`"
+            f"{source}: not a regular file (a directory, FIFO, socket or device); "
+            "refusing to read it as a plan",
+            hint=HINT,
         )
+    if info.st_size > limit:
+        raise PlanFileError(f"{source}: {info.st_size} bytes is over the {limit}-byte limit")
+    try:
+        fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):  # swapped after the stat
+                raise PlanFileError(f"{source}: not a regular file", hint=HINT)
+            data = fh.read(limit + 1)
+    except OSError as exc:
+        raise PlanFileError(f"cannot read the plan file {source}: {exc.strerror or exc}") from exc
+    if len(data) > limit:
+        raise PlanFileError(f"{source}: over the {limit}-byte limit")
+    return data
+
+
+def looks_like_plan(path: str | Path) -> bool:
+    """Whether `path` is a regular file whose content starts like a JSON object (a saved plan)."""
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            return False
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    return text.startswith(b"{") and b'"' in text[:64]
+
+
+def read(path: str | Path) -> tuple[dict[str, Any], list[Plan]]:
+    """The document and its plans; PlanFileError (exit 3) when it is not a valid bcsync plan."""
+    source = Path(path)
+    data = read_bytes(source)
+    doc = _parse(source, data)
+    if not isinstance(doc, dict) or doc.get("tool") != "bcsync":
+        raise PlanFileError(f"{source}: not a bcsync plan", hint=HINT)
     if doc.get("format_version") != FORMAT_VERSION:
         raise PlanFileError(
             f"{source}: plan format_version {doc.get('format_version')!r} is not supported "
@@ -72,4 +115,49 @@ def read(path: str | Path) -> tuple[dict[str, Any], list[Plan]]:
             f"{source}: not a valid bcsync plan:\n  - " + "\n  - ".join(problems[:10]),
             hint="re-create it with `bcsync plan --out FILE`",
         )
-    return doc, [Plan.from_json(p) for p in doc["plans"]]
+    try:
+        return doc, [Plan.from_json(p) for p in doc["plans"]]
+    except (KeyError, TypeError, ValueError) as exc:  # the schema should have said so
+        raise PlanFileError(f"{source}: not a valid bcsync plan ({exc})", hint=HINT) from exc
+
+
+def _parse(source: Path, data: bytes) -> Any:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PlanFileError(
+            f"{source}: byte {exc.start}: not UTF-8 text, so not a bcsync plan", hint=HINT
+        ) from exc
+    try:
+        doc = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise PlanFileError(
+            f"{source}:{exc.lineno}:{exc.colno}: not a bcsync plan (invalid JSON: {exc.msg})",
+            hint=HINT,
+        ) from exc
+    except RecursionError as exc:
+        raise PlanFileError(f"{source}: nested too deeply to be a bcsync plan", hint=HINT) from exc
+    except ValueError as exc:  # e.g. an integer of thousands of digits
+        raise PlanFileError(f"{source}: not a bcsync plan ({exc})", hint=HINT) from exc
+    if _depth(doc) > MAX_DEPTH:
+        raise PlanFileError(f"{source}: nested deeper than {MAX_DEPTH} levels", hint=HINT)
+    return doc
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _depth(value: Any, limit: int = MAX_DEPTH + 1) -> int:
+    """Nesting depth, iteratively (a hostile document must not exhaust the stack)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest

@@ -1,47 +1,57 @@
-"""The reconcile loop as a library: read every BC, plan, check, apply (the CLI is thin).
+"""The reconcile loop as a library: read every BC, plan, decide what may run, apply.
 
-Every BC in a run is read concurrently through providers that share one rate limiter per app.
+What runs is always a plan made just now from the config and a fresh read of the BC. A saved
+plan file or a `--checksum` does not say what to run; it says what was reviewed, and apply goes
+ahead only when the fresh plan is that plan, change for change and step for step. The guards
+then refuse, once, anything unsafe in the very steps that will execute. The CLI only parses,
+prompts, shows progress and renders.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import filelock
 from deepdiff import DeepDiff
 
-from bcsync import safety
 from bcsync.apply import ApplyResult, ProgressCallback, execute
 from bcsync.audit import AuditLog
-from bcsync.diff import make_plan
 from bcsync.errors import LockHeldError, StalePlanError
 from bcsync.model import BusinessCenterConfig
-from bcsync.plan import Change, Plan
+from bcsync.plan import Plan, checksum_of, make_plan, raise_if_refused
 from bcsync.providers import Scope
 from bcsync.providers.base import Provider, ReadResult
 
+REPLAN_HINT = "run `bcsync plan --out FILE` again, review the new plan, and apply that"
 
-@dataclass
+
+@dataclass(frozen=True)
 class PlannedBC:
     """One BC's plan with what it was made from."""
 
     config: BusinessCenterConfig
     read: ReadResult
     plan: Plan
-    violations: list[str] = field(default_factory=list)
 
 
 async def plan_one(
     config: BusinessCenterConfig, provider: Provider, *, allow_removals: bool = False
 ) -> PlannedBC:
     read = await provider.read_state(Scope.of_state(config.desired))
-    plan = make_plan(config, read.state, unmanaged_assets=read.unmanaged_assets)
-    problems = safety.violations(plan, config, read.state, allow_removals=allow_removals)
-    return PlannedBC(config, read, plan, problems)
+    plan = make_plan(
+        config,
+        read.state,
+        unmanaged_assets=read.unmanaged_assets,
+        allow_removals=allow_removals,
+    )
+    return PlannedBC(config, read, plan)
 
 
 async def plan_all(
@@ -58,18 +68,119 @@ async def plan_all(
     )
 
 
+@dataclass(frozen=True)
+class Reviewed:
+    """What a reviewer approved: a saved plan document's plans and checksums, or a checksum."""
+
+    plans: Sequence[Mapping[str, Any]] = ()
+    # Every one must be the fresh run's checksum: `--checksum` and a saved plan's own.
+    checksums: tuple[str, ...] = ()
+    source: str = "the saved plan"
+
+
+def check_reviewed(reviewed: Reviewed, fresh: Sequence[Plan]) -> None:
+    """Refuse (StalePlanError, exit 4) unless the fresh plans are exactly the reviewed ones."""
+    now = checksum_of(fresh)
+    for checksum in reviewed.checksums:
+        if checksum != now:
+            raise StalePlanError(
+                f"the plan is not the reviewed one: checksum {now} is not "
+                f"{checksum}{_summary_of(fresh)}",
+                hint="the Business Center or the config changed since the review; " + REPLAN_HINT,
+            )
+    if not reviewed.plans:
+        return
+    saved = {str(p.get("bc_id")): p for p in reviewed.plans}
+    if len(saved) != len(reviewed.plans) or set(saved) != {p.bc_id for p in fresh}:
+        raise StalePlanError(
+            f"{reviewed.source} covers Business Centers {sorted(saved)}, the config "
+            f"{sorted(p.bc_id for p in fresh)}",
+            hint=REPLAN_HINT,
+        )
+    for plan in fresh:
+        difference = first_difference(saved[plan.bc_id], plan)
+        if difference is not None:
+            raise StalePlanError(
+                f"{reviewed.source} for {plan.name} is not what would run now: {difference}",
+                hint=REPLAN_HINT,
+            )
+
+
+def first_difference(saved: Mapping[str, Any], fresh: Plan) -> str | None:
+    """The first way a saved plan body differs from a fresh plan, or None when they are one."""
+    now = fresh.to_json()
+    if saved.get("refusals"):
+        return "it was refused by the safety guards when it was made"
+    if not saved.get("config_digest") or saved.get("config_digest") != now["config_digest"]:
+        return f"the config {fresh.config_path} changed since it was made"
+    for field in ("changes", "steps"):
+        old, new = saved.get(field), now[field]
+        if not isinstance(old, list):
+            return f"its {field} are missing"
+        for i, (a, b) in enumerate(zip(old, new, strict=False)):
+            if a != b:
+                return f"{field[:-1]} {i + 1} differs ({_describe_difference(a, b)})"
+        if len(old) != len(new):
+            extra = "more" if len(old) > len(new) else "fewer"
+            return f"it has {extra} {field} ({len(old)}) than a fresh plan ({len(new)})"
+    if saved.get("checksum") != now["checksum"]:
+        return f"its checksum {saved.get('checksum')!r} is not {now['checksum']}"
+    return None
+
+
+def _describe_difference(old: Any, new: Any) -> str:
+    """Which fields differ: "after.role: 'analyst' → 'admin'" (deepdiff describes only)."""
+    name = new.get("title") or new.get("id") if isinstance(new, Mapping) else None
+    found = DeepDiff(old, new, ignore_order=False, verbose_level=2)
+    parts = []
+    for kind in ("values_changed", "type_changes"):
+        for path, delta in found.get(kind, {}).items():
+            parts.append(f"{_dotted(path)}: {delta['old_value']!r} → {delta['new_value']!r}")
+    for kind, verb in (("dictionary_item_added", "added"), ("dictionary_item_removed", "removed")):
+        parts.extend(f"{_dotted(path)} {verb}" for path in found.get(kind, {}))
+    for kind, verb in (("iterable_item_added", "added"), ("iterable_item_removed", "removed")):
+        parts.extend(f"{_dotted(path)} {verb}" for path in found.get(kind, {}))
+    text = "; ".join(parts[:5]) or "different"
+    return f"{name}: {text}" if name else text
+
+
+def _dotted(path: str) -> str:
+    """deepdiff's "root['after']['role']" as "after.role"."""
+    return path.removeprefix("root").replace("']['", ".").replace("][", ".").strip("[]'")
+
+
+def _summary_of(plans: Sequence[Plan]) -> str:
+    lines = [f"{p.name}: {p.summary.sentence()}" for p in plans]
+    return "; a fresh plan is:\n  - " + "\n  - ".join(lines) if lines else ""
+
+
+def check_apply(plans: Sequence[Plan], reviewed: Reviewed | None = None) -> None:
+    """What may run: fresh plans that are the reviewed ones (if any) and that no guard refused."""
+    if reviewed is not None:
+        check_reviewed(reviewed, plans)
+    raise_if_refused(plans)
+
+
+def lock_dir(env: Mapping[str, str] = os.environ) -> Path:
+    """One directory per machine and user for apply locks, whatever --state-dir says."""
+    if env.get("BCSYNC_LOCK_DIR"):
+        return Path(env["BCSYNC_LOCK_DIR"])
+    base = env.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
+    return Path(base) / f"bcsync-locks-{os.getuid()}"
+
+
 @contextlib.contextmanager
-def bc_lock(state_dir: Path, bc_id: str, timeout: float = 5.0) -> Iterator[None]:
+def bc_lock(directory: Path, bc_id: str, timeout: float = 5.0) -> Iterator[None]:
     """One advisory lock per BC on this machine; a second apply waits briefly, then refuses."""
-    lock_dir = state_dir / "locks"
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    lock = filelock.FileLock(str(lock_dir / f"{bc_id}.lock"))
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = directory / f"{bc_id}.lock"
+    lock = filelock.FileLock(str(path))
     try:
         lock.acquire(timeout=timeout)
     except filelock.Timeout as exc:
         raise LockHeldError(
-            f"another bcsync apply holds the lock for Business Center {bc_id} "
-            f"({lock_dir / (bc_id + '.lock')}); waited {timeout:g}s",
+            f"another bcsync apply holds the lock for Business Center {bc_id} ({path}); "
+            f"waited {timeout:g}s",
             hint="wait for it to finish, then run plan again",
         ) from exc
     try:
@@ -79,67 +190,15 @@ def bc_lock(state_dir: Path, bc_id: str, timeout: float = 5.0) -> Iterator[None]
 
 
 @contextlib.contextmanager
-def locks(state_dir: Path, bc_ids: Sequence[str], timeout: float = 5.0) -> Iterator[None]:
+def locks(
+    bc_ids: Sequence[str], timeout: float = 5.0, directory: Path | None = None
+) -> Iterator[None]:
+    """Hold every BC's lock (in a stable order, so two runs cannot deadlock)."""
+    where = directory or lock_dir()
     with contextlib.ExitStack() as stack:
         for bc_id in sorted(set(bc_ids)):
-            stack.enter_context(bc_lock(state_dir, bc_id, timeout))
+            stack.enter_context(bc_lock(where, bc_id, timeout))
         yield
-
-
-def stale_reason(saved: Plan, fresh: Plan) -> str:
-    """What changed between a saved plan and a fresh one, for the stale-plan refusal."""
-    old = {c.id: c for c in saved.changes if c.is_change}
-    new = {c.id: c for c in fresh.changes if c.is_change}
-    lines = []
-    for cid in sorted(new.keys() - old.keys())[:10]:
-        lines.append(f"now also needed: {new[cid].title} ({new[cid].action.value})")
-    for cid in sorted(old.keys() - new.keys())[:10]:
-        lines.append(f"no longer needed: {old[cid].title} ({old[cid].action.value})")
-    for cid in sorted(old.keys() & new.keys()):
-        fields = _field_changes(old[cid], new[cid])
-        if fields:
-            lines.append(f"changed: {new[cid].title} ({fields})")
-        if len(lines) >= 20:
-            break
-    if not lines:
-        lines.append("the Business Center changed in ways this plan does not touch")
-    return "\n  - ".join(["", *lines])
-
-
-def _field_changes(old: Change, new: Change) -> str:
-    """Which fields of a change differ between two plans: "after.role: 'analyst' → 'admin'"."""
-    keep = ("action", "before", "after", "target")
-    a = {k: v for k, v in old.to_json().items() if k in keep}
-    b = {k: v for k, v in new.to_json().items() if k in keep}
-    found = DeepDiff(a, b, ignore_order=True)
-    parts = []
-    for kind in ("values_changed", "type_changes"):
-        for path, delta in found.get(kind, {}).items():
-            parts.append(f"{_dotted(path)}: {delta['old_value']!r} → {delta['new_value']!r}")
-    for kind, verb in (("dictionary_item_added", "added"), ("dictionary_item_removed", "removed")):
-        parts.extend(f"{_dotted(path)} {verb}" for path in found.get(kind, []))
-    return "; ".join(parts)
-
-
-def _dotted(path: str) -> str:
-    """deepdiff's "root['after']['role']" as "after.role"."""
-    return path.removeprefix("root").replace("']['", ".").strip("[]'")
-
-
-def check_fresh(saved: Plan, planned: PlannedBC) -> None:
-    """Refuse a saved plan whose config or BC changed since it was made."""
-    name = saved.bc_name or saved.bc_id
-    if saved.config_digest and saved.config_digest != planned.config.digest:
-        raise StalePlanError(
-            f"the saved plan for {name} is stale: {planned.config.path} changed since it was made",
-            hint="run `bcsync plan --out FILE` again and review the new plan",
-        )
-    if saved.actual_fingerprint != planned.read.state.fingerprint():
-        raise StalePlanError(
-            f"the saved plan for {name} is stale: the Business Center changed since it was "
-            f"made{stale_reason(saved, planned.plan)}",
-            hint="run `bcsync plan --out FILE` again and review the new plan",
-        )
 
 
 async def apply_planned(

@@ -1,18 +1,39 @@
 """Guards that refuse a plan which could lock the owners out. Pure, no I/O.
 
-Each refusal names the numbers and the flag that overrides it, where one exists
-(octoDNS `Plan.raise_if_unsafe`, Peribolos `--maximum-removal-delta` / `--min-admins`).
+The guards read the steps, the very API calls apply will make, in their order: every prefix keeps
+`min_admins` admins and every required admin, no step touches a protected entry, and the steps
+remove no more than `max_removals`. Each refusal names the numbers and the flag that overrides it,
+where one exists (octoDNS `Plan.raise_if_unsafe`, Peribolos `--maximum-removal-delta`).
+`raise_if_refused` is the one place a refused plan becomes an `UnsafePlanError`.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bcsync.errors import UnsafePlanError
-from bcsync.model import BusinessCenterConfig, MemberRole, MemberStatus, Policy, State
-from bcsync.plan import Action, Change, Kind, Plan
+from bcsync.model import (
+    ROLES,
+    AssetKey,
+    AssetType,
+    BusinessCenterConfig,
+    MemberRole,
+    MemberStatus,
+    Policy,
+    State,
+)
+from bcsync.schedule import (
+    Assign,
+    RemoveMember,
+    RemovePartner,
+    Share,
+    Step,
+    Unassign,
+    Unshare,
+    UpdateMember,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,8 +42,36 @@ class RemovalCount:
     existing: int
 
 
-def count_removals(plan: Plan, actual: State, policy: Policy) -> RemovalCount:
-    """Managed entries the plan removes (a removed member takes its grants along) and exist now.
+def refusals(
+    steps: Sequence[Step],
+    config: BusinessCenterConfig,
+    actual: State,
+    *,
+    allow_removals: bool = False,
+) -> tuple[str, ...]:
+    """Every guard the steps break, as sentences; empty when they are safe to run."""
+    policy = config.policy
+    found = [
+        *_admin_floor(steps, policy, actual),
+        *_protected(steps, policy, actual, config.partner_aliases),
+    ]
+    if not allow_removals:
+        found.extend(_removal_limit(steps, policy, actual))
+    return tuple(dict.fromkeys(found))
+
+
+def raise_if_refused(refused: Iterable[tuple[str, Sequence[str]]]) -> None:
+    """Raise one UnsafePlanError naming every refusal of every BC ((name, refusals) pairs)."""
+    lines = [f"{name}: {reason}" for name, reasons in refused for reason in reasons]
+    if lines:
+        raise UnsafePlanError(
+            "refused by safety guards:\n  - " + "\n  - ".join(lines),
+            hint="fix the config, or pass the flag named above if the change is intended",
+        )
+
+
+def count_removals(steps: Sequence[Step], actual: State, policy: Policy) -> RemovalCount:
+    """Managed entries the steps remove (a removed member takes its grants along) and exist now.
 
     The provider reads grants and shares of declared assets only, so those are all managed;
     ignored members (and their grants) are not managed and never count.
@@ -36,141 +85,127 @@ def count_removals(plan: Plan, actual: State, policy: Policy) -> RemovalCount:
     shares_of = Counter(s.partner for s in actual.shares.values())
     existing = len(managed) + grants_of.total() + len(actual.partners) + shares_of.total()
     removals = 0
-    for change in plan.changes:
-        if change.action is not Action.DELETE:
-            continue
-        removals += 1
-        if change.kind is Kind.MEMBER:
-            removals += grants_of[change.key]
-        elif change.kind is Kind.PARTNER:
-            removals += shares_of[change.key]
+    for step in steps:
+        params = step.params
+        if isinstance(params, RemoveMember):
+            removals += 1 + grants_of[params.email]
+        elif isinstance(params, Unassign):
+            removals += 1
+        elif isinstance(params, RemovePartner):
+            removals += 1 + shares_of[params.partner_bc_id]
+        elif isinstance(params, Unshare):
+            removals += len(params.asset_ids)
     return RemovalCount(removals, existing)
 
 
-def violations(
-    plan: Plan,
-    config: BusinessCenterConfig,
-    actual: State,
-    *,
-    allow_removals: bool = False,
-) -> list[str]:
-    """Every guard the plan breaks, as messages; empty when the plan is safe."""
-    policy = config.policy
-    problems: list[str] = []
-    problems.extend(_admin_floor(plan, policy, actual))
-    problems.extend(_protected(plan, policy, actual, config.partner_aliases))
-    if not allow_removals:
-        counted = count_removals(plan, actual, policy)
-        limit = policy.max_removals
-        if counted.existing >= policy.removal_threshold_floor and not limit.allows(
-            counted.removals, counted.existing
-        ):
-            if limit.percent:
-                share = 100 * counted.removals / counted.existing
-                compared = f"{share:.0f}% > max_removals {limit}"
-            else:
-                compared = f"{counted.removals} > max_removals {limit}"
+def _removal_limit(steps: Sequence[Step], policy: Policy, actual: State) -> list[str]:
+    counted = count_removals(steps, actual, policy)
+    limit = policy.max_removals
+    if counted.existing < policy.removal_threshold_floor or limit.allows(
+        counted.removals, counted.existing
+    ):
+        return []
+    if limit.percent:
+        compared = f"{100 * counted.removals / counted.existing:.0f}% > max_removals {limit}"
+    else:
+        compared = f"{counted.removals} > max_removals {limit}"
+    return [
+        f"refusing to remove {counted.removals} of {counted.existing} managed entries "
+        f"({compared}); pass --allow-removals to proceed"
+    ]
+
+
+def _admin_floor(steps: Sequence[Step], policy: Policy, actual: State) -> list[str]:
+    """Every prefix of the steps keeps `min_admins` admins and every required admin.
+
+    Admins matched by `ignore_members` are not managed, so they do not count towards the floor.
+    """
+    bound = {e for e, m in actual.members.items() if m.status is MemberStatus.BOUND}
+    admins = {
+        e for e in bound if actual.members[e].role is MemberRole.ADMIN and not policy.is_ignored(e)
+    }
+    required = {r.lower() for r in policy.required_admins}
+    problems = []
+    for step in steps:
+        params = step.params
+        email = getattr(params, "email", None)
+        if email is None or email not in bound:
+            continue
+        if isinstance(params, UpdateMember) and params.role is MemberRole.ADMIN:
+            if not policy.is_ignored(email):
+                admins.add(email)
+            continue
+        if not isinstance(params, UpdateMember | RemoveMember) or email not in admins:
+            continue
+        admins.discard(email)
+        verb = "removing" if isinstance(params, RemoveMember) else "demoting"
+        if len(admins) < policy.min_admins:
             problems.append(
-                f"refusing to remove {counted.removals} of {counted.existing} managed entries "
-                f"({compared}); pass --allow-removals to proceed"
+                f"{verb} admin {email} would leave {len(admins)} admin(s); "
+                f"policy min_admins is {policy.min_admins}"
+            )
+        if email in required:
+            problems.append(
+                f"{verb} {email}, a required admin (policy.required_admins), is never allowed"
             )
     return problems
 
 
-def check(
-    plan: Plan,
-    config: BusinessCenterConfig,
-    actual: State,
-    *,
-    allow_removals: bool = False,
-) -> None:
-    """Raise UnsafePlanError naming every broken guard."""
-    problems = violations(plan, config, actual, allow_removals=allow_removals)
-    if problems:
-        where = plan.bc_name or plan.bc_id
-        raise UnsafePlanError(
-            f"plan for {where} ({plan.bc_id}) refused:\n  - " + "\n  - ".join(problems),
-            hint="fix the config, or pass the flag named above when the change is intended",
-        )
+def _weaker(asset_type: AssetType, new: str, old: str) -> bool:
+    """Whether `new` gives less than `old` on an asset of this type."""
+    order = ROLES[asset_type]
+    if new in order and old in order:
+        return order.index(new) < order.index(old)
+    return not set(old.split(",")) <= set(new.split(","))
 
 
-def _takes_admin(change: Change, actual: State) -> bool:
-    """Whether the change leaves a currently bound admin without the admin role."""
-    if change.kind is not Kind.MEMBER:
-        return False
-    have = actual.members.get(change.key)
-    if have is None or have.status is not MemberStatus.BOUND or have.role is not MemberRole.ADMIN:
-        return False
-    if change.action is Action.DELETE:
-        return True
-    return change.action is Action.UPDATE and (change.after or {}).get("role") != "admin"
+def _protected(
+    steps: Sequence[Step], policy: Policy, actual: State, aliases: Mapping[str, str]
+) -> list[str]:
+    def partner_protected(bc_id: str) -> bool:
+        return policy.is_protected_partner(bc_id, aliases.get(bc_id))
 
-
-def _gives_admin(change: Change, actual: State) -> bool:
-    if change.kind is not Kind.MEMBER or change.action is not Action.UPDATE:
-        return False
-    have = actual.members.get(change.key)
-    return (
-        have is not None
-        and have.status is MemberStatus.BOUND
-        and have.role is not MemberRole.ADMIN
-        and (change.after or {}).get("role") == "admin"
-    )
-
-
-def _admin_floor(plan: Plan, policy: Policy, actual: State) -> list[str]:
-    """Every prefix of the plan keeps `min_admins` admins and every required admin."""
     problems = []
-    admins = {
-        e
-        for e, m in actual.members.items()
-        if m.status is MemberStatus.BOUND and m.role is MemberRole.ADMIN
-    }
-    count = len(admins)
-    required = {r.lower() for r in policy.required_admins}
-    for change in plan.changes:
-        if _gives_admin(change, actual):
-            count += 1
-        elif _takes_admin(change, actual):
-            count -= 1
-            verb = "removing" if change.action is Action.DELETE else "demoting"
-            if count < policy.min_admins:
+    for step in steps:
+        p = step.params
+        if isinstance(p, RemoveMember) and policy.is_protected_member(p.email):
+            problems.append(f"refusing to remove protected member {p.email} (policy.protected)")
+        elif isinstance(p, UpdateMember) and policy.is_protected_member(p.email):
+            have = actual.members.get(p.email)
+            if (
+                have is not None
+                and have.role is MemberRole.ADMIN
+                and p.role is not MemberRole.ADMIN
+            ):
+                problems.append(f"refusing to demote protected member {p.email} (policy.protected)")
+        elif isinstance(p, Unassign) and policy.is_protected_member(p.email):
+            problems.append(f"refusing to revoke {p.asset} of protected member {p.email}")
+        elif isinstance(p, Assign) and policy.is_protected_member(p.email):
+            have_grant = actual.grants.get((p.asset, p.email))
+            if have_grant is not None and _weaker(p.asset.type, p.role, have_grant.role):
                 problems.append(
-                    f"{verb} admin {change.key} would leave {count} admin(s); "
-                    f"policy min_admins is {policy.min_admins}"
+                    f"refusing to downgrade {p.asset} of protected member {p.email} "
+                    f"({have_grant.role} → {p.role})"
                 )
-            if change.key in required:
-                problems.append(
-                    f"{verb} {change.key}, a required admin (policy.required_admins), "
-                    "is never allowed"
-                )
+        elif isinstance(p, RemovePartner) and partner_protected(p.partner_bc_id):
+            problems.append(f"refusing to remove protected partner {p.partner_bc_id} (policy.protected)")
+        elif isinstance(p, Unshare) and partner_protected(p.partner_bc_id):
+            problems.append(
+                f"refusing to unshare {len(p.asset_ids)} asset(s) from protected partner "
+                f"{p.partner_bc_id} (policy.protected)"
+            )
+        elif isinstance(p, Share) and partner_protected(p.partner_bc_id):
+            problems.extend(_share_downgrades(p, actual))
     return problems
 
 
-def _protected(plan: Plan, policy: Policy, actual: State, aliases: Mapping[str, str]) -> list[str]:
+def _share_downgrades(share: Share, actual: State) -> list[str]:
     problems = []
-    for change in plan.changes:
-        if change.action not in (Action.DELETE, Action.UPDATE):
-            continue
-        if change.kind is Kind.MEMBER and policy.is_protected_member(change.key):
-            if change.action is Action.DELETE or _takes_admin(change, actual):
-                verb = "remove" if change.action is Action.DELETE else "demote"
-                problems.append(
-                    f"refusing to {verb} protected member {change.key} (policy.protected)"
-                )
-        elif (
-            change.kind is Kind.GRANT
-            and change.action is Action.DELETE
-            and policy.is_protected_member(change.target.get("email", ""))
-        ):
-            problems.append(f"refusing to revoke {change.title} of a protected member")
-        elif change.kind in (Kind.PARTNER, Kind.SHARE):
-            partner = change.target.get("partner_bc_id", "")
-            alias = aliases.get(partner)
-            if policy.is_protected_partner(partner, alias) and change.action is Action.DELETE:
-                if change.kind is Kind.PARTNER:
-                    what = f"remove protected {change.title}"
-                else:
-                    what = f"unshare {change.title}"
-                problems.append(f"refusing to {what} (policy.protected)")
+    for asset_id in share.asset_ids:
+        have = actual.shares.get((share.partner_bc_id, AssetKey(AssetType.AD_ACCOUNT, asset_id)))
+        if have is not None and _weaker(AssetType.AD_ACCOUNT, share.role, have.role):
+            problems.append(
+                f"refusing to downgrade ad account {asset_id} shared with protected partner "
+                f"{share.partner_bc_id} ({have.role} → {share.role}) (policy.protected)"
+            )
     return problems

@@ -107,9 +107,15 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _register() -> None:
-    from bcsync.cli import core, emulator
+    from bcsync.cli import adopt, audit, core, emulator, history
 
-    for command in (core.validate, core.plan, core.apply, emulator.emulator):
+    for command in (core.validate, core.plan, core.apply, core.show, emulator.emulator):
+        cli.add_command(command)
+    for command in (adopt.export,):
+        cli.add_command(command)
+    for command in (history.history, history.diff, history.drift):
+        cli.add_command(command)
+    for command in (audit.report, audit.why, audit.expiring, audit.audit):
         cli.add_command(command)
 
 

@@ -89,10 +89,10 @@ def state_dir_option(func: F) -> F:
     return click.option(
         "--state-dir",
         type=click.Path(file_okay=False),
-        default=".bcsync",
-        show_default=True,
+        default=None,
         envvar="BCSYNC_STATE_DIR",
-        help="Local state: the local Business Center's database, locks, the audit log.",
+        help="Local state: the local Business Center's database and the audit log "
+        "[default: .bcsync beside the config].",
     )(func)
 
 

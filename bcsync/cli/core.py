@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import math
 import os
+import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,6 +21,7 @@ from bcsync.cli.base import (
     CONTEXT_SETTINGS,
     allow_removals_option,
     echo_err,
+    format_option,
     format_problem,
     load_configs,
     now_option,
@@ -25,7 +30,14 @@ from bcsync.cli.base import (
     style,
     use_color,
 )
-from bcsync.errors import BcsyncError, ExitCode
+from bcsync.errors import ExitCode, PlanFileError
+
+if TYPE_CHECKING:
+    from bcsync.apply import ApplyResult, StepResult
+    from bcsync.change import Change
+    from bcsync.model import BusinessCenterConfig
+    from bcsync.plan import Plan
+    from bcsync.reconcile import PlannedBC, Reviewed
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -39,8 +51,7 @@ from bcsync.errors import BcsyncError, ExitCode
     help="Output format; json prints the problems for tools.",
 )
 @now_option
-@click.pass_context
-def validate(ctx: click.Context, paths: tuple[str, ...], fmt: str, now: str | None) -> int:
+def validate(paths: tuple[str, ...], fmt: str, now: str | None) -> int:
     """Check config files: schema, cross-references and policy.
 
     Prints every problem at once as FILE:LINE:COL: error: PATH: message (hint).
@@ -52,90 +63,101 @@ def validate(ctx: click.Context, paths: tuple[str, ...], fmt: str, now: str | No
 
     today = parse_now(now)
 
-    def body() -> int:
-        result = load(list(paths), now=today)
-        problems = sorted(result.problems, key=lambda p: (p.file, p.line or 0, p.col or 0))
-        errors = [p for p in problems if p.is_error]
-        warnings = [p for p in problems if not p.is_error]
-        if fmt == "json":
-            doc = {
-                "valid": not errors,
-                "files": [c.path for c in result.configs],
-                "errors": len(errors),
-                "warnings": len(warnings),
-                "problems": [p.to_json() for p in problems],
-            }
-            click.echo(json.dumps(doc, indent=2))
+    result = load(list(paths), now=today)
+    problems = sorted(result.problems, key=lambda p: (p.file, p.line or 0, p.col or 0))
+    errors = [p for p in problems if p.is_error]
+    warnings = [p for p in problems if not p.is_error]
+    if fmt == "json":
+        doc = {
+            "valid": not errors,
+            "files": [c.path for c in result.configs],
+            "errors": len(errors),
+            "warnings": len(warnings),
+            "problems": [p.to_json() for p in problems],
+        }
+        click.echo(json.dumps(doc, indent=2))
+    else:
+        color = use_color()
+        for problem in problems:
+            click.echo(format_problem(problem, color))
+        if errors:
+            summary = style(
+                f"Invalid: {len(errors)} error(s), {len(warnings)} warning(s) "
+                f"in {len(result.files)} file(s).",
+                color,
+                fg="red",
+                bold=True,
+            )
         else:
-            color = use_color()
-            for problem in problems:
-                click.echo(format_problem(problem, color))
-            if errors:
-                summary = style(
-                    f"Invalid: {len(errors)} error(s), {len(warnings)} warning(s) "
-                    f"in {len(result.files)} file(s).",
-                    color,
-                    fg="red",
-                    bold=True,
-                )
-            else:
-                summary = style(
-                    f"Valid: {len(result.files)} file(s), "
-                    f"{len(result.configs)} Business Center(s), {len(warnings)} warning(s).",
-                    color,
-                    fg="green",
-                )
-            click.echo(summary)
-        return int(ExitCode.CONFIG_INVALID) if errors else 0
-
-    return body()
+            summary = style(
+                f"Valid: {len(result.files)} file(s), "
+                f"{len(result.configs)} Business Center(s), {len(warnings)} warning(s).",
+                color,
+                fg="green",
+            )
+        click.echo(summary)
+    return int(ExitCode.CONFIG_INVALID) if errors else 0
 
 
-def _render(plans: list[Any], fmt: str, color: bool, doc: dict[str, Any] | None = None) -> str:
+def render_plans(
+    plans: Sequence[Plan], fmt: str, color: bool, doc: dict[str, Any] | None = None
+) -> str:
+    """A plan in one of the three views; the JSON view is the saved document."""
     from bcsync.render import json as render_json
     from bcsync.render import markdown, text
 
     if fmt == "json":
-        return render_json.dumps(doc if doc is not None else _document(plans))
+        return render_json.dumps(doc if doc is not None else plan_document(plans))
     if fmt == "markdown":
         return markdown.render(plans)
     return text.render(plans, color=color)
 
 
-def _document(plans: list[Any], directory: str = ".") -> dict[str, Any]:
+def plan_document(plans: Sequence[Plan]) -> dict[str, Any]:
+    """The saved-plan document, with the run's metadata (time, version, commit, directory)."""
     from bcsync.audit import git_commit, now_iso
     from bcsync.render import json as render_json
 
+    where = str(Path(plans[0].config_path or ".").parent) if plans else "."
     return render_json.document(
-        plans, created_at=now_iso(), tool_version=__version__, git_commit=git_commit(directory)
+        plans,
+        created_at=now_iso(),
+        tool_version=__version__,
+        git_commit=git_commit(where),
+        created_in=os.getcwd(),
     )
 
 
-def _violations_error(planned: list[Any]) -> BcsyncError | None:
-    from bcsync.errors import UnsafePlanError
+def resolve_state_dir(value: str | None, configs: Sequence[BusinessCenterConfig]) -> Path:
+    """--state-dir, else `.bcsync` beside the (first) config; made now, or a usage error (64)."""
+    path = Path(value) if value else Path(configs[0].path).parent / ".bcsync" if configs else None
+    path = path or Path(".bcsync")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise click.BadParameter(
+            f"cannot create {path}: {exc.strerror or exc}", param_hint="--state-dir"
+        ) from exc
+    return path
 
-    bad = [p for p in planned if p.violations]
-    if not bad:
-        return None
-    lines = []
-    for p in bad:
-        name = p.plan.bc_name or p.plan.bc_id
-        lines.extend(f"{name}: {v}" for v in p.violations)
-    return UnsafePlanError(
-        "refused by safety guards:\n  - " + "\n  - ".join(lines),
-        hint="fix the config, or pass the flag named above if the change is intended",
-    )
+
+def finite_seconds(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """A number of seconds that is finite and at most a day (`nan`, `inf` are usage errors)."""
+    if not math.isfinite(value) or not 0 <= value <= 86400:
+        raise click.BadParameter(f"expected 0 to 86400 seconds, got {value!r}")
+    return value
+
+
+def checksum_line(plans: Sequence[Plan]) -> str:
+    from bcsync.plan import checksum_of
+
+    return f"Checksum: {checksum_of(plans)}"
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "markdown"]),
-    default="text",
-    show_default=True,
-    help="text for people, markdown for pull-request comments, json for tools.",
+@format_option(
+    "text", "markdown", "json", help="text for people, markdown for pull requests, json for tools."
 )
 @click.option("--out", type=click.Path(dir_okay=False), help="Save the plan (JSON) for apply.")
 @click.option(
@@ -146,61 +168,119 @@ def _violations_error(planned: list[Any]) -> BcsyncError | None:
 @allow_removals_option
 @now_option
 @state_dir_option
-@click.pass_context
 def plan(
-    ctx: click.Context,
     paths: tuple[str, ...],
     fmt: str,
     out: str | None,
     detailed_exitcode: bool,
     allow_removals: bool,
     now: str | None,
-    state_dir: str,
+    state_dir: str | None,
 ) -> int:
     """Show what apply would change: desired (config) against actual (the Business Center).
 
-    Reads every Business Center in PATHS concurrently, prints the ordered plan and, with
-    --out, saves it for `bcsync apply PLANFILE`. Safety guards are checked here too (exit 4).
-
-    PATHS are config files or directories of them (default: bcsync.yaml, else bcsync/*.yaml).
+    Reads every Business Center in PATHS concurrently and prints the ordered plan with its
+    checksum. --out saves it for `bcsync apply PLANFILE`; `bcsync apply PATHS --checksum SUM`
+    applies it only if a fresh plan has the same checksum. Safety guards are checked here too:
+    a refused plan is shown (and saved marked refused) and exits 4.
     """
     import asyncio
 
     from bcsync import planfile
+    from bcsync.plan import raise_if_refused
     from bcsync.providers import open_providers
     from bcsync.reconcile import plan_all
+    from bcsync.render import json as render_json
 
-    def body() -> int:
-        configs = load_configs(paths, now)
+    configs = load_configs(paths, now)
+    state = resolve_state_dir(state_dir, configs)
+    planned: list[PlannedBC] = []
 
-        async def go() -> list[Any]:
-            async with open_providers(configs, state_dir=Path(state_dir)) as providers:
-                with _reading(configs):
-                    return await plan_all(configs, providers, allow_removals=allow_removals)
+    async def go() -> None:
+        async with open_providers(configs, state_dir=state) as providers:
+            with _reading(configs):
+                planned.extend(await plan_all(configs, providers, allow_removals=allow_removals))
 
-        planned = asyncio.run(go())
-        plans = [p.plan for p in planned]
-        where = str(Path(configs[0].path).parent) if configs else "."
-        doc = _document(plans, where) if (out or fmt == "json") else None
-        click.echo(_render(plans, fmt, use_color(), doc), nl=fmt != "json")
-        if out and doc is not None:
-            from bcsync.render import json as render_json
-
-            planfile.write(out, render_json.dumps(doc))
+    asyncio.run(go())  # results stay out of the coroutine's value: its repr can be huge
+    plans = [p.plan for p in planned]
+    doc = plan_document(plans) if (out or fmt == "json") else None
+    click.echo(render_plans(plans, fmt, use_color(), doc), nl=fmt != "json")
+    if fmt != "json":
+        click.echo(checksum_line(plans))
+    if out and doc is not None:
+        planfile.write(out, render_json.dumps(doc))
+        if any(p.refusals for p in plans):
+            echo_err(f"Saved the plan to {out}, marked refused: apply will not run it.")
+        else:
             echo_err(f"Saved the plan to {out}. Apply it with: bcsync apply {out}")
-        err = _violations_error(planned)
-        if err is not None:
-            raise err
-        if detailed_exitcode and any(p.has_changes for p in plans):
-            return int(ExitCode.CHANGES_PENDING)
-        return 0
+    raise_if_refused(plans)
+    if detailed_exitcode and any(p.has_changes for p in plans):
+        return int(ExitCode.CHANGES_PENDING)
+    return 0
 
-    return body()
+
+@click.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("planfile", type=click.Path(dir_okay=False))
+@format_option("text", "markdown", "json", help="The view to print.")
+def show(planfile: str, fmt: str) -> int:
+    """Render a saved plan without reading the Business Center."""
+    from bcsync import planfile as planfiles
+    from bcsync.render import json as render_json
+
+    doc, plans = planfiles.read(planfile)
+    if fmt == "json":
+        click.echo(render_json.dumps(doc), nl=False)
+        return 0
+    click.echo(render_plans(plans, fmt, use_color()))
+    click.echo(f"Checksum: {doc['checksum']}")
+    return 0
+
+
+def split_plan_file(paths: tuple[str, ...]) -> str | None:
+    """The saved plan among PATHS (recognised by content), or None; mixing is a usage error."""
+    from bcsync.planfile import looks_like_plan
+
+    plans = [p for p in paths if looks_like_plan(p)]
+    if not plans:
+        return None
+    if len(paths) > 1:
+        raise click.UsageError(
+            "give either one saved plan file or config PATHS, not both "
+            f"({plans[0]} is a saved plan)"
+        )
+    return plans[0]
+
+
+def configs_of_plan(
+    path: str, doc: Mapping[str, Any], now: str | None
+) -> list[BusinessCenterConfig]:
+    """The configs a saved plan was made from; a clear error when they are not here."""
+    made_in = doc.get("created_in")
+    found = []
+    for body in doc["plans"]:
+        config = Path(body.get("config_path") or "")
+        candidates = [config]
+        if made_in and not config.is_absolute():
+            candidates.insert(0, Path(made_in) / config)
+        match = next((c for c in candidates if c.is_file()), None)
+        if match is None:
+            raise PlanFileError(
+                f"{path}: the config {config} it was made from is not here"
+                + (f" (the plan was made in {made_in})" if made_in else ""),
+                hint="apply the plan from the directory it was made in, next to its config",
+            )
+        found.append(str(match))
+    return load_configs(tuple(found), now)
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (for pipelines).")
+@click.option(
+    "--checksum",
+    metavar="SHA256",
+    help="Apply only if a fresh plan has this checksum (as `bcsync plan` printed it).",
+)
 @allow_removals_option
 @click.option(
     "--audit-log",
@@ -219,115 +299,158 @@ def plan(
     type=float,
     default=5.0,
     show_default=True,
+    callback=finite_seconds,
     help="Seconds to wait for another apply on the same Business Center.",
 )
 @now_option
 @state_dir_option
-@click.pass_context
 def apply(
-    ctx: click.Context,
     paths: tuple[str, ...],
     auto_approve: bool,
+    checksum: str | None,
     allow_removals: bool,
     audit_log: str | None,
     parallelism: int,
     lock_timeout: float,
     now: str | None,
-    state_dir: str,
+    state_dir: str | None,
 ) -> int:
-    """Carry out the changes: from config PATHS (plan, show, ask) or from a saved PLANFILE.
+    """Carry out the changes: from config PATHS (plan, show, ask) or a reviewed plan.
 
-    A saved plan is applied only if neither the config nor the Business Center changed since
-    it was made (else exit 4: stale). Every change attempt is appended to the audit log.
-    Without a terminal to ask, pass --auto-approve (or apply a saved plan).
+    What runs is always a plan made now from the config and a fresh read of the Business
+    Center. Given a saved PLANFILE (from `plan --out`) or --checksum, it runs only if that
+    fresh plan is the reviewed one, change for change and step for step; otherwise exit 4.
+    The safety guards check the very steps that run. Every change attempt is appended to the
+    audit log. Without a terminal to ask, pass --auto-approve, a PLANFILE or --checksum.
     """
-    import asyncio
-
     from bcsync import planfile
-    from bcsync.audit import AuditLog, actor, git_commit
-    from bcsync.errors import DeclinedError
-    from bcsync.providers import open_providers
-    from bcsync.reconcile import apply_planned, check_fresh, locks, plan_all
+    from bcsync.reconcile import Reviewed, locks
 
-    state = Path(state_dir)
-    saved_path = paths[0] if len(paths) == 1 and paths[0].endswith(".json") else None
-
-    def body() -> int:
-        color = use_color()
-        if saved_path:
-            _, saved = planfile.read(saved_path)
-            configs = load_configs(tuple(p.config_path or "" for p in saved), now)
-        else:
-            saved = []
-            configs = load_configs(paths, now)
-        audit_path = Path(audit_log) if audit_log else state / "audit.jsonl"
-        audit = AuditLog(
-            audit_path,
-            context={
-                "actor": actor(),
-                "git_commit": git_commit(Path(configs[0].path).parent if configs else "."),
-                "mode": "apply",
-            },
+    if checksum is not None and not re.fullmatch(r"sha256:[0-9a-f]{64}", checksum):
+        raise click.BadParameter("expected sha256: and 64 hex digits", param_hint="--checksum")
+    saved_path = split_plan_file(paths)
+    if saved_path is not None:
+        doc, _ = planfile.read(saved_path)
+        configs = configs_of_plan(saved_path, doc, now)
+        given = (checksum,) if checksum else ()
+        reviewed: Reviewed | None = Reviewed(
+            plans=doc["plans"],
+            checksums=(*given, doc["checksum"]),
+            source=f"the saved plan {saved_path}",
         )
+    else:
+        configs = load_configs(paths, now)
+        reviewed = Reviewed(checksums=(checksum,)) if checksum else None
+    state = resolve_state_dir(state_dir, configs)
+    audit_path = Path(audit_log) if audit_log else state / "audit.jsonl"
+    results: list[ApplyResult] = []
+    with locks([c.bc_id for c in configs], timeout=lock_timeout):
+        run = _Apply(configs, state, reviewed, allow_removals, auto_approve, parallelism)
+        asyncio.run(run.go(audit_path, results))
+    return report_results(results, audit_path)
 
-        async def go() -> list[Any]:
-            async with open_providers(configs, state_dir=state) as providers:
-                with _reading(configs):
-                    planned = await plan_all(configs, providers, allow_removals=allow_removals)
-                if saved:
-                    fresh = {p.config.bc_id: p for p in planned}
-                    for plan_ in saved:
-                        check_fresh(plan_, fresh[plan_.bc_id])
-                    plans = saved
-                else:
-                    plans = [p.plan for p in planned]
-                    click.echo(_render(plans, "text", color))
-                err = _violations_error(planned)
-                if err is not None:
-                    raise err
-                if not any(p.has_changes for p in plans):
-                    click.echo("Nothing to apply.")
-                    return []
-                if not saved and not auto_approve:
-                    if not sys.stdin.isatty():
-                        raise DeclinedError(
-                            "refusing to apply without confirmation: no terminal to ask",
-                            hint="review the plan, then pass --auto-approve (pipelines) "
-                            "or apply a saved plan file",
-                        )
-                    if not click.confirm("Apply these changes?", default=False, err=True):
-                        raise DeclinedError("apply cancelled; nothing was changed")
-                total = sum(len(p.steps) for p in plans)
-                with _progress(total, color) as on_step, audit:
-                    return await apply_planned(
+
+@dataclass
+class _Apply:
+    """One apply run: plan afresh, check it may run, ask when nobody reviewed it, execute."""
+
+    configs: Sequence[BusinessCenterConfig]
+    state: Path
+    reviewed: Reviewed | None
+    allow_removals: bool
+    auto_approve: bool
+    parallelism: int
+
+    async def go(self, audit_path: Path, results: list[ApplyResult]) -> None:
+        from bcsync.audit import AuditLog
+        from bcsync.providers import open_providers
+        from bcsync.reconcile import apply_planned, check_apply, plan_all
+
+        color = use_color()
+        async with open_providers(self.configs, state_dir=self.state) as providers:
+            with _reading(self.configs):
+                planned = await plan_all(
+                    self.configs, providers, allow_removals=self.allow_removals
+                )
+            plans = [p.plan for p in planned]
+            if self.reviewed is None:
+                click.echo(render_plans(plans, "text", color))
+            check_apply(plans, self.reviewed)
+            if not any(p.has_changes for p in plans):
+                click.echo("Nothing to apply.")
+                return
+            if self.reviewed is None and not self.auto_approve:
+                confirm_apply()
+            audit = AuditLog(audit_path, context=audit_context(self.configs))
+            total = sum(len(p.changes) for p in plans)
+            with _progress(total, color) as on_step, audit:
+                results.extend(
+                    await apply_planned(
                         [(p, providers[p.bc_id]) for p in plans],
                         audit=audit,
-                        concurrency=parallelism,
+                        concurrency=self.parallelism,
                         on_step=on_step,
                     )
+                )
 
-        with locks(state, [c.bc_id for c in configs], timeout=lock_timeout):
-            results = asyncio.run(go())
-        if not results:
-            return 0
-        failed = False
-        for result in results:
-            line = result.sentence()
-            failed = failed or not result.ok
-            click.echo(style(line, color, fg="green" if result.ok else "red", bold=True))
-            for step_result in result.results.values():
-                if step_result.outcome.value != "succeeded":
-                    click.echo(
-                        f"  {step_result.step.id} {step_result.step.op.value}: "
-                        f"{step_result.outcome.value}: {step_result.error}"
-                    )
-        click.echo(f"Audit log: {audit_path}")
-        if failed:
-            echo_err("Some changes did not apply; run `bcsync plan` to see what remains.")
-            return int(ExitCode.RUNTIME)
+
+def confirm_apply() -> None:
+    """Ask on a terminal; without one, refuse (exit 4) rather than guess."""
+    from bcsync.errors import DeclinedError
+
+    if not sys.stdin.isatty():
+        raise DeclinedError(
+            "refusing to apply without confirmation: no terminal to ask",
+            hint="review the plan, then pass --auto-approve (pipelines), --checksum, "
+            "or apply a saved plan file",
+        )
+    if not click.confirm("Apply these changes?", default=False, err=True):
+        raise DeclinedError("apply cancelled; nothing was changed")
+
+
+def audit_context(configs: Sequence[BusinessCenterConfig]) -> dict[str, Any]:
+    """Who applies, from which commit, and whether that checkout had uncommitted changes."""
+    from bcsync.audit import actor, git_commit, git_dirty
+
+    where = Path(configs[0].path).parent if configs else Path(".")
+    return {
+        "actor": actor(),
+        "git_commit": git_commit(where),
+        "git_dirty": git_dirty(where),
+        "mode": "apply",
+    }
+
+
+def change_line(change: Change, outcome: str) -> str:
+    """One human line per change: "dave@acme.com standard → admin: done"."""
+    from bcsync.render.text import printable, transition
+
+    words = {"succeeded": "done", "failed": "failed", "skipped": "skipped"}
+    what = transition(change)
+    verb = {"create": "add", "update": "change", "delete": "remove"}.get(change.action.value, "")
+    text = f"{verb} {printable(change.title)}" + (f" {what}" if what else "")
+    return f"{text}: {words.get(outcome, outcome)}"
+
+
+def report_results(results: Sequence[ApplyResult], audit_path: Path) -> int:
+    if not results:
         return 0
-
-    return body()
+    color = use_color()
+    failed = False
+    for result in results:
+        failed = failed or not result.ok
+        click.echo(style(result.sentence(), color, fg="green" if result.ok else "red", bold=True))
+        for step_result in result.results.values():
+            if step_result.outcome.value == "succeeded":
+                continue
+            for change in step_result.changes:
+                click.echo(f"  {change_line(change, step_result.outcome.value)}")
+            click.echo(f"    {step_result.error}")
+    click.echo(f"Audit log: {audit_path}")
+    if failed:
+        echo_err("Some changes did not apply; run `bcsync plan` to see what remains.")
+        return int(ExitCode.RUNTIME)
+    return 0
 
 
 @contextlib.contextmanager
@@ -346,8 +469,8 @@ def _reading(configs: list[Any]) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _progress(total: int, color: bool) -> Iterator[Callable[[Any], None]]:
-    """A progress bar on a terminal; plain lines otherwise. Yields the per-step callback."""
+def _progress(total: int, color: bool) -> Iterator[Callable[[StepResult], None]]:
+    """A progress bar on a terminal; one human line per change otherwise."""
     if sys.stderr.isatty() and not os.environ.get("CI"):
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -357,13 +480,11 @@ def _progress(total: int, color: bool) -> Iterator[Callable[[Any], None]]:
             TextColumn("Applying"), BarColumn(), MofNCompleteColumn(), console=console
         ) as bar:
             task = bar.add_task("apply", total=total)
-            yield lambda _result: bar.advance(task)
+            yield lambda result: bar.advance(task, len(result.changes))
         return
 
-    def line(result: Any) -> None:
-        step = result.step
-        echo_err(
-            f"  {step.id} {step.op.value} ({len(step.changes)} change(s)): {result.outcome.value}"
-        )
+    def lines(result: StepResult) -> None:
+        for change in result.changes:
+            echo_err(f"  {change_line(change, result.outcome.value)}")
 
-    yield line
+    yield lines

@@ -13,10 +13,4 @@ from bcsync.plan import Plan, Summary
 
 def total_summary(plans: Iterable[Plan]) -> Summary:
     """The summaries of several plans added up."""
-    summaries = [plan.summary for plan in plans]
-    return Summary(
-        add=sum(s.add for s in summaries),
-        change=sum(s.change for s in summaries),
-        remove=sum(s.remove for s in summaries),
-        waiting=sum(s.waiting for s in summaries),
-    )
+    return sum((plan.summary for plan in plans), Summary())

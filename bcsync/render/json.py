@@ -10,8 +10,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bcsync.errors import PlanFileError
-from bcsync.plan import FORMAT_VERSION, Plan
+from bcsync.plan import FORMAT_VERSION, Plan, checksum_of
 from bcsync.render import total_summary
 
 TOOL = "bcsync"
@@ -24,6 +23,7 @@ def document(
     created_at: str,
     tool_version: str,
     git_commit: str | None,
+    created_in: str | None = None,
 ) -> dict[str, Any]:
     """The JSON-ready plan document for one run over one or more BCs."""
     total = total_summary(plans)
@@ -32,7 +32,9 @@ def document(
         "tool": TOOL,
         "tool_version": tool_version,
         "created_at": created_at,
+        "created_in": created_in,
         "git_commit": git_commit,
+        "checksum": checksum_of(plans),
         "plans": [plan.to_json() for plan in plans],
         "summary": {**total.to_json(), "business_centers": len(plans)},
     }
@@ -45,19 +47,3 @@ def dumps(doc: Mapping[str, Any]) -> str:
     grants) it writes a plan in a third of the time of any indented form, and linearly.
     """
     return _COMPACT.encode(doc) + "\n"
-
-
-def plans_from_document(doc: Mapping[str, Any]) -> list[Plan]:
-    """The plans of a saved document; PlanFileError when it is not one this version reads."""
-    if not isinstance(doc, Mapping) or doc.get("tool") != TOOL:
-        raise PlanFileError('not a bcsync plan document (no "tool": "bcsync")')
-    version = doc.get("format_version")
-    if version != FORMAT_VERSION:
-        raise PlanFileError(
-            f"plan format_version {version!r} is not supported (this bcsync reads "
-            f"{FORMAT_VERSION}); re-create the plan with this version",
-        )
-    try:
-        return [Plan.from_json(p) for p in doc["plans"]]
-    except (KeyError, TypeError, ValueError) as err:
-        raise PlanFileError(f"malformed plan document ({type(err).__name__}: {err})") from err

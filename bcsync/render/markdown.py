@@ -12,7 +12,8 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from bcsync.plan import Action, Change, Kind, Plan
+from bcsync.change import Action, Change, Kind
+from bcsync.plan import Plan
 from bcsync.render import total_summary
 from bcsync.render.text import NO_CHANGES, describe
 

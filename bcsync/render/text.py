@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bcsync.plan import STAGE_TITLES, Action, Change, Kind, Plan, Stage
+from bcsync.change import STAGE_TITLES, Action, Change, Kind, Stage
+from bcsync.plan import Plan
 from bcsync.render import total_summary
 
 GREEN = "\x1b[32m"
