@@ -1,0 +1,342 @@
+"""The effective access matrix: who can reach which asset, at what level, and why. Pure, no I/O.
+
+One `AccessRow` per (principal, asset): a member's role in the BC itself, a member's grant on an
+asset, a partner's relation to the BC, a partner's share of an asset. Built from the desired
+state alone (`--offline`) or compared with the actual state, in which case every row says how
+the two differ. Access the config does not manage (ignored members, asset groups) gets rows of
+its own, so nothing a live BC grants is invisible to an auditor.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Protocol, TypeVar
+
+from bcsync.model import Asset, AssetKey, BusinessCenterConfig, Member, State
+
+K = TypeVar("K")
+
+BC_ASSET = "business_center"  # the asset type of a membership (or partnership) row
+
+
+class Status(StrEnum):
+    """How a row's config side compares with the BC."""
+
+    CONFIG = "config"  # offline: from the config, the BC was not read
+    OK = "ok"  # in config and BC, same role
+    MISSING = "missing in BC"  # in config, not in BC (apply would add it)
+    NOT_IN_CONFIG = "not in config"  # in BC, not in config (apply would remove it)
+    ROLE_DIFFERS = "role differs"
+    IGNORED = "ignored"  # in BC, member matched by policy.ignore_members: never managed
+    ASSET_GROUP = "asset group"  # in BC through an asset group: not managed by bcsync
+
+
+class Kind(StrEnum):
+    MEMBER = "member"
+    PARTNER = "partner"
+
+
+@dataclass(frozen=True, slots=True)
+class AccessRow:
+    """One principal's access to one asset (or to the BC itself)."""
+
+    bc_id: str
+    bc_name: str
+    kind: Kind
+    principal: str  # lower-cased email, or partner BC id
+    principal_name: str  # email, or the partner's alias / name
+    asset_type: str  # an AssetType value, or BC_ASSET
+    asset_id: str
+    asset_name: str  # alias, the BC's name for it, or the id
+    role: str | None  # the config's role (None: not in config)
+    actual_role: str | None  # the BC's role (None: not in BC, or not read)
+    sources: tuple[str, ...]  # FILE:LINE, or "group G (member FILE:LINE)"
+    expires: date | None
+    reason: str | None
+    status: Status
+    note: str | None = None
+
+    @property
+    def effective_role(self) -> str | None:
+        """The role the principal holds now when the BC was read, else the configured one."""
+        if self.status is Status.CONFIG:
+            return self.role
+        return self.actual_role
+
+
+@dataclass(frozen=True, slots=True)
+class BCSummary:
+    """Per BC: where its config is, whether it was read, and the assets it doesn't manage."""
+
+    bc_id: str
+    bc_name: str
+    path: str
+    read: bool
+    unmanaged_count: int = 0
+    unmanaged_assets: tuple[Asset, ...] = ()
+
+
+@dataclass(frozen=True)
+class AccessReport:
+    """The matrix across every BC of a run."""
+
+    rows: list[AccessRow]
+    bcs: list[BCSummary]
+    offline: bool
+    as_of: date
+
+    def counts(self) -> dict[str, int]:
+        """Rows per status, for summaries."""
+        out: dict[str, int] = {}
+        for row in self.rows:
+            out[row.status.value] = out.get(row.status.value, 0) + 1
+        return out
+
+    @property
+    def differences(self) -> list[AccessRow]:
+        """Rows where the BC and the config disagree (unmanaged access not counted)."""
+        diff = {Status.MISSING, Status.NOT_IN_CONFIG, Status.ROLE_DIFFERS}
+        return [r for r in self.rows if r.status in diff]
+
+
+class GroupAccessLike(Protocol):
+    """What the report needs of `providers.base.AssetGroupAccess` (kept pure and decoupled)."""
+
+    group_id: str
+    group_name: str | None
+    member: str
+    asset: AssetKey
+    role: str
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What reading one BC gave: its state, the assets the config doesn't declare, asset groups."""
+
+    state: State
+    unmanaged_count: int = 0
+    unmanaged_assets: tuple[Asset, ...] = ()
+    group_access: Sequence[GroupAccessLike] = field(default_factory=tuple)
+
+
+_GROUP = re.compile(r"^group (?P<name>\S+)")
+
+
+def explain_source(source: str, member: Member | None) -> str:
+    """A grant's source for people: a group source names the member line that joins it."""
+    if member is not None and member.source and _GROUP.match(source):
+        return f"{source} (member {member.source})"
+    return source
+
+
+def build_report(
+    configs: Sequence[BusinessCenterConfig],
+    observed: Mapping[str, Observed] | None,
+    as_of: date,
+) -> AccessReport:
+    """The matrix of every BC; `observed` (by bc_id) None means offline, from config alone."""
+    rows: list[AccessRow] = []
+    bcs: list[BCSummary] = []
+    for config in configs:
+        seen = None if observed is None else observed.get(config.bc_id)
+        rows.extend(bc_rows(config, seen))
+        bcs.append(
+            BCSummary(
+                bc_id=config.bc_id,
+                bc_name=config.name or config.bc_id,
+                path=config.path,
+                read=seen is not None,
+                unmanaged_count=seen.unmanaged_count if seen else 0,
+                unmanaged_assets=seen.unmanaged_assets if seen else (),
+            )
+        )
+    return AccessReport(rows=rows, bcs=bcs, offline=observed is None, as_of=as_of)
+
+
+def bc_rows(config: BusinessCenterConfig, seen: Observed | None) -> Iterator[AccessRow]:
+    """Every row of one BC, members first, then partners."""
+    row = _RowMaker(config, seen.state if seen else None)
+    yield from row.members()
+    yield from row.grants()
+    if seen is not None:
+        yield from row.group_access(seen.group_access)
+    yield from row.partners()
+    yield from row.shares()
+
+
+def _member_role(member: Member | None) -> str | None:
+    if member is None:
+        return None
+    if member.finance_role is None:
+        return member.role.value
+    return f"{member.role.value}, finance {member.finance_role.value}"
+
+
+class _RowMaker:
+    """Builds one BC's rows; `actual` None means offline."""
+
+    def __init__(self, config: BusinessCenterConfig, actual: State | None) -> None:
+        self.config = config
+        self.desired = config.desired
+        self.actual = actual
+        self.name = config.name or config.bc_id
+        names = {k: a.name for k, a in actual.assets.items() if a.name} if actual else {}
+        self.asset_names: dict[AssetKey, str] = {**names, **config.asset_aliases}
+
+    def _status(self, role: str | None, actual_role: str | None, ignored: bool) -> Status:
+        if self.actual is None:
+            return Status.CONFIG
+        if role is None:
+            return Status.IGNORED if ignored else Status.NOT_IN_CONFIG
+        if actual_role is None:
+            return Status.MISSING
+        return Status.OK if role == actual_role else Status.ROLE_DIFFERS
+
+    def _row(
+        self, kind: Kind, who: str, who_name: str, asset: AssetKey | None, **kw: object
+    ) -> AccessRow:
+        if asset is None:
+            atype, aid, aname = BC_ASSET, self.config.bc_id, self.name
+        else:
+            atype, aid = asset.type.value, asset.id
+            aname = self.asset_names.get(asset, asset.id)
+        return AccessRow(
+            bc_id=self.config.bc_id,
+            bc_name=self.name,
+            kind=kind,
+            principal=who,
+            principal_name=who_name,
+            asset_type=atype,
+            asset_id=aid,
+            asset_name=aname,
+            **kw,  # type: ignore[arg-type]
+        )
+
+    def _ignored(self, email: str) -> bool:
+        return self.config.policy.is_ignored(email)
+
+    def members(self) -> Iterator[AccessRow]:
+        actual = self.actual.members if self.actual else {}
+        for email in _union(self.desired.members, actual):
+            want, have = self.desired.members.get(email), actual.get(email)
+            role, actual_role = _member_role(want), _member_role(have)
+            note = None
+            if have is not None and have.status is not None and have.status.value != "bound":
+                note = f"invitation {have.status.value}"
+            yield self._row(
+                Kind.MEMBER,
+                email,
+                email,
+                None,
+                role=role,
+                actual_role=actual_role,
+                sources=(want.source,) if want and want.source else (),
+                expires=want.expires if want else None,
+                reason=want.reason if want else None,
+                status=self._status(role, actual_role, self._ignored(email)),
+                note=note,
+            )
+
+    def grants(self) -> Iterator[AccessRow]:
+        actual = self.actual.grants if self.actual else {}
+        members = self.desired.members
+        for key in _union(self.desired.grants, actual):
+            want, have = self.desired.grants.get(key), actual.get(key)
+            asset, email = key
+            member = members.get(email)
+            sources = tuple(explain_source(s, member) for s in want.sources) if want else ()
+            yield self._row(
+                Kind.MEMBER,
+                email,
+                email,
+                asset,
+                role=want.role if want else None,
+                actual_role=have.role if have else None,
+                sources=sources,
+                expires=want.expires if want else None,
+                reason=want.reason if want else None,
+                status=self._status(
+                    want.role if want else None, have.role if have else None, self._ignored(email)
+                ),
+                note=self._pending_note(email) if want and not have else None,
+            )
+
+    def _pending_note(self, email: str) -> str | None:
+        member = self.actual.members.get(email) if self.actual else None
+        if member is None and self.actual is not None:
+            return "not a member yet"
+        if member is not None and member.status is not None and member.status.value != "bound":
+            return f"invitation {member.status.value}"
+        return None
+
+    def group_access(self, access: Iterable[GroupAccessLike]) -> Iterator[AccessRow]:
+        for entry in access:
+            label = entry.group_name or entry.group_id
+            yield self._row(
+                Kind.MEMBER,
+                entry.member,
+                entry.member,
+                entry.asset,
+                role=None,
+                actual_role=entry.role,
+                sources=(f"asset group {label} ({entry.group_id})",),
+                expires=None,
+                reason=None,
+                status=Status.ASSET_GROUP,
+            )
+
+    def _partner_name(self, bc_id: str) -> str:
+        alias = self.config.partner_aliases.get(bc_id)
+        partner = self.desired.partners.get(bc_id) or (
+            self.actual.partners.get(bc_id) if self.actual else None
+        )
+        name = partner.name if partner and partner.name else None
+        if alias and name:
+            return f"{alias} ({name})"
+        return alias or name or bc_id
+
+    def partners(self) -> Iterator[AccessRow]:
+        actual = self.actual.partners if self.actual else {}
+        for bc_id in _union(self.desired.partners, actual):
+            want, have = self.desired.partners.get(bc_id), actual.get(bc_id)
+            role = "partner" if want else None
+            actual_role = "partner" if have else None
+            yield self._row(
+                Kind.PARTNER,
+                bc_id,
+                self._partner_name(bc_id),
+                None,
+                role=role,
+                actual_role=actual_role,
+                sources=(want.source,) if want and want.source else (),
+                expires=want.expires if want else None,
+                reason=want.reason if want else None,
+                status=self._status(role, actual_role, False),
+            )
+
+    def shares(self) -> Iterator[AccessRow]:
+        actual = self.actual.shares if self.actual else {}
+        for key in _union(self.desired.shares, actual):
+            want, have = self.desired.shares.get(key), actual.get(key)
+            role, actual_role = (want.role if want else None), (have.role if have else None)
+            yield self._row(
+                Kind.PARTNER,
+                key[0],
+                self._partner_name(key[0]),
+                key[1],
+                role=role,
+                actual_role=actual_role,
+                sources=(want.source,) if want and want.source else (),
+                expires=want.expires if want else None,
+                reason=want.reason if want else None,
+                status=self._status(role, actual_role, False),
+            )
+
+
+def _union(first: Mapping[K, object], second: Mapping[K, object]) -> list[K]:
+    """Keys of both mappings, the first's order then the second's extras (stable output)."""
+    return [*first, *(k for k in second if k not in first)]
