@@ -1,0 +1,208 @@
+"""Views for `why`, `expiring` and `audit`: text for people, JSON and CSV for tools. Pure."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from bcsync.render.report_data import row_json
+from bcsync.render.report_table import ASSET_TYPE_LABELS
+
+if TYPE_CHECKING:
+    from bcsync.expiry import Expiring
+    from bcsync.story import LineStory, WhyResult
+
+
+def _csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(["" if c is None else _safe(str(c)) for c in row])
+    return buffer.getvalue()
+
+
+def _safe(value: str) -> str:
+    """No spreadsheet formulas from hostile values (CSV injection)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+# --- why -----------------------------------------------------------------------------------
+
+
+def _blame_text(story: LineStory, unavailable: bool) -> str:
+    if story.blame is None:
+        return "blame unavailable" if unavailable else "no blame for this line"
+    return story.blame.describe()
+
+
+def why_text(result: WhyResult) -> str:
+    """Each grant, then the lines behind it with the commit that introduced each."""
+    scope = f" on {result.asset}" if result.asset else ""
+    if not result.stories and not result.expired:
+        return f"{result.who} has no access{scope} in the config.\n"
+    out = [f"Access of {result.who}{scope}:"]
+    for story in result.stories:
+        row = story.row
+        what = ASSET_TYPE_LABELS.get(row.asset_type, row.asset_type)
+        extra = "".join(
+            [
+                f", expires {row.expires}" if row.expires else "",
+                f", reason: {row.reason}" if row.reason else "",
+            ]
+        )
+        out.append(f"  {row.bc_name}: {what} {row.asset_name}: {row.role}{extra}")
+        for line in story.lines:
+            file = line.ref.rpartition(":")[0]
+            text = f"  `{line.text}`" if line.text else ""
+            out.append(f"    {line.label}: {line.ref}{text}")
+            out.append(f"      {_blame_text(line, file in result.blame_unavailable)}")
+    for gone in result.expired:
+        out.append(f"  {gone.bc_name}: {gone.what}: expired {gone.expired_on} (no longer granted)")
+    for file, reason in sorted(result.blame_unavailable.items()):
+        out.append(f"Blame unavailable for {file}: {reason}.")
+    return "\n".join(out) + "\n"
+
+
+def why_json(result: WhyResult) -> str:
+    def line(s: LineStory) -> dict[str, Any]:
+        b = s.blame
+        blame = None
+        if b is not None:
+            day = b.date.isoformat() if b.date else None
+            blame = {"commit": b.commit, "author": b.author, "author_mail": b.author_mail}
+            blame |= {"date": day, "summary": b.summary}
+        return {"label": s.label, "ref": s.ref, "text": s.text, "blame": blame}
+
+    doc = {
+        "who": result.who,
+        "asset": result.asset,
+        "access": [
+            {**row_json(s.row), "lines": [line(x) for x in s.lines]} for s in result.stories
+        ],
+        "expired": [
+            {"bc_name": e.bc_name, "what": e.what, "expired_on": e.expired_on.isoformat()}
+            for e in result.expired
+        ],
+        "blame_unavailable": result.blame_unavailable,
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+# --- expiring ------------------------------------------------------------------------------
+
+
+def _when(entry: Expiring, now: date) -> str:
+    days = entry.days_left(now)
+    if entry.expired or days <= 0:
+        return f"expired {entry.expires}"
+    return f"expires {entry.expires} (in {days} day{'s' if days != 1 else ''})"
+
+
+def expiring_text(entries: Sequence[Expiring], now: date, window: str) -> str:
+    """Per BC: each entry, its date, its reason and its line."""
+    if not entries:
+        return f"Nothing expires within {window} of {now}.\n"
+    out: list[str] = []
+    bc = None
+    for e in entries:
+        if e.bc_id != bc:
+            bc = e.bc_id
+            out.append(f"{e.bc_name} ({e.bc_id}):")
+        what = f"{e.kind} {e.who}" + (f" on {e.asset}" if e.asset else "")
+        what += f" ({e.role})" if e.role else ""
+        out.append(f"  {_when(e, now)}: {what}")
+        if e.reason:
+            out.append(f"    reason: {e.reason}")
+        if e.source:
+            out.append(f"    from: {e.source}")
+    gone = sum(e.expired for e in entries)
+    out.append(f"{len(entries) - gone} expiring within {window}, {gone} expired already.")
+    return "\n".join(out) + "\n"
+
+
+def _expiring_row(e: Expiring, now: date) -> dict[str, Any]:
+    return {
+        "bc_id": e.bc_id,
+        "bc_name": e.bc_name,
+        "kind": e.kind,
+        "who": e.who,
+        "asset": e.asset,
+        "role": e.role,
+        "expires": e.expires.isoformat(),
+        "days_left": e.days_left(now),
+        "expired": e.expired,
+        "reason": e.reason,
+        "source": e.source,
+    }
+
+
+def expiring_json(entries: Sequence[Expiring], now: date) -> str:
+    doc = {"as_of": now.isoformat(), "entries": [_expiring_row(e, now) for e in entries]}
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def expiring_csv(entries: Sequence[Expiring], now: date) -> str:
+    rows = [list(_expiring_row(e, now).values()) for e in entries]
+    return _csv(EXPIRING_HEADER, rows)
+
+
+EXPIRING_HEADER: tuple[str, ...] = ("bc_id", "bc_name", "kind", "who", "asset", "role")
+EXPIRING_HEADER += ("expires", "days_left", "expired", "reason", "source")
+
+
+# --- audit ---------------------------------------------------------------------------------
+
+AUDIT_COLUMNS = ("time", "actor", "bc_id", "op", "result", "change", "reason", "commit", "plan")
+
+
+def _commit(record: dict[str, Any]) -> str:
+    commit = record.get("git_commit")
+    text = str(commit)[:12] if commit else "no commit"
+    return text + (" (dirty)" if record.get("git_dirty") is True else "")
+
+
+def audit_fields(record: dict[str, Any]) -> list[str]:
+    """One record's columns (AUDIT_COLUMNS), tolerant of missing or odd fields."""
+    found = record.get("change")
+    change: dict[str, Any] = found if isinstance(found, dict) else {}
+    title = change.get("title") or change.get("key") or change.get("id") or ""
+    action = change.get("action") or ""
+    digest = str(record.get("plan_digest") or "")
+    return [
+        str(record.get("time", "")),
+        str(record.get("actor", "")),
+        str(record.get("bc_id", "")),
+        str(record.get("op", "")),
+        str(record.get("result", "")) + (f": {record['error']}" if record.get("error") else ""),
+        f"{action} {title}".strip(),
+        str(change.get("reason") or ""),
+        _commit(record),
+        digest.removeprefix("sha256:")[:12],
+    ]
+
+
+def audit_text(records: Sequence[dict[str, Any]], lines: int) -> str:
+    if not records:
+        return f"No matching records ({lines} line(s) read).\n"
+    out = ["  ".join(_clip(c) for c in audit_fields(r)) for r in records]
+    runs = len({r.get("plan_digest") for r in records})
+    out.append(f"{len(records)} record(s) from {runs} plan(s); {lines} line(s) read.")
+    return "\n".join(out) + "\n"
+
+
+def _clip(text: str, width: int = 200) -> str:
+    one = " ".join(text.split())
+    return one if len(one) <= width else one[: width - 1] + "…"
+
+
+def audit_json(records: Sequence[dict[str, Any]]) -> str:
+    return json.dumps({"records": list(records)}, indent=2, ensure_ascii=False) + "\n"
+
+
+def audit_csv(records: Sequence[dict[str, Any]]) -> str:
+    return _csv(AUDIT_COLUMNS, [audit_fields(r) for r in records])

@@ -1,0 +1,78 @@
+"""The access report for tools: a JSON document and CSV. Pure (strings in memory)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from bcsync.access import AccessReport, AccessRow, BCSummary
+from bcsync.render.report_table import HEADERS, cells
+
+REPORT_FORMAT_VERSION = 1
+
+
+def row_json(row: AccessRow) -> dict[str, Any]:
+    """One row as JSON: every field, dates as ISO strings."""
+    return {
+        "bc_id": row.bc_id,
+        "bc_name": row.bc_name,
+        "kind": row.kind.value,
+        "principal": row.principal,
+        "principal_name": row.principal_name,
+        "asset_type": row.asset_type,
+        "asset_id": row.asset_id,
+        "asset_name": row.asset_name,
+        "role": row.role,
+        "actual_role": row.actual_role,
+        "status": row.status.value,
+        "sources": list(row.sources),
+        "expires": row.expires.isoformat() if row.expires else None,
+        "reason": row.reason,
+        "note": row.note,
+    }
+
+
+def _bc_json(bc: BCSummary) -> dict[str, Any]:
+    return {
+        "bc_id": bc.bc_id,
+        "name": bc.bc_name,
+        "config": bc.path,
+        "read": bc.read,
+        "unmanaged_assets_count": max(bc.unmanaged_count, len(bc.unmanaged_assets)),
+        "unmanaged_assets": [
+            {"type": a.key.type.value, "id": a.key.id, "name": a.name} for a in bc.unmanaged_assets
+        ],
+    }
+
+
+def document(report: AccessReport) -> dict[str, Any]:
+    """The whole report as one JSON-ready document."""
+    return {
+        "format_version": REPORT_FORMAT_VERSION,
+        "as_of": report.as_of.isoformat(),
+        "offline": report.offline,
+        "summary": report.counts(),
+        "business_centers": [_bc_json(bc) for bc in report.bcs],
+        "rows": [row_json(r) for r in report.rows],
+    }
+
+
+def render_json(report: AccessReport) -> str:
+    return json.dumps(document(report), indent=2, ensure_ascii=False) + "\n"
+
+
+def render_csv(report: AccessReport) -> str:
+    """One header line, one line per row; BC id and asset id as their own columns for joins."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["BC id", *HEADERS, "Asset id"])
+    for row in report.rows:
+        writer.writerow([row.bc_id, *(_safe(c) for c in cells(row)), row.asset_id])
+    return buffer.getvalue()
+
+
+def _safe(value: str) -> str:
+    """Neutralise spreadsheet formulas (CSV injection): a cell never starts with = + - @."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -1,0 +1,79 @@
+"""The access report's columns, shared by its text, Markdown, CSV and HTML views. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from bcsync.access import BC_ASSET, AccessReport, AccessRow, BCSummary, Status
+
+ASSET_TYPE_LABELS = {
+    BC_ASSET: "business center",
+    "ad_accounts": "ad account",
+    "catalogs": "catalog",
+    "tiktok_accounts": "TikTok account",
+    "shops": "shop",
+    "lead_forms": "lead form",
+    "pixels": "pixel",
+}
+
+
+def _asset(row: AccessRow) -> str:
+    if row.asset_name != row.asset_id:
+        return f"{row.asset_name} ({row.asset_id})"
+    return row.asset_id
+
+
+def _dash(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+# (header, cell) pairs: one place decides what a row shows, in which order.
+COLUMNS: Sequence[tuple[str, Callable[[AccessRow], str]]] = (
+    ("Business Center", lambda r: r.bc_name),
+    ("Kind", lambda r: r.kind.value),
+    ("Who", lambda r: r.principal_name),
+    ("Asset type", lambda r: ASSET_TYPE_LABELS.get(r.asset_type, r.asset_type)),
+    ("Asset", _asset),
+    ("Role (config)", lambda r: _dash(r.role)),
+    ("Role (BC)", lambda r: _dash(r.actual_role)),
+    ("Status", lambda r: r.status.value),
+    ("Source", lambda r: "; ".join(r.sources)),
+    ("Expires", lambda r: _dash(r.expires)),
+    ("Reason", lambda r: _dash(r.reason)),
+    ("Note", lambda r: _dash(r.note)),
+)
+HEADERS: Sequence[str] = tuple(h for h, _ in COLUMNS)
+
+
+def cells(row: AccessRow) -> list[str]:
+    """One row's cells in COLUMNS order."""
+    return [cell(row) for _, cell in COLUMNS]
+
+
+def summary_line(report: AccessReport) -> str:
+    """One sentence: how many rows, from where, and how many differences."""
+    mode = "from the config alone (offline)" if report.offline else "config compared with the BC"
+    text = (
+        f"{len(report.rows)} access entr{'y' if len(report.rows) == 1 else 'ies'} in "
+        f"{len(report.bcs)} Business Center(s), {mode}, as of {report.as_of}"
+    )
+    if report.offline:
+        return text + "."
+    counts = report.counts()
+    parts = [f"{counts[s.value]} {s.value}" for s in Status if counts.get(s.value)]
+    return f"{text}: {', '.join(parts)}."
+
+
+def unmanaged_line(bc: BCSummary) -> str | None:
+    """The BC's assets its config does not declare, named when the reader names them."""
+    if not bc.read or not (bc.unmanaged_count or bc.unmanaged_assets):
+        return None
+    count = max(bc.unmanaged_count, len(bc.unmanaged_assets))
+    if not bc.unmanaged_assets:
+        return f"{count} asset(s) in the BC are not declared in {bc.path} (not named by the reader)"
+    names = ", ".join(
+        f"{ASSET_TYPE_LABELS.get(a.key.type.value, a.key.type.value)} "
+        + (f"{a.name} ({a.key.id})" if a.name else a.key.id)
+        for a in bc.unmanaged_assets
+    )
+    return f"{count} asset(s) in the BC are not declared in {bc.path}: {names}"
