@@ -1,0 +1,166 @@
+"""`bcsync why`: one person's access, explained line by line, with the git history of each line.
+
+An edge module: it reads the config files again (for the lines of groups and of the member's
+`groups:` list, which the built state does not keep) and runs git blame through `Blamer`.
+Works from the config alone: no token, no Business Center read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from bcsync.access import BC_ASSET, AccessRow, Kind, bc_rows
+from bcsync.blame import Blamer, split_ref
+from bcsync.config.document import Document
+from bcsync.config.loader import LoadFailed, read_document
+from bcsync.model import AssetKey, AssetType, BusinessCenterConfig
+from bcsync.story import ExpiredEntry, GrantStory, LineStory, WhyResult
+
+_GROUP = re.compile(r"^group (?P<name>\S+)(?: \(via (?P<via>\S+)\))?$")
+
+
+def matches_asset(row: AccessRow, asset: str | None) -> bool:
+    """ASSET may be an alias, an id, or TYPE/ID; the BC membership row matches any asset."""
+    if asset is None or row.asset_type == BC_ASSET:
+        return True
+    wanted = asset.lower()
+    return wanted in {
+        row.asset_name.lower(),
+        row.asset_id,
+        f"{row.asset_type}/{row.asset_id}",
+        f"{row.asset_type}/{row.asset_name.lower()}",
+    }
+
+
+def _is_who(row: AccessRow, wanted: str) -> bool:
+    """A member by email; a partner by BC id or alias (its name reads "alias (Name)")."""
+    return wanted in (row.principal, row.principal_name.lower().split(" ")[0])
+
+
+class _Sources:
+    """Config files and their lines, read once each."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, Document | None] = {}
+        self.lines: dict[str, list[str]] = {}
+
+    def doc(self, path: str) -> Document | None:
+        if path not in self.docs:
+            try:
+                self.docs[path] = read_document(path)
+            except LoadFailed:
+                self.docs[path] = None
+        return self.docs[path]
+
+    def text(self, ref: str) -> str | None:
+        parts = split_ref(ref)
+        if parts is None:
+            return None
+        file, line = parts
+        if file not in self.lines:
+            try:
+                self.lines[file] = Path(file).read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError):
+                self.lines[file] = []
+        found = self.lines[file]
+        return found[line - 1].strip() if 0 < line <= len(found) else None
+
+
+class Explainer:
+    """Builds `WhyResult`s; one per call, sharing file reads and blame across calls."""
+
+    def __init__(self, blamer: Blamer | None = None) -> None:
+        self.blamer = blamer or Blamer()
+        self.sources = _Sources()
+
+    def explain(
+        self, configs: Sequence[BusinessCenterConfig], who: str, asset: str | None = None
+    ) -> WhyResult:
+        """Every grant of `who` (an email, or a partner's alias or BC id) on `asset` or all."""
+        wanted = who.lower()
+        result = WhyResult(who=wanted, asset=asset)
+        for config in configs:
+            for row in bc_rows(config, None):
+                if _is_who(row, wanted) and matches_asset(row, asset):
+                    result.stories.append(GrantStory(row, tuple(self._lines(config, row))))
+            result.expired.extend(_expired(config, wanted, asset))
+        for story in result.stories:
+            for line in story.lines:
+                parts = split_ref(line.ref)
+                reason = self.blamer.unavailable(parts[0]) if parts else None
+                if parts and reason:
+                    result.blame_unavailable[parts[0]] = reason
+        return result
+
+    def _story(self, label: str, ref: str | None) -> LineStory | None:
+        if not ref:
+            return None
+        parts = split_ref(ref)
+        blame = self.blamer.line(*parts) if parts else None
+        return LineStory(label, ref, self.sources.text(ref), blame)
+
+    def _lines(self, config: BusinessCenterConfig, row: AccessRow) -> list[LineStory]:
+        out: list[LineStory | None] = []
+        if row.asset_type == BC_ASSET or row.kind is Kind.PARTNER:
+            label = "member line" if row.kind is Kind.MEMBER else "partner line"
+            out += [self._story(label, s) for s in row.sources]
+            return [s for s in out if s]
+        key = (AssetKey(AssetType(row.asset_type), row.asset_id), row.principal)
+        grant = config.desired.grants.get(key)
+        for source in grant.sources if grant else ():
+            found = _GROUP.match(source)
+            if found is None:
+                out.append(self._story("grant line", source))
+            else:
+                out += self._group_lines(config, row, found["name"], found["via"])
+        return [s for s in out if s]
+
+    def _group_lines(
+        self, config: BusinessCenterConfig, row: AccessRow, group: str, via: str | None
+    ) -> list[LineStory | None]:
+        doc = self.sources.doc(config.path)
+        alias = config.asset_aliases.get(AssetKey(AssetType(row.asset_type), row.asset_id))
+        joined = via or group
+        member_key = _member_key(doc, row.principal) if doc else None
+        out = [
+            self._story(
+                f"group {group} grants it",
+                _ref(doc, ("groups", group, "access", row.asset_type, alias or "")),
+            )
+        ]
+        if via:
+            out.append(self._story(f"group {via} includes {group}", _ref(doc, ("groups", via))))
+        member = config.desired.members.get(row.principal)
+        ref = _ref(doc, ("members", member_key, "groups")) if member_key else None
+        fallback = member.source if member else None
+        out.append(self._story(f"member joins group {joined}", ref or fallback))
+        return out
+
+
+def _member_key(doc: Document, email: str) -> str | None:
+    members = doc.data.get("members") if isinstance(doc.data, dict) else None
+    if not isinstance(members, dict):
+        return None
+    return next((k for k in members if isinstance(k, str) and k.lower() == email), None)
+
+
+def _ref(doc: Document | None, path: tuple[str, ...]) -> str | None:
+    if doc is None:
+        return None
+    mark = doc.locate(path, key=True)
+    return f"{doc.file}:{mark[0]}" if mark else None
+
+
+def _expired(config: BusinessCenterConfig, who: str, asset: str | None) -> list[ExpiredEntry]:
+    name = config.name or config.bc_id
+    out = []
+    for key, when in config.expired.items():
+        if key == who and asset is None:
+            out.append(ExpiredEntry(name, f"membership of {name}", when))
+        elif isinstance(key, tuple) and len(key) == 2 and key[1] == who:
+            alias = config.asset_aliases.get(key[0], key[0].id)
+            if asset is None or asset.lower() in (alias.lower(), key[0].id, str(key[0])):
+                out.append(ExpiredEntry(name, f"{key[0].type.value} {alias}", when))
+    return out
