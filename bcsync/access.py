@@ -106,11 +106,16 @@ class AccessReport:
 class GroupAccessLike(Protocol):
     """What the report needs of `providers.base.AssetGroupAccess` (kept pure and decoupled)."""
 
-    group_id: str
-    group_name: str | None
-    member: str
-    asset: AssetKey
-    role: str
+    @property
+    def group_id(self) -> str: ...
+    @property
+    def group_name(self) -> str | None: ...
+    @property
+    def member(self) -> str: ...
+    @property
+    def asset(self) -> AssetKey: ...
+    @property
+    def role(self) -> str: ...
 
 
 @dataclass(frozen=True)

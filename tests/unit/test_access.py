@@ -1,0 +1,178 @@
+"""The access matrix: offline rows, every kind of difference with the BC, unmanaged access."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from datetime import date
+
+from builders import AGENCY, BC, Entry, bc_config, bound, member, state
+
+from bcsync.access import (
+    BC_ASSET,
+    AccessReport,
+    AccessRow,
+    Kind,
+    Observed,
+    Status,
+    build_report,
+    explain_source,
+)
+from bcsync.model import (
+    Asset,
+    AssetKey,
+    AssetType,
+    BusinessCenterConfig,
+    Grant,
+    Partner,
+    PartnerShare,
+    Policy,
+)
+from bcsync.render import report_data, report_html, report_text
+
+US = AssetKey(AssetType.AD_ACCOUNT, "7100000000000000001")
+EU = AssetKey(AssetType.AD_ACCOUNT, "7100000000000000002")
+NOW = date(2026, 11, 25)
+ALIASES = {US: "acme-us", EU: "acme-eu"}
+
+
+@dataclass(frozen=True)
+class GroupAccess:
+    group_id: str
+    group_name: str | None
+    member: str
+    asset: AssetKey
+    role: str
+
+
+def desired_config(policy: Policy | None = None) -> BusinessCenterConfig:
+    owner = member("owner@acme.com", "admin")
+    bob = replace(member("bob@acme.com"), source="bcsync.yaml:40")
+    entries: list[Entry] = [
+        owner,
+        bob,
+        Grant(US, "bob@acme.com", "operator", ("group media-buyers",)),
+        Grant(EU, "bob@acme.com", "analyst", ("bcsync.yaml:44",), date(2027, 1, 31), "Q1 review"),
+        Partner(AGENCY, alias="agency-x", name="Agency X", source="bcsync.yaml:60"),
+        PartnerShare(AGENCY, US, "analyst", source="bcsync.yaml:62"),
+    ]
+    desired = state(entries, [US, EU], ALIASES)
+    return bc_config(
+        desired,
+        policy=policy or Policy(ignore_members=("*@support.example",)),
+        asset_aliases=ALIASES,
+        partner_aliases={AGENCY: "agency-x"},
+    )
+
+
+def by_key(rows: list[AccessRow]) -> dict[tuple[str, str, str], AccessRow]:
+    return {(r.principal, r.asset_type, r.asset_id): r for r in rows}
+
+
+def test_offline_rows_come_from_config_with_sources_expiry_and_reason() -> None:
+    report = build_report([desired_config()], None, NOW)
+    rows = by_key(report.rows)
+    assert report.offline and {r.status for r in report.rows} == {Status.CONFIG}
+    grant = rows[("bob@acme.com", "ad_accounts", EU.id)]
+    assert (grant.role, grant.expires, grant.reason) == ("analyst", date(2027, 1, 31), "Q1 review")
+    assert grant.sources == ("bcsync.yaml:44",)
+    assert grant.asset_name == "acme-eu" and grant.actual_role is None
+    via_group = rows[("bob@acme.com", "ad_accounts", US.id)]
+    assert via_group.sources == ("group media-buyers (member bcsync.yaml:40)",)
+    membership = rows[("owner@acme.com", BC_ASSET, BC)]
+    assert membership.role == "admin" and membership.kind is Kind.MEMBER
+    share = rows[(AGENCY, "ad_accounts", US.id)]
+    assert share.kind is Kind.PARTNER and share.principal_name == "agency-x (Agency X)"
+    assert len(report.rows) == 6
+
+
+def test_every_difference_with_the_bc_is_marked() -> None:
+    actual = state(
+        [
+            bound("owner@acme.com", "standard"),  # demoted by hand
+            bound("mallory@acme.com"),  # added by hand
+            bound("agent@support.example"),  # ignored by policy
+            Grant(US, "bob@acme.com", "analyst"),  # bob is not a member yet, yet has a grant
+            Grant(US, "agent@support.example", "analyst"),
+            Grant(EU, "mallory@acme.com", "operator"),
+            Partner(AGENCY),
+            PartnerShare(AGENCY, EU, "operator"),
+        ],
+        [US, EU],
+    )
+    report = build_report([desired_config()], {BC: Observed(actual)}, NOW)
+    rows = by_key(report.rows)
+    status = {k: r.status for k, r in rows.items()}
+    assert status[("owner@acme.com", BC_ASSET, BC)] is Status.ROLE_DIFFERS
+    assert status[("bob@acme.com", BC_ASSET, BC)] is Status.MISSING
+    assert status[("mallory@acme.com", BC_ASSET, BC)] is Status.NOT_IN_CONFIG
+    assert status[("agent@support.example", BC_ASSET, BC)] is Status.IGNORED
+    assert status[("agent@support.example", "ad_accounts", US.id)] is Status.IGNORED
+    assert status[("bob@acme.com", "ad_accounts", US.id)] is Status.ROLE_DIFFERS
+    assert status[("bob@acme.com", "ad_accounts", EU.id)] is Status.MISSING
+    assert status[("mallory@acme.com", "ad_accounts", EU.id)] is Status.NOT_IN_CONFIG
+    assert status[(AGENCY, BC_ASSET, BC)] is Status.OK
+    assert status[(AGENCY, "ad_accounts", US.id)] is Status.MISSING
+    assert status[(AGENCY, "ad_accounts", EU.id)] is Status.NOT_IN_CONFIG
+    assert rows[("bob@acme.com", "ad_accounts", EU.id)].note == "not a member yet"
+    assert rows[("owner@acme.com", BC_ASSET, BC)].actual_role == "standard"
+    assert len(report.differences) == 8
+
+
+def test_asset_group_access_and_named_unmanaged_assets_are_reported() -> None:
+    legacy = Asset(AssetKey(AssetType.AD_ACCOUNT, "7100000000000000009"), name="Acme Legacy")
+    actual = state([bound("owner@acme.com", "admin")], [US, EU])
+    seen = Observed(
+        actual,
+        unmanaged_count=1,
+        unmanaged_assets=(legacy,),
+        group_access=[GroupAccess("g1", "Night shift", "carol@acme.com", EU, "operator")],
+    )
+    report = build_report([desired_config()], {BC: seen}, NOW)
+    grouped = [r for r in report.rows if r.status is Status.ASSET_GROUP]
+    assert [(r.principal, r.asset_name, r.actual_role) for r in grouped] == [
+        ("carol@acme.com", "acme-eu", "operator")
+    ]
+    assert grouped[0].sources == ("asset group Night shift (g1)",)
+    text = report_text.render_text(report)
+    assert "Acme Legacy (7100000000000000009)" in text
+    doc = json.loads(report_data.render_json(report))
+    assert doc["business_centers"][0]["unmanaged_assets"] == [
+        {"type": "ad_accounts", "id": "7100000000000000009", "name": "Acme Legacy"}
+    ]
+
+
+def test_explain_source_names_the_member_line_only_for_groups() -> None:
+    bob = member("bob@acme.com")
+    assert explain_source("bcsync.yaml:3", bob) == "bcsync.yaml:3"
+    assert explain_source("group g", None) == "group g"
+
+
+def with_reason(reason: str) -> AccessReport:
+    """The offline report of a config whose EU grant carries a hostile reason."""
+    config = desired_config()
+    evil = Grant(EU, "bob@acme.com", "analyst", ("x:1",), None, reason)
+    desired = replace(config.desired, grants={**config.desired.grants, evil.key: evil})
+    return build_report([replace(config, desired=desired)], None, NOW)
+
+
+def test_html_escapes_config_values_and_needs_no_network() -> None:
+    page = report_html.render_html(with_reason("</td><script>alert(1)</script>"))
+    assert "<script>alert(1)" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "http://" not in page and "https://" not in page and "src=" not in page
+    assert page.count("<script>") == 1
+
+
+def test_csv_neutralises_formulas_and_markdown_escapes_cells() -> None:
+    report = with_reason("=HYPERLINK(1)|x")
+    csv_text = report_data.render_csv(report)
+    assert "'=HYPERLINK(1)|x" in csv_text
+    markdown = report_text.render_markdown(report)
+    assert "=HYPERLINK(1)\\|x" in markdown
+
+
+def test_summary_counts_statuses() -> None:
+    report = build_report([desired_config()], None, NOW)
+    assert report.counts() == {"config": 6}
+    assert "6 access entries in 1 Business Center(s)" in report_text.render_text(report)
