@@ -168,6 +168,8 @@ class AmbiguousWriteError(TransientError):
 class PlanFileError(BcsyncError):
     """A saved plan file cannot be read or is not a bcsync plan."""
 
+    exit_code = ExitCode.CONFIG_INVALID
+
 
 class InternalError(BcsyncError):
     exit_code = ExitCode.INTERNAL
