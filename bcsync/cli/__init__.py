@@ -111,7 +111,7 @@ def _register() -> None:
 
     for command in (core.validate, core.plan, core.apply, core.show, emulator.emulator):
         cli.add_command(command)
-    for command in (adopt.export,):
+    for command in (adopt.export, adopt.fmt):
         cli.add_command(command)
     for command in (history.history, history.diff, history.drift):
         cli.add_command(command)

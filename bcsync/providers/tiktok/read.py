@@ -197,6 +197,16 @@ async def _assets(client: TikTokClient, bc_id: str, asset_type: AssetType) -> di
     return found
 
 
+async def list_assets(
+    client: TikTokClient, bc_id: str, asset_types: frozenset[AssetType]
+) -> dict[AssetKey, Asset]:
+    """Every asset of these types the BC owns, declared or not (what `bcsync export` reads)."""
+    found: dict[AssetKey, Asset] = {}
+    for listed in await run_all([_assets(client, bc_id, t) for t in sorted(asset_types)]):
+        found.update(listed)
+    return found
+
+
 def choose_strategy(asset_type: AssetType, declared: int, bound_members: int) -> Strategy:
     """Fewer calls wins: one per declared asset vs one per bound member (ties: per asset)."""
     if asset_type in mapping.PER_ASSET_TYPES and declared <= bound_members:
