@@ -25,7 +25,7 @@ MARKS: Mapping[str, str] = {"gained": "+", "lost": "-", "changed": "~"}
 CSV_HEADER = (
     "commit", "date", "author", "email", "bc_id", "bc_name", "direction", "effect", "kind",
     "subject", "asset_type", "asset_id", "asset_alias", "before", "after", "via", "expires",
-    "note",
+    "reason", "note",
 )  # fmt: skip
 
 
@@ -174,7 +174,7 @@ def _csv_change(c: AccessChange) -> list[object]:
     return [
         c.bc_id, c.bc_name, c.effect.direction, c.effect.value, c.kind.value, c.subject,
         a.type.value if a else None, a.id if a else None, c.asset_alias, c.before, c.after,
-        "; ".join(c.sources), c.expires.isoformat() if c.expires else None, c.reason,
+        "; ".join(c.sources), c.expires.isoformat() if c.expires else None, c.reason, None,
     ]  # fmt: skip
 
 
