@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from .endpoint import Call, Data, Endpoint
 from .errors import param_error
@@ -12,11 +13,15 @@ from .params import Params, paged
 from .store import format_time
 
 ACTIVITY_TYPES = ("ALL", "USER", "ACCOUNT", "ASSET", "BUSINESS")
-DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 
 
 def bc_item(bc: sqlite3.Row, me: sqlite3.Row) -> Data:
-    """A BC as /bc/get/ lists it, with the caller's role in it (SDK response_rule)."""
+    """A BC as /bc/get/ lists it, with the caller's role in it (SDK response_rule).
+
+    bc_info carries only fields the SDK maps; it drops null ones (`pop_resp_nullvalue`), so
+    `organization_type`, whose values the SDK does not give, is left out.
+    """
     return {
         "bc_info": {
             "bc_id": bc["bc_id"],
@@ -27,7 +32,6 @@ def bc_item(bc: sqlite3.Row, me: sqlite3.Row) -> Data:
             "status": "ENABLE",
             "timezone": bc["timezone"],
             "type": bc["type"],
-            "verification_status": "VERIFIED",
         },
         "user_role": me["user_role"],
         "ext_user_role": {"finance_role": me["finance_role"]} if me["finance_role"] else {},
@@ -91,11 +95,12 @@ def get_changelog(call: Call) -> Data:
     if not isinstance(lang, str) or not lang:
         raise param_error("lang", "must be a language code such as en.")
     page, size = p.page(50)
-    rows = call.tx.all(
-        "SELECT * FROM changelog WHERE bc_id = ? AND ts >= ? AND ts < ? "
-        f"ORDER BY ts {order}, seq {order}",
-        bc["bc_id"], start, end,
-    )  # fmt: skip
+    select = "SELECT * FROM changelog WHERE bc_id = ? AND ts >= ? AND ts < ?"
+    args: list[Any] = [bc["bc_id"], start, end]
+    if activity != "ALL":
+        select, args = select + " AND activity_type = ?", [*args, activity]
+    # `order` is one of two enum values, never the caller's text.
+    rows, info = call.tx.page(select, f"ts {order}, seq {order}", args, page, size)
     items = [
         {
             "time": format_time(r["ts"]),
@@ -104,10 +109,8 @@ def get_changelog(call: Call) -> Data:
             "activity_log": r["activity_log"],
         }
         for r in rows
-        if activity in ("ALL", r["activity_type"])
     ]
-    page_items, info = paged(items, page, size)
-    return {"changelog_list": page_items, "page_info": info}
+    return {"changelog_list": items, "page_info": info}
 
 
 ENDPOINTS = (
