@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from bcsync.access_diff import AccessChange, Names, access_changes
 from bcsync.errors import ProviderError
@@ -118,18 +118,17 @@ def attribute(
 
 
 async def check_drift(
-    config: BusinessCenterConfig, provider: Provider, *, today: date, days: int = 30
+    config: BusinessCenterConfig, provider: Provider, *, log_since: date, log_until: date
 ) -> DriftReport:
-    """Read the BC, compare, and attribute each difference from the last `days` of its log."""
+    """Read the BC, compare, and attribute each difference from its log between the two days."""
     read = await provider.read_state(Scope.of_state(config.desired))
     changes, pending = compare(config, read.state)
-    since = today - timedelta(days=days)
     base = DriftReport(
-        config.bc_id, config.name, config.path, pending=pending, changelog_since=since
+        config.bc_id, config.name, config.path, pending=pending, changelog_since=log_since
     )
     if not changes:
         return replace(base, calls=read.calls)
-    entries, unavailable = await _changelog(provider, config.bc_id, since, today)
+    entries, unavailable = await _changelog(provider, config.bc_id, log_since, log_until)
     emails = {m.user_id: e for e, m in read.state.members.items() if m.user_id}
     items = [DriftItem(c, attribute(c, entries, emails)) for c in changes]
     return replace(base, items=items, changelog_unavailable=unavailable, calls=read.calls)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import click
 
@@ -134,12 +134,17 @@ def drift(paths: tuple[str, ...], fmt: str, log_days: int, now: str | None, stat
     from bcsync.render import drift as view
 
     configs = load_configs(paths, now)
-    today = parse_now(now)
+    # --now decides expiry; the activity log is searched up to the real today.
+    until = datetime.now(UTC).date()
+    since = until - timedelta(days=log_days)
 
     async def go() -> None:
         async with open_providers(configs, state_dir=Path(state_dir)) as providers:
             found = await asyncio.gather(
-                *(check_drift(c, providers[c.bc_id], today=today, days=log_days) for c in configs)
+                *(
+                    check_drift(c, providers[c.bc_id], log_since=since, log_until=until)
+                    for c in configs
+                )
             )
         reports.extend(found)
 
