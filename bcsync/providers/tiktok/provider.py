@@ -43,7 +43,7 @@ class TikTokProvider:
     async def update_member(
         self, user_id: str, role: MemberRole, finance_role: FinanceRole | None
     ) -> WriteResult:
-        """Set a joined member's role; `finance_role=None` clears the finance role."""
+        """Set a joined member's role, and finance role unless None (the API cannot clear one)."""
         return await write.update_member(self.client, self.bc_id, user_id, role, finance_role)
 
     async def remove_member(
