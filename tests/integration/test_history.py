@@ -246,6 +246,7 @@ def _fifty_commits(repo: GitRepo) -> list[set[tuple[Any, ...]]]:
     full, post = "[post, live, direct_message]", "[post]"
     creators_full = True
     for i in range(50):
+        want: set[tuple[Any, ...]]
         if i % 3 == 0:
             repo.replace(
                 "  intern@bright.example:",
@@ -270,10 +271,9 @@ def _fifty_commits(repo: GitRepo) -> list[set[tuple[Any, ...]]]:
             effect = "lowered" if creators_full else "raised"
             creators_full = not creators_full
             want = {
-                ("", "grant", f"creator{n}@bright.example", "7410000000000000001", after)
+                (effect, "grant", f"creator{n}@bright.example", "7410000000000000001", after)
                 for n in (1, 2)
             }
-            want = {(effect, *w[1:]) for w in want}
         repo.commit(f"edit {i}")
         expected.append(want)
     return expected
