@@ -80,6 +80,8 @@ class Reviewed:
 
 def check_reviewed(reviewed: Reviewed, fresh: Sequence[Plan]) -> None:
     """Refuse (StalePlanError, exit 4) unless the fresh plans are exactly the reviewed ones."""
+    if reviewed.plans:
+        _check_saved_plans(reviewed, fresh)
     now = checksum_of(fresh)
     for checksum in reviewed.checksums:
         if checksum != now:
@@ -88,8 +90,9 @@ def check_reviewed(reviewed: Reviewed, fresh: Sequence[Plan]) -> None:
                 f"{checksum}{_summary_of(fresh)}",
                 hint="the Business Center or the config changed since the review; " + REPLAN_HINT,
             )
-    if not reviewed.plans:
-        return
+
+
+def _check_saved_plans(reviewed: Reviewed, fresh: Sequence[Plan]) -> None:
     saved = {str(p.get("bc_id")): p for p in reviewed.plans}
     if len(saved) != len(reviewed.plans) or set(saved) != {p.bc_id for p in fresh}:
         raise StalePlanError(

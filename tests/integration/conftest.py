@@ -20,6 +20,8 @@ from bcsync.cli import cli
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 NOW = "2026-11-25"
+# A checkout's examples may hold local state from earlier runs; copies start from the seed.
+LOCAL_STATE = shutil.ignore_patterns(".bcsync")
 
 
 @dataclass
@@ -29,9 +31,18 @@ class Bcsync:
     workdir: Path
     state_dir: Path
 
+    @property
+    def lock_dir(self) -> Path:
+        return self.workdir / "locks"
+
     def __call__(self, *args: str, env: dict[str, str] | None = None) -> Result:
         runner = CliRunner()
-        full_env = {"BCSYNC_STATE_DIR": str(self.state_dir), "NO_COLOR": "1", **(env or {})}
+        full_env = {
+            "BCSYNC_STATE_DIR": str(self.state_dir),
+            "BCSYNC_LOCK_DIR": str(self.lock_dir),
+            "NO_COLOR": "1",
+            **(env or {}),
+        }
         return runner.invoke(cli, list(args), env=full_env, catch_exceptions=False)
 
 
@@ -39,14 +50,14 @@ class Bcsync:
 def quickstart(tmp_path: Path) -> Path:
     """A private copy of examples/quickstart (config + seed)."""
     target = tmp_path / "quickstart"
-    shutil.copytree(EXAMPLES / "quickstart", target)
+    shutil.copytree(EXAMPLES / "quickstart", target, ignore=LOCAL_STATE)
     return target
 
 
 @pytest.fixture
 def agency(tmp_path: Path) -> Path:
     target = tmp_path / "agency"
-    shutil.copytree(EXAMPLES / "agency", target)
+    shutil.copytree(EXAMPLES / "agency", target, ignore=LOCAL_STATE)
     return target
 
 

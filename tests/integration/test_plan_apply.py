@@ -28,7 +28,7 @@ def test_quickstart_plan_apply_then_nothing_left(bcsync: Bcsync, quickstart: Pat
 
     again = bcsync("plan", str(quickstart), "--detailed-exitcode", "--now", NOW)
     assert again.exit_code == 0, again.output
-    assert "0 to add, 0 to change, 0 to remove" in again.output
+    assert "No changes." in again.output
     assert "waiting for acceptance" in again.output
 
 
@@ -73,8 +73,8 @@ def test_stale_saved_plan_is_refused(bcsync: Bcsync, quickstart: Path) -> None:
     assert bcsync("apply", str(quickstart), "--auto-approve", "--now", NOW).exit_code == 0
     stale = bcsync("apply", str(out), "--now", NOW)
     assert stale.exit_code == 4, stale.output
-    assert "stale" in stale.output
-    assert "no longer needed" in stale.output
+    assert "is not what would run now" in stale.output
+    assert "change 1 differs" in stale.output
 
 
 def test_saved_plan_refused_when_config_changed(bcsync: Bcsync, quickstart: Path) -> None:
@@ -96,7 +96,7 @@ def test_apply_without_terminal_or_auto_approve_refuses(bcsync: Bcsync, quicksta
 
 
 def test_apply_refuses_while_another_holds_the_lock(bcsync: Bcsync, quickstart: Path) -> None:
-    lock_path = bcsync.state_dir / "locks" / "7012345678901234567.lock"
+    lock_path = bcsync.lock_dir / "7012345678901234567.lock"
     lock_path.parent.mkdir(parents=True)
     with filelock.FileLock(str(lock_path)):
         result = bcsync(
