@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from bcsync import __version__
-from bcsync.errors import BcsyncError
+from bcsync.errors import FileAccessError
 
 AUDIT_FORMAT_VERSION = 1
 
@@ -93,7 +93,7 @@ class AuditLog:
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             self._fh = os.fdopen(fd, "a", encoding="utf-8")
         except OSError as exc:
-            raise BcsyncError(
+            raise FileAccessError(
                 f"cannot open the audit log {self.path}: {exc.strerror or exc}",
                 hint="pass --audit-log PATH to a writable location",
             ) from exc

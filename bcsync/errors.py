@@ -1,7 +1,30 @@
 """One exception hierarchy; each class owns its exit code (DESIGN.md section 8).
 
-The CLI has exactly one handler that turns a BcsyncError into its message and exit code.
-Messages never contain an access token: the provider redacts before raising.
+    BcsyncError                 1  root of every error bcsync reports to a user
+    ├── ConfigError             3  the configuration is invalid; carries every located Problem
+    ├── PlanFileError           3  a saved plan file cannot be read or is not a valid plan
+    ├── UsageError             64  a command was called in a way that cannot work
+    ├── FileAccessError         1  a local file bcsync writes or reads (audit log, output) fails
+    ├── RefusedError            4  bcsync refuses to go on
+    │   ├── UnsafePlanError        a safety guard refused the plan's steps
+    │   ├── StalePlanError         the plan is not the reviewed one (saved plan, --checksum)
+    │   ├── LockHeldError          another apply holds the Business Center's lock
+    │   └── DeclinedError          the prompt was declined, or there was no terminal to ask
+    └── ProviderError           1  the API or the network failed
+        ├── AuthError              the token is missing, malformed, invalid or expired
+        ├── PermissionDeniedError  the token's user may not do this
+        ├── NotFoundError          the API says an object does not exist
+        ├── ApiError               any other application error code
+        │   ├── PartialSuccessError  20001, some items took effect (tiktok/codes.py)
+        │   └── AlreadyDoneError     40012/40050, until a read confirms it (tiktok/codes.py)
+        ├── IncompleteReadError    a paged read came back short, twice (tiktok/paging.py)
+        ├── ThrottledError         rate limited, and retries ran out
+        └── TransientError         server or network trouble retries did not overcome
+            └── AmbiguousWriteError  a write may or may not have happened
+
+The CLI has exactly one handler (`bcsync.cli.BcsyncGroup`) that turns a BcsyncError into its
+message and exit code; anything else is a bug (exit 70). Messages never contain an access
+token: the provider redacts before raising.
 """
 
 from __future__ import annotations
@@ -94,6 +117,8 @@ class ConfigError(BcsyncError):
 
 
 class UsageError(BcsyncError):
+    """A command was called in a way that cannot work (exit 64, like click's usage errors)."""
+
     exit_code = ExitCode.USAGE
 
 
@@ -166,10 +191,12 @@ class AmbiguousWriteError(TransientError):
 
 
 class PlanFileError(BcsyncError):
-    """A saved plan file cannot be read or is not a bcsync plan."""
+    """A saved plan file cannot be read or is not a bcsync plan: invalid input, like a config."""
 
     exit_code = ExitCode.CONFIG_INVALID
 
 
-class InternalError(BcsyncError):
-    exit_code = ExitCode.INTERNAL
+class FileAccessError(BcsyncError):
+    """A local file bcsync writes or reads (the audit log, an output file) cannot be used."""
+
+    exit_code = ExitCode.CONFIG_INVALID
