@@ -1,4 +1,4 @@
-"""`bcsync emulator serve|reset`: the local Business Center on 127.0.0.1 (DESIGN.md section 10).
+"""`bcsync emulator serve|reset|accept`: the local Business Center (DESIGN.md section 10).
 
 Registered by `bcsync.cli`. Imports of the emulator are lazy, so other commands do not pay for
 starlette and uvicorn. Emulator errors reach the one handler in `bcsync.cli` (a bad seed: exit 3).
@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from bcsync.cli.base import CONTEXT_SETTINGS
+from bcsync.cli.base import CONTEXT_SETTINGS, load_configs
+
+if TYPE_CHECKING:
+    from bcsync.model import BusinessCenterConfig
 
 DEFAULT_DB = Path(".bcsync/emulator.db")
 RATE = click.FloatRange(0.0, 1.0)
@@ -178,29 +181,96 @@ def _describe(emu: Any, seed: Path | None, db: Path, url: str, control: bool, fa
 
 
 @emulator.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("paths", nargs=-1, type=click.Path())
 @click.option(
     "--seed",
     type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Seed YAML to recreate the database from.",
+    help="Instead of PATHS: recreate a served emulator's database (--db) from this seed.",
 )
-@db_option
-def reset(seed: Path, db: Path) -> None:
-    """Recreate the emulator's database from a seed (all changes are lost)."""
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=f"With --seed: the database to recreate (default {DEFAULT_DB}).",
+)
+def reset(paths: tuple[str, ...], seed: Path | None, db: Path | None) -> None:
+    """Recreate local Business Centers from their seeds (all changes are lost).
 
-    def body() -> None:
-        from bcsync.emulator import create_app
+    With PATHS: the database of each `local` provider in them, the very one plan and apply use
+    (beside the seed, in .bcsync/local/). With --seed FILE [--db FILE]: a served emulator's.
 
-        emu = create_app(db, seed, reset=True).state.emulator
-        try:
-            world = emu.snapshot()
-        finally:
-            emu.close()
-        bcs = world["business_centers"]
-        members = sum(len(bc["members"]) for bc in bcs)
+    PATHS are config files or directories of them (default: bcsync.yaml, else bcsync/*.yaml).
+    """
+    if seed is not None and paths:
+        raise click.UsageError("give config PATHS or --seed, not both")
+    if seed is None and db is not None:
+        raise click.UsageError(
+            "--db goes with --seed (a local provider's database is found from PATHS)"
+        )
+    if seed is not None:
+        _reset_served(seed, db or DEFAULT_DB)
+        return
+    from bcsync.providers.local import reset_local
+
+    results = reset_local(_local_configs(paths))
+    for r in results:
         click.echo(
-            f"Reset {db} from {seed}: {len(bcs)} Business Center(s), "
-            f"{len(world['users'])} user(s), {members} member(s)."
+            f"Reset {_shown(r.world.database)} from {_shown(r.world.seed)}: "
+            f"{r.business_centers} Business Center(s), {r.users} user(s), {r.members} member(s)."
         )
 
-    body()
+
+def _reset_served(seed: Path, db: Path) -> None:
+    from bcsync.emulator import create_app
+
+    emu = create_app(db, seed, reset=True).state.emulator
+    try:
+        world = emu.snapshot()
+    finally:
+        emu.close()
+    bcs = world["business_centers"]
+    members = sum(len(bc["members"]) for bc in bcs)
+    click.echo(
+        f"Reset {db} from {seed}: {len(bcs)} Business Center(s), "
+        f"{len(world['users'])} user(s), {members} member(s)."
+    )
+
+
+@emulator.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("email")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--decline", is_flag=True, help="Decline the invitation instead.")
+def accept(email: str, paths: tuple[str, ...], decline: bool) -> None:
+    """Accept EMAIL's pending invitation in the local Business Centers of PATHS, as they would.
+
+    The member joins (the invitation's ad-account grants with them), so the next plan can give
+    the grants that wait for a joined member. To accept every invitation automatically, set
+    `settings: { invite_accept_after_seconds: 0 }` in the seed and reset.
+
+    PATHS are config files or directories of them (default: bcsync.yaml, else bcsync/*.yaml).
+    """
+    from bcsync.providers.local import settle_local_invitation
+
+    settled = settle_local_invitation(_local_configs(paths), email, accept=not decline)
+    for bc_id, status in settled:
+        done = "joined" if status == "BOUND" else "declined the invitation to"
+        click.echo(f"{email.strip().lower()} {done} Business Center {bc_id}.")
+
+
+def _local_configs(paths: tuple[str, ...]) -> list[BusinessCenterConfig]:
+    """The configs of PATHS that use the local provider; a usage error when there are none."""
+    from bcsync.model import ProviderType
+
+    configs = [c for c in load_configs(paths, None) if c.provider.type is ProviderType.LOCAL]
+    if not configs:
+        raise click.UsageError(
+            "no local Business Center in PATHS (a config with provider: { type: local, seed: ... })"
+        )
+    return configs
+
+
+def _shown(path: Path) -> str:
+    """A path relative to the working directory when it is below it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

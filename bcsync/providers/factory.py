@@ -13,15 +13,8 @@ edit, and pipelines run `plan` on them with the admin token set):
 - `token_env` must match (TIKTOK|BCSYNC)_[A-Z0-9_]+, and a token an HTTP header cannot carry
   (anything but visible ASCII) is refused up front with a message that never holds the token.
 
-Local state: the `local` provider keeps one SQLite database per seed file, beside the seed (which
-normally sits beside the config), whatever the working directory:
-
-    <seed's directory>/.bcsync/local/<seed file name>.db
-    e.g. examples/quickstart/.bcsync/local/seed.yaml.db
-
-It is created from the seed on first use and used as it is afterwards; `bcsync emulator reset
-PATHS` recreates it from the seed and `bcsync emulator accept EMAIL PATHS` settles invitations in
-it. Every config naming the same seed shares that database (one world, several BCs).
+Local state (the `local` provider's SQLite databases, beside the config): see
+`bcsync.providers.local`.
 """
 
 from __future__ import annotations
@@ -36,8 +29,9 @@ from typing import Any
 
 import httpx
 
-from bcsync.errors import AuthError, ConfigError, Problem, ProviderError
+from bcsync.errors import AuthError, ProviderError
 from bcsync.model import BusinessCenterConfig, ProviderSettings, ProviderType
+from bcsync.providers.local import local_database, local_seed, open_local, provider_problem
 from bcsync.providers.tiktok.client import (
     DEFAULT_BASE_URL,
     RetryPolicy,
@@ -56,7 +50,6 @@ from bcsync.providers.tiktok.read import Strategy
 ALLOWED_URLS_ENV = "BCSYNC_ALLOWED_API_URLS"
 # fullmatch, so a trailing newline cannot slip through as `$` would let it.
 TOKEN_ENV_PATTERN = re.compile(r"(TIKTOK|BCSYNC)_[A-Z0-9_]+")
-LOCAL_STATE = Path(".bcsync") / "local"
 LOCAL_BASE_URL = "http://local.bcsync/open_api/v1.3/"
 # The in-process emulator has no rate limit of its own; keep the limiter, but out of the way.
 LOCAL_RATE = RateLimit(qps=1000, qpm=None, margin=0.0)
@@ -140,7 +133,7 @@ def _endpoint(
     _check_token_env(config)
     if settings.type is ProviderType.EMULATOR:
         if not settings.url:
-            raise _config_error(
+            raise provider_problem(
                 config,
                 "url",
                 "provider type emulator needs a url",
@@ -161,7 +154,7 @@ def _local_endpoint(
     db_path, app = _local_app(config, apps)
     token = app.state.emulator.admin_token(config.bc_id)
     if not token:
-        raise _config_error(
+        raise provider_problem(
             config,
             "seed",
             f"the local seed has no joined admin with a token for BC {config.bc_id}",
@@ -172,26 +165,19 @@ def _local_endpoint(
     return _Endpoint(LOCAL_BASE_URL, token, "the seed's admin token", rate, db_path)
 
 
-def _config_error(
-    config: BusinessCenterConfig, key: str, message: str, hint: str | None = None
-) -> ConfigError:
-    """A mistake in the config's provider section, found at run time (exit 3)."""
-    return ConfigError([Problem(config.path, None, None, f"provider.{key}", message, hint)])
-
-
 def _check_token_env(config: BusinessCenterConfig) -> None:
     """Defence in depth for what validate checks: which variables a config may name."""
     settings = config.provider
     name = settings.token_env
     if not TOKEN_ENV_PATTERN.fullmatch(name):
-        raise _config_error(
+        raise provider_problem(
             config,
             "token_env",
             f"{name!r} is not a variable bcsync reads tokens from",
             "name a variable starting with TIKTOK_ or BCSYNC_ (e.g. TIKTOK_ACCESS_TOKEN)",
         )
     if settings.type is ProviderType.EMULATOR and name.startswith("TIKTOK_"):
-        raise _config_error(
+        raise provider_problem(
             config,
             "token_env",
             f"the emulator provider must not read the TikTok token (${name})",
@@ -204,7 +190,7 @@ def _checked_url(config: BusinessCenterConfig, url: str) -> str:
     try:
         return check_base_url(url)
     except (ProviderError, httpx.InvalidURL) as err:
-        raise _config_error(config, "url", str(err), "use an https:// URL") from None
+        raise provider_problem(config, "url", str(err), "use an https:// URL") from None
 
 
 def _tiktok_url(config: BusinessCenterConfig, url: str, env: Mapping[str, str]) -> str:
@@ -213,7 +199,7 @@ def _tiktok_url(config: BusinessCenterConfig, url: str, env: Mapping[str, str]) 
     if is_tiktok_api(base) or url_key(base) in parse_allowed_urls(env.get(ALLOWED_URLS_ENV, "")):
         return base
     shown = url if len(url) <= 80 and url.isprintable() else repr(url[:80])
-    raise _config_error(
+    raise provider_problem(
         config,
         "url",
         f"refusing to send the TikTok token to {shown}: not TikTok's API",
@@ -257,52 +243,8 @@ def _shared_rate(endpoints: Iterable[_Endpoint], app: tuple[str, str, Path | Non
     )
 
 
-def local_seed(config: BusinessCenterConfig) -> Path:
-    """The seed file of a `local` config, resolved against the config's directory."""
-    seed = config.provider.seed
-    if not seed:
-        raise _config_error(
-            config,
-            "seed",
-            "provider type local needs a seed file",
-            "e.g. provider: { type: local, seed: seed.yaml }",
-        )
-    path = Path(seed)
-    if not path.is_absolute():
-        path = Path(config.path).parent / path
-    return path.resolve()
-
-
-def local_database(seed: Path) -> Path:
-    """Where the local Business Center seeded from `seed` keeps its state (module docstring)."""
-    return seed.parent / LOCAL_STATE / f"{seed.name}.db"
-
-
 def _local_app(config: BusinessCenterConfig, apps: dict[Path, Any]) -> tuple[Path, Any]:
-    seed_path = local_seed(config)
-    db_path = local_database(seed_path)
+    db_path = local_database(config)
     if db_path not in apps:
-        if not seed_path.is_file() and not db_path.exists():
-            raise _config_error(config, "seed", f"seed file {seed_path} not found")
-        apps[db_path] = open_local(config, seed_path, db_path)
+        apps[db_path] = open_local(config)
     return db_path, apps[db_path]
-
-
-def open_local(config: BusinessCenterConfig, seed: Path, db: Path, *, reset: bool = False) -> Any:
-    """The emulator app on `db`, created (or with `reset`, recreated) from `seed`."""
-    # The database holds the seed's tokens: keep its directory private.
-    try:
-        db.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except OSError as err:
-        raise ProviderError(
-            f"cannot create the local state directory {db.parent}: {err.strerror or err}"
-        ) from None
-    # The emulator is needed only for `local`.
-    from bcsync.emulator import EmulatorError, SeedError, create_app
-
-    try:
-        return create_app(db_path=db, seed=seed, reset=reset)
-    except SeedError as err:
-        raise ConfigError([], f"{config.path}: provider.seed: {err.message}") from None
-    except EmulatorError as err:
-        raise ProviderError(f"{config.path}: the local Business Center: {err.message}") from None

@@ -25,7 +25,7 @@ from bcsync.model import (
     State,
 )
 from bcsync.providers import Scope, open_providers
-from bcsync.providers.factory import local_database, local_seed
+from bcsync.providers.local import local_database, local_seed
 from bcsync.providers.tiktok.limiter import RateLimit
 
 from .fakes import TOKEN
@@ -73,7 +73,7 @@ async def test_local_state_lives_beside_the_seed_not_the_cwd(
         provider = providers[BC]
         assert len((await provider.read_state(Scope.of([AD1]))).state.members) == 5
         await provider.invite(["later@acme.example"], MemberRole.STANDARD, None)
-    assert local_database(local_seed(local)) == project / ".bcsync" / "local" / "seed.yaml.db"
+    assert local_database(local) == project / ".bcsync" / "local" / "seed.yaml.db"
     assert [p.name for p in (project / ".bcsync" / "local").iterdir()] == ["seed.yaml.db"]
     assert list(elsewhere.iterdir()) == [] and not (tmp_path / "state").exists()
     # The database holds the seed's tokens: its directory is private.
@@ -83,6 +83,22 @@ async def test_local_state_lives_beside_the_seed_not_the_cwd(
     async with open_providers([local], env={}) as providers:
         state = (await providers[BC].read_state(Scope.of([AD1]))).state
     assert state.members["later@acme.example"].status is MemberStatus.PENDING
+
+
+def test_a_seed_elsewhere_keeps_its_state_beside_the_config(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    seed = write_seed(shared, every_kind())
+    one = config(ProviderSettings(seed="../shared/seed.yaml"), path=str(tmp_path / "a" / "x.yaml"))
+    two = config(ProviderSettings(seed=str(seed)), path=str(tmp_path / "a" / "y.yaml"))
+    other = config(ProviderSettings(seed=str(seed)), path=str(tmp_path / "b" / "x.yaml"))
+    assert local_seed(one) == seed.resolve()
+    db = local_database(one)
+    assert db.parent == (tmp_path / "a" / ".bcsync" / "local").resolve()
+    assert db.name.startswith("seed.yaml-") and db.suffix == ".db"
+    # One directory, one seed: one world. Another directory: its own.
+    assert local_database(two) == db
+    assert local_database(other).parent == (tmp_path / "b" / ".bcsync" / "local").resolve()
 
 
 @pytest.mark.parametrize(
