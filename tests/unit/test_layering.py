@@ -10,7 +10,9 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent.parent / "bcsync"
 CORE_PATTERNS = (
     "model.py",
+    "change.py",
     "diff.py",
+    "schedule.py",
     "plan.py",
     "safety.py",
     "render/*.py",
@@ -22,7 +24,21 @@ CORE_PATTERNS = (
     "expiry.py",
     "story.py",
 )
-FORBIDDEN = ("httpx", "click", "yaml", "jsonschema", "sqlite3", "os", "time")
+FORBIDDEN = ("httpx", "click", "yaml", "jsonschema", "sqlite3", "os", "time", "subprocess")
+# Calls that read a file or the clock, whatever was imported: `open(...)`, `x.read_text()`,
+# `datetime.now()`, `date.today()`, `time.time()`.
+FORBIDDEN_CALLS = {
+    "open",
+    "read_text",
+    "read_bytes",
+    "write_text",
+    "write_bytes",
+    "now",
+    "utcnow",
+    "today",
+    "time",
+    "monotonic",
+}
 # Pure bcsync modules a core module may import besides the core itself.
 PURE = {"bcsync", "bcsync.errors"}
 # `python -m bcsync` has to import the CLI; nothing else may.
@@ -113,3 +129,37 @@ def test_nothing_imports_the_cli() -> None:
 def test_the_import_scanner_sees_every_form(source: str, expected: str) -> None:
     found = {name for _, name in imports_in(source, "bcsync.config.probe")}
     assert expected in found
+
+
+def io_calls_in(source: str) -> list[tuple[int, str]]:
+    """(line, name) of every call of a name in FORBIDDEN_CALLS: `open(...)` or `x.now()`."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+        if name in FORBIDDEN_CALLS:
+            found.append((node.lineno, name))
+    return found
+
+
+@pytest.mark.parametrize("path", core_modules(), ids=module_name)
+def test_core_module_reads_no_file_and_no_clock(path: Path) -> None:
+    bad = [f"{path.name}:{line}: {name}()" for line, name in io_calls_in(path.read_text())]
+    assert bad == []
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("open('x')\n", ["open"]),
+        ("Path('x').read_text()\n", ["read_text"]),
+        ("from datetime import datetime\ndatetime.now()\n", ["now"]),
+        ("import time\ntime.time()\n", ["time"]),
+        ("date.today()\n", ["today"]),
+        ("plan.to_json()\n", []),
+    ],
+)
+def test_the_call_scanner_sees_io(source: str, expected: list[str]) -> None:
+    assert [name for _, name in io_calls_in(source)] == expected
