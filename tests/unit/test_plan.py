@@ -1,15 +1,17 @@
-"""plan: lock-out-safe order, batching into API calls, digest and JSON round trip."""
+"""plan: lock-out-safe order, the guards' verdict, checksum and JSON round trip."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
+from dataclasses import replace
 
 import builders
 import pytest
 from builders import AGENCY, Entry, bc_config, bound, member
 
-from bcsync.diff import make_plan
+from bcsync.change import WARNING_CAUSES, NoopCause, Stage
 from bcsync.model import (
     AssetKey,
     AssetType,
@@ -22,7 +24,8 @@ from bcsync.model import (
     Policy,
     State,
 )
-from bcsync.plan import STAGE_TITLES, Action, Op, Plan, Stage, Summary
+from bcsync.plan import Plan, Summary, checksum_of, make_plan, order
+from bcsync.schedule import Invite, Op
 
 STUDIO = "7200000000000000010"
 CAT = AssetKey(AssetType.CATALOG, "7300000000000000001")
@@ -77,17 +80,6 @@ EVERY_STAGE = plan_of(
         PartnerShare(STUDIO, ad(3), "analyst"),
     ],
 )
-
-
-def test_stage_titles_follow_design_section_6() -> None:
-    assert [STAGE_TITLES[s] for s in sorted(Stage)] == [
-        "invites and promotions",
-        "grants and role changes",
-        "partner shares",
-        "revocations",
-        "member removals",
-        "admin demotions and removals",
-    ]
 
 
 def test_changes_are_in_stage_order_with_no_ops_last() -> None:
@@ -157,154 +149,50 @@ def test_every_change_is_carried_by_exactly_one_step(plan: Plan) -> None:
     assert sorted(carried) == sorted(c.id for c in plan.changes if c.is_change)
 
 
-def invites(plan: Plan) -> list[dict]:
-    return [dict(s.params) for s in plan.steps if s.op is Op.INVITE]
-
-
-@pytest.mark.parametrize(
-    ("desired", "sizes"),
-    [
-        ([want(e) for e in people("a", 120)], [50, 50, 20]),
-        ([want(e) for e in people("a", 50)], [50]),
-        ([want(e) for e in people("a", 51)], [50, 1]),
-        ([want(e) for e in people("a", 3)] + [want(e, "admin") for e in people("b", 2)], [3, 2]),
-        (
-            [want(e) for e in people("a", 3)]
-            + [want(e, finance="manager") for e in people("b", 2)],
-            [3, 2],
-        ),
-    ],
-    ids=["120 -> 50/50/20", "50 -> one call", "51 -> 50/1", "roles apart", "finance roles apart"],
-)
-def test_invites_are_batched_by_role(desired: list[Member], sizes: list[int]) -> None:
-    plan = plan_of(desired, [])
-    calls = invites(plan)
-    assert [len(c["emails"]) for c in calls] == sizes
-    for call in calls:
-        roles = {(plan.change(f"member:{e}").after or {}).get("role") for e in call["emails"]}
-        assert roles == {call["role"]}
-
-
-def test_invites_carry_ad_account_grants() -> None:
-    members = people("a", 3)
-    desired: list[Entry] = [want(e) for e in members]
-    desired += [Grant(a, e, "operator") for e in members for a in (ad(1), ad(2))]
-    desired += [Grant(CAT, members[0], "admin")]
-    plan = plan_of(desired, [])
-    (call,) = invites(plan)
-    assert call == {
-        "emails": members,
-        "role": "standard",
-        "finance_role": None,
-        "ad_accounts": [ad(1).id, ad(2).id],
-        "advertiser_role": "operator",
-    }
-    (step,) = [s for s in plan.steps if s.op is Op.INVITE]
-    assert set(step.changes) == {f"member:{e}" for e in members} | {
-        f"grant:{a}:{e}" for e in members for a in (ad(1), ad(2))
-    }
-    assert plan.change(f"grant:{CAT}:{members[0]}").action is Action.NOOP
-
-
-def test_invites_with_different_carried_grants_are_separate_calls() -> None:
-    desired = [want("a@acme.com"), want("b@acme.com"), want("c@acme.com")]
-    desired += [Grant(ad(1), "a@acme.com", "analyst"), Grant(ad(1), "b@acme.com", "operator")]
-    calls = invites(plan_of(desired, []))
-    assert sorted((c["emails"], c["advertiser_role"]) for c in calls) == [
-        (["a@acme.com"], "analyst"),
-        (["b@acme.com"], "operator"),
-        (["c@acme.com"], None),
-    ]
-
-
-def shares(plan: Plan) -> list[tuple[str, str, int, tuple[str, ...]]]:
-    return [
-        (s.params["partner_bc_id"], s.params["role"], len(s.params["asset_ids"]), s.depends_on)
-        for s in plan.steps
-        if s.op is Op.SHARE
-    ]
-
-
-def test_shares_are_batched_by_partner_and_role() -> None:
-    desired: list[Entry] = [Partner(AGENCY), Partner(STUDIO)]
-    desired += [PartnerShare(AGENCY, ad(n), "analyst") for n in range(120)]
-    desired += [PartnerShare(AGENCY, ad(n), "operator") for n in range(120, 130)]
-    desired += [PartnerShare(STUDIO, ad(n), "analyst") for n in range(5)]
-    actual = [Partner(AGENCY)]
-    plan = plan_of(desired, actual)
-    assert shares(plan) == [
-        (AGENCY, "analyst", 50, ()),
-        (AGENCY, "analyst", 50, ()),
-        (AGENCY, "analyst", 20, ()),
-        (AGENCY, "operator", 10, ()),
-        (STUDIO, "analyst", 5, ()),
-    ]
-    # The new partner is created by its first share call.
-    (studio,) = [s for s in plan.steps if s.params.get("partner_bc_id") == STUDIO]
-    assert studio.changes[0] == f"partner:{STUDIO}"
-
-
-def test_later_shares_of_a_new_partner_wait_for_the_first() -> None:
-    desired: list[Entry] = [Partner(STUDIO)]
-    desired += [PartnerShare(STUDIO, ad(n), "analyst") for n in range(60)]
-    desired += [PartnerShare(STUDIO, ad(n), "admin") for n in range(60, 62)]
-    plan = plan_of(desired, [])
-    steps = [s for s in plan.steps if s.op is Op.SHARE]
-    first = steps[0]
-    assert first.changes[0] == f"partner:{STUDIO}" and first.depends_on == ()
-    assert all(s.depends_on == (first.id,) for s in steps[1:])
-    assert [len(s.params["asset_ids"]) for s in steps] == [50, 10, 2]
-
-
-def test_share_role_change_is_a_share_call() -> None:
-    plan = plan_of(
-        [Partner(AGENCY), PartnerShare(AGENCY, ad(1), "admin")],
-        [Partner(AGENCY), PartnerShare(AGENCY, ad(1), "analyst")],
-    )
-    (step,) = plan.steps
-    assert (step.op, step.stage, dict(step.params)) == (
-        Op.SHARE,
-        Stage.SHARE,
-        {"partner_bc_id": AGENCY, "asset_ids": [ad(1).id], "role": "admin"},
-    )
-
-
-def test_unshares_are_batched_by_partner() -> None:
-    keep = PartnerShare(AGENCY, ad(199), "analyst")
-    actual: list[Entry] = [Partner(AGENCY), keep]
-    actual += [PartnerShare(AGENCY, ad(n), "analyst") for n in range(70)]
-    plan = plan_of([Partner(AGENCY), keep], actual)
-    steps = [s for s in plan.steps if s.op is Op.UNSHARE]
-    assert [len(s.params["asset_ids"]) for s in steps] == [50, 20]
-    assert {s.params["asset_type"] for s in steps} == {"ad_accounts"}
-
-
-def test_grant_steps_are_one_user_one_asset() -> None:
-    desired: list[Entry] = [want("a@acme.com")] + [
-        Grant(ad(n), "a@acme.com", "admin") for n in range(3)
-    ]
-    plan = plan_of(desired, [bound("a@acme.com")])
-    assigns = [s for s in plan.steps if s.op is Op.ASSIGN]
-    assert [dict(s.params) for s in assigns] == [
-        {
-            "user_id": "uid-a@acme.com",
-            "email": "a@acme.com",
-            "asset_type": "ad_accounts",
-            "asset_id": ad(n).id,
-            "role": "admin",
-        }
-        for n in range(3)
-    ]
-
-
-def test_digest_is_stable() -> None:
+def test_checksum_is_stable() -> None:
     desired = [want("a@acme.com"), want("b@acme.com", "admin"), Grant(ad(1), "a@acme.com", "admin")]
     actual = [bound("b@acme.com"), bound("c@acme.com")]
     first = plan_of(desired, actual)
-    assert first.digest() == plan_of(desired, actual).digest()
-    assert first.digest() == plan_of(reversed(desired), reversed(actual)).digest()
-    assert first.digest().startswith("sha256:") and len(first.digest()) == 71
-    assert first.digest() != plan_of(desired, [*actual, bound("d@acme.com")]).digest()
+    assert first.checksum() == plan_of(desired, actual).checksum()
+    assert first.checksum() == plan_of(reversed(desired), reversed(actual)).checksum()
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", first.checksum())
+    assert first.checksum() != plan_of(desired, [*actual, bound("d@acme.com")]).checksum()
+
+
+def test_checksum_changes_with_any_value_that_would_run() -> None:
+    plan = EVERY_STAGE
+    invite = next(s for s in plan.steps if isinstance(s.params, Invite))
+    assert isinstance(invite.params, Invite)
+    admin_invite = replace(invite, params=replace(invite.params, role=MemberRole.ADMIN))
+    steps = tuple(admin_invite if s is invite else s for s in plan.steps)
+    assert replace(plan, steps=steps).checksum() != plan.checksum()
+    assert replace(plan, steps=plan.steps[:-1]).checksum() != plan.checksum()
+    assert replace(plan, steps=(*plan.steps, plan.steps[-1])).checksum() != plan.checksum()
+    first = plan.changes[0]
+    retitled = (replace(first, key="someone@else.com"), *plan.changes[1:])
+    assert replace(plan, changes=retitled).checksum() != plan.checksum()
+    assert replace(plan, bc_id="7099999999999999999").checksum() != plan.checksum()
+
+
+def test_checksum_ignores_run_metadata() -> None:
+    """What runs is the BC, the changes and the steps; where and when the plan was made is not."""
+    plan = EVERY_STAGE
+    other = replace(
+        plan,
+        actual_fingerprint="sha256:" + "9" * 64,
+        config_path="elsewhere/bcsync.yaml",
+        unmanaged_assets=7,
+        warnings=("w",),
+    )
+    assert other.checksum() == plan.checksum()
+
+
+def test_checksum_of_several_plans_is_independent_of_their_order() -> None:
+    one = EVERY_STAGE
+    two = replace(plan_of([want("a@acme.com")], []), bc_id="7099999999999999999")
+    assert checksum_of([one, two]) == checksum_of([two, one])
+    assert checksum_of([one, two]) != checksum_of([one])
+    assert checksum_of([one]) != one.checksum()  # a run's checksum is not one plan's
 
 
 @pytest.mark.parametrize("plan", [EVERY_STAGE, plan_of([], [])], ids=["every stage", "empty"])
@@ -312,8 +200,44 @@ def test_plan_json_round_trip(plan: Plan) -> None:
     text = json.dumps(plan.to_json())
     back = Plan.from_json(json.loads(text))
     assert back == plan
-    assert back.digest() == plan.digest()
+    assert back.checksum() == plan.checksum() == plan.to_json()["checksum"]
     assert back.summary == plan.summary
+
+
+def test_order_puts_no_ops_last_then_stage_kind_key() -> None:
+    assert order(reversed(EVERY_STAGE.changes)) == EVERY_STAGE.changes
+    noops = [c for c in EVERY_STAGE.changes if not c.is_change]
+    assert noops and EVERY_STAGE.changes[-len(noops) :] == tuple(noops)
+
+
+def test_guards_give_a_verdict_without_changing_what_runs() -> None:
+    desired = [want("owner@acme.com", "admin")]
+    actual = [bound("owner@acme.com", "admin"), *(bound(e) for e in people("s", 12))]
+    config = bc_config(state(desired), policy=Policy(min_admins=1))
+    refused = make_plan(config, state(actual))
+    allowed = make_plan(config, state(actual), allow_removals=True)
+    assert len(refused.refusals) == 1 and "--allow-removals" in refused.refusals[0]
+    assert allowed.refusals == ()
+    assert refused.steps == allowed.steps
+    assert refused.to_json()["refusals"] == list(refused.refusals)
+
+
+def test_warnings_are_the_changes_a_reviewer_should_check() -> None:
+    missing = AssetKey(AssetType.AD_ACCOUNT, "7100000000000099999")
+    desired = [want("a@acme.com"), Grant(missing, "a@acme.com", "analyst")]
+    config = bc_config(builders.state(desired, [missing]), policy=Policy(min_admins=0))
+    plan = make_plan(config, state([bound("a@acme.com")]))
+    flagged = [c for c in plan.changes if c.cause in WARNING_CAUSES]
+    assert [c.cause for c in flagged] == [NoopCause.ASSET_MISSING]
+    assert len(plan.warnings) == 1 and plan.warnings[0].startswith(flagged[0].title)
+    assert not plan.has_changes
+
+
+def test_unchanged_counts_declared_entries_that_need_nothing() -> None:
+    desired = [want("a@acme.com"), want("b@acme.com"), Grant(ad(1), "a@acme.com", "admin")]
+    actual = [bound("a@acme.com"), bound("c@acme.com"), Grant(ad(1), "a@acme.com", "admin")]
+    plan = plan_of(desired, actual)
+    assert plan.unchanged == {"member": 1, "grant": 1, "partner": 0, "partner_share": 0}
 
 
 @pytest.mark.parametrize(
