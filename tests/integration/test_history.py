@@ -277,3 +277,30 @@ def _fifty_commits(repo: GitRepo) -> list[set[tuple[Any, ...]]]:
         repo.commit(f"edit {i}")
         expected.append(want)
     return expected
+
+
+def test_paths_are_relative_to_the_working_directory(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo.replace(
+        "  ops@bright.example:", "  sub@bright.example: { role: standard }\n  ops@bright.example:"
+    )
+    repo.commit("sub joins")
+    from_root = history_json()
+    monkeypatch.chdir(repo.root / "configs")
+    result = run("history", ".", "--format", "json")
+    assert result.exit_code == 0, result.output
+    from_sub = json.loads(result.output)["commits"]
+    assert [keyed(e["changes"]) for e in from_sub] == [keyed(e["changes"]) for e in from_root]
+    outside = run("history", "../..")
+    assert outside.exit_code == 1 and "outside the git checkout" in outside.output
+
+
+def test_a_symbolic_link_at_a_revision_is_not_followed(repo: GitRepo, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("version: 1\n")
+    (repo.root / "configs" / "link.yaml").symlink_to(secret)
+    sha = repo.commit("a link")
+    last = history_json()[-1]
+    assert last["sha"] == sha and last["invalid"]
+    assert last["problems"][0]["message"] == "a symbolic link in git; not followed"
