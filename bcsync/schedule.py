@@ -290,8 +290,8 @@ def _revocations(out: _Steps, changes: Sequence[Change]) -> None:
     unshares: dict[tuple[str, AssetType], list[Change]] = {}
     for change in changes:
         if change.kind is Kind.GRANT:
-            params = Unassign(_user_id(change), _email(change), _asset(change))
-            out.add(Stage.REVOKE, params, [change.id])
+            unassign = Unassign(_user_id(change), _email(change), _asset(change))
+            out.add(Stage.REVOKE, unassign, [change.id])
         elif change.kind is Kind.SHARE:
             unshares.setdefault((_partner(change), _asset(change).type), []).append(change)
         elif change.kind is Kind.PARTNER:

@@ -57,7 +57,7 @@ def report_internal_error(exc: BaseException, debug: bool) -> int:
 class BcsyncGroup(click.Group):
     """The one error handler: every command's outcome becomes the process's exit code here."""
 
-    def main(self, *args: Any, **kwargs: Any) -> NoReturn:  # type: ignore[override]
+    def main(self, *args: Any, **kwargs: Any) -> NoReturn:
         kwargs["standalone_mode"] = False
         argv = args[0] if args and args[0] is not None else sys.argv[1:]
         sys.exit(self._outcome(argv, args, kwargs))

@@ -454,7 +454,7 @@ def report_results(results: Sequence[ApplyResult], audit_path: Path) -> int:
 
 
 @contextlib.contextmanager
-def _reading(configs: list[Any]) -> Iterator[None]:
+def _reading(configs: Sequence[BusinessCenterConfig]) -> Iterator[None]:
     """A transient spinner on a terminal while the Business Centers are read; nothing otherwise."""
     if not sys.stderr.isatty() or os.environ.get("CI"):
         yield
