@@ -29,9 +29,9 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # bcsync, and this package as pytest names it
 
-from tests.conformance.table import (  # noqa: E402
+from conformance.table import (  # noqa: E402
     AD1,
     AD2,
     BC,
@@ -42,7 +42,7 @@ from tests.conformance.table import (  # noqa: E402
     PIXEL,
     STD,
 )
-from tests.conformance.world import TOKEN, seed  # noqa: E402
+from conformance.world import TOKEN, seed  # noqa: E402
 
 
 def free_port() -> int:
@@ -69,7 +69,8 @@ def serve(workdir: Path, port: int) -> subprocess.Popen[bytes]:
             return server  # it answers (an HTTP error is still an answer)
         except OSError:
             if server.poll() is not None:
-                raise SystemExit(f"the emulator exited: {server.stderr.read().decode()}") from None
+                _, err = server.communicate()
+                raise SystemExit(f"the emulator exited: {err.decode()}") from None
             time.sleep(0.2)
     server.kill()
     raise SystemExit("the emulator did not start within 30 s")

@@ -60,7 +60,7 @@ async def run_all(coros: list[Coroutine[Any, Any, T]]) -> list[T]:
 
 async def both(first: Coroutine[Any, Any, A], second: Coroutine[Any, Any, B]) -> tuple[A, B]:
     """Two differently typed coroutines concurrently, with `run_all`'s cancellation."""
-    one, two = await run_all([first, second])  # type: ignore[list-item]
+    one, two = await run_all([first, second])
     return one, two  # type: ignore[return-value]
 
 
