@@ -14,17 +14,24 @@ documented. Where the log does not answer, that is said once and the report carr
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from bcsync.access_diff import AccessChange, Names, access_changes
-from bcsync.errors import ProviderError
 from bcsync.model import BusinessCenterConfig, MemberStatus, State
-from bcsync.providers.base import Provider, Scope
-from bcsync.providers.tiktok.changelog import ChangelogEntry
 
 LABEL = "changed outside bcsync"
 GONE = (MemberStatus.REJECTED, MemberStatus.UNBOUND)
+
+
+@dataclass(frozen=True, slots=True)
+class ChangelogEntry:
+    """One activity-log entry: when (UTC), the kind, the operator's user id, the log text."""
+
+    time: datetime | None
+    activity_type: str
+    operator_id: str
+    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,35 +122,3 @@ def attribute(
         if all(n in text for n in needles):
             return Attribution(who or f"user {entry.operator_id}", entry.time, entry.text)
     return None
-
-
-async def check_drift(
-    config: BusinessCenterConfig, provider: Provider, *, log_since: date, log_until: date
-) -> DriftReport:
-    """Read the BC, compare, and attribute each difference from its log between the two days."""
-    read = await provider.read_state(Scope.of_state(config.desired))
-    changes, pending = compare(config, read.state)
-    base = DriftReport(
-        config.bc_id, config.name, config.path, pending=pending, changelog_since=log_since
-    )
-    if not changes:
-        return replace(base, calls=read.calls)
-    entries, unavailable = await _changelog(provider, config.bc_id, log_since, log_until)
-    emails = {m.user_id: e for e, m in read.state.members.items() if m.user_id}
-    items = [DriftItem(c, attribute(c, entries, emails)) for c in changes]
-    return replace(base, items=items, changelog_unavailable=unavailable, calls=read.calls)
-
-
-async def _changelog(
-    provider: Provider, bc_id: str, start: date, end: date
-) -> tuple[list[ChangelogEntry], str | None]:
-    """The log's entries, or why there are none (an error code, a 404, no client at all)."""
-    from bcsync.providers.tiktok.changelog import read_changelog
-
-    client = getattr(provider, "client", None)
-    if client is None:
-        return [], "this provider has no activity log"
-    try:
-        return await read_changelog(client, bc_id, start, end), None
-    except ProviderError as err:
-        return [], err.message

@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from bcsync.config import LoadResult, load_sources
 from bcsync.config.loader import DEFAULT_DIR, DEFAULT_FILES, MAX_BYTES, SUFFIXES, SourceFile
 from bcsync.errors import BcsyncError, Problem, UsageError
+from bcsync.revisions import Commit
 
 DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Field and record separators for `git log --format`: never in names or subjects.
@@ -38,28 +39,6 @@ class GitError(BcsyncError):
 
 class RevisionError(UsageError):
     """A REF (or date) names no commit; exit 64, like any bad option value."""
-
-
-@dataclass(frozen=True, slots=True)
-class Commit:
-    """One commit: who, when (committer time, UTC), and its first parent."""
-
-    sha: str
-    parent: str | None
-    author: str
-    email: str
-    authored: datetime
-    committed: datetime
-    subject: str
-
-    @property
-    def short(self) -> str:
-        return self.sha[:10]
-
-    @property
-    def day(self) -> date:
-        """The UTC date the commit landed: expiry dates are evaluated on it."""
-        return self.committed.astimezone(UTC).date()
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,38 +12,13 @@ with the last valid revision before it, so nothing it changed is lost.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import date
 
-from bcsync.access_diff import AccessChange, between
+from bcsync.access_diff import between
 from bcsync.config import LoadResult, load
-from bcsync.errors import ConfigError, Problem
-from bcsync.gitrev import Blob, Commit, Repo
-
-
-@dataclass(frozen=True)
-class CommitAccess:
-    """One commit's effect on access, or why it could not be computed."""
-
-    commit: Commit
-    evaluated_on: date
-    changes: list[AccessChange] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def invalid(self) -> bool:
-        return any(p.is_error for p in self.problems)
-
-
-@dataclass(frozen=True)
-class RevisionDiff:
-    """What `bcsync diff` compares and finds."""
-
-    base: Commit
-    base_how: str
-    head: Commit | None  # None: the working tree
-    evaluated_on: date
-    changes: list[AccessChange]
+from bcsync.errors import ConfigError
+from bcsync.gitrev import Blob, Repo
+from bcsync.revisions import Commit, CommitAccess, RevisionDiff
 
 
 def history(

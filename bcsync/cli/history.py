@@ -129,7 +129,8 @@ def drift(paths: tuple[str, ...], fmt: str, log_days: int, now: str | None, stat
     import asyncio
     from pathlib import Path
 
-    from bcsync.drift import DriftReport, check_drift
+    from bcsync.drift import DriftReport
+    from bcsync.drift_read import check_drift
     from bcsync.providers import open_providers
     from bcsync.render import drift as view
 

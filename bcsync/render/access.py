@@ -17,8 +17,7 @@ from bcsync.access_diff import AccessChange, Kind, summary
 from bcsync.render.markdown import GITHUB_COMMENT_LIMIT, escape
 
 if TYPE_CHECKING:
-    from bcsync.gitrev import Commit
-    from bcsync.history import CommitAccess, RevisionDiff
+    from bcsync.revisions import Commit, CommitAccess, RevisionDiff
 
 FORMAT_VERSION = 1
 MARKS: Mapping[str, str] = {"gained": "+", "lost": "-", "changed": "~"}

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from builders import AGENCY, bc_config, bound, member, state
 
 from bcsync.access_diff import Effect, Kind
-from bcsync.drift import LABEL, DriftItem, DriftReport, attribute, compare
+from bcsync.drift import LABEL, ChangelogEntry, DriftItem, DriftReport, attribute, compare
 from bcsync.model import (
     AssetKey,
     AssetType,
@@ -17,7 +17,6 @@ from bcsync.model import (
     PartnerShare,
     Policy,
 )
-from bcsync.providers.tiktok.changelog import ChangelogEntry
 from bcsync.render import drift as view
 
 US = AssetKey(AssetType.AD_ACCOUNT, "7100000000000000001")

@@ -23,6 +23,9 @@ CORE_PATTERNS = (
     "access.py",  # the access matrix, expiry and `why` findings behind the auditors' views
     "expiry.py",
     "story.py",
+    "access_diff.py",  # effective access gained and lost, and the history/drift data it feeds
+    "revisions.py",
+    "drift.py",
 )
 FORBIDDEN = ("httpx", "click", "yaml", "jsonschema", "sqlite3", "os", "time", "subprocess")
 # Calls that read a file or the clock, whatever was imported: `open(...)`, `x.read_text()`,

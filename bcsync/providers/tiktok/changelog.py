@@ -8,23 +8,13 @@ it answers an error code or HTTP 404; callers treat that as "no activity log", n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from bcsync.drift import ChangelogEntry
 from bcsync.providers.tiktok.client import TikTokClient
 
 CHANGELOG_PATH = "changelog/get/"
 PAGE = 50
-
-
-@dataclass(frozen=True, slots=True)
-class ChangelogEntry:
-    """One activity-log entry: when (UTC), the kind, the operator's user id, the log text."""
-
-    time: datetime | None
-    activity_type: str
-    operator_id: str
-    text: str
 
 
 async def read_changelog(
