@@ -14,7 +14,7 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bcsync import safety
@@ -91,7 +91,7 @@ class Plan:
     # What the safety guards refused in these steps; a refused plan is never applied.
     refusals: tuple[str, ...] = ()
     # Entries already as the config wants them, by kind (for "N unchanged" in every view).
-    unchanged: Mapping[str, int] | None = None
+    unchanged: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def summary(self) -> Summary:
@@ -125,7 +125,7 @@ class Plan:
             "actual_fingerprint": self.actual_fingerprint,
             "unmanaged_assets": self.unmanaged_assets,
             "summary": self.summary.to_json(),
-            "unchanged": dict(self.unchanged or {}),
+            "unchanged": dict(self.unchanged),
             "warnings": list(self.warnings),
             "refusals": list(self.refusals),
             "checksum": self.checksum(),

@@ -148,12 +148,6 @@ def finite_seconds(ctx: click.Context, param: click.Parameter, value: float) -> 
     return value
 
 
-def checksum_line(plans: Sequence[Plan]) -> str:
-    from bcsync.plan import checksum_of
-
-    return f"Checksum: {checksum_of(plans)}"
-
-
 @click.command(context_settings=CONTEXT_SETTINGS)
 @click.argument("paths", nargs=-1, type=click.Path())
 @format_option(
@@ -205,8 +199,6 @@ def plan(
     plans = [p.plan for p in planned]
     doc = plan_document(plans) if (out or fmt == "json") else None
     click.echo(render_plans(plans, fmt, use_color(), doc), nl=fmt != "json")
-    if fmt != "json":
-        click.echo(checksum_line(plans))
     if out and doc is not None:
         planfile.write(out, render_json.dumps(doc))
         if any(p.refusals for p in plans):
@@ -232,7 +224,6 @@ def show(planfile: str, fmt: str) -> int:
         click.echo(render_json.dumps(doc), nl=False)
         return 0
     click.echo(render_plans(plans, fmt, use_color()))
-    click.echo(f"Checksum: {doc['checksum']}")
     return 0
 
 

@@ -13,12 +13,15 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from bcsync.change import Action, Change, Kind
-from bcsync.plan import Plan
+from bcsync.plan import Plan, checksum_of
 from bcsync.render import total_summary
-from bcsync.render.text import NO_CHANGES, describe
+from bcsync.render.text import config_words, describe, unchanged_sentence
 
 GITHUB_COMMENT_LIMIT = 65536
 TITLE = "## bcsync plan"
+# A CI step finds its earlier comment by this marker and updates it instead of adding another.
+MARKER = "<!-- bcsync-plan -->"
+LEGEND = "_+ add · ~ change · - remove · no-op: waiting or explained, not changed now_"
 
 KIND_TITLES: Mapping[Kind, str] = {
     Kind.MEMBER: "Members",
@@ -87,9 +90,22 @@ def _summary_table(plans: Sequence[Plan]) -> str:
 
 
 def _head(plans: Sequence[Plan]) -> list[str]:
+    """Marker, title, verdict first: a refused plan must not read like a clean one."""
     total = total_summary(plans)
-    anything = any(plan.changes for plan in plans)
-    return [TITLE, f"**{total.sentence() if anything else NO_CHANGES}**"]
+    head = [MARKER + "\n" + TITLE]
+    refused = [(p, r) for p in plans for r in p.refusals]
+    if refused:
+        lines = [
+            "> [!CAUTION]",
+            "> **Refused by the safety guards: apply will not run this plan.**",
+        ]
+        lines += [f"> - {_bc_label(p)}: {escape(r)}" for p, r in refused]
+        head.append("\n".join(lines))
+    head.append(f"**{total.sentence()}**")
+    head.append(f"Checksum: `{checksum_of(plans)}`")
+    if any(plan.changes for plan in plans):
+        head.append(LEGEND)
+    return head
 
 
 def _full(plans: Sequence[Plan]) -> str:
@@ -98,7 +114,10 @@ def _full(plans: Sequence[Plan]) -> str:
         blocks.append(f"### {_bc_label(plan)}")
         if plan.config_path:
             blocks.append(f"Config: {escape(plan.config_path)}")
-        blocks.append(plan.summary.sentence() if plan.changes else NO_CHANGES)
+        blocks.append(plan.summary.sentence())
+        unchanged = unchanged_sentence(plan)
+        if unchanged:
+            blocks.append(escape(unchanged))
         for kind in Kind:
             changes = [c for c in plan.changes if c.kind is kind]
             if changes:
@@ -125,7 +144,7 @@ def _kind_block(kind: Kind, changes: Sequence[Change]) -> str:
             escape(c.title or c.key),
             escape(describe(c.kind, c.before)),
             escape(describe(c.kind, c.after)),
-            escape(c.reason),
+            escape("; ".join(w for w in (c.reason, config_words(c)) if w)),
         )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join([*lines, "", "</details>"])

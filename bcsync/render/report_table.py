@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from bcsync.access import BC_ASSET, AccessReport, AccessRow, BCSummary, Status
 
@@ -23,31 +23,39 @@ def _asset(row: AccessRow) -> str:
     return row.asset_id
 
 
-def _dash(value: object) -> str:
-    return "" if value is None else str(value)
-
-
-# (header, cell) pairs: one place decides what a row shows, in which order.
-COLUMNS: Sequence[tuple[str, Callable[[AccessRow], str]]] = (
-    ("Business Center", lambda r: r.bc_name),
-    ("Kind", lambda r: r.kind.value),
-    ("Who", lambda r: r.principal_name),
-    ("Asset type", lambda r: ASSET_TYPE_LABELS.get(r.asset_type, r.asset_type)),
-    ("Asset", _asset),
-    ("Role (config)", lambda r: _dash(r.role)),
-    ("Role (BC)", lambda r: _dash(r.actual_role)),
-    ("Status", lambda r: r.status.value),
-    ("Source", lambda r: "; ".join(r.sources)),
-    ("Expires", lambda r: _dash(r.expires)),
-    ("Reason", lambda r: _dash(r.reason)),
-    ("Note", lambda r: _dash(r.note)),
+HEADERS: Sequence[str] = (
+    "Business Center",
+    "Kind",
+    "Who",
+    "Asset type",
+    "Asset",
+    "Role (config)",
+    "Role (BC)",
+    "Status",
+    "Source",
+    "Expires",
+    "Reason",
+    "Note",
 )
-HEADERS: Sequence[str] = tuple(h for h, _ in COLUMNS)
 
 
 def cells(row: AccessRow) -> list[str]:
-    """One row's cells in COLUMNS order."""
-    return [cell(row) for _, cell in COLUMNS]
+    """One row's cells in HEADERS order (one place decides what a row shows)."""
+    # Kind and Status are StrEnums: already strings, and `.value` is slow on 100,000 rows.
+    return [
+        row.bc_name,
+        row.kind,
+        row.principal_name,
+        ASSET_TYPE_LABELS.get(row.asset_type, row.asset_type),
+        _asset(row),
+        row.role or "",
+        row.actual_role or "",
+        row.status,
+        "; ".join(row.sources),
+        row.expires.isoformat() if row.expires else "",
+        row.reason or "",
+        row.note or "",
+    ]
 
 
 def summary_line(report: AccessReport) -> str:

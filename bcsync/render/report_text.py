@@ -16,9 +16,10 @@ def _rows_of(report: AccessReport, bc_id: str) -> list[AccessRow]:
 
 
 def _aligned(table: list[list[str]]) -> Iterable[str]:
-    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    widths = [max(map(len, column)) for column in zip(*table, strict=True)]
+    line = "  ".join(f"{{:<{w}}}" for w in widths)
     for row in table:
-        yield "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        yield line.format(*row).rstrip()
 
 
 def render_text(report: AccessReport) -> str:
@@ -46,8 +47,11 @@ def render_markdown(report: AccessReport) -> str:
         headers = HEADERS[1:]
         out.append("| " + " | ".join(headers) + " |")
         out.append("|" + "---|" * len(headers))
+        # Most cells repeat (roles, names, statuses): escape each distinct value once.
+        escaped: dict[str, str] = {}
         for row in _rows_of(report, bc.bc_id):
-            out.append("| " + " | ".join(escape(c) for c in cells(row)[1:]) + " |")
+            line = [escaped.get(c) or escaped.setdefault(c, escape(c)) for c in cells(row)[1:]]
+            out.append("| " + " | ".join(line) + " |")
         note = unmanaged_line(bc)
         if note:
             out += ["", f"**Unmanaged:** {escape(note)}"]

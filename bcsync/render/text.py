@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bcsync.change import STAGE_TITLES, Action, Change, Kind, Stage
-from bcsync.plan import Plan
+from bcsync.change import STAGE_TITLES, WARNING_CAUSES, Action, Change, Kind, Stage
+from bcsync.plan import Plan, checksum_of
 from bcsync.render import total_summary
 
 GREEN = "\x1b[32m"
@@ -28,19 +28,51 @@ SYMBOLS: Mapping[Action, tuple[str, str]] = {
     Action.NOOP: ("=", DIM),
 }
 NO_CHANGES = "No changes. The Business Center matches the configuration."
+LEGEND = "+ add   ~ change   - remove   = waiting or explained, not changed now"
+KIND_NOUNS: Mapping[Kind, tuple[str, str]] = {
+    Kind.MEMBER: ("member", "members"),
+    Kind.GRANT: ("grant", "grants"),
+    Kind.PARTNER: ("partner", "partners"),
+    Kind.SHARE: ("partner share", "partner shares"),
+}
 # Wider titles are not padded, so one long name does not push every reason off the screen.
 TITLE_WIDTH = 64
 VALUE_WIDTH = 40
 
 
 def render(plans: Sequence[Plan], *, color: bool = False) -> str:
-    """The plans as terminal text; a total line when there are several."""
+    """The plans as terminal text, a legend first, a total when there are several, the checksum."""
     blocks = [_render_plan(plan, color) for plan in plans]
+    if any(plan.changes for plan in plans):
+        blocks.insert(0, _paint(LEGEND, DIM, color))
     if len(plans) > 1:
         total = total_summary(plans)
         line = f"Total for {len(plans)} Business Centers: {total.sentence().removeprefix('Plan: ')}"
         blocks.append(_paint(line, BOLD, color))
+    blocks.append(f"Checksum: {checksum_of(plans)}")
     return "\n\n".join(blocks) + "\n"
+
+
+def unchanged_sentence(plan: Plan) -> str | None:
+    """ "unchanged: 12 members, 40 grants" from the plan's counts; None when there are none."""
+    counts = plan.unchanged
+    parts = []
+    for kind in Kind:
+        n = counts.get(kind.value, 0)
+        if n:
+            one, many = KIND_NOUNS[kind]
+            parts.append(f"{n} {one if n == 1 else many}")
+    return f"unchanged: {', '.join(parts)}" if parts else None
+
+
+def config_words(change: Change) -> str:
+    """The config's own words for an entry: 'reason: "Q3 launch"; expires 2027-01-31'."""
+    parts = []
+    if change.note:
+        parts.append(f'reason: "{change.note}"')
+    if change.expires:
+        parts.append(f"expires {change.expires}")
+    return "; ".join(parts)
 
 
 def describe(kind: Kind, doc: Mapping[str, Any] | None) -> str:
@@ -104,11 +136,10 @@ def _render_plan(plan: Plan, color: bool) -> str:
     lines = [_paint(header, BOLD, color)]
     by_stage: dict[Stage, list[Change]] = {}
     noops: list[Change] = []
-    warned = set(plan.warnings)
     for change in plan.changes:
         if change.is_change and change.stage is not None:
             by_stage.setdefault(change.stage, []).append(change)
-        elif f"{change.title}: {change.reason}" not in warned:
+        elif change.cause not in WARNING_CAUSES:  # those are listed under Warnings
             noops.append(change)
     # Stages appear in plan order, which `plan.order` made the apply order.
     for stage, changes in by_stage.items():
@@ -122,8 +153,16 @@ def _render_plan(plan: Plan, color: bool) -> str:
         n = plan.unmanaged_assets
         noun = "asset" if n == 1 else "assets"
         lines += ["", f"unmanaged: {n} {noun} (not declared in config; left alone)"]
-    has_entries = plan.has_changes or noops or plan.warnings
-    lines += ["", plan.summary.sentence() if has_entries else NO_CHANGES]
+    unchanged = unchanged_sentence(plan)
+    if unchanged:
+        lines += ["", unchanged]
+    if plan.refusals:
+        lines += [
+            "",
+            _paint("Refused by the safety guards (apply will not run this plan)", RED, color),
+        ]
+        lines += [f"  {_paint('x', RED, color)} {printable(r)}" for r in plan.refusals]
+    lines += ["", plan.summary.sentence()]
     return "\n".join(lines)
 
 
@@ -135,7 +174,8 @@ def _change_lines(changes: Sequence[Change], color: bool) -> list[str]:
     for change, title, value in rows:
         symbol, code = SYMBOLS[change.action]
         text = f"  {_paint(symbol, code, color)} {title.ljust(title_w)}  {value.ljust(value_w)}"
-        if change.reason:
-            text += "  " + _paint(f"# {printable(change.reason)}", DIM, color)
+        why = "; ".join(w for w in (change.reason, config_words(change)) if w)
+        if why:
+            text += "  " + _paint(f"# {printable(why)}", DIM, color)
         lines.append(text.rstrip())
     return lines

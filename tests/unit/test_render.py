@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,7 @@ import jsonschema
 import pytest
 
 import bcsync
-from bcsync.diff import make_plan
-from bcsync.errors import PlanFileError
+from bcsync.change import Action, Change, Kind, NoopCause, Stage, Target
 from bcsync.model import (
     Asset,
     AssetKey,
@@ -33,9 +33,10 @@ from bcsync.model import (
     ProviderSettings,
     State,
 )
-from bcsync.plan import Action, Change, Kind, Plan, Stage, order, schedule
+from bcsync.plan import Plan, checksum_of, make_plan, order
 from bcsync.render import json as render_json
 from bcsync.render import markdown, text
+from bcsync.schedule import schedule
 
 SCHEMA = Path(bcsync.__file__).resolve().parent / "schemas" / "plan.schema.json"
 FINGERPRINT = "sha256:" + "a" * 64
@@ -64,6 +65,7 @@ def change(
     prefix = {Kind.MEMBER: "member", Kind.GRANT: "grant", Kind.PARTNER: "partner"}.get(
         kind, "share"
     )
+    cause = target.pop("cause", None)
     return Change(
         id=f"{prefix}:{key}",
         action=Action(action),
@@ -74,8 +76,21 @@ def change(
         reason=reason,
         title=title,
         stage=stage,
-        target=target,
+        target=make_target(**target),
+        cause=cause,
     )
+
+
+def make_target(
+    email: str | None = None,
+    user_id: str | None = None,
+    asset_type: str | None = None,
+    asset_id: str | None = None,
+    partner_bc_id: str | None = None,
+    with_invite: bool = False,
+) -> Target:
+    asset = AssetKey(AssetType(asset_type), asset_id) if asset_type and asset_id else None
+    return Target(email, user_id, asset, partner_bc_id, with_invite)
 
 
 def grant(
@@ -295,6 +310,7 @@ ACME_CHANGES = [
         member_doc("standard"),
         "waiting for henry@acme.com to accept the invitation",
         None,
+        cause=NoopCause.PENDING,
     ),
     grant(
         "no-op",
@@ -305,6 +321,7 @@ ACME_CHANGES = [
         "admin",
         "deferred: assigned after grace@acme.com accepts the invitation",
         None,
+        cause=NoopCause.DEFERRED,
     ),
     grant(
         "no-op",
@@ -315,6 +332,7 @@ ACME_CHANGES = [
         "analyst",
         NOT_FOUND,
         None,
+        cause=NoopCause.ASSET_MISSING,
     ),
 ]
 
@@ -387,8 +405,10 @@ def test_text_colour_only_when_asked() -> None:
     ],
     ids=["no changes", "one plan", "several plans"],
 )
-def test_text_ends_with_the_summary(plans: list[Plan], last_line: str) -> None:
-    assert text.render(plans).splitlines()[-1] == last_line
+def test_text_ends_with_the_summary_and_checksum(plans: list[Plan], last_line: str) -> None:
+    lines = text.render(plans).splitlines()
+    assert lines[-3] == last_line
+    assert lines[-1] == f"Checksum: {checksum_of(plans)}"
 
 
 def test_text_escapes_control_characters_from_the_api() -> None:
@@ -479,7 +499,8 @@ def test_markdown_never_exceeds_the_limit(plans: list[Plan], limit: int, notes: 
 
 def test_markdown_summarised_counts_per_kind() -> None:
     out = markdown.render([generated_plan(5000)])
-    assert out.startswith("## bcsync plan\n")
+    assert out.startswith("<!-- bcsync-plan -->\n## bcsync plan\n")
+    assert f"Checksum: `{checksum_of([generated_plan(5000)])}`" in out
     assert "| BC 0 (7000000000000000000) | members | 1667 | 1667 | 1666 | 0 |" in out
 
 
@@ -545,13 +566,13 @@ def test_json_document_is_valid(
 ) -> None:
     doc = json.loads(render_json.dumps(make_document(plans)))
     assert list(validator.iter_errors(doc)) == []
-    assert render_json.plans_from_document(doc) == plans
+    assert [Plan.from_json(p) for p in doc["plans"]] == plans
 
 
 def test_json_document_fields_and_totals() -> None:
     doc = make_document(PLANS)
     assert {k: doc[k] for k in ("format_version", "tool", "tool_version", "git_commit")} == {
-        "format_version": 1,
+        "format_version": 2,
         "tool": "bcsync",
         "tool_version": "0.1.0",
         "git_commit": "c" * 40,
@@ -578,7 +599,7 @@ def test_json_dumps_is_stable_sorted_and_ends_with_a_newline() -> None:
     doc = make_document([real_plan()])
     out = render_json.dumps(doc)
     assert out == render_json.dumps(make_document([real_plan()]))
-    assert out.endswith("}\n") and out.startswith('{"created_at"')
+    assert out.endswith("}\n") and out.startswith('{"checksum"')
     assert "→" in out  # reasons stay readable
     assert "token" not in out.lower()
 
@@ -592,7 +613,7 @@ def test_json_dumps_is_stable_sorted_and_ends_with_a_newline() -> None:
         (["plans", 0, "actual_fingerprint"], "md5:abc"),
         (["plans", 0, "bc_id"], "acme"),
         (["plans", 0, "changes", 0, "stage"], 7),
-        (["format_version"], 2),
+        (["format_version"], 1),
         (["tool"], "terraform"),
         (["plans", 0, "access_token"], "secret"),
     ],
@@ -615,17 +636,33 @@ def test_schema_rejects_an_oversized_invite(validator: jsonschema.Draft202012Val
     assert list(validator.iter_errors(doc)) != []
 
 
-@pytest.mark.parametrize(
-    ("change", "message"),
-    [
-        ({"format_version": 2}, "format_version 2 is not supported"),
-        ({"tool": "other"}, "not a bcsync plan document"),
-        ({"plans": [{"bc_name": "no id"}]}, "malformed plan document"),
-    ],
-)
-def test_plans_from_document_refuses_what_it_cannot_read(
-    change: dict[str, Any], message: str
-) -> None:
-    doc = {**make_document([real_plan()]), **change}
-    with pytest.raises(PlanFileError, match=message):
-        render_json.plans_from_document(doc)
+def test_a_refused_plan_says_so_first_in_every_view() -> None:
+    refused = replace(acme_plan(), refusals=("refusing to remove protected member owner@acme.com",))
+    md = markdown.render([refused])
+    caution = md.index("Refused by the safety guards")
+    assert caution < md.index("**Plan:")
+    assert "refusing to remove protected member owner@acme.com" in md
+    out = text.render([refused])
+    assert "Refused by the safety guards" in out
+    assert "refusing to remove protected member owner@acme.com" in out
+    doc = make_document([refused])
+    assert doc["plans"][0]["refusals"] == list(refused.refusals)
+
+
+def test_config_reasons_and_expiries_reach_every_view() -> None:
+    base = acme_plan()
+    noted = replace(base.changes[0], note="Q3 launch", expires="2027-01-31")
+    plan = replace(base, changes=(noted, *base.changes[1:]))
+    for out in (text.render([plan]), markdown.render([plan])):
+        assert 'reason: "Q3 launch"' in out
+        assert "expires 2027-01-31" in out
+    body = make_document([plan])["plans"][0]["changes"][0]
+    assert (body["note"], body["expires"]) == ("Q3 launch", "2027-01-31")
+
+
+def test_unchanged_counts_and_legend() -> None:
+    plan = replace(acme_plan(), unchanged={"member": 3, "grant": 1})
+    out = text.render([plan])
+    assert "unchanged: 3 members, 1 grant" in out
+    assert out.startswith(text.LEGEND)
+    assert markdown.LEGEND in markdown.render([plan])
