@@ -10,7 +10,7 @@ from .errors import no_permission, not_found, param_error
 from .members import joined_member
 from .params import Params, paged
 from .seed import ASSET_STATUSES, ASSET_TYPES, ROLES
-from .store import decode_role, encode_role
+from .store import BC_ASSET_ORDER, BC_ASSETS, bc_asset_args, decode_role, encode_role
 
 # The role field of each asset type in asset/assign (SDK); PIXEL takes none.
 ROLE_FIELDS = {
@@ -35,6 +35,7 @@ SHOW_STATUSES = (
     "SHOW_ACCOUNT_STATUS_PUNISHED",
 )
 RELATION_TYPES = ("OWNER_BC", "OWNER_PARTNER", "OWNER_INDIVIDUAL")
+SHOWN = "SHOW_ACCOUNT_STATUS_APPROVED"
 
 
 def asset_item(asset: sqlite3.Row, role: str | None) -> Data:
@@ -98,10 +99,16 @@ def get_assets(call: Call) -> Data:
         raise param_error("filtering.user_email", "pass user_id or user_email, not both.")
     page, size = p.page(50)
     roles = _roles_of(call, bc_id, asset_type or "", user_id, email)
+    # The member's granted assets, each looked up by key: the cost follows their grants, not
+    # every asset of the BC (issue 13).
+    found = [call.tx.bc_asset(bc_id, asset_type or "", asset_id) for asset_id in roles]
+    assets = sorted(
+        (a for a in found if a is not None), key=lambda a: (a["relation_type"], a["pos"])
+    )
     items = [
         asset_item(a, roles[a["asset_id"]])
-        for a in call.tx.bc_assets(bc_id, asset_type or "")
-        if a["asset_id"] in roles and keyword in f"{a['asset_id']} {a['name'].lower()}"
+        for a in assets
+        if keyword in f"{a['asset_id']} {a['name'].lower()}"
     ]
     page_items, info = paged(items, page, size)
     return {"list": page_items, "page_info": info}
@@ -153,8 +160,17 @@ def get_admin_assets(call: Call) -> Data:
     status = f.enum("relation_status", ASSET_STATUSES)
     show = f.enum("advertiser_show_status", SHOW_STATUSES)
     page, size = p.page(50)
+    # Filtered and paged in SQL (issue 13); every asset shows as APPROVED.
+    select = f"SELECT * FROM ({BC_ASSETS}) WHERE ?"
+    args: list[Any] = [*bc_asset_args(bc["bc_id"], asset_type or ""), show in (None, SHOWN)]
+    for column, value in (("relation_type", relation_type), ("relation_status", status)):
+        if value is not None:
+            select, args = f"{select} AND {column} = ?", [*args, value]
+    if keyword:
+        select, args = f"{select} AND instr(asset_id || ' ' || py_lower(name), ?)", [*args, keyword]
+    rows, info = call.tx.page(select, BC_ASSET_ORDER, args, page, size)
     items = []
-    for a in call.tx.bc_assets(bc["bc_id"], asset_type or ""):
+    for a in rows:
         item = asset_item(a, None)
         is_ad = a["asset_type"] == "ADVERTISER"
         item.update(
@@ -163,15 +179,8 @@ def get_admin_assets(call: Call) -> Data:
             relation_type=a["relation_type"],
             relation_status=a["relation_status"],
         )
-        if (
-            keyword in f"{a['asset_id']} {a['name'].lower()}"
-            and relation_type in (None, a["relation_type"])
-            and status in (None, a["relation_status"])
-            and show in (None, "SHOW_ACCOUNT_STATUS_APPROVED")
-        ):
-            items.append(item)
-    page_items, info = paged(items, page, size)
-    return {"list": page_items, "page_info": info}
+        items.append(item)
+    return {"list": items, "page_info": info}
 
 
 def assign(call: Call) -> Data:
@@ -241,12 +250,16 @@ def get_asset_members(call: Call) -> Data:
     asset = bc_asset_param(call, bc_id, ("ADVERTISER", "CATALOG", "LEAD"))
     keyword = str(p.obj("filtering").values.get("keyword") or "").lower()
     page, size = p.page(20)
-    rows = call.tx.all(
-        "SELECT m.*, g.role FROM grants g JOIN members m ON m.bc_id = g.bc_id "
+    select = (
+        "SELECT m.*, m.rowid AS pos, g.role FROM grants g JOIN members m ON m.bc_id = g.bc_id "
         "AND m.user_id = g.user_id WHERE g.bc_id = ? AND g.asset_type = ? AND g.asset_id = ? "
-        "AND m.relation_status = 'BOUND' ORDER BY m.rowid",
-        bc_id, asset["asset_type"], asset["asset_id"],
-    )  # fmt: skip
+        "AND m.relation_status = 'BOUND'"
+    )
+    args = [bc_id, asset["asset_type"], asset["asset_id"]]
+    if keyword:
+        select += " AND (instr(m.email, ?) OR instr(py_lower(m.user_name), ?))"
+        args += [keyword, keyword]
+    rows, info = call.tx.page(select, "pos", args, page, size)
     field = MEMBER_ROLE_FIELDS.get(asset["asset_type"])
     items = [
         {
@@ -257,10 +270,8 @@ def get_asset_members(call: Call) -> Data:
             **({field: m["role"]} if field else {}),
         }
         for m in rows
-        if keyword in m["email"] or keyword in m["user_name"].lower()
     ]
-    page_items, info = paged(items, page, size)
-    return {"list": page_items, "page_info": info}
+    return {"list": items, "page_info": info}
 
 
 def get_asset_partners(call: Call) -> Data:
@@ -269,16 +280,16 @@ def get_asset_partners(call: Call) -> Data:
     asset = bc_asset_param(call, bc_id)
     keyword = str(p.obj("filtering").values.get("keyword") or "").lower()
     page, size = p.page(50)
-    rows = call.tx.all(
-        "SELECT b.bc_id, b.name FROM shares s JOIN business_centers b ON b.bc_id = s.partner_id "
-        "WHERE s.bc_id = ? AND s.asset_type = ? AND s.asset_id = ? ORDER BY s.rowid",
-        bc_id, asset["asset_type"], asset["asset_id"],
-    )  # fmt: skip
-    items = [
-        {"bc_id": r["bc_id"], "bc_name": r["name"]} for r in rows if keyword in r["name"].lower()
-    ]
-    page_items, info = paged(items, page, size)
-    return {"list": page_items, "page_info": info}
+    select = (
+        "SELECT b.bc_id, b.name, s.rowid AS pos FROM shares s "
+        "JOIN business_centers b ON b.bc_id = s.partner_id "
+        "WHERE s.bc_id = ? AND s.asset_type = ? AND s.asset_id = ?"
+    )
+    args = [bc_id, asset["asset_type"], asset["asset_id"]]
+    if keyword:
+        select, args = select + " AND instr(py_lower(b.name), ?)", [*args, keyword]
+    rows, info = call.tx.page(select, "pos", args, page, size)
+    return {"list": [{"bc_id": r["bc_id"], "bc_name": r["name"]} for r in rows], "page_info": info}
 
 
 ENDPOINTS = (

@@ -46,18 +46,19 @@ def get_bcs(call: Call) -> Data:
     keyword = str(p.obj("filtering").values.get("keyword") or "").lower()
     page, size = p.page(50)
     user_id = call.caller["user_id"]
+    rows: list[tuple[sqlite3.Row, sqlite3.Row]]
     if p.present("bc_id"):
         bc = call.bc(admin=False)
+        assert call.me is not None  # call.bc() found the caller's membership
         rows = [(bc, call.me)]
     else:  # no bc_id: every BC the token's user has joined (BB model/bc/get.go)
-        rows = [
-            (call.tx.bc(m["bc_id"]), m)
-            for m in call.tx.all(
-                "SELECT m.* FROM members m JOIN business_centers b ON b.bc_id = m.bc_id "
-                "WHERE m.user_id = ? AND m.relation_status = 'BOUND' ORDER BY b.rowid",
-                user_id,
-            )
-        ]
+        joined = call.tx.all(
+            "SELECT b.*, m.user_role, m.finance_role, m.relation_status FROM members m "
+            "JOIN business_centers b ON b.bc_id = m.bc_id "
+            "WHERE m.user_id = ? AND m.relation_status = 'BOUND' ORDER BY b.rowid",
+            user_id,
+        )
+        rows = [(r, r) for r in joined]  # one row carries both the BC and the membership
     items = [bc_item(bc, me) for bc, me in rows if keyword in bc["name"].lower()]
     page_items, info = paged(items, page, size)
     return {"list": page_items, "page_info": info}

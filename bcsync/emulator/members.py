@@ -7,7 +7,7 @@ import sqlite3
 
 from .endpoint import Call, Data, Endpoint, asset_label, member_label
 from .errors import EmulatorError, not_found, param_error
-from .params import EMAIL, Params, paged
+from .params import EMAIL, MAX_PAGE, Params
 from .seed import MAX_ADMINS, MAX_MEMBERS, ROLES
 from .store import DEFAULT_APP, Tx
 
@@ -42,17 +42,18 @@ def get_members(call: Call) -> Data:
     keyword = str(f.values.get("keyword") or "").lower()
     role = f.enum("user_role", USER_ROLES)
     status = f.enum("relation_status", RELATION_STATUSES)
-    page = call.params.integer("page", default=1, low=1)
-    size = call.params.integer("page_size", default=10, low=1)
-    rows = [
-        m
-        for m in call.tx.all("SELECT * FROM members WHERE bc_id = ? ORDER BY rowid", bc["bc_id"])
-        if (role is None or m["user_role"] == role)
-        and (status is None or m["relation_status"] == status)
-        and (keyword in m["email"] or keyword in m["user_name"].lower())
-    ]
-    items, info = paged([member_item(m) for m in rows], page, size)
-    return {"list": items[:MEMBER_PAGE_CAP], "page_info": info}
+    page = call.params.integer("page", default=1, low=1, high=MAX_PAGE)
+    size = call.params.integer("page_size", default=10, low=1, high=MAX_PAGE)
+    where, args = "bc_id = ?", [bc["bc_id"]]
+    for column, value in (("user_role", role), ("relation_status", status)):
+        if value is not None:
+            where, args = f"{where} AND {column} = ?", [*args, value]
+    if keyword:
+        where += " AND (instr(email, ?) OR instr(py_lower(user_name), ?))"
+        args += [keyword, keyword]
+    select = f"SELECT * FROM members WHERE {where}"
+    rows, info = call.tx.page(select, "rowid", args, page, size, cap=MEMBER_PAGE_CAP)
+    return {"list": [member_item(m) for m in rows], "page_info": info}
 
 
 def finance_param(p: Params) -> tuple[bool, str | None]:

@@ -272,13 +272,16 @@ def parse_body(body: bytes) -> dict[str, Any]:
 
 
 def paged(items: list[Any], page: int, page_size: int) -> tuple[list[Any], dict[str, int]]:
-    """One page of `items` and its page_info; total_page = ceil(total_number / page_size)."""
-    total = len(items)
+    """One page of `items` and its page_info (lists that are short by nature, e.g. a user's BCs)."""
     start = (page - 1) * page_size
-    info = {
+    return items[start : start + page_size], page_info(len(items), page, page_size)
+
+
+def page_info(total: int, page: int, page_size: int) -> dict[str, int]:
+    """The page_info of a page; total_page = ceil(total_number / page_size)."""
+    return {
         "page": page,
         "page_size": page_size,
         "total_number": total,
         "total_page": -(-total // page_size),
     }
-    return items[start : start + page_size], info

@@ -12,7 +12,6 @@ import sqlite3
 from .assets import require_bound
 from .endpoint import Call, Data, Endpoint, asset_label, bc_label
 from .errors import no_permission, not_found, param_error
-from .params import paged
 from .seed import ROLES
 from .store import Tx
 
@@ -118,14 +117,15 @@ def get_partners(call: Call) -> Data:
     bc = call.bc()
     name = str(call.params.obj("filtering").values.get("name") or "").lower()
     page, size = call.params.page(50)
-    rows = call.tx.all(
-        "SELECT b.bc_id, b.name FROM partners p JOIN business_centers b ON b.bc_id = p.partner_id "
-        "WHERE p.bc_id = ? ORDER BY p.rowid",
-        bc["bc_id"],
+    select = (
+        "SELECT b.bc_id, b.name, p.rowid AS pos FROM partners p "
+        "JOIN business_centers b ON b.bc_id = p.partner_id WHERE p.bc_id = ?"
     )
-    items = [{"bc_id": r["bc_id"], "bc_name": r["name"]} for r in rows if name in r["name"].lower()]
-    page_items, info = paged(items, page, size)
-    return {"list": page_items, "page_info": info}
+    args = [bc["bc_id"]]
+    if name:
+        select, args = select + " AND instr(py_lower(b.name), ?)", [*args, name]
+    rows, info = call.tx.page(select, "pos", args, page, size)
+    return {"list": [{"bc_id": r["bc_id"], "bc_name": r["name"]} for r in rows], "page_info": info}
 
 
 def get_partner_assets(call: Call) -> Data:
@@ -143,12 +143,16 @@ def get_partner_assets(call: Call) -> Data:
         raise not_found(f"Partner {pid} of Business Center {bc_id}")
     # SHARING: what this BC shares with the partner; SHARED: what the partner shares with it.
     owner, receiver = (bc_id, pid) if share_type == "SHARING" else (pid, bc_id)
-    rows = call.tx.all(
-        "SELECT a.*, s.role FROM shares s JOIN assets a ON a.asset_type = s.asset_type "
-        "AND a.asset_id = s.asset_id WHERE s.bc_id = ? AND s.partner_id = ? AND s.asset_type = ? "
-        "ORDER BY s.rowid",
-        owner, receiver, asset_type,
-    )  # fmt: skip
+    select = (
+        "SELECT a.*, s.role, s.rowid AS pos FROM shares s JOIN assets a "
+        "ON a.asset_type = s.asset_type AND a.asset_id = s.asset_id "
+        "WHERE s.bc_id = ? AND s.partner_id = ? AND s.asset_type = ?"
+    )
+    args = [owner, receiver, asset_type]
+    if keyword:
+        select += " AND instr(a.asset_id || ' ' || py_lower(a.name), ?)"
+        args.append(keyword)
+    rows, info = call.tx.page(select, "pos", args, page, size)
     items = [
         {
             "asset_id": r["asset_id"],
@@ -159,10 +163,8 @@ def get_partner_assets(call: Call) -> Data:
             "catalog_role": r["role"] if r["asset_type"] == "CATALOG" else None,
         }
         for r in rows
-        if keyword in f"{r['asset_id']} {r['name'].lower()}"
     ]
-    page_items, info = paged(items, page, size)
-    return {"list": page_items, "page_info": info}
+    return {"list": items, "page_info": info}
 
 
 def delete_assets(call: Call) -> Data:

@@ -8,18 +8,24 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from .errors import EmulatorError
+from .params import page_info
 from .seed import ASSET_TYPES
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 DEFAULT_APP = "local-app"
+# Written into the SQLite header (PRAGMA application_id): how the emulator knows a file is its own
+# and refuses to open or overwrite anyone else's database. "bcsE" in ASCII.
+APPLICATION_ID = 0x62637345
+SQLITE_MAGIC = b"SQLite format 3\x00"
 
 DDL = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -63,6 +69,14 @@ CREATE TABLE changelog (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, bc_id TEXT NOT NULL, ts REAL NOT NULL,
     activity_type TEXT NOT NULL, operator_id TEXT NOT NULL, activity_log TEXT NOT NULL);
 CREATE INDEX changelog_by_bc ON changelog (bc_id, ts);
+-- What each endpoint filters on (issue 13): pages of a BC's members in order, an asset's grants
+-- (asset/member/get, unshare), a BC's assets by type, what partners share with a BC, invitations
+-- due for acceptance.
+CREATE INDEX members_by_bc ON members (bc_id);
+CREATE INDEX members_invited ON members (invited_at) WHERE relation_status = 'PENDING';
+CREATE INDEX grants_by_asset ON grants (bc_id, asset_type, asset_id);
+CREATE INDEX assets_by_bc ON assets (bc_id, asset_type);
+CREATE INDEX shares_by_partner ON shares (partner_id, asset_type, asset_id);
 """
 TABLES = (
     "meta", "users", "business_centers", "members", "invite_grants", "assets", "grants",
@@ -84,6 +98,28 @@ def decode_role(asset_type: str, role: str) -> str | list[str]:
 def format_time(ts: float) -> str:
     """The changelog's time format: "YYYY-MM-DD HH:MM:SS", UTC."""
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+# A BC's assets of one type: those it owns (OWNER_BC), then those partners share with it.
+_BC_ASSETS = (
+    "SELECT a.*, 'OWNER_BC' AS relation_type, o.name AS owner_bc_name, NULL AS share_role, "
+    "a.rowid AS pos FROM assets a JOIN business_centers o ON o.bc_id = a.bc_id "
+    "WHERE a.bc_id = ? AND a.asset_type = ?{owned} "
+    "UNION ALL "
+    "SELECT a.*, 'OWNER_PARTNER', o.name, s.role, s.rowid FROM shares s "
+    "JOIN assets a ON a.asset_type = s.asset_type AND a.asset_id = s.asset_id "
+    "JOIN business_centers o ON o.bc_id = a.bc_id "
+    "WHERE s.partner_id = ? AND s.asset_type = ?{shared}"
+)
+BC_ASSETS = _BC_ASSETS.format(owned="", shared="")
+BC_ASSET_ORDER = "relation_type, pos"
+# One of them by key: each branch narrowed to the asset id, so its index answers.
+BC_ASSET = _BC_ASSETS.format(owned=" AND a.asset_id = ?", shared=" AND s.asset_id = ?")
+
+
+def bc_asset_args(bc_id: str, asset_type: str) -> tuple[str, ...]:
+    """The parameters of BC_ASSETS."""
+    return (bc_id, asset_type, bc_id, asset_type)
 
 
 class Tx:
@@ -138,25 +174,76 @@ class Tx:
 
     def bc_assets(self, bc_id: str, asset_type: str) -> list[sqlite3.Row]:
         """Assets a BC has: those it owns (OWNER_BC) then those partners share with it."""
-        return self.all(
-            "SELECT a.*, 'OWNER_BC' AS relation_type, o.name AS owner_bc_name, NULL AS share_role, "
-            "a.rowid AS pos "
-            "FROM assets a JOIN business_centers o ON o.bc_id = a.bc_id "
-            "WHERE a.bc_id = ? AND a.asset_type = ? "
-            "UNION ALL "
-            "SELECT a.*, 'OWNER_PARTNER', o.name, s.role, s.rowid FROM shares s "
-            "JOIN assets a ON a.asset_type = s.asset_type AND a.asset_id = s.asset_id "
-            "JOIN business_centers o ON o.bc_id = a.bc_id "
-            "WHERE s.partner_id = ? AND s.asset_type = ? ORDER BY relation_type, pos",
-            bc_id, asset_type, bc_id, asset_type,
-        )  # fmt: skip
+        return self.all(f"{BC_ASSETS} ORDER BY {BC_ASSET_ORDER}", *bc_asset_args(bc_id, asset_type))
 
     def bc_asset(self, bc_id: str, asset_type: str, asset_id: str) -> sqlite3.Row | None:
-        """One asset of a BC (owned or shared with it), or None."""
-        for row in self.bc_assets(bc_id, asset_type):
-            if row["asset_id"] == asset_id:
-                return row
-        return None
+        """One asset of a BC (owned or shared with it), or None; looked up by key."""
+        key = (bc_id, asset_type, asset_id)
+        return self.one(f"{BC_ASSET} LIMIT 1", *key, *key)
+
+    def page(
+        self, select: str, order: str, args: Sequence[Any], page: int, size: int, cap: int = 0
+    ) -> tuple[list[sqlite3.Row], dict[str, int]]:
+        """One page of `select`, counted and cut in SQL; at most `cap` rows when cap is set.
+
+        Pages come from SQL, not from every row sliced in Python, so a call costs what its page
+        costs, not what the BC holds (issue 13).
+        """
+        total = self.scalar(f"SELECT COUNT(*) FROM ({select})", *args)
+        start = (page - 1) * size
+        limit = min(size, cap) if cap else size
+        rows = []
+        if start < total:  # also keeps a huge page number out of SQLite's 64-bit OFFSET
+            rows = self.all(f"{select} ORDER BY {order} LIMIT ? OFFSET ?", *args, limit, start)
+        return rows, page_info(total, page, size)
+
+
+def _check_file(path: Path) -> None:
+    """Refuse what cannot be an emulator database: not a regular file, or not SQLite."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return  # a new database
+    if not stat.S_ISREG(info.st_mode):
+        raise EmulatorError(f"{path} is not a regular file; choose another --db")
+    if info.st_size == 0:
+        return
+    with path.open("rb") as fh:
+        header = fh.read(len(SQLITE_MAGIC))
+    if header != SQLITE_MAGIC:
+        raise EmulatorError(
+            f"{path} is not an emulator database (not even SQLite); refusing to open or overwrite "
+            "it. Choose another --db, or remove the file yourself if it is disposable."
+        )
+
+
+def _check_owner(conn: sqlite3.Connection, path: Path) -> None:
+    """Refuse an SQLite database the emulator did not create; an empty one is fine."""
+    if conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID:
+        return
+    names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    if not names:
+        return
+    # Databases from before the header mark: the emulator's meta table says so.
+    if "meta" in names and _has_schema_version(conn):
+        return
+    shown = ", ".join(sorted(names)[:5]) + (", ..." if len(names) > 5 else "")
+    raise EmulatorError(
+        f"{path} is an SQLite database that the emulator did not create (tables: {shown}); "
+        "refusing to open or overwrite it. Choose another --db."
+    )
+
+
+def _has_schema_version(conn: sqlite3.Connection) -> bool:
+    try:
+        row = conn.execute("SELECT 1 FROM meta WHERE key = 'schema_version'").fetchone()
+    except sqlite3.Error:  # someone else's table called meta
+        return False
+    return row is not None
+
+
+def _lower(text: Any) -> Any:
+    return text.lower() if isinstance(text, str) else text
 
 
 class Store:
@@ -166,12 +253,23 @@ class Store:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            _check_file(self.path)
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA busy_timeout = 5000")
         except (OSError, sqlite3.Error) as exc:
             raise EmulatorError(f"cannot open the emulator database {self.path}: {exc}") from None
+        try:
+            conn.row_factory = sqlite3.Row
+            # Keyword filters match Python's str.lower(), which SQLite's lower() (ASCII) is not.
+            conn.create_function("py_lower", 1, _lower, deterministic=True)
+            conn.execute("PRAGMA busy_timeout = 5000")
+            _check_owner(conn, self.path)  # before WAL mode, which would change the file
+            conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.Error as exc:
+            conn.close()
+            raise EmulatorError(f"cannot open the emulator database {self.path}: {exc}") from None
+        except EmulatorError:
+            conn.close()
+            raise
         self._conn = conn
         self._lock = threading.RLock()
 
@@ -219,6 +317,7 @@ class Store:
             for statement in DDL.split(";"):
                 if statement.strip():
                     tx.run(statement)
+            tx.run(f"PRAGMA application_id = {APPLICATION_ID}")
             meta = {
                 "schema_version": SCHEMA_VERSION,
                 "seed": json.dumps(seed),
@@ -267,10 +366,10 @@ def _insert_bc(tx: Tx, bc: dict[str, Any], users: dict[str, Any], now: float) ->
     status: dict[str, str] = {}
     for m in bc["members"]:
         bound = m["status"] == "BOUND"
-        user = users.get(m["email"])
+        user = users[m["email"]] if bound else {"user_id": None, "name": ""}
         tx.run(
             "INSERT INTO members VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            bc_id, m["email"], user["user_id"] if bound else None, user["name"] if bound else "",
+            bc_id, m["email"], user["user_id"], user["name"],
             m["role"], m.get("finance_role"), m["status"], None if bound else now,
         )  # fmt: skip
         status[m["email"]] = m["status"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "bcsync"
-ALLOWED_THIRD_PARTY = {"starlette", "uvicorn", "yaml", "jsonschema"}
+ALLOWED_THIRD_PARTY = {"starlette", "uvicorn", "yaml", "jsonschema", "jsonschema_rs"}
 
 
 def imports(path: Path) -> list[tuple[str, int]]:
