@@ -19,6 +19,7 @@ from bcsync.model import (
     AssetKey,
     AssetType,
     BusinessCenterConfig,
+    FinanceRole,
     MemberRole,
     MemberStatus,
     Policy,
@@ -48,15 +49,20 @@ def refusals(
     actual: State,
     *,
     allow_removals: bool = False,
+    unread_members: int = 0,
 ) -> tuple[str, ...]:
-    """Every guard the steps break, as sentences; empty when they are safe to run."""
+    """Every guard the steps break, as sentences; empty when they are safe to run.
+
+    `unread_members`: members a scoped read (`plan --changed`) counted but did not list; they
+    exist, so the removal limit counts them.
+    """
     policy = config.policy
     found = [
         *_admin_floor(steps, policy, actual),
         *_protected(steps, policy, actual, config.partner_aliases),
     ]
     if not allow_removals:
-        found.extend(_removal_limit(steps, policy, actual))
+        found.extend(_removal_limit(steps, policy, actual, unread_members))
     return tuple(dict.fromkeys(found))
 
 
@@ -98,8 +104,11 @@ def count_removals(steps: Sequence[Step], actual: State, policy: Policy) -> Remo
     return RemovalCount(removals, existing)
 
 
-def _removal_limit(steps: Sequence[Step], policy: Policy, actual: State) -> list[str]:
+def _removal_limit(
+    steps: Sequence[Step], policy: Policy, actual: State, unread: int = 0
+) -> list[str]:
     counted = count_removals(steps, actual, policy)
+    counted = RemovalCount(counted.removals, counted.existing + unread)
     limit = policy.max_removals
     if counted.existing < policy.removal_threshold_floor or limit.allows(
         counted.removals, counted.existing
@@ -178,6 +187,16 @@ def _protected(
                 and p.role is not MemberRole.ADMIN
             ):
                 problems.append(f"refusing to demote protected member {p.email} (policy.protected)")
+            # None leaves the finance role as it is, so manager -> analyst is the one downgrade.
+            if (
+                have is not None
+                and have.finance_role is FinanceRole.MANAGER
+                and p.finance_role is FinanceRole.ANALYST
+            ):
+                problems.append(
+                    f"refusing to downgrade the finance role of protected member {p.email} "
+                    "(manager → analyst) (policy.protected)"
+                )
         elif isinstance(p, Unassign) and policy.is_protected_member(p.email):
             problems.append(f"refusing to revoke {p.asset} of protected member {p.email}")
         elif isinstance(p, Assign) and policy.is_protected_member(p.email):

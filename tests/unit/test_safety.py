@@ -157,8 +157,13 @@ def test_a_required_admin_is_never_demoted_or_removed(desired: list[Entry], verb
             [bound(OPS, "admin"), bound("cfo@acme.com"), Grant(US, "cfo@acme.com", "admin")],
             "downgrade",
         ),
+        (
+            [want(OPS, "admin"), want("cfo@acme.com", finance="analyst")],
+            [bound(OPS, "admin"), bound("cfo@acme.com", finance="manager")],
+            "downgrade",
+        ),
     ],
-    ids=["removal", "demotion", "grant revocation", "grant downgrade"],
+    ids=["removal", "demotion", "grant revocation", "grant downgrade", "finance downgrade"],
 )
 def test_a_protected_member_keeps_its_access(
     desired: list[Entry], actual: list[Entry], verb: str
@@ -176,8 +181,13 @@ def test_a_protected_member_keeps_its_access(
             [want(OPS, "admin"), want("cfo@acme.com"), Grant(US, "cfo@acme.com", "admin")],
             [bound("cfo@acme.com"), Grant(US, "cfo@acme.com", "analyst")],
         ),
+        ([want(OPS, "admin"), want("cfo@acme.com", finance="manager")], [bound("cfo@acme.com")]),
+        (
+            [want(OPS, "admin"), want("cfo@acme.com", finance="manager")],
+            [bound("cfo@acme.com", finance="analyst")],
+        ),
     ],
-    ids=["promotion", "grant upgrade"],
+    ids=["promotion", "grant upgrade", "finance role added", "finance upgrade"],
 )
 def test_a_protected_member_may_gain_access(desired: list[Entry], actual: list[Entry]) -> None:
     policy = Policy(min_admins=1, protected=("cfo@acme.com",))
