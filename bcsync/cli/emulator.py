@@ -196,7 +196,7 @@ def reset(paths: tuple[str, ...], seed: Path | None, db: Path | None) -> None:
     """Recreate local Business Centers from their seeds (all changes are lost).
 
     With PATHS: the database of each `local` provider in them, the very one plan and apply use
-    (beside the seed, in .bcsync/local/). With --seed FILE [--db FILE]: a served emulator's.
+    (beside the config, in .bcsync/local/). With --seed FILE [--db FILE]: a served emulator's.
 
     PATHS are config files or directories of them (default: bcsync.yaml, else bcsync/*.yaml).
     """
@@ -240,7 +240,7 @@ def _reset_served(seed: Path, db: Path) -> None:
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--decline", is_flag=True, help="Decline the invitation instead.")
 def accept(email: str, paths: tuple[str, ...], decline: bool) -> None:
-    """Accept EMAIL's pending invitation in the local Business Centers of PATHS, as they would.
+    """Accept EMAIL's pending invitation in the local Business Centers of PATHS.
 
     The member joins (the invitation's ad-account grants with them), so the next plan can give
     the grants that wait for a joined member. To accept every invitation automatically, set
