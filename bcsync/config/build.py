@@ -6,11 +6,10 @@ Call only on documents without schema or rule errors: shapes are trusted here.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date
 from fnmatch import fnmatchcase
 from pathlib import PurePath
-from typing import Any
+from typing import Any, NamedTuple
 
 from bcsync.config.document import DocPath, Document, list_at, mapping_at, parse_date
 from bcsync.model import (
@@ -40,9 +39,12 @@ from bcsync.model import (
 EMULATOR_TOKEN_ENV = "BCSYNC_EMULATOR_TOKEN"
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    """One role on one asset from one source (the member's own line, or a group)."""
+class _Entry(NamedTuple):
+    """One role on one asset from one source (the member's own line, or a group).
+
+    A NamedTuple: 100,000 of them are made at TikTok's limits, and a frozen dataclass's
+    __init__ costs several times a tuple's.
+    """
 
     asset: AssetKey
     role: str
@@ -159,7 +161,7 @@ def _members(
         lower = email.lower()
         if any(fnmatchcase(lower, p.lower()) for p in policy.ignore_members):
             continue
-        entries = list(_own_entries(doc, ("members", email), aliases))
+        entries = _own_entries(doc, ("members", email), aliases)
         for group in list_at(entry, "groups"):
             entries.extend(groups.get(group, ()))
         expires = parse_date(entry.get("expires"))
@@ -184,20 +186,31 @@ def _members(
 
 def _own_entries(
     doc: Document, path: DocPath, aliases: dict[tuple[AssetType, str], AssetKey]
-) -> Iterator[_Entry]:
+) -> list[_Entry]:
     """Grants written in an `access` section, each sourced to its FILE:LINE."""
-    access = mapping_at(doc.data, *path, "access")
-    for section, grants in access.items():
+    entries: list[_Entry] = []
+    key_marks, file = doc.key_marks, doc.file
+    for section, grants in mapping_at(doc.data, *path, "access").items():
         asset_type = AssetType(section)
+        base = (*path, "access", section)
         for alias, value in grants.items():
-            role, expires, reason = _grant_value(asset_type, value)
-            yield _Entry(
-                asset=aliases[(asset_type, alias)],
-                role=canonical_role(asset_type, role),
-                expires=expires,
-                source=doc.line_ref((*path, "access", section, alias)),
-                reason=reason,
+            role: str | list[str]
+            if type(value) is str:  # the common case: a bare role
+                role, expires, reason = value, None, None
+            else:
+                role, expires, reason = _grant_value(asset_type, value)
+            where = (*base, alias)
+            mark = key_marks.get(where)
+            entries.append(
+                _Entry(
+                    aliases[(asset_type, alias)],
+                    canonical_role(asset_type, role),
+                    expires,
+                    f"{file}:{mark[0]}" if mark else doc.line_ref(where),
+                    reason,
+                )
             )
+    return entries
 
 
 def _grant_value(
@@ -246,10 +259,11 @@ def _combine(
     email: str, entries: list[_Entry], now: date, expired: dict[object, date]
 ) -> Iterator[Grant]:
     """One Grant per asset: the stronger role (the union for permission sets) of active entries."""
-    if all(e.expires is None for e in entries) and len({e.asset for e in entries}) == len(entries):
-        # The common case (each asset once, no end date): nothing to combine or drop.
+    live = all(e.expires is None or e.expires > now for e in entries)
+    if live and len({e.asset for e in entries}) == len(entries):
+        # The common case (each asset once, none lapsed): nothing to combine or drop.
         for e in entries:
-            yield Grant(e.asset, email, e.role, (e.source,), None, e.reason)
+            yield Grant(e.asset, email, e.role, (e.source,), e.expires, e.reason)
         return
     by_asset: dict[AssetKey, list[_Entry]] = {}
     lapsed: dict[AssetKey, date] = {}
@@ -262,6 +276,10 @@ def _combine(
         if asset not in by_asset:
             expired[(asset, email)] = when
     for asset, active in by_asset.items():
+        if len(active) == 1:  # most assets come from one line
+            e = active[0]
+            yield Grant(asset, email, e.role, (e.source,), e.expires, e.reason)
+            continue
         role = active[0].role
         for entry in active[1:]:
             role = stronger_role(asset.type, role, entry.role)

@@ -28,6 +28,7 @@ _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_TAG + t for t in ("null", "bool", "int", "float", "timestamp", "str", "binary")}
 _resolver = Resolver()
 _constructor = SafeConstructor()
+_IMPLICIT_FIRST = frozenset(Resolver.yaml_implicit_resolvers)
 
 
 class LoadFailed(Exception):
@@ -38,7 +39,7 @@ class LoadFailed(Exception):
         self.problems = list(problems)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Frame:
     """An open mapping or sequence while composing."""
 
@@ -71,22 +72,106 @@ class Composer:
         return LoadFailed(Problem(self.file, mark[0], mark[1], format_path(path), message, hint))
 
     def run(self, events: Any) -> None:
+        """Compose from an iterable of parse events."""
         for event in events:
-            mark = (event.start_mark.line + 1, event.start_mark.column + 1)
-            if isinstance(event, yaml.DocumentStartEvent):
-                if self.found_document:
-                    raise self.fail(
-                        mark, (), "more than one YAML document in the file", "one file per BC"
-                    )
-                self.found_document = True
-            elif isinstance(event, yaml.ScalarEvent):
-                self.on_scalar(event, mark)
-            elif isinstance(event, yaml.AliasEvent):
-                self.on_alias(event, mark)
-            elif isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
-                self.on_start(event, mark)
-            elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
-                self.on_end()
+            self.dispatch(event)
+
+    def run_parser(self, parser: Any) -> None:
+        """Compose straight from a pyyaml parser, inlining the common case (speed).
+
+        A config at TikTok's limits is ~350,000 events, most of them plain keys, plain values
+        and flow mappings inside a mapping; those are handled in this loop with a few dict
+        operations (a function call per event costs a tenth of validate's time), everything
+        else (lists, anchors, tags, merges, duplicates, values YAML would type) by `dispatch`.
+        """
+        get_event = parser.get_event
+        stack, marks, key_marks = self.stack, self.marks, self.key_marks
+        scalar_event, end_event = yaml.ScalarEvent, yaml.StreamEndEvent
+        starts = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+        ends = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+        implicit_first = _IMPLICIT_FIRST
+        top: _Frame | None = None
+        while True:
+            event = get_event()
+            kind = type(event)
+            if top is not None and top.merge_pending is None:
+                # Any: the frame's kind is known from is_map, which mypy cannot follow.
+                container: Any = top.value
+                is_map = type(container) is dict
+                key = top.key
+                if kind is scalar_event and event.anchor is None:
+                    text, start = event.value, event.start_mark
+                    if is_map and key is None:
+                        if text != "<<" and text not in container:
+                            key_marks[(*top.path, text)] = (start.line + 1, start.column + 1)
+                            top.key = text
+                            continue
+                    elif event.tag is None and not top.skip:
+                        first = text[:1]
+                        # A string whatever it says (see _is_text), inlined.
+                        if (
+                            not event.implicit[0]
+                            or first not in implicit_first
+                            or (first.isalpha() and len(text) > 5)
+                        ):
+                            mark = (start.line + 1, start.column + 1)
+                            self.nodes += 1
+                            if self.nodes > MAX_NODES:
+                                self.count(0, mark, top.path)  # raises
+                            if key is not None:
+                                marks[(*top.path, key)] = mark
+                                container[key] = text
+                                top.key = None
+                            else:
+                                marks[(*top.path, len(container))] = mark
+                                container.append(text)
+                            top.size += 1
+                            continue
+                elif kind in ends:
+                    if not top.merges and top.anchor is None:
+                        stack.pop()
+                        if stack:
+                            self.attach(container, marks[top.path], top.path, top.size, True)
+                            top = stack[-1]
+                        else:
+                            self.data, top = container, None
+                        continue
+                elif (
+                    kind in starts
+                    and event.anchor is None
+                    and event.tag is None
+                    and (key is not None or not is_map)
+                    and len(stack) < MAX_DEPTH
+                ):
+                    start = event.start_mark
+                    path = (*top.path, len(container) if key is None else key)
+                    self.count(1, (start.line + 1, start.column + 1), path)
+                    marks[path] = (start.line + 1, start.column + 1)
+                    top = _Frame({} if kind is starts[0] else [], path, None)
+                    stack.append(top)
+                    continue
+            if event is None or kind is end_event:
+                return
+            self.dispatch(event)
+            top = stack[-1] if stack else None
+
+    def dispatch(self, event: Any) -> None:
+        kind = type(event)
+        if kind is yaml.ScalarEvent:
+            self.on_scalar(event, (event.start_mark.line + 1, event.start_mark.column + 1))
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            self.on_end()
+        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            self.on_start(event, (event.start_mark.line + 1, event.start_mark.column + 1))
+        elif kind is yaml.AliasEvent:
+            self.on_alias(event, (event.start_mark.line + 1, event.start_mark.column + 1))
+        elif kind is yaml.DocumentStartEvent:
+            if self.found_document:
+                mark = (event.start_mark.line + 1, event.start_mark.column + 1)
+                raise self.fail(
+                    mark, (), "more than one YAML document in the file", "one file per BC"
+                )
+            self.found_document = True
 
     def child_path(self) -> DocPath | None:
         """Path of the next value, or None when the next node is a mapping key."""
@@ -219,6 +304,8 @@ class Composer:
 
     def construct(self, event: yaml.ScalarEvent, mark: Mark, path: DocPath) -> Any:
         tag = event.tag
+        if tag is None and _is_text(event):
+            return event.value
         if tag is None or tag == "!":
             tag = _resolver.resolve(ScalarNode, event.value, event.implicit)
         if tag not in _SCALAR_TAGS:
@@ -239,7 +326,10 @@ class Composer:
             # Dates stay the text the user wrote: the schema checks YYYY-MM-DD strings, the
             # rules report impossible dates, and a name that looks like a date stays a name.
             return event.value
-        node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+        # libyaml's marks are its own class; pyyaml's constructors only read them.
+        start: Any = event.start_mark
+        end: Any = event.end_mark
+        node = ScalarNode(tag, event.value, start, end, event.style)
         try:
             value = _constructor.yaml_constructors[tag](_constructor, node)
         except Exception as exc:  # a bad !!int, !!binary, !!timestamp: report, keep the text
@@ -256,6 +346,17 @@ class Composer:
         if isinstance(value, datetime | date):
             return event.value
         return value
+
+
+def _is_text(event: yaml.ScalarEvent) -> bool:
+    """True for an untagged scalar that is a string whatever it says: quoted or block, or plain
+    with a first character no implicit type (null, bool, number, date, merge) starts with, or
+    a word longer than any YAML 1.1 boolean or null ("operator" starts like "on", "off")."""
+    if not event.implicit[0]:
+        return True
+    text = event.value
+    first = text[:1]
+    return first not in _IMPLICIT_FIRST or (first.isalpha() and len(text) > 5)
 
 
 def _reason_of(exc: Exception) -> str:

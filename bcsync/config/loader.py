@@ -21,7 +21,8 @@ from bcsync.config.composer import Composer, LoadFailed
 from bcsync.config.document import Document, Mark, short_repr
 from bcsync.errors import Problem
 
-MAX_BYTES = 5 * 1024 * 1024
+# A config at TikTok's limits (100,000 grants, one a line) is 3-6 MiB; nodes are capped too.
+MAX_BYTES = 16 * 1024 * 1024
 DEFAULT_FILES = ("bcsync.yaml", "bcsync.yml")
 DEFAULT_DIR = "bcsync"
 SUFFIXES = (".yaml", ".yml")
@@ -135,7 +136,12 @@ def sniff_seed(file: str, cwd: str | None = None) -> bool:
         head = _read_bytes(file, path, limit=SNIFF_BYTES)
     except LoadFailed:
         return False  # reading it as a config reports why
-    keys = set(_TOP_KEY.findall(head))
+    return looks_like_seed(head)
+
+
+def looks_like_seed(head: bytes) -> bool:
+    """True when a file's first bytes have an emulator seed's top-level keys and no config's."""
+    keys = set(_TOP_KEY.findall(head[:SNIFF_BYTES]))
     return bool(keys & _SEED_KEYS) and not keys & _CONFIG_KEYS
 
 
@@ -201,7 +207,7 @@ def _too_big(file: str, size: int) -> Problem:
         None,
         "",
         f"file too large ({size:,} bytes; the limit is {limit} MiB)",
-        "a config holds one Business Center: at most 4,000 members fit well under the limit",
+        "a config holds one Business Center: one at TikTok's limits fits well under it",
     )
 
 
@@ -212,7 +218,7 @@ def parse_document(file: str, raw: bytes) -> Document:
         raise LoadFailed(_empty(file))
     composer = Composer(file)
     try:
-        composer.run(yaml.parse(text, Loader=_Parser))
+        _compose(composer, text)
     except LoadFailed as exc:
         raise LoadFailed(*composer.problems, *exc.problems) from exc
     except yaml.MarkedYAMLError as exc:
@@ -248,6 +254,14 @@ def parse_document(file: str, raw: bytes) -> Document:
         key_marks=composer.key_marks,
         digest="sha256:" + hashlib.sha256(raw).hexdigest(),
     )
+
+
+def _compose(composer: Composer, text: str) -> None:
+    parser = _Parser(text)
+    try:
+        composer.run_parser(parser)
+    finally:
+        parser.dispose()
 
 
 def _empty(file: str) -> Problem:
