@@ -10,7 +10,8 @@ import pytest
 from bcsync.errors import AuthError, ConfigError
 from bcsync.model import ProviderSettings, ProviderType
 from bcsync.providers import Scope, open_providers
-from bcsync.providers.tiktok.client import check_token, is_tiktok_api, url_key
+from bcsync.providers.tiktok.client import TikTokClient, check_token, is_tiktok_api, url_key
+from bcsync.providers.tiktok.limiter import RateLimit, RateLimiter
 
 from .fakes import TOKEN
 from .test_factory import AD1, config
@@ -234,3 +235,12 @@ def test_url_key_spells_one_base_url_one_way() -> None:
     assert {url_key(s) for s in spellings} == {"http://127.0.0.1:8787/open_api/v1.3/"}
     assert url_key("https://x.example:443") == url_key("https://x.example/")
     assert url_key("https://x.example:8443") != url_key("https://x.example/")
+
+
+def test_the_client_itself_refuses_a_header_unsafe_token() -> None:
+    """Defence in depth: a client built without the factory checks the token too."""
+    with pytest.raises(AuthError) as caught:
+        TikTokClient(
+            httpx.AsyncClient(), token="Zq8Xv3Lm\nPw7Rt2Ny", limiter=RateLimiter(RateLimit(10))
+        )
+    assert "Zq8X" not in str(caught.value) and "$TIKTOK_ACCESS_TOKEN" in str(caught.value)
