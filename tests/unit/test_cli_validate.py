@@ -163,3 +163,66 @@ def test_binary_file_through_a_real_process() -> None:
         f"{INVALID}/binary.yaml:3:1: error: binary file (contains NUL bytes); expected YAML text"
     )
     assert proc.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("path", "code", "first"),
+    [
+        # where the token may go: foreign variables and a TikTok token for the emulator are errors
+        (
+            f"{INVALID}/token-env-foreign-variable.yaml",
+            3,
+            "5:14: error: provider.token_env: expected an environment variable named TIKTOK_* "
+            "or BCSYNC_*, got 'AWS_SECRET_ACCESS_KEY'",
+        ),
+        (
+            f"{INVALID}/emulator-reads-tiktok-token.yaml",
+            3,
+            "6:14: error: provider.token_env: the emulator provider must not read the TikTok "
+            "token ($TIKTOK_ACCESS_TOKEN)",
+        ),
+        # ... another API URL is a warning: plan and apply enforce the allow-list
+        (
+            "tests/fixtures/warnings/tiktok-url-not-tiktok.yaml",
+            0,
+            "5:8: warning: provider.url: 'https://business-api.tiktok.com.example.net/open_api/"
+            "v1.3/' is not TikTok's API: plan and apply will refuse to send the TikTok token "
+            "there (unless the pipeline's owner lists this URL in $BCSYNC_ALLOWED_API_URLS, "
+            "outside the config; TikTok's API is https://business-api.tiktok.com/)",
+        ),
+        # deleting a protected partner's block alone is refused
+        (
+            f"{INVALID}/protected-partner-undeclared.yaml",
+            3,
+            "10:31: error: policy.protected[1]: protected partner 'agency-x' is not declared in "
+            "partners (removing a protected entry takes two deliberate edits: first drop it from "
+            "policy.protected, then remove its declaration)",
+        ),
+        # a hostile key stays on one line
+        (
+            f"{INVALID}/member-key-trailing-newline.yaml",
+            3,
+            "9:3: error: members.frank@acme.com\\n: expected an email address, "
+            "got 'frank@acme.com\\n'",
+        ),
+    ],
+)
+def test_trust_and_protection_problems(runner: CliRunner, path: str, code: int, first: str) -> None:
+    result = runner.invoke(cli, ["validate", "--now", "2026-01-01", path])
+    assert result.exit_code == code, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith(f"{path}:{first}"), lines[0]
+    assert len(lines) == 2
+
+
+def test_a_directory_with_a_seed_validates_without_reading_the_seed_whole(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    source = ROOT / "tests/fixtures/dirs/with-seed"
+    (tmp_path / "bcsync.yaml").write_text((source / "bcsync.yaml").read_text())
+    # Past its first keys the seed is garbage (and over the config size cap): never parsed.
+    seed = (source / "seed.yaml").read_text() + "#" * (17 * 1024 * 1024) + "\n[\x00\n"
+    (tmp_path / "seed.yaml").write_text(seed)
+    result = runner.invoke(cli, ["validate", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert result.output == "Valid: 1 file(s), 1 Business Center(s), 0 warning(s).\n"

@@ -10,9 +10,11 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
 
 from bcsync.config import LoadResult, load
 from bcsync.config.loader import LoadFailed, parse_document
+from bcsync.config.schema import config_schema, is_valid_fast
 
 NOW = date(2026, 1, 1)
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -21,13 +23,16 @@ WORDS = [
     "version", "business_center", "id", "name", "provider", "type", "seed", "url", "policy",
     "min_admins", "required_admins", "max_removals", "protected", "ignore_members", "assets",
     "ad_accounts", "catalogs", "tiktok_accounts", "shops", "lead_forms", "groups", "members",
-    "partners", "access", "role", "expires", "reason", "bc_id", "finance_role", "<<",
+    "partners", "access", "role", "expires", "reason", "bc_id", "finance_role", "<<", "token_env",
 ]  # fmt: skip
-EMAILS = ["a@acme.com", "A@Acme.com", "b@acme.com", "x@support.io", "not-an-email"]
+EMAILS = ["a@acme.com", "A@Acme.com", "b@acme.com", "x@support.io", "not-an-email", "c@a.io\n"]
 ALIASES = ["us", "eu", "main", "brand", "bad alias"]
 GROUPS = ["g1", "g2", "g3"]
-ROLES = ["admin", "standard", "analyst", "operator", "ad_promote", "post", "live", "manager", "x"]
-SECTIONS = ["ad_accounts", "catalogs", "tiktok_accounts", "shops", "lead_forms", "other"]
+ROLES = [
+    *("admin", "standard", "analyst", "operator", "ad_promote", "post", "live", "manager"),
+    *("access", "x", "admin\n"),
+]
+SECTIONS = ["ad_accounts", "catalogs", "tiktok_accounts", "shops", "lead_forms", "pixels", "other"]
 
 scalars = (
     st.none()
@@ -50,7 +55,10 @@ dates = st.dates(min_value=date(2025, 6, 1), max_value=date(2026, 3, 1)) | st.ju
 grant = (
     st.sampled_from(ROLES)
     | st.lists(st.sampled_from(["post", "live", "direct_message", "x"]), max_size=3)
-    | st.fixed_dictionaries({"role": st.sampled_from(ROLES)}, optional={"expires": dates})
+    | st.fixed_dictionaries(
+        {},
+        optional={"role": st.sampled_from(ROLES), "expires": dates, "reason": st.text(max_size=5)},
+    )
     | scalars
 )
 access = st.dictionaries(
@@ -80,7 +88,11 @@ config_like = st.fixed_dictionaries(
     optional={
         "provider": st.fixed_dictionaries(
             {"type": st.sampled_from(["local", "emulator", "tiktok", "x"])},
-            optional={"seed": st.just("seed.yaml"), "url": st.just("http://127.0.0.1:1")},
+            optional={
+                "seed": st.just("seed.yaml"),
+                "url": st.sampled_from(["http://127.0.0.1:1", "https://x.io/\n", "ftp://x"]),
+                "token_env": st.sampled_from(["TIKTOK_A", "BCSYNC_B", "AWS_KEY", "TIKTOK_A\n"]),
+            },
         ),
         "policy": st.fixed_dictionaries(
             {},
@@ -210,3 +222,15 @@ def test_loader_reads_what_pyyaml_reads_and_marks_every_value(value: Any) -> Non
                 stack.append(((*path, key), child))
         elif isinstance(node, list):
             stack.extend(((*path, index), child) for index, child in enumerate(node))
+
+
+@SETTINGS
+@given(value=config_like | documents)
+def test_fast_validator_agrees_with_jsonschema(value: Any) -> None:
+    """The happy path's validator accepts exactly what jsonschema accepts, never more."""
+    try:
+        doc = parse_document("t.yaml", dump(value).encode())
+    except LoadFailed:
+        return
+    full = Draft202012Validator(config_schema()).is_valid(doc.data)
+    assert is_valid_fast(doc.data) == full, doc.data
