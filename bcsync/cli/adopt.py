@@ -61,7 +61,7 @@ def export(
     out: str | None,
     force: bool,
     groups: bool,
-    state_dir: str,
+    state_dir: str | None,
 ) -> int:
     """Write a config from a live Business Center (adoption, like octodns-dump or terraform import).
 
@@ -85,6 +85,7 @@ def export(
     import asyncio
 
     from bcsync.adopt import read_whole, reading_config
+    from bcsync.cli.core import resolve_state_dir
     from bcsync.export import ExportOptions, export_config
     from bcsync.providers import open_providers
 
@@ -95,16 +96,21 @@ def export(
     if from_config:
         if bc_id or provider_type or seed or url or token_env:
             raise UsageError("--from takes the BC id and provider from the config; drop the rest")
-        bc_id, name, section = _from_config(from_config)
-        section = _rebase_seed(section, Path(from_config).resolve().parent, where)
+        bc_id, name, read_section = _from_config(from_config)
+        home = Path(from_config).resolve()
+        section = _rebase_seed(read_section, home.parent, where)
     else:
         bc_id, section = _from_options(bc_id, provider_type, seed, url, token_env, where)
-        name = None
-    settings = _settings(section, where)
-    config = reading_config(bc_id, settings, where / "bcsync.yaml")
+        name, read_section, home = None, section, where / "bcsync.yaml"
+    # A local BC's state lives beside its config: read the one that config (or the file about
+    # to be written) manages.
+    config = reading_config(bc_id, _settings(read_section, home.parent), home)
+
+    # The local Business Center's state where `plan` on the written file will look for it.
+    state = resolve_state_dir(state_dir, [config])
 
     async def go() -> Any:
-        async with open_providers([config], state_dir=Path(state_dir)) as providers:
+        async with open_providers([config], state_dir=state) as providers:
             return await read_whole(providers[bc_id])
 
     snapshot = asyncio.run(go())

@@ -23,7 +23,7 @@ from tests.integration.conftest import EXAMPLES, ROOT
 
 SCRIPTS = ROOT / "examples" / "ci" / "scripts"
 WORKFLOWS = sorted((ROOT / "examples" / "ci").glob("*.yml"))
-CHECKSUM = re.compile(r"Checksum: (sha256:[0-9a-f]{64})")
+CHECKSUM = re.compile(r"Checksum:[*_ ]*`?(sha256:[0-9a-f]{64})")
 
 FAKE_GH = r'''#!PYTHON
 """A fake `gh api` for the few REST calls the scripts make; state in $FAKE_GH_STATE."""

@@ -125,8 +125,10 @@ def test_export_after_apply_round_trips(bcsync: Bcsync, quickstart: Path, tmp_pa
     """A BC that bcsync already manages exports to a config equivalent to the original."""
     result = bcsync("apply", "--auto-approve", "--now", NOW, str(quickstart))
     assert result.exit_code == 0, result.output
-    out = tmp_path / "again.yaml"
-    export(bcsync, quickstart / "seed.yaml", QUICKSTART_BC, out)
+    # The local BC's state lives beside its config: export next to it.
+    out = quickstart / "again.yaml"
+    result = bcsync("export", "--from", str(quickstart / "bcsync.yaml"), "--out", str(out))
+    assert result.exit_code == 0, result.output
     assert_no_changes(plan_of(out, bcsync.state_dir))
     exported = load([str(out)], now=date.fromisoformat(NOW)).configs[0]
     source = load([str(quickstart / "bcsync.yaml")], now=date.fromisoformat(NOW)).configs[0]
@@ -174,4 +176,32 @@ def test_pending_and_rejected_members(bcsync: Bcsync, tmp_path: Path) -> None:
     data = yaml.safe_load(export(bcsync, seed, center["bc_id"], out))
     assert "declined@acme.example" not in data["members"]
     assert {"invitee0@acme.example", "invitee1@acme.example"} <= set(data["members"])
+    assert_no_changes(plan_of(out, bcsync.state_dir))
+
+
+def test_usage_and_token_errors_are_clear(bcsync: Bcsync, tmp_path: Path) -> None:
+    several = bcsync("export", "--seed", str(EXAMPLES / "agency" / "seed.yaml"))
+    assert several.exit_code == 64 and "pick one with --bc-id" in several.output
+    no_token = bcsync("export", "--bc-id", "7012345678901234567")
+    assert no_token.exit_code == 1 and "TIKTOK_ACCESS_TOKEN is not set" in no_token.output
+    existing = tmp_path / "taken.yaml"
+    existing.write_text("keep me\n")
+    seed = str(EXAMPLES / "quickstart" / "seed.yaml")
+    refused = bcsync("export", "--seed", seed, "--out", str(existing))
+    assert refused.exit_code == 64 and existing.read_text() == "keep me\n"
+    mixed = bcsync("export", "--from", str(existing), "--bc-id", "1")
+    assert mixed.exit_code == 64
+
+
+def test_export_from_a_skeleton_config(bcsync: Bcsync, tmp_path: Path) -> None:
+    """--from needs only business_center and provider: the rest is what export writes."""
+    skeleton = tmp_path / "bcsync.yaml"
+    seed = (EXAMPLES / "quickstart" / "seed.yaml").resolve()
+    skeleton.write_text(
+        f'version: 1\nbusiness_center: {{ id: "{QUICKSTART_BC}" }}\n'
+        f'provider: {{ type: local, seed: "{seed}" }}\n'
+    )
+    out = tmp_path / "sub" / "full.yaml"
+    result = bcsync("export", "--from", str(skeleton), "--out", str(out))
+    assert result.exit_code == 0, result.output
     assert_no_changes(plan_of(out, bcsync.state_dir))

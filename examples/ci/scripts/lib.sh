@@ -41,9 +41,10 @@ upsert_comment() {
   fi
 }
 
-# The "Checksum: sha256:<64 hex>" of a text on stdin (the last one), or nothing.
+# The checksum of the last "Checksum: sha256:<64 hex>" line on stdin (Markdown may put the
+# value in `code`), or nothing.
 checksum_in() {
-  grep -oE 'Checksum: sha256:[0-9a-f]{64}' | tail -n 1 | sed 's/^Checksum: //'
+  grep -oE 'Checksum:[*_ ]*`?sha256:[0-9a-f]{64}' | tail -n 1 | grep -oE 'sha256:[0-9a-f]{64}'
 }
 
 # Append a line to a GitHub output or summary file when running in Actions.
