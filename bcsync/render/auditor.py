@@ -157,7 +157,19 @@ EXPIRING_HEADER += ("expires", "days_left", "expired", "reason", "source")
 
 # --- audit ---------------------------------------------------------------------------------
 
-AUDIT_COLUMNS = ("time", "actor", "bc_id", "op", "result", "change", "reason", "commit", "plan")
+AUDIT_COLUMNS: tuple[str, ...] = (
+    "time",
+    "actor",
+    "bc_id",
+    "op",
+    "result",
+    "change",
+    "reason",
+    "commit",
+    "plan",
+)
+# Filled by newer records (config path, the config's own reason and expiry); blank otherwise.
+AUDIT_COLUMNS += ("config", "config_reason", "expires")
 
 
 def _commit(record: dict[str, Any]) -> str:
@@ -183,13 +195,16 @@ def audit_fields(record: dict[str, Any]) -> list[str]:
         str(change.get("reason") or ""),
         _commit(record),
         digest.removeprefix("sha256:")[:12],
+        str(record.get("config_path") or ""),
+        str(record.get("reason") or ""),
+        str(record.get("expires") or ""),
     ]
 
 
 def audit_text(records: Sequence[dict[str, Any]], lines: int) -> str:
     if not records:
         return f"No matching records ({lines} line(s) read).\n"
-    out = ["  ".join(_clip(c) for c in audit_fields(r)) for r in records]
+    out = ["  ".join(_clip(c) for c in audit_fields(r) if c) for r in records]
     runs = len({r.get("plan_digest") for r in records})
     out.append(f"{len(records)} record(s) from {runs} plan(s); {lines} line(s) read.")
     return "\n".join(out) + "\n"

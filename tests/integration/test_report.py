@@ -176,7 +176,7 @@ def test_audit_queries_what_apply_wrote(bcsync: Bcsync, quickstart: Path) -> Non
     assert "invite" in text and "record(s) from 1 plan(s)" in text
     assert "No matching records" in bcsync("audit", "--since", "2999-01-01").output
     csv_out = bcsync("audit", "--format", "csv", "--member", "mallory@acme.com").output
-    assert csv_out.startswith("time,actor,bc_id,op,result,change,reason,commit,plan")
+    assert csv_out.startswith("time,actor,bc_id,op,result,change,reason,commit,plan,config,")
     assert "remove" in csv_out or "delete" in csv_out
 
 
