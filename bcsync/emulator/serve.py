@@ -10,6 +10,8 @@ from starlette.applications import Starlette
 
 from .errors import EmulatorError
 
+GRACE_SECONDS = 2  # after SIGTERM, how long requests in flight may take to finish
+
 
 def bind(host: str, port: int) -> socket.socket:
     """A listening socket on host:port (port 0 picks a free one); EmulatorError when impossible."""
@@ -38,13 +40,18 @@ def is_loopback(host: str) -> bool:
 
 
 def serve(app: Starlette, sock: socket.socket, *, access_log: bool = False) -> None:
-    """Run uvicorn on `sock` until interrupted (Ctrl+C); closes the socket afterwards."""
+    """Run uvicorn on `sock` until Ctrl+C or SIGTERM; closes the socket afterwards.
+
+    Requests still running GRACE_SECONDS after the signal are cancelled: injected latency and
+    timeouts must not keep a stopped server alive (issue 8: it ignored SIGTERM).
+    """
     config = uvicorn.Config(
         app,
         log_level="info" if access_log else "warning",
         access_log=access_log,
         lifespan="on",
         server_header=False,
+        timeout_graceful_shutdown=GRACE_SECONDS,
     )
     server = uvicorn.Server(config)
     try:

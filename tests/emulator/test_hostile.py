@@ -125,7 +125,8 @@ async def test_a_page_past_the_end_is_empty_not_an_error(raw: httpx.AsyncClient)
         (b'{"bc_id": -7}', "bc_id"),
         (b'{"bc_id": 1e30}', "bc_id"),
         (b'{"bc_id": "7000000000000000001", "emails": [{"x": 1}]}', "emails[0]"),
-        (b'{"bc_id": "7000000000000000001", "emails": ["a@b.example"], "asset_ids": [[1]]}', "asset_ids[0]"),
+        (b'{"bc_id": "7000000000000000001", "emails": ["a@b.example"], '
+         b'"asset_ids": [[1]]}', "asset_ids[0]"),
     ],
     ids=short,
 )  # fmt: skip

@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bcsync.emulator import EmulatorError, SeedError, create_app, load_seed
-from bcsync.emulator import seedfile
+from bcsync.emulator import EmulatorError, SeedError, create_app, load_seed, seedfile
 
 from .world import SEED
 
@@ -26,7 +25,7 @@ def refused(file: Path) -> str:
     def load() -> None:
         try:
             load_seed(file)
-        except Exception as exc:  # noqa: BLE001 -- handed to the test thread to assert on
+        except Exception as exc:  # handed to the test thread to assert on
             outcome["error"] = exc
 
     worker = threading.Thread(target=load, daemon=True)  # a hang must not hang the suite
@@ -103,7 +102,7 @@ def test_utf8_errors_are_located(tmp_path: Path) -> None:
 
 
 def test_an_alias_bomb_is_refused_small_and_fast(tmp_path: Path) -> None:
-    lines = ["version: 1", 'a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines = ["version: 1", f"a0: &a0 [{', '.join(['lol'] * 9)}]"]
     lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)]
     started = time.perf_counter()
     message = refused(write(tmp_path, "\n".join(lines) + "\n"))
