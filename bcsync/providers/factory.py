@@ -38,6 +38,7 @@ from bcsync.providers.tiktok.client import (
     TikTokClient,
     check_base_url,
     check_token,
+    is_loopback,
     is_tiktok_api,
     parse_allowed_urls,
     url_key,
@@ -139,7 +140,7 @@ def _endpoint(
                 "provider type emulator needs a url",
                 "e.g. provider: { type: emulator, url: http://127.0.0.1:8787 }",
             )
-        url = _checked_url(config, settings.url)
+        url = _emulator_url(config, settings.url, env)
     else:
         url = _tiktok_url(config, settings.url or DEFAULT_BASE_URL, env)
     rate = rate_limit or _rate(settings)
@@ -191,6 +192,26 @@ def _checked_url(config: BusinessCenterConfig, url: str) -> str:
         return check_base_url(url)
     except (ProviderError, httpx.InvalidURL) as err:
         raise provider_problem(config, "url", str(err), "use an https:// URL") from None
+
+
+def _emulator_url(config: BusinessCenterConfig, url: str, env: Mapping[str, str]) -> str:
+    """An emulator on this machine (loopback), or one the pipeline's owner allows.
+
+    A config may name any `BCSYNC_*` variable; if a pipeline kept a real token in one, a
+    config must still not be able to send it to a host the config chooses.
+    """
+    base = _checked_url(config, url)
+    if is_loopback(httpx.URL(base).host):
+        return base
+    if url_key(base) in parse_allowed_urls(env.get(ALLOWED_URLS_ENV, "")):
+        return base
+    raise provider_problem(
+        config,
+        "url",
+        f"refusing to send a token to the emulator at {httpx.URL(base).host}: not on this machine",
+        f"serve the emulator on 127.0.0.1, or have the pipeline's owner list its URL in "
+        f"${ALLOWED_URLS_ENV} (never in the config)",
+    )
 
 
 def _tiktok_url(config: BusinessCenterConfig, url: str, env: Mapping[str, str]) -> str:

@@ -244,3 +244,28 @@ def test_the_client_itself_refuses_a_header_unsafe_token() -> None:
             httpx.AsyncClient(), token="Zq8Xv3Lm\nPw7Rt2Ny", limiter=RateLimiter(RateLimit(10))
         )
     assert "Zq8X" not in str(caught.value) and "$TIKTOK_ACCESS_TOKEN" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["https://collector.example/open_api/v1.3/", "http://10.0.0.5:8787", "http://[::2]/"]
+)
+async def test_an_emulator_off_this_machine_needs_the_allow_list(url: str) -> None:
+    """A config may name any BCSYNC_* variable; it must not send it to a host it chooses."""
+    seen = Seen()
+    settings = ProviderSettings(type=ProviderType.EMULATOR, url=url)
+    env = {"BCSYNC_EMULATOR_TOKEN": TOKEN}
+    with pytest.raises(ConfigError) as caught:
+        await read_once(settings, env, seen)
+    assert seen.requests == []
+    assert TOKEN not in caught.value.problems[0].format()
+    if url.startswith("https"):  # (plain http off loopback is refused before the allow-list)
+        assert ALLOWED in (caught.value.problems[0].hint or "")
+        await read_once(settings, {**env, ALLOWED: url}, seen)
+        assert len(seen.requests) >= 1
+
+
+async def test_an_emulator_on_loopback_needs_no_allow_list() -> None:
+    seen = Seen()
+    settings = ProviderSettings(type=ProviderType.EMULATOR, url="http://127.0.0.1:8787")
+    await read_once(settings, {"BCSYNC_EMULATOR_TOKEN": TOKEN}, seen)
+    assert seen.requests and seen.requests[0].url.host == "127.0.0.1"
