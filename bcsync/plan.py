@@ -14,11 +14,12 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bcsync import safety
 from bcsync.change import WARNING_CAUSES, Action, Change, Kind, NoopCause
+from bcsync.changed import ChangedScope, restrict
 from bcsync.diff import diff
 from bcsync.model import BusinessCenterConfig, State
 from bcsync.schedule import Step, schedule
@@ -92,6 +93,8 @@ class Plan:
     refusals: tuple[str, ...] = ()
     # Entries already as the config wants them, by kind (for "N unchanged" in every view).
     unchanged: Mapping[str, int] = field(default_factory=dict)
+    # `plan --changed`: the members and partners this plan read and compared; None: all.
+    scope: ChangedScope | None = None
 
     @property
     def summary(self) -> Summary:
@@ -107,17 +110,19 @@ class Plan:
 
     def checksum(self) -> str:
         """SHA-256 of what would run: the BC, its changes and its steps, canonical JSON."""
-        return _sha256(
-            {
-                "bc_id": self.bc_id,
-                "changes": [c.to_json() for c in self.changes],
-                "steps": [s.to_json() for s in self.steps],
-            }
-        )
+        body: dict[str, Any] = {
+            "bc_id": self.bc_id,
+            "changes": [c.to_json() for c in self.changes],
+            "steps": [s.to_json() for s in self.steps],
+        }
+        # A scoped plan's scope decides what apply re-reads: editing it changes the checksum.
+        if self.scope is not None:
+            body["scope"] = self.scope.key()
+        return _sha256(body)
 
     def to_json(self) -> dict[str, Any]:
         """The plan body (run metadata such as creation time lives in the document)."""
-        return {
+        doc: dict[str, Any] = {
             "bc_id": self.bc_id,
             "bc_name": self.bc_name,
             "config_path": self.config_path,
@@ -132,6 +137,9 @@ class Plan:
             "changes": [c.to_json() for c in self.changes],
             "steps": [s.to_json() for s in self.steps],
         }
+        if self.scope is not None:  # only scoped plans carry the key: full ones are unchanged
+            doc["scope"] = {**self.scope.to_json(), "sentence": self.scope.sentence()}
+        return doc
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> Plan:
@@ -147,6 +155,7 @@ class Plan:
             warnings=tuple(doc.get("warnings", ())),
             refusals=tuple(doc.get("refusals", ())),
             unchanged=dict(doc.get("unchanged") or {}),
+            scope=ChangedScope.from_json(doc["scope"]) if doc.get("scope") else None,
         )
 
 
@@ -194,9 +203,15 @@ def make_plan(
     *,
     unmanaged_assets: int = 0,
     allow_removals: bool = False,
+    scope: ChangedScope | None = None,
+    unread_members: int = 0,
 ) -> Plan:
-    """Diff, order, batch and guard: the plan for one BC."""
-    changes = order(diff(config, actual))
+    """Diff, order, batch and guard: the plan for one BC (only `scope`'s entries, if given)."""
+    # A scoped plan (`--changed`) read only part of the BC: both sides are cut to the scope
+    # before diffing, so nothing outside it is ever removed for being absent from the read.
+    # The guards still see the whole read (every admin) and count the members it did not list.
+    compared = config if scope is None else replace(config, desired=restrict(config.desired, scope))
+    changes = order(diff(compared, actual if scope is None else restrict(actual, scope)))
     steps = schedule(changes)
     warnings = tuple(f"{c.title}: {c.reason}" for c in changes if c.cause in WARNING_CAUSES)
     return Plan(
@@ -209,8 +224,11 @@ def make_plan(
         unmanaged_assets=unmanaged_assets,
         config_path=config.path,
         warnings=warnings,
-        refusals=safety.refusals(steps, config, actual, allow_removals=allow_removals),
-        unchanged=unchanged_counts(config, changes),
+        refusals=safety.refusals(
+            steps, config, actual, allow_removals=allow_removals, unread_members=unread_members
+        ),
+        unchanged=unchanged_counts(compared, changes),
+        scope=scope,
     )
 
 

@@ -14,7 +14,7 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from deepdiff import DeepDiff
 
 from bcsync.apply import ApplyResult, ProgressCallback, execute
 from bcsync.audit import AuditLog
+from bcsync.changed import ChangedScope
 from bcsync.errors import LockHeldError, StalePlanError
 from bcsync.model import BusinessCenterConfig
 from bcsync.plan import Plan, checksum_of, make_plan, raise_if_refused
@@ -42,14 +43,24 @@ class PlannedBC:
 
 
 async def plan_one(
-    config: BusinessCenterConfig, provider: Provider, *, allow_removals: bool = False
+    config: BusinessCenterConfig,
+    provider: Provider,
+    *,
+    allow_removals: bool = False,
+    scope: ChangedScope | None = None,
 ) -> PlannedBC:
-    read = await provider.read_state(Scope.of_state(config.desired))
+    """Read one BC (only `scope`'s members and partners, if given) and plan it."""
+    wanted = Scope.of_state(config.desired)
+    if scope is not None:  # `--changed`: a narrowed read, a plan of that scope only
+        wanted = replace(wanted, members=scope.members, partners=scope.partners)
+    read = await provider.read_state(wanted)
     plan = make_plan(
         config,
         read.state,
         unmanaged_assets=read.unmanaged_assets,
         allow_removals=allow_removals,
+        scope=scope,
+        unread_members=read.unread_members,
     )
     return PlannedBC(config, read, plan)
 
@@ -59,11 +70,18 @@ async def plan_all(
     providers: Mapping[str, Provider],
     *,
     allow_removals: bool = False,
+    scopes: Mapping[str, ChangedScope | None] | None = None,
 ) -> list[PlannedBC]:
-    """Plan every BC, reading them concurrently."""
+    """Plan every BC, reading them concurrently; `scopes` narrows some BCs (by BC id)."""
+    scoped = scopes or {}
     return list(
         await asyncio.gather(
-            *(plan_one(c, providers[c.bc_id], allow_removals=allow_removals) for c in configs)
+            *(
+                plan_one(
+                    c, providers[c.bc_id], allow_removals=allow_removals, scope=scoped.get(c.bc_id)
+                )
+                for c in configs
+            )
         )
     )
 

@@ -35,6 +35,7 @@ from bcsync.errors import ExitCode, PlanFileError
 if TYPE_CHECKING:
     from bcsync.apply import ApplyResult, StepResult
     from bcsync.change import Change
+    from bcsync.changed import ChangedScope
     from bcsync.model import BusinessCenterConfig
     from bcsync.plan import Plan
     from bcsync.reconcile import PlannedBC, Reviewed
@@ -148,6 +149,48 @@ def finite_seconds(ctx: click.Context, param: click.Parameter, value: float) -> 
     return value
 
 
+changed_option = click.option(
+    "--changed",
+    is_flag=True,
+    help="A scoped plan: read and compare only the members and partners whose desired state "
+    "differs from --base (the rest is neither read nor changed).",
+)
+base_option = click.option(
+    "--base",
+    metavar="REF",
+    help="With --changed: the revision to compare with (branch, tag, commit, YYYY-MM-DD). "
+    "Default: the merge-base of HEAD with origin/main (else main), else HEAD.",
+)
+
+
+def changed_scopes(
+    paths: Sequence[str],
+    configs: Sequence[BusinessCenterConfig],
+    changed: bool,
+    base: str | None,
+    now: str | None,
+) -> dict[str, ChangedScope | None] | None:
+    """`--changed [--base REF]`: each BC's scope (None: the whole BC); None without --changed."""
+    if not changed:
+        if base is not None:
+            raise click.UsageError("--base needs --changed")
+        return None
+    from bcsync.changed_read import changed_scopes as scopes_since
+
+    scopes = scopes_since(paths, configs, now=parse_now(now), base=base)
+    for config in configs:
+        scope = scopes.get(config.bc_id)
+        name = config.name or config.bc_id
+        if scope is None:
+            echo_err(f"--changed: {name} has no config at the base; reading all of it")
+        else:
+            echo_err(
+                f"--changed: {name}: {len(scope.members)} member(s) and "
+                f"{len(scope.partners)} partner(s) differ from {scope.base}"
+            )
+    return scopes
+
+
 @click.command(context_settings=CONTEXT_SETTINGS)
 @click.argument("paths", nargs=-1, type=click.Path())
 @format_option(
@@ -160,6 +203,8 @@ def finite_seconds(ctx: click.Context, param: click.Parameter, value: float) -> 
     help="Exit 2 when there are changes to apply (0 when none).",
 )
 @allow_removals_option
+@changed_option
+@base_option
 @now_option
 @state_dir_option
 def plan(
@@ -168,6 +213,8 @@ def plan(
     out: str | None,
     detailed_exitcode: bool,
     allow_removals: bool,
+    changed: bool,
+    base: str | None,
     now: str | None,
     state_dir: str | None,
 ) -> int:
@@ -177,6 +224,11 @@ def plan(
     checksum. --out saves it for `bcsync apply PLANFILE`; `bcsync apply PATHS --checksum SUM`
     applies it only if a fresh plan has the same checksum. Safety guards are checked here too:
     a refused plan is shown (and saved marked refused) and exits 4.
+
+    --changed builds the config at --base and at the working tree offline and reads from the
+    Business Center only the members and partners whose desired state differs, plus every admin
+    and the member count for the guards; the plan says it is scoped. `bcsync plan` (without
+    --changed) or `bcsync drift` reads everything.
     """
     import asyncio
 
@@ -187,13 +239,16 @@ def plan(
     from bcsync.render import json as render_json
 
     configs = load_configs(paths, now)
+    scopes = changed_scopes(paths, configs, changed, base, now)
     state = resolve_state_dir(state_dir, configs)
     planned: list[PlannedBC] = []
 
     async def go() -> None:
         async with open_providers(configs, state_dir=state) as providers:
             with _reading(configs):
-                planned.extend(await plan_all(configs, providers, allow_removals=allow_removals))
+                planned.extend(
+                    await plan_all(configs, providers, allow_removals=allow_removals, scopes=scopes)
+                )
 
     asyncio.run(go())  # results stay out of the coroutine's value: its repr can be huge
     plans = [p.plan for p in planned]
@@ -273,6 +328,8 @@ def configs_of_plan(
     help="Apply only if a fresh plan has this checksum (as `bcsync plan` printed it).",
 )
 @allow_removals_option
+@changed_option
+@base_option
 @click.option(
     "--audit-log",
     type=click.Path(dir_okay=False),
@@ -300,6 +357,8 @@ def apply(
     auto_approve: bool,
     checksum: str | None,
     allow_removals: bool,
+    changed: bool,
+    base: str | None,
     audit_log: str | None,
     parallelism: int,
     lock_timeout: float,
@@ -313,6 +372,8 @@ def apply(
     fresh plan is the reviewed one, change for change and step for step; otherwise exit 4.
     The safety guards check the very steps that run. Every change attempt is appended to the
     audit log. Without a terminal to ask, pass --auto-approve, a PLANFILE or --checksum.
+    --changed [--base REF] plans and applies only what changed (see `bcsync plan --changed`);
+    a saved scoped plan re-reads the scope it records.
     """
     from bcsync import planfile
     from bcsync.reconcile import Reviewed, locks
@@ -320,9 +381,14 @@ def apply(
     if checksum is not None and not re.fullmatch(r"sha256:[0-9a-f]{64}", checksum):
         raise click.BadParameter("expected sha256: and 64 hex digits", param_hint="--checksum")
     saved_path = split_plan_file(paths)
+    scopes: dict[str, ChangedScope | None] | None = None
     if saved_path is not None:
-        doc, _ = planfile.read(saved_path)
+        if changed or base is not None:
+            raise click.UsageError("a saved plan carries its own scope: drop --changed/--base")
+        doc, saved_plans = planfile.read(saved_path)
         configs = configs_of_plan(saved_path, doc, now)
+        # A saved scoped plan is checked against a fresh plan of the very scope it records.
+        scopes = {p.bc_id: p.scope for p in saved_plans}
         given = (checksum,) if checksum else ()
         reviewed: Reviewed | None = Reviewed(
             plans=doc["plans"],
@@ -332,11 +398,12 @@ def apply(
     else:
         configs = load_configs(paths, now)
         reviewed = Reviewed(checksums=(checksum,)) if checksum else None
+        scopes = changed_scopes(paths, configs, changed, base, now)
     state = resolve_state_dir(state_dir, configs)
     audit_path = Path(audit_log) if audit_log else state / "audit.jsonl"
     results: list[ApplyResult] = []
     with locks([c.bc_id for c in configs], timeout=lock_timeout):
-        run = _Apply(configs, state, reviewed, allow_removals, auto_approve, parallelism)
+        run = _Apply(configs, state, reviewed, allow_removals, auto_approve, parallelism, scopes)
         asyncio.run(run.go(audit_path, results))
     return report_results(results, audit_path)
 
@@ -351,6 +418,7 @@ class _Apply:
     allow_removals: bool
     auto_approve: bool
     parallelism: int
+    scopes: Mapping[str, ChangedScope | None] | None = None  # `--changed` or a saved scoped plan
 
     async def go(self, audit_path: Path, results: list[ApplyResult]) -> None:
         from bcsync.audit import AuditLog
@@ -361,7 +429,10 @@ class _Apply:
         async with open_providers(self.configs, state_dir=self.state) as providers:
             with _reading(self.configs):
                 planned = await plan_all(
-                    self.configs, providers, allow_removals=self.allow_removals
+                    self.configs,
+                    providers,
+                    allow_removals=self.allow_removals,
+                    scopes=self.scopes,
                 )
             plans = [p.plan for p in planned]
             if self.reviewed is None:

@@ -23,6 +23,15 @@ class Scope:
 
     asset_types: frozenset[AssetType]
     assets: frozenset[AssetKey]
+    # A scoped read (`plan --changed`): only these members (lower-cased emails; their
+    # membership and grants) and these partner BC ids (their shares). None means every one.
+    members: frozenset[str] | None = None
+    partners: frozenset[str] | None = None
+
+    @property
+    def narrowed(self) -> bool:
+        """Whether the read covers only some members and partners."""
+        return self.members is not None or self.partners is not None
 
     @classmethod
     def of(cls, assets: Sequence[AssetKey] | frozenset[AssetKey]) -> Scope:
@@ -63,6 +72,9 @@ class ReadResult:
     calls: int
     # Access through asset groups on declared assets, sorted by (asset, member, group).
     asset_group_access: tuple[AssetGroupAccess, ...] = ()
+    # A narrowed read: BOUND and PENDING members the BC has that it did not list (from
+    # `page_info.total_number`), so the removal guard still counts every existing member.
+    unread_members: int = 0
 
 
 @dataclass(frozen=True)
@@ -84,8 +96,10 @@ class Provider(Protocol):
       response) it reads to see what happened and retries only what is missing;
     - must not invite an email that is already a member or pending;
     - `read_state` must return grants and shares only for `scope.assets`, and grants only of
-      BOUND members; `state.assets` holds the declared assets the BC has, each with its binding
-      status; every paged list must be complete (its `total_number` items) or the read fails;
+      BOUND members; a narrowed scope must return every BOUND admin, the scope's members,
+      their grants, every partner and the scope's partners' shares; `state.assets` holds the
+      declared assets the BC has, each with its binding status; every paged list must be
+      complete (its `total_number` items) or the read fails;
     - must never send a write the API cannot perform (an empty `ext_user_role`, a role field
       for a pixel);
     - must not batch more than the API allows: invites and shares take at most 50 items

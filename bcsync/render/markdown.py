@@ -101,6 +101,11 @@ def _head(plans: Sequence[Plan]) -> list[str]:
         ]
         lines += [f"> - {_bc_label(p)}: {escape(r)}" for p, r in refused]
         head.append("\n".join(lines))
+    # `plan --changed`: a scoped plan says so up front.
+    notes = [f"> - {_bc_label(p)}: {escape(p.scope.sentence())}" for p in plans if p.scope]
+    if notes:
+        title = "> **Scoped plan: only what changed was read.**"
+        head.append("\n".join(["> [!NOTE]", title, *notes]))
     head.append(f"**{total.sentence()}**")
     head.append(f"Checksum: `{checksum_of(plans)}`")
     if any(plan.changes for plan in plans):

@@ -134,6 +134,8 @@ def _render_plan(plan: Plan, color: bool) -> str:
     if plan.config_path:
         header += f"  config {printable(plan.config_path)}"
     lines = [_paint(header, BOLD, color)]
+    if plan.scope is not None:  # `plan --changed`: say so before anything else
+        lines.append(_paint(printable(plan.scope.sentence()), YELLOW, color))
     by_stage: dict[Stage, list[Change]] = {}
     noops: list[Change] = []
     for change in plan.changes:

@@ -11,6 +11,7 @@ PACKAGE = Path(__file__).resolve().parent.parent.parent / "bcsync"
 CORE_PATTERNS = (
     "model.py",
     "change.py",
+    "changed.py",  # what a `plan --changed` reads: two desired States compared
     "diff.py",
     "schedule.py",
     "plan.py",

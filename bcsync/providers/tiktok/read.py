@@ -59,6 +59,11 @@ async def read_state(
     client: TikTokClient, bc_id: str, scope: Scope, *, strategy: Strategy | None = None
 ) -> ReadResult:
     """Members, declared assets, their grants, partners and shares; `strategy` forces one."""
+    if scope.narrowed:
+        # `plan --changed`: only the scope's members and partners (read_scoped's docstring).
+        from bcsync.providers.tiktok.read_scoped import read_scoped
+
+        return await read_scoped(client, bc_id, scope)
     with client.tally() as tally:
         (_, (members, assets, unmanaged, grants, groups)), (partners, shares) = await both(
             both(
