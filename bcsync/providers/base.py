@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from bcsync.model import AssetKey, AssetType, FinanceRole, MemberRole, State
+from bcsync.model import Asset, AssetKey, AssetType, FinanceRole, MemberRole, State
 
 # The API's batch limits (wire contract 3.2 and 3.5).
 MAX_INVITE_EMAILS = 50
@@ -72,6 +72,8 @@ class ReadResult:
     calls: int
     # Access through asset groups on declared assets, sorted by (asset, member, group).
     asset_group_access: tuple[AssetGroupAccess, ...] = ()
+    # The assets the config does not declare (left alone), by key: named in reports.
+    unmanaged: tuple[Asset, ...] = ()
     # A narrowed read: BOUND and PENDING members the BC has that it did not list (from
     # `page_info.total_number`), so the removal guard still counts every existing member.
     unread_members: int = 0

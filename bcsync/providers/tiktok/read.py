@@ -80,7 +80,11 @@ async def read_state(
         shares=shares,
     )
     return ReadResult(
-        state=state, unmanaged_assets=unmanaged, calls=tally.calls, asset_group_access=groups
+        state=state,
+        unmanaged_assets=len(unmanaged),
+        calls=tally.calls,
+        asset_group_access=groups,
+        unmanaged=unmanaged,
     )
 
 
@@ -164,7 +168,7 @@ async def _members_assets_grants(
 ) -> tuple[
     dict[str, Member],
     dict[AssetKey, Asset],
-    int,
+    tuple[Asset, ...],
     dict[GrantKey, Grant],
     tuple[AssetGroupAccess, ...],
 ]:
@@ -173,18 +177,18 @@ async def _members_assets_grants(
         fetch_members(client, bc_id), run_all([_assets(client, bc_id, t) for t in types])
     )
     assets: dict[AssetKey, Asset] = {}
-    unmanaged = 0
+    unmanaged: list[Asset] = []
     for found in listed:
         for key, asset in found.items():
             if key in scope.assets:
                 assets[key] = asset
             else:
-                unmanaged += 1
+                unmanaged.append(asset)
     grants, groups = await both(
         _grants(client, bc_id, types, members, assets, strategy),
         fetch_group_access(client, bc_id, scope, members),
     )
-    return members, assets, unmanaged, grants, groups
+    return members, assets, tuple(sorted(unmanaged, key=lambda a: a.key)), grants, groups
 
 
 async def _assets(client: TikTokClient, bc_id: str, asset_type: AssetType) -> dict[AssetKey, Asset]:
