@@ -34,7 +34,8 @@ def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path
     )
     lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=_read, args=(process.stdout, lines), daemon=True).start()
+    reader = threading.Thread(target=_read, args=(process.stdout, lines), daemon=True)
+    reader.start()
     try:
         printed: list[str] = []
         while not (printed and printed[-1].startswith("Listening on")):
@@ -46,6 +47,9 @@ def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
         if process.poll() is None:
             process.kill()
         process.wait(timeout=10)
+        reader.join(timeout=10)
+        assert process.stdout is not None
+        process.stdout.close()
 
 
 def _read(stream: Any, into: queue.Queue[str]) -> None:
