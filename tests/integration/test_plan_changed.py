@@ -263,5 +263,5 @@ def test_a_narrowed_read_is_small_and_agrees_with_the_full_read(tmp_path: Path) 
     assert state.partners.keys() == whole.partners.keys()
     assert state.shares == {k: s for k, s in whole.shares.items() if k[0] == partner}
     assert len(state.shares) == 5
-    assert state.assets == whole.assets
+    assert state.assets == whole.assets and narrow.unmanaged == full.unmanaged
     assert narrow.unread_members == MEMBERS - len(state.members)

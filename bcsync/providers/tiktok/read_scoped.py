@@ -62,6 +62,7 @@ async def read_scoped(client: TikTokClient, bc_id: str, scope: Scope) -> ReadRes
             ),
         )
         assets = {k: a for k, a in listed.items() if k in scope.assets}
+        unmanaged = tuple(sorted((a for a in listed.values() if a.key not in assets), key=_key))
         wanted = [m for e, m in members.items() if e in in_scope]
         grants = await _grants(client, bc_id, wanted, assets)
     counted = sum(
@@ -77,10 +78,15 @@ async def read_scoped(client: TikTokClient, bc_id: str, scope: Scope) -> ReadRes
     )
     return ReadResult(
         state=state,
-        unmanaged_assets=len(listed) - len(assets),
+        unmanaged_assets=len(unmanaged),
         calls=tally.calls,
+        unmanaged=unmanaged,
         unread_members=max(0, totals - counted),
     )
+
+
+def _key(asset: Asset) -> AssetKey:
+    return asset.key
 
 
 async def _members(
