@@ -6,8 +6,9 @@ Generates one Business Center at the limits: 4,000 members, 2,000 assets, 100,00
 partners with 5,000 shares, with about 10% of entries differing between desired and actual.
 Desired and actual `State`s are generated from model objects (no YAML). When
 `bcsync.config.build.build_config` exists, the desired side is also written as the parsed config
-document and the build is timed too. Times [build +] diff + plan (`make_plan`) +
-`safety.violations` + JSON render (`render.json.dumps(document)`).
+document and the build is timed too. Times [build +] `plan.make_plan` (diff, order, schedule and
+the safety guards on the steps) + JSON render (`render.json.dumps(document)`). The model objects
+are made with the unit tests' builders (tests/unit/builders.py).
 
 Prints figures, then as the last line one JSON object:
 `seconds` (best of --repeat), `peak_mb` (tracemalloc peak of the timed pipeline; its inputs, the
@@ -26,15 +27,18 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from random import Random
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
+
+from builders import bc_config, state  # the unit tests' builders, found above
+
 from bcsync import safety
-from bcsync.diff import make_plan
 from bcsync.gctune import tune_gc
 from bcsync.model import (
     ROLES,
-    Asset,
     AssetKey,
     AssetType,
     BusinessCenterConfig,
@@ -46,14 +50,12 @@ from bcsync.model import (
     Partner,
     PartnerShare,
     Policy,
-    ProviderSettings,
     State,
 )
-from bcsync.plan import Plan
+from bcsync.plan import Plan, make_plan
 from bcsync.render import json as render_json
 from bcsync.render import markdown, text
 
-BC = "7012345678901234567"
 MEMBERS = 4000
 ASSET_COUNTS = {
     AssetType.AD_ACCOUNT: 1000,
@@ -162,24 +164,32 @@ def generate(grants: int, seed: int = 7) -> tuple[BusinessCenterConfig, State]:
                     role = random_role(rng, asset.type, other_than=role)
                 desired_shares[(partner, asset)] = PartnerShare(partner, asset, role)
 
-    all_assets = {a: Asset(a, alias=f"a{n}") for n, a in enumerate(assets)}
-    desired = State(
-        BC, desired_members, all_assets, desired_grants, desired_partners, desired_shares
+    aliases = {a: f"a{n}" for n, a in enumerate(assets)}
+    desired = state(
+        [
+            *desired_members.values(),
+            *desired_grants.values(),
+            *desired_partners.values(),
+            *desired_shares.values(),
+        ],
+        assets,
+        aliases,
     )
-    actual = State(
-        BC, actual_members, dict(all_assets), actual_grants, actual_partners, actual_shares
+    actual = state(
+        [
+            *actual_members.values(),
+            *actual_grants.values(),
+            *actual_partners.values(),
+            *actual_shares.values(),
+        ],
+        assets,
+        aliases,
     )
-    config = BusinessCenterConfig(
-        path="bench.yaml",
-        bc_id=BC,
-        name="Benchmark Retail",
-        provider=ProviderSettings(),
+    config = bc_config(
+        desired,
         policy=Policy(min_admins=2, required_admins=(universe[0],), protected=(universe[1],)),
-        desired=desired,
-        digest="sha256:" + "0" * 64,
-        asset_aliases={a: asset.alias or "" for a, asset in all_assets.items()},
+        asset_aliases=aliases,
         partner_aliases={p: d.alias or p for p, d in desired_partners.items()},
-        expired={},
     )
     return config, actual
 
@@ -259,13 +269,12 @@ def pipeline(
 
 
 def core(config: BusinessCenterConfig, actual: State) -> tuple[Plan, list[str], int]:
-    """Diff + plan, safety, JSON render."""
+    """make_plan (diff, order, schedule, guards), JSON render."""
     plan = make_plan(config, actual)
-    problems = safety.violations(plan, config, actual)
     doc = render_json.document(
         [plan], created_at="2026-01-01T00:00:00.000Z", tool_version="bench", git_commit=None
     )
-    return plan, problems, len(render_json.dumps(doc))
+    return plan, list(plan.refusals), len(render_json.dumps(doc))
 
 
 def best_time(func: Callable[[], Any], repeat: int) -> float:
@@ -316,7 +325,7 @@ def measure_base(builder: Callable[[Any], BusinessCenterConfig] | None, repeat: 
     summary = plan.summary
     print(
         f"plan: {len(plan.changes)} entries ({summary.sentence()}), {len(plan.steps)} steps, "
-        f"JSON {json_chars / 1e6:.1f} MB, {len(problems)} guard violations"
+        f"JSON {json_chars / 1e6:.1f} MB, {len(problems)} guard refusals"
     )
     for problem in problems[:3]:
         print(f"  guard: {problem}")
@@ -326,7 +335,7 @@ def measure_base(builder: Callable[[Any], BusinessCenterConfig] | None, repeat: 
 
     stages = {
         "make_plan": lambda: make_plan(config, actual),
-        "safety.violations": lambda: safety.violations(plan, config, actual),
+        "safety.refusals (in make_plan)": lambda: safety.refusals(plan.steps, config, actual),
         "render.json": lambda: render_json.dumps(
             render_json.document([plan], created_at="x", tool_version="x", git_commit=None)
         ),
@@ -372,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     seconds, memory = base["seconds"], base["peak_mb"]
     scaling = doubled / seconds
     print(f"scaling {scaling:.2f}")
-    stages = "diff.make_plan + safety.violations + render.json.dumps(document)"
+    stages = "plan.make_plan (guards included) + render.json.dumps(document)"
     result = {
         **base,
         "seconds": round(seconds, 3),
