@@ -182,16 +182,16 @@ class Emulator:
             else:
                 raw = dict(request.query_params)
             data = self._run(endpoint, token, raw, draw)
+            # Lost response: committed, but the answer is lost on the way [inferred: a 502/504
+            # from the gateway, at once; a client that wants a hang uses timeout_rate].
+            if endpoint.write and draw.lost_status:
+                return gateway_response(draw.lost_status)
+            return self.envelope(OK, "OK", data)  # inside: rendering can fail too
         except ApiFailure as failure:
             return self.envelope(failure.code, failure.message, {})
         except Exception:  # a bug: answer like TikTok's backend does, never an HTTP 500
             log.exception("internal error answering %s %s", request.method, request.url.path)
             return self.envelope(INTERNAL, INTERNAL_MESSAGE, {})
-        # Lost response: committed, but the answer is lost on the way [inferred: a 502/504 from
-        # the gateway, at once; a client that wants a hang uses timeout_rate].
-        if endpoint.write and draw.lost_status:
-            return gateway_response(draw.lost_status)
-        return self.envelope(OK, "OK", data)
 
     def _run(self, endpoint: Endpoint, token: str, raw: Mapping[str, Any], draw: Draw) -> Any:
         now = self.clock()

@@ -49,7 +49,11 @@ def seed_schema() -> dict[str, Any]:
 def load_seed(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
     """Load and validate a seed (a YAML file path or an already parsed dict); raise SeedError."""
     if isinstance(source, Mapping):
-        return _validate(copy.deepcopy(dict(source)), "<seed>", None)
+        data = copy.deepcopy(dict(source))
+        broken = _broken_text(data)
+        if broken:
+            raise SeedError("<seed>", [f"<seed>: {_dotted(broken)}: not valid Unicode text"])
+        return _validate(data, "<seed>", None)
     path = Path(source)
     text = seedfile.read_text(path)
     data = seedfile.parse(text, str(path))
@@ -84,6 +88,30 @@ def _located(
     if len(problems) > MAX_SHOWN:
         lines.append(f"{source}: ... and {len(problems) - MAX_SHOWN} more problem(s)")
     return lines
+
+
+def _broken_text(data: Any) -> PathT | None:
+    """The path of the first key or text that UTF-8 cannot encode (a lone surrogate), if any."""
+    stack: list[tuple[Any, PathT]] = [(data, ())]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str) and not _encodes(item):
+            return path
+        if isinstance(item, dict):
+            if not all(_encodes(k) for k in item if isinstance(k, str)):
+                return path
+            stack.extend((v, (*path, k)) for k, v in item.items())
+        elif isinstance(item, list):
+            stack.extend((v, (*path, i)) for i, v in enumerate(item))
+    return None
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _tokens(data: Any) -> set[str]:

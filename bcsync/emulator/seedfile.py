@@ -144,6 +144,9 @@ class _Builder:
             plain = event.implicit[0]  # quoted text is never typed implicitly
             tag = _resolver.resolve(ScalarNode, event.value, event.implicit) if plain else _STR
         if tag == _STR:
+            # Only a "\ud800" escape in double quotes can make text that UTF-8 (and SQLite) refuse.
+            if event.style == '"' and not _is_utf8(event.value):
+                raise _Failed(event.start_mark, "not valid Unicode text (a lone surrogate escape)")
             return event.value
         if tag == _MERGE:
             return _MERGE_KEY
@@ -232,6 +235,14 @@ class _MergeKey:
 
 
 _MERGE_KEY = _MergeKey()
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _short(value: Any) -> str:

@@ -213,3 +213,11 @@ async def test_a_sane_fault_change_still_works(raw: httpx.AsyncClient) -> None:
     response = await raw.post("/_emulator/faults", json={"latency_ms": 5, "throttle_rate": 0.5})
     assert response.status_code == 200
     assert response.json()["latency_ms"] == 5
+
+
+async def test_an_answer_that_cannot_be_rendered_is_a_50000_envelope(
+    raw: httpx.AsyncClient, app: Starlette
+) -> None:
+    emulator = app.state.emulator
+    emulator._run = lambda *args: {"list": ["\ud800"]}  # text that UTF-8 cannot encode
+    envelope(await get(raw, "bc/member/get/"), 50000)

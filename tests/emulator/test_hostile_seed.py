@@ -177,3 +177,19 @@ def test_the_app_refuses_a_hostile_seed_and_creates_nothing(tmp_path: Path) -> N
         create_app(tmp_path / "e.db", fifo)
     with pytest.raises(EmulatorError, match="holds no emulator database yet"):
         create_app(tmp_path / "e.db")
+
+
+def test_a_lone_surrogate_in_a_dict_seed_is_refused() -> None:
+    seed = {**SEED, "users": [{**SEED["users"][0], "name": "Ann \udc00"}, *SEED["users"][1:]]}
+    with pytest.raises(SeedError, match=r"users\[0\]\.name: not valid Unicode text"):
+        load_seed(seed)
+
+
+@pytest.mark.parametrize("loader", ["libyaml", "pure-python"])
+def test_a_lone_surrogate_escape_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loader: str
+) -> None:
+    if loader == "pure-python":  # libyaml refuses the escape itself; pyyaml's reader does not
+        monkeypatch.setattr(seedfile, "_Parser", yaml.SafeLoader)
+    message = refused(write(tmp_path, 'version: 1\nusers:\n  - name: "a\\ud800b"\n'))
+    assert "seed.yaml:3:" in message and "Unicode" in message
