@@ -43,6 +43,8 @@ class LoadResult:
     configs: list[BusinessCenterConfig] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    # Files without errors, one Business Center each (built into `configs` unless build=False).
+    checked: list[str] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Problem]:
@@ -70,13 +72,19 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def load(paths: Sequence[str], now: date, *, cwd: str | None = None) -> LoadResult:
-    """Load, check and build every config in `paths` (files or directories; none: defaults)."""
+def load(
+    paths: Sequence[str], now: date, *, cwd: str | None = None, build: bool = True
+) -> LoadResult:
+    """Load, check and build every config in `paths` (files or directories; none: defaults).
+
+    build=False checks without building (`validate`: a third of its time at TikTok's limits);
+    `checked` then lists the valid files and `configs` stays empty.
+    """
     with _collector_paused():
-        return _load(paths, now, cwd)
+        return _load(paths, now, cwd, build)
 
 
-def _load(paths: Sequence[str], now: date, cwd: str | None) -> LoadResult:
+def _load(paths: Sequence[str], now: date, cwd: str | None, build: bool) -> LoadResult:
     sources, problems = discover(list(paths), cwd)
     # A directory may hold the emulator seed next to the configs that name it: recognised from
     # its first keys, never parsed (a seed at TikTok's limits is 100,000 lines).
@@ -90,7 +98,7 @@ def _load(paths: Sequence[str], now: date, cwd: str | None) -> LoadResult:
             docs[source] = read_document(source.path, cwd)
         except LoadFailed as exc:
             failed[source] = exc.problems
-    return _check_and_build(paths, sources, docs, failed, problems, now, cwd, seeds)
+    return _check_and_build(paths, sources, docs, failed, problems, now, cwd, seeds, build=build)
 
 
 def load_sources(
@@ -128,6 +136,8 @@ def _check_and_build(
     now: date,
     cwd: str | None,
     sniffed: set[SourceFile] | None = None,
+    *,
+    build: bool = True,
 ) -> LoadResult:
     """Drop seeds, then check and build every document read (files with errors are not built)."""
     # A directory may hold the emulator seed next to the configs that name it: not a config.
@@ -151,6 +161,7 @@ def _check_and_build(
     if not kept and not problems:
         problems.append(Problem(", ".join(paths) or ".", None, None, "", "no config files found"))
     configs: list[BusinessCenterConfig] = []
+    checked: list[str] = []
     owners: dict[str, Document] = {}
     for source in kept:
         if source in failed:
@@ -161,8 +172,11 @@ def _check_and_build(
         found += _check_seed_exists(doc)
         problems.extend(sorted(found, key=_position))
         if not any(p.is_error for p in found):
-            configs.append(build_config(doc, now))
-    return LoadResult(configs=configs, problems=problems, files=[s.path for s in kept])
+            checked.append(source.path)
+            if build:
+                configs.append(build_config(doc, now))
+    files = [s.path for s in kept]
+    return LoadResult(configs=configs, problems=problems, files=files, checked=checked)
 
 
 def load_strict(

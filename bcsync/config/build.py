@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 from bcsync.config.document import DocPath, Document, list_at, mapping_at, parse_date
 from bcsync.model import (
+    MULTI_ROLE_TYPES,
     ROLES,
     Asset,
     AssetKey,
@@ -66,7 +67,7 @@ def build_config(doc: Document, now: date) -> BusinessCenterConfig:
     desired = State(
         bc_id=bc_id,
         members=members,
-        assets={key: Asset(key, alias=alias) for (_, alias), key in aliases.items()},
+        assets={key: Asset(key, alias=alias) for alias, key in _all_assets(aliases)},
         grants=grants,
         partners=partners,
         shares=shares,
@@ -80,7 +81,7 @@ def build_config(doc: Document, now: date) -> BusinessCenterConfig:
         desired=desired,
         digest=doc.digest,
         expired=expired,
-        asset_aliases={key: alias for (_, alias), key in aliases.items()},
+        asset_aliases={key: alias for alias, key in _all_assets(aliases)},
         # Expired partners too: a plan removing one still names it by its alias.
         partner_aliases={
             str(entry["bc_id"]): alias for alias, entry in mapping_at(data, "partners").items()
@@ -88,12 +89,23 @@ def build_config(doc: Document, now: date) -> BusinessCenterConfig:
     )
 
 
-def _asset_index(data: Any) -> dict[tuple[AssetType, str], AssetKey]:
-    index = {}
-    for asset_type in AssetType:
-        for alias, asset_id in mapping_at(data, "assets", asset_type.value).items():
-            index[(asset_type, alias)] = AssetKey(asset_type, str(asset_id))
-    return index
+# Asset section ("ad_accounts") -> alias -> key: one string lookup per grant.
+AssetIndex = dict[str, dict[str, AssetKey]]
+
+
+def _asset_index(data: Any) -> AssetIndex:
+    return {
+        asset_type.value: {
+            alias: AssetKey(asset_type, str(asset_id))
+            for alias, asset_id in mapping_at(data, "assets", asset_type.value).items()
+        }
+        for asset_type in AssetType
+    }
+
+
+def _all_assets(index: AssetIndex) -> Iterator[tuple[str, AssetKey]]:
+    for by_alias in index.values():
+        yield from by_alias.items()
 
 
 def build_policy(section: dict[str, Any]) -> Policy:
@@ -149,7 +161,7 @@ def _optional_int(value: Any) -> int | None:
 
 def _members(
     doc: Document,
-    aliases: dict[tuple[AssetType, str], AssetKey],
+    aliases: AssetIndex,
     policy: Policy,
     now: date,
     expired: dict[object, date],
@@ -184,29 +196,31 @@ def _members(
     return members, grants
 
 
-def _own_entries(
-    doc: Document, path: DocPath, aliases: dict[tuple[AssetType, str], AssetKey]
-) -> list[_Entry]:
+def _own_entries(doc: Document, path: DocPath, aliases: AssetIndex) -> list[_Entry]:
     """Grants written in an `access` section, each sourced to its FILE:LINE."""
     entries: list[_Entry] = []
-    key_marks, file = doc.key_marks, doc.file
+    file = doc.file
     for section, grants in mapping_at(doc.data, *path, "access").items():
         asset_type = AssetType(section)
+        by_alias = aliases[section]
+        multi = asset_type in MULTI_ROLE_TYPES
         base = (*path, "access", section)
+        lines = doc.key_marks.children(base)
         for alias, value in grants.items():
             role: str | list[str]
             if type(value) is str:  # the common case: a bare role
                 role, expires, reason = value, None, None
             else:
                 role, expires, reason = _grant_value(asset_type, value)
-            where = (*base, alias)
-            mark = key_marks.get(where)
+            mark = lines.get(alias)
             entries.append(
                 _Entry(
-                    aliases[(asset_type, alias)],
-                    canonical_role(asset_type, role),
+                    by_alias[alias],
+                    role.lower()
+                    if not multi and type(role) is str
+                    else canonical_role(asset_type, role),
                     expires,
-                    f"{file}:{mark[0]}" if mark else doc.line_ref(where),
+                    f"{file}:{mark[0]}" if mark else doc.line_ref((*base, alias)),
                     reason,
                 )
             )
@@ -224,9 +238,7 @@ def _grant_value(
     return value, None, None
 
 
-def _group_entries(
-    doc: Document, aliases: dict[tuple[AssetType, str], AssetKey]
-) -> dict[str, list[_Entry]]:
+def _group_entries(doc: Document, aliases: AssetIndex) -> dict[str, list[_Entry]]:
     """Each group's grants with the groups it includes, recursively, sourced to the group."""
     groups = mapping_at(doc.data, "groups")
     own = {
@@ -260,7 +272,8 @@ def _combine(
 ) -> Iterator[Grant]:
     """One Grant per asset: the stronger role (the union for permission sets) of active entries."""
     live = all(e.expires is None or e.expires > now for e in entries)
-    if live and len({e.asset for e in entries}) == len(entries):
+    # By identity: every AssetKey here is the one instance from the asset index.
+    if live and len({id(e.asset) for e in entries}) == len(entries):
         # The common case (each asset once, none lapsed): nothing to combine or drop.
         for e in entries:
             yield Grant(e.asset, email, e.role, (e.source,), e.expires, e.reason)
@@ -300,7 +313,7 @@ def _combine(
 
 def _partners(
     doc: Document,
-    aliases: dict[tuple[AssetType, str], AssetKey],
+    aliases: AssetIndex,
     now: date,
     expired: dict[object, date],
 ) -> tuple[dict[str, Partner], dict[ShareKey, PartnerShare]]:
@@ -322,7 +335,7 @@ def _partners(
             )
         for share_alias, value in mapping_at(entry, "access", "ad_accounts").items():
             role, share_expires, reason = _grant_value(AssetType.AD_ACCOUNT, value)
-            asset = aliases[(AssetType.AD_ACCOUNT, share_alias)]
+            asset = aliases[AssetType.AD_ACCOUNT][share_alias]
             ends = [d for d in (expires, share_expires) if d is not None]
             ends_on = min(ends) if ends else None
             if ends_on is not None and ends_on <= now:

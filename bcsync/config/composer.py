@@ -17,7 +17,7 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver
 
-from bcsync.config.document import DocPath, Mark, format_path
+from bcsync.config.document import DocPath, Mark, Marks, PathPart, format_path
 from bcsync.errors import Problem
 
 MAX_DEPTH = 64
@@ -46,6 +46,9 @@ class _Frame:
     value: dict[str, Any] | list[Any]
     path: DocPath
     anchor: str | None
+    # The Marks' own dicts for this node's children (values, and keys in a mapping).
+    child_marks: dict[PathPart, Mark]
+    child_key_marks: dict[PathPart, Mark]
     size: int = 1
     key: str | None = None  # pending key in a mapping (None: expecting a key)
     skip: bool = False  # the pending value belongs to a duplicate key: drop it
@@ -60,8 +63,8 @@ class Composer:
         self.file = file
         self.data: Any = None
         self.found_document = False
-        self.marks: dict[DocPath, Mark] = {}
-        self.key_marks: dict[DocPath, Mark] = {}
+        self.marks = Marks()
+        self.key_marks = Marks()
         self.problems: list[Problem] = []
         self.stack: list[_Frame] = []
         self.anchors: dict[str, tuple[Any, int]] = {}
@@ -85,7 +88,7 @@ class Composer:
         else (lists, anchors, tags, merges, duplicates, values YAML would type) by `dispatch`.
         """
         get_event = parser.get_event
-        stack, marks, key_marks = self.stack, self.marks, self.key_marks
+        stack, marks = self.stack, self.marks
         scalar_event, end_event = yaml.ScalarEvent, yaml.StreamEndEvent
         starts = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
         ends = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
@@ -103,7 +106,7 @@ class Composer:
                     text, start = event.value, event.start_mark
                     if is_map and key is None:
                         if text != "<<" and text not in container:
-                            key_marks[(*top.path, text)] = (start.line + 1, start.column + 1)
+                            top.child_key_marks[text] = (start.line + 1, start.column + 1)
                             top.key = text
                             continue
                     elif event.tag is None and not top.skip:
@@ -119,11 +122,11 @@ class Composer:
                             if self.nodes > MAX_NODES:
                                 self.count(0, mark, top.path)  # raises
                             if key is not None:
-                                marks[(*top.path, key)] = mark
+                                top.child_marks[key] = mark
                                 container[key] = text
                                 top.key = None
                             else:
-                                marks[(*top.path, len(container))] = mark
+                                top.child_marks[len(container)] = mark
                                 container.append(text)
                             top.size += 1
                             continue
@@ -144,10 +147,11 @@ class Composer:
                     and len(stack) < MAX_DEPTH
                 ):
                     start = event.start_mark
-                    path = (*top.path, len(container) if key is None else key)
+                    part = len(container) if key is None else key
+                    path = (*top.path, part)
                     self.count(1, (start.line + 1, start.column + 1), path)
-                    marks[path] = (start.line + 1, start.column + 1)
-                    top = _Frame({} if kind is starts[0] else [], path, None)
+                    top.child_marks[part] = (start.line + 1, start.column + 1)
+                    top = self.frame({} if kind is starts[0] else [], path, None)
                     stack.append(top)
                     continue
             if event is None or kind is end_event:
@@ -252,7 +256,12 @@ class Composer:
         self.marks[path] = mark
         if event.anchor:
             self.open_anchors.add(event.anchor)
-        self.stack.append(_Frame({} if is_map else [], path, event.anchor))
+        self.stack.append(self.frame({} if is_map else [], path, event.anchor))
+
+    def frame(self, value: dict[str, Any] | list[Any], path: DocPath, anchor: str | None) -> _Frame:
+        return _Frame(
+            value, path, anchor, self.marks.children_of(path), self.key_marks.children_of(path)
+        )
 
     def on_end(self) -> None:
         frame = self.stack.pop()

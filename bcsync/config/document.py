@@ -8,7 +8,7 @@ itself stays plain dicts, lists and scalars that jsonschema can validate directl
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -34,6 +34,73 @@ def format_path(path: Sequence[PathPart]) -> str:
     return text
 
 
+class Marks(MutableMapping[DocPath, Mark]):
+    """Positions by path, stored per parent: `("members", "bob@acme.com", "role")` lives at
+    by_parent[("members", "bob@acme.com")]["role"].
+
+    The composer fills a mapping's children through one small dict, and the builder reads a
+    whole access section's lines through one: at TikTok's limits that saves 200,000 tuple
+    builds and lookups in a 250,000-entry table. Otherwise it behaves as a dict of paths.
+    """
+
+    __slots__ = ("by_parent", "root")
+
+    def __init__(self, items: Mapping[DocPath, Mark] | None = None) -> None:
+        self.by_parent: dict[DocPath, dict[PathPart, Mark]] = {}
+        self.root: Mark | None = None
+        for path, mark in (items or {}).items():
+            self[path] = mark
+
+    def children(self, parent: DocPath) -> dict[PathPart, Mark]:
+        """The marks of `parent`'s children by key or index (read only; {} when none)."""
+        return self.by_parent.get(parent, {})
+
+    def children_of(self, parent: DocPath) -> dict[PathPart, Mark]:
+        """The writable dict of `parent`'s children."""
+        found = self.by_parent.get(parent)
+        if found is None:
+            found = self.by_parent[parent] = {}
+        return found
+
+    def __getitem__(self, path: DocPath) -> Mark:
+        if not path:
+            if self.root is None:
+                raise KeyError(path)
+            return self.root
+        return self.by_parent[path[:-1]][path[-1]]
+
+    def __setitem__(self, path: DocPath, mark: Mark) -> None:
+        if path:
+            self.children_of(path[:-1])[path[-1]] = mark
+        else:
+            self.root = mark
+
+    def __delitem__(self, path: DocPath) -> None:
+        if path:
+            del self.by_parent[path[:-1]][path[-1]]
+        elif self.root is None:
+            raise KeyError(path)
+        else:
+            self.root = None
+
+    def __contains__(self, path: object) -> bool:
+        if not isinstance(path, tuple):
+            return False
+        if not path:
+            return self.root is not None
+        return path[-1] in self.by_parent.get(path[:-1], {})
+
+    def __iter__(self) -> Iterator[DocPath]:
+        if self.root is not None:
+            yield ()
+        for parent, children in self.by_parent.items():
+            for part in children:
+                yield (*parent, part)
+
+    def __len__(self) -> int:
+        return (self.root is not None) + sum(len(c) for c in self.by_parent.values())
+
+
 @dataclass
 class Document:
     """One YAML file's data with the positions of its keys and values."""
@@ -41,12 +108,19 @@ class Document:
     file: str
     data: Any
     # Position of the value at a path (a mapping or list's first token, a scalar's first char).
-    marks: dict[DocPath, Mark] = field(default_factory=dict)
+    marks: Marks = field(default_factory=Marks)
     # Position of the key that holds the value at a path (mappings only).
-    key_marks: dict[DocPath, Mark] = field(default_factory=dict)
+    key_marks: Marks = field(default_factory=Marks)
     digest: str = ""
     # Directory of the file, for resolving relative paths inside it (e.g. the provider's seed).
     base_dir: str = "."
+
+    def __post_init__(self) -> None:
+        # Documents made by hand (tests, benchmarks) may pass plain dicts of paths.
+        if not isinstance(self.marks, Marks):
+            self.marks = Marks(self.marks)
+        if not isinstance(self.key_marks, Marks):
+            self.key_marks = Marks(self.key_marks)
 
     def locate(self, path: Sequence[PathPart], *, key: bool = False) -> Mark | None:
         """Position of a value (or of its key), else of the nearest ancestor that has one."""

@@ -304,3 +304,28 @@ def test_a_config_with_a_seed_key_is_still_checked_as_a_config(tmp_path: Path) -
     (tmp_path / "c.yaml").write_text(VALID + "users: [x]\n")
     [problem] = load(["."], now=NOW, cwd=str(tmp_path)).problems
     assert (problem.line, problem.message) == (6, "unknown key 'users'")
+
+
+def test_checking_without_building_finds_the_same_problems() -> None:
+    paths = [str(FIXTURES / "valid" / "full.yaml"), str(FIXTURES / "invalid" / "one-admin.yaml")]
+    built = load(paths, now=NOW)
+    checked = load(paths, now=NOW, build=False)
+    assert checked.problems == built.problems and checked.files == built.files
+    assert checked.checked == built.checked == [paths[0]] == [c.path for c in built.configs]
+    assert checked.configs == []
+
+
+def test_marks_behave_as_a_dict_of_paths() -> None:
+    doc = parse_document("t.yaml", b"a:\n  b: [x, {c: 1}]\n")
+    marks = doc.marks
+    assert dict(marks) == {
+        (): (1, 1),
+        ("a",): (2, 3),
+        ("a", "b"): (2, 6),
+        ("a", "b", 0): (2, 7),
+        ("a", "b", 1): (2, 10),
+        ("a", "b", 1, "c"): (2, 14),
+    }
+    assert len(marks) == 6 and ("a", "b", 2) not in marks and "a" not in marks
+    assert marks.children(("a", "b")) == {0: (2, 7), 1: (2, 10)}
+    assert dict(doc.key_marks) == {("a",): (1, 1), ("a", "b"): (2, 3), ("a", "b", 1, "c"): (2, 11)}
