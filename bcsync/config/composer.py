@@ -259,9 +259,10 @@ class Composer:
         self.stack.append(self.frame({} if is_map else [], path, event.anchor))
 
     def frame(self, value: dict[str, Any] | list[Any], path: DocPath, anchor: str | None) -> _Frame:
-        return _Frame(
-            value, path, anchor, self.marks.children_of(path), self.key_marks.children_of(path)
-        )
+        # by_parent directly (one C call each): a config at the limits opens 50,000 of these.
+        marks = self.marks.by_parent.setdefault(path, {})
+        keys = self.key_marks.by_parent.setdefault(path, {}) if type(value) is dict else {}
+        return _Frame(value, path, anchor, marks, keys)
 
     def on_end(self) -> None:
         frame = self.stack.pop()
