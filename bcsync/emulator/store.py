@@ -172,10 +172,6 @@ class Tx:
             "SELECT * FROM assets WHERE asset_type = ? AND asset_id = ?", asset_type, asset_id
         )
 
-    def bc_assets(self, bc_id: str, asset_type: str) -> list[sqlite3.Row]:
-        """Assets a BC has: those it owns (OWNER_BC) then those partners share with it."""
-        return self.all(f"{BC_ASSETS} ORDER BY {BC_ASSET_ORDER}", *bc_asset_args(bc_id, asset_type))
-
     def bc_asset(self, bc_id: str, asset_type: str, asset_id: str) -> sqlite3.Row | None:
         """One asset of a BC (owned or shared with it), or None; looked up by key."""
         key = (bc_id, asset_type, asset_id)
