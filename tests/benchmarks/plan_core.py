@@ -137,16 +137,16 @@ def generate(grants: int, seed: int = 7) -> tuple[BusinessCenterConfig, State]:
     per_member = round(grants * 1.04 / MEMBERS)
     for email in universe:
         for asset in rng.sample(assets, per_member):
-            role = random_role(rng, asset.type)
+            granted = random_role(rng, asset.type)
             side = split(rng)
             bound_actual = email in actual_members and email not in pending
             if side != "desired" and bound_actual:
-                actual_grants[(asset, email)] = Grant(asset, email, role)
+                actual_grants[(asset, email)] = Grant(asset, email, granted)
             if side != "actual" and email in desired_members:
                 if side == "changed":
-                    role = random_role(rng, asset.type, other_than=role)
+                    granted = random_role(rng, asset.type, other_than=granted)
                 sources = ("group media-buyers",) if rng.random() < 0.3 else ()
-                desired_grants[(asset, email)] = Grant(asset, email, role, sources)
+                desired_grants[(asset, email)] = Grant(asset, email, granted, sources)
 
     partner_ids = [f"72{i:017d}" for i in range(PARTNERS + 10)]
     desired_partners = {p: Partner(p, alias=f"partner-{n}") for n, p in enumerate(partner_ids[10:])}
@@ -155,14 +155,14 @@ def generate(grants: int, seed: int = 7) -> tuple[BusinessCenterConfig, State]:
     actual_shares: dict[tuple[str, AssetKey], PartnerShare] = {}
     for partner in partner_ids:
         for asset in rng.sample(ad_accounts, round(SHARES * 1.03 / PARTNERS)):
-            role = random_role(rng, asset.type)
+            granted = random_role(rng, asset.type)
             side = split(rng)
             if side != "desired" and partner in actual_partners:
-                actual_shares[(partner, asset)] = PartnerShare(partner, asset, role)
+                actual_shares[(partner, asset)] = PartnerShare(partner, asset, granted)
             if side != "actual" and partner in desired_partners:
                 if side == "changed":
-                    role = random_role(rng, asset.type, other_than=role)
-                desired_shares[(partner, asset)] = PartnerShare(partner, asset, role)
+                    granted = random_role(rng, asset.type, other_than=granted)
+                desired_shares[(partner, asset)] = PartnerShare(partner, asset, granted)
 
     aliases = {a: f"a{n}" for n, a in enumerate(assets)}
     desired = state(
@@ -200,9 +200,9 @@ def config_document(config: BusinessCenterConfig) -> Any:
     Every grant is written in the member's own `access` section, with a key position for each
     line as the loader records them.
     """
-    from bcsync.config.document import Document
+    from bcsync.config.document import Document, Marks
 
-    key_marks: dict[tuple[str | int, ...], tuple[int, int]] = {}
+    key_marks = Marks()
 
     def mark(*path: str) -> None:
         key_marks[path] = (len(key_marks) + 1, 3)

@@ -77,10 +77,10 @@ def simulate(state: State, params: Params, *, accept: bool = False) -> State:
             updated = replace(have, role=role, finance_role=finance or have.finance_role)
             return replace(state, members={**state.members, have.email: updated})
         case RemoveMember(email, user_id):
-            have = _by_user_id(state, user_id) if user_id else state.members.get(email)
-            if have is None:
+            found = _by_user_id(state, user_id) if user_id else state.members.get(email)
+            if found is None:
                 raise NotFoundError(f"no member or invitation for {email}")
-            return _without_member(state, have.email)
+            return _without_member(state, found.email)
         case Assign(user_id, _, asset, role):
             have = _by_user_id(state, user_id)
             if asset not in state.assets:
@@ -125,10 +125,10 @@ class FakeProvider:
     calls: list[tuple[str, tuple[object, ...]]] = field(default_factory=list)
     active: int = 0
     max_active: int = 0
+    bc_id: str = field(init=False)
 
-    @property
-    def bc_id(self) -> str:
-        return self.state.bc_id
+    def __post_init__(self) -> None:
+        self.bc_id = self.state.bc_id
 
     async def read_state(self, scope: Scope) -> ReadResult:
         """The state, with grants and shares of `scope.assets` only (the protocol's contract)."""

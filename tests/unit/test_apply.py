@@ -8,7 +8,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from builders import BC, bound, member, state
+from builders import BC, Entry, bound, member, state
 from fake_provider import FakeProvider, simulate
 
 import bcsync
@@ -321,8 +321,8 @@ async def test_run_step_calls_the_operation_its_parameters_name(
     params: Params, call: tuple[str, tuple[object, ...]]
 ) -> None:
     members = [*world().state.members.values(), member("pend@x.com", status="pending")]
-    shared = [Partner(AGENCY), PartnerShare(AGENCY, AD, "operator")]
-    entries = [*members, Grant(CAT, "owner@x.com", "admin"), *shared]
+    shared: list[Entry] = [Partner(AGENCY), PartnerShare(AGENCY, AD, "operator")]
+    entries: list[Entry] = [*members, Grant(CAT, "owner@x.com", "admin"), *shared]
     provider = FakeProvider(state(entries, (AD, CAT)))
     before = provider.state
     written = await run_step(provider, Step("s1", Stage.GRANT, params, ("c1",)))

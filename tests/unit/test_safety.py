@@ -194,8 +194,8 @@ def test_a_protected_member_may_gain_access(desired: list[Entry], actual: list[E
     assert check(desired, [bound(OPS, "admin"), *actual], policy) == ()
 
 
-ADMIN = [want(OWNER, "admin")]
-PARTNERED = [
+ADMIN: list[Entry] = [want(OWNER, "admin")]
+PARTNERED: list[Entry] = [
     bound(OWNER, "admin"),
     Partner(AGENCY, name="Agency X"),
     PartnerShare(AGENCY, US, "operator"),
@@ -297,12 +297,12 @@ def test_removal_threshold(
 
 
 def test_removed_members_grants_count_as_removals() -> None:
-    actual = [
+    actual: list[Entry] = [
         bound(OWNER, "admin"),
         *staff(11),
         *(Grant(US, m.email, "analyst") for m in staff(11)),
     ]
-    desired = [want(OWNER, "admin"), *(want(m.email) for m in staff(11)[3:])]
+    desired: list[Entry] = [want(OWNER, "admin"), *(want(m.email) for m in staff(11)[3:])]
     desired += [Grant(US, m.email, "analyst") for m in staff(11)[3:]]
     (refusal,) = check(desired, actual, Policy(min_admins=1))
     assert names(refusal, "6 of 23", "26%")

@@ -86,7 +86,7 @@ def of(steps: Iterable[Step], params_type: type) -> list[Step]:
     ids=["120 -> 50/50/20", "50 -> one call", "51 -> 50/1", "roles apart", "finance roles apart"],
 )
 def test_invites_are_batched_by_role(desired: list[Member], sizes: list[int]) -> None:
-    calls = [s.params for s in of(steps_of(desired, []), Invite)]
+    calls = [s.params for s in of(steps_of(desired, []), Invite) if isinstance(s.params, Invite)]
     assert [len(c.emails) for c in calls] == sizes
     assert max(sizes) <= MAX_INVITE_EMAILS
     wanted = {m.email: (m.role, m.finance_role) for m in desired}
@@ -188,7 +188,8 @@ def test_grant_steps_are_one_user_one_asset() -> None:
 
 
 def test_a_removed_partner_is_one_call_that_takes_its_shares() -> None:
-    actual = [Partner(AGENCY), *(PartnerShare(AGENCY, ad(n), "analyst") for n in range(3))]
+    actual: list[Entry] = [Partner(AGENCY)]
+    actual += [PartnerShare(AGENCY, ad(n), "analyst") for n in range(3)]
     (step,) = steps_of([], actual)
     assert (step.stage, step.params) == (Stage.REVOKE, RemovePartner(AGENCY))
 
@@ -223,7 +224,8 @@ def test_no_ops_and_stageless_changes_are_never_scheduled() -> None:
 
 
 def test_step_ids_are_unique_and_numbered_in_order() -> None:
-    desired = [member(e) for e in people("a", 60)] + [Partner(STUDIO)]
+    desired: list[Entry] = [member(e) for e in people("a", 60)]
+    desired.append(Partner(STUDIO))
     desired += [PartnerShare(STUDIO, ad(n), "analyst") for n in range(60)]
     steps = steps_of(desired, [bound("old@acme.com")])
     assert [s.id for s in steps] == [f"s{i}" for i in range(1, len(steps) + 1)]
