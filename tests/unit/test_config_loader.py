@@ -326,6 +326,7 @@ def test_marks_behave_as_a_dict_of_paths() -> None:
         ("a", "b", 1): (2, 10),
         ("a", "b", 1, "c"): (2, 14),
     }
-    assert len(marks) == 6 and ("a", "b", 2) not in marks and "a" not in marks
+    assert len(marks) == 6 and ("a", "b", 2) not in marks
+    assert not marks.__contains__("a")  # a string is not a path
     assert marks.children(("a", "b")) == {0: (2, 7), 1: (2, 10)}
     assert dict(doc.key_marks) == {("a",): (1, 1), ("a", "b"): (2, 3), ("a", "b", 1, "c"): (2, 11)}
