@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from fnmatch import fnmatchcase
+from ipaddress import ip_address
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -493,6 +494,8 @@ def _check_provider(ctx: _Context) -> Iterator[Problem]:
     yield from _check_token_env(ctx, kind, provider.get("token_env"))
     if kind == "tiktok":
         yield from _check_tiktok_url(ctx, provider.get("url"))
+    elif kind == "emulator":
+        yield from _check_emulator_url(ctx, provider.get("url"))
 
 
 def _check_token_env(ctx: _Context, kind: str, token_env: Any) -> Iterator[Problem]:
@@ -517,6 +520,33 @@ def _check_tiktok_url(ctx: _Context, url: Any) -> Iterator[Problem]:
         "config; TikTok's API is https://business-api.tiktok.com/",
         warning=True,
     )
+
+
+def _check_emulator_url(ctx: _Context, url: Any) -> Iterator[Problem]:
+    """A served emulator off this machine gets the token only through the allow-list."""
+    if not isinstance(url, str) or is_loopback_url(url):
+        return
+    yield ctx.doc.problem(
+        ("provider", "url"),
+        f"{short_repr(url, 80)} is not on this machine: plan and apply will refuse to send the "
+        "emulator token there",
+        f"unless the pipeline's owner lists this URL in ${ALLOWED_URLS_ENV}, outside the config",
+        warning=True,
+    )
+
+
+def is_loopback_url(url: str) -> bool:
+    """True for a URL whose host is 127.0.0.0/8, ::1 or localhost."""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    if host.rstrip(".") == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def is_tiktok_api_url(url: str) -> bool:

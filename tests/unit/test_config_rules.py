@@ -4,19 +4,25 @@ from __future__ import annotations
 
 from datetime import date
 
+import httpx
 import pytest
 
+from bcsync.config.document import Document
 from bcsync.config.loader import parse_document
-from bcsync.config.rules import check_rules, is_tiktok_api_url
+from bcsync.config.rules import check_rules, is_loopback_url, is_tiktok_api_url
+from bcsync.providers.tiktok.client import is_loopback, is_tiktok_api
 
 NOW = date(2026, 1, 1)
 HEAD = 'version: 1\nbusiness_center: { id: "5" }\n'
 ADMINS = "members:\n  o@x.io: { role: admin }\n  p@x.io: { role: admin }\n"
 
 
+def parse(body: str) -> Document:
+    return parse_document("t.yaml", (HEAD + body).encode())
+
+
 def problems(body: str) -> list[tuple[int | None, int | None, str, str]]:
-    doc = parse_document("t.yaml", (HEAD + body).encode())
-    return sorted((p.line, p.col, p.severity, p.message) for p in check_rules(doc, NOW))
+    return sorted((p.line, p.col, p.severity, p.message) for p in check_rules(parse(body), NOW))
 
 
 def test_each_group_cycle_is_reported_once_at_the_closing_reference() -> None:
@@ -65,10 +71,10 @@ def test_each_group_cycle_is_reported_once_at_the_closing_reference() -> None:
             [(3, 26, "error", "'url' does not apply to the local provider")],
         ),
         # the emulator may read a BCSYNC_ variable, never a TIKTOK_ one
-        ('provider: { type: emulator, url: "http://e", token_env: BCSYNC_E }\n' + ADMINS, []),
+        ('provider: { type: emulator, url: "http://[::1]:9", token_env: BCSYNC_E }\n' + ADMINS, []),
         (
-            'provider: { type: emulator, url: "http://e", token_env: TIKTOK_X }\n' + ADMINS,
-            [(3, 57, "error", "the emulator provider must not read the TikTok token ($TIKTOK_X)")],
+            'provider: { type: emulator, url: "http://[::1]:9", token_env: TIKTOK_X }\n' + ADMINS,
+            [(3, 63, "error", "the emulator provider must not read the TikTok token ($TIKTOK_X)")],
         ),
         # TikTok's API and its sandbox take the token; another URL is a warning
         ('provider: { type: tiktok, url: "https://sandbox-ads.tiktok.com/v1/" }\n' + ADMINS, []),
@@ -132,3 +138,31 @@ def test_rules_skip_what_the_schema_reports() -> None:
 )
 def test_only_tiktoks_api_hosts_are_tiktok(url: str, tiktok: bool) -> None:
     assert is_tiktok_api_url(url) is tiktok
+    # validate warns exactly where plan and apply refuse (the client's own check, over httpx)
+    try:
+        refused = not is_tiktok_api(url)
+    except httpx.InvalidURL:
+        refused = True
+    assert refused is not tiktok
+
+
+@pytest.mark.parametrize(
+    ("url", "here"),
+    [
+        ("http://127.0.0.1:8321", True),
+        ("http://127.8.9.10/", True),
+        ("http://localhost:9", True),
+        ("http://[::1]:9/", True),
+        ("http://10.0.0.5:8321", False),
+        ("http://emulator.example:8321", False),
+        ("http://127.0.0.1.example.net/", False),
+        ("http://localhost.example.net/", False),
+    ],
+)
+def test_an_emulator_off_this_machine_is_a_warning(url: str, here: bool) -> None:
+    body = f'provider: {{ type: emulator, url: "{url}" }}\n' + ADMINS
+    found = [(p.severity, p.message.split(": ")[-1]) for p in check_rules(parse(body), NOW)]
+    expected = [("warning", "plan and apply will refuse to send the emulator token there")]
+    assert found == ([] if here else expected)
+    assert is_loopback_url(url) is here
+    assert is_loopback(httpx.URL(url).host) is here
