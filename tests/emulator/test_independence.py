@@ -42,7 +42,12 @@ def test_emulator_modules_import_only_stdlib_and_their_libraries(path: Path) -> 
         assert allowed, f"{path.name} imports {module}"
 
 
-def test_the_cli_layer_imports_only_errors_and_the_emulator() -> None:
+def test_the_emulator_commands_import_no_http_client_or_core() -> None:
+    """`bcsync emulator ...` wires the emulator to the local provider's layout, nothing more.
+
+    The emulator package itself is checked above; its commands may read configs (to find a
+    local Business Center) but must not pull in the HTTP client or the plan core.
+    """
     bcsync_imports = {
         module
         for module, _ in imports(PACKAGE / "cli" / "emulator.py")
@@ -51,9 +56,13 @@ def test_the_cli_layer_imports_only_errors_and_the_emulator() -> None:
     assert bcsync_imports <= {
         "bcsync.cli.base",
         "bcsync.errors",
+        "bcsync.model",
         "bcsync.emulator",
         "bcsync.emulator.serve",
+        "bcsync.providers.local",
     }
+    local = {m for m, _ in imports(PACKAGE / "providers" / "local.py") if m.startswith("bcsync")}
+    assert local <= {"bcsync.errors", "bcsync.model", "bcsync.emulator"}
 
 
 def test_the_check_catches_a_forbidden_import(tmp_path: Path) -> None:
