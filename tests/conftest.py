@@ -18,13 +18,20 @@ TOKEN_VARIABLES = (
 
 
 @pytest.fixture(autouse=True)
-def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test can use or leak a real token; colour off for stable output."""
+def clean_environ(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """No test can use or leak a real token; colour off for stable output.
+
+    Apply locks are per machine, so each test gets its own lock directory: two test runs (or a
+    developer's apply) on one machine must not hold each other's locks.
+    """
     for name in list(os.environ):
         if name in TOKEN_VARIABLES or name.endswith("_ACCESS_TOKEN"):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.delenv("FORCE_COLOR", raising=False)
+    monkeypatch.setenv("BCSYNC_LOCK_DIR", str(tmp_path_factory.mktemp("locks")))
 
 
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
