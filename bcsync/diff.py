@@ -330,7 +330,9 @@ def _grant_create(ctx: _Context, want: Grant, carried: Mapping[str, str]) -> Cha
             entry=want,
         )
     if member is None or member.status is not MemberStatus.BOUND or not member.user_id:
-        cause = NoopCause.DEFERRED
+        # A rejected invitee gets nothing until someone invites them again; others, on joining.
+        rejected = member is not None and member.status is MemberStatus.REJECTED
+        cause = NoopCause.REJECTED if rejected else NoopCause.DEFERRED
         return _noop(Kind.GRANT, key, title, cause, noop_reason(cause, email), None, after, want)
     return _change(
         Action.CREATE,

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from bcsync.change import Action, Change, Kind
 from bcsync.plan import Plan, checksum_of
 from bcsync.render import total_summary
-from bcsync.render.text import config_words, describe, unchanged_sentence
+from bcsync.render.text import config_words, describe, printable, unchanged_sentence
 
 GITHUB_COMMENT_LIMIT = 65536
 TITLE = "## bcsync plan"
@@ -63,8 +63,13 @@ def render(plans: Sequence[Plan], *, limit: int = GITHUB_COMMENT_LIMIT) -> str:
 
 
 def escape(text: str) -> str:
-    """Text safe inside a table cell or heading: one line, specials escaped, no mentions."""
-    text = _WHITESPACE.sub(" ", text).strip()
+    """Text safe inside a table cell or heading: one line, specials escaped, no mentions.
+
+    Control and format characters (an escape sequence, a right-to-left override) are shown
+    escaped, as in the text view: a name read from the API must not drive a terminal or
+    reorder what a reviewer reads.
+    """
+    text = printable(_WHITESPACE.sub(" ", text).strip())
     text = _SPECIALS.sub(r"\\\1", text)
     # A zero-width space after "@" keeps GitHub from notifying a user or team.
     return _MENTION.sub("\\1@\u200b", text)

@@ -118,10 +118,21 @@ def _member_transition(before: Mapping[str, Any], after: Mapping[str, Any]) -> s
 
 
 def printable(text: str) -> str:
-    """Text with control characters escaped (\\x1b stays visible instead of acting)."""
+    """Text with control and format characters escaped (\\x1b, \\u202e stay visible, inert)."""
     if text.isprintable():
         return text
-    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
+    return "".join(ch if ch.isprintable() else _escaped(ch) for ch in text)
+
+
+def _escaped(ch: str) -> str:
+    code = ord(ch)
+    return (
+        f"\\x{code:02x}"
+        if code < 0x100
+        else f"\\u{code:04x}"
+        if code < 0x10000
+        else f"\\U{code:08x}"
+    )
 
 
 def _paint(text: str, code: str, color: bool) -> str:

@@ -666,3 +666,11 @@ def test_unchanged_counts_and_legend() -> None:
     assert "unchanged: 3 members, 1 grant" in out
     assert out.startswith(text.LEGEND)
     assert markdown.LEGEND in markdown.render([plan])
+
+
+def test_markdown_escapes_control_and_direction_characters() -> None:
+    """A BC or partner name from the API must not drive a terminal or reorder a review."""
+    hostile = replace(acme_plan(), bc_name="Acme\x1b[2J\u202eevil")
+    out = markdown.render([hostile])
+    assert "\x1b" not in out and "\u202e" not in out
+    assert "\\\\x1b" in out and "\\\\u202e" in out
