@@ -20,6 +20,9 @@ from bcsync.emulator.serve import is_loopback
 
 from .world import BC, SEED, TOKENS
 
+# Real processes and sockets: seconds each; `scripts/test --fast` skips them.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def seed_file(tmp_path: Path) -> Path:

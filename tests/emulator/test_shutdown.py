@@ -18,6 +18,9 @@ import yaml
 
 from .world import BC, SEED, TOKENS
 
+# Real processes and sockets: seconds each; `scripts/test --fast` skips them.
+pytestmark = pytest.mark.slow
+
 STOP_WITHIN = 8.0  # seconds; the server allows 2 for requests in flight to finish
 
 

@@ -21,6 +21,9 @@ import yaml
 
 from tests.integration.conftest import EXAMPLES, ROOT
 
+# Real processes (the workflow scripts, bcsync): seconds each; `scripts/test --fast` skips them.
+pytestmark = pytest.mark.slow
+
 SCRIPTS = ROOT / "examples" / "ci" / "scripts"
 WORKFLOWS = sorted((ROOT / "examples" / "ci").glob("*.yml"))
 CHECKSUM = re.compile(r"Checksum:[*_ ]*`?(sha256:[0-9a-f]{64})")

@@ -12,6 +12,9 @@ import pytest
 
 from .conftest import NOW
 
+# Real processes and sockets: seconds each; `scripts/test --fast` skips them.
+pytestmark = pytest.mark.slow
+
 
 def apply_on_a_terminal(config_dir: Path, state: Path, answer: str) -> tuple[int, str]:
     """Run `bcsync apply` with a pseudo-terminal as stdin and type `answer` at the prompt."""

@@ -23,6 +23,9 @@ from selenium.webdriver.support.ui import Select
 
 from .conftest import NOW, Bcsync
 
+# Real processes and sockets: seconds each; `scripts/test --fast` skips them.
+pytestmark = pytest.mark.slow
+
 PACKAGES = ("chromium", "chromium-driver")
 
 

@@ -24,6 +24,9 @@ from bcsync.reconcile import apply_planned, plan_all
 
 from .conftest import NOW, Served, serve_emulator
 
+# Real processes and sockets: seconds each; `scripts/test --fast` skips them.
+pytestmark = pytest.mark.slow
+
 BC_ID = "7012345678901234567"
 OWNER_TOKEN = "local-acme-owner-token"
 # Tiny delays so a test retries many times in well under a second; the timeout is shorter than
