@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from bcsync.errors import BcsyncError
+from bcsync.errors import FileAccessError
 
 MAX_LINE_BYTES = 1 << 20  # a real record is well under 10 KB
 _CHUNK = 1 << 16
@@ -125,16 +125,16 @@ def _parse(line: bytes | None, last: bool) -> tuple[dict[str, Any] | None, str |
 def _open(path: Path) -> IO[bytes]:
     """The log opened for reading; a missing or non-regular file is one clear error."""
     if not path.exists():
-        raise BcsyncError(
+        raise FileAccessError(
             f"no audit log at {path}",
             hint="records are written by `bcsync apply`; pass --log FILE or --state-dir",
         )
     if not path.is_file():
-        raise BcsyncError(f"the audit log {path} is not a regular file")
+        raise FileAccessError(f"the audit log {path} is not a regular file")
     try:
         return path.open("rb")
     except OSError as exc:
-        raise BcsyncError(f"cannot read the audit log {path}: {exc.strerror or exc}") from exc
+        raise FileAccessError(f"cannot read the audit log {path}: {exc.strerror or exc}") from exc
 
 
 def query(path: str | Path, where: AuditFilter) -> AuditResult:

@@ -9,7 +9,8 @@
     │   ├── UnsafePlanError        a safety guard refused the plan's steps
     │   ├── StalePlanError         the plan is not the reviewed one (saved plan, --checksum)
     │   ├── LockHeldError          another apply holds the Business Center's lock
-    │   └── DeclinedError          the prompt was declined, or there was no terminal to ask
+    │   ├── DeclinedError          the prompt was declined, or there was no terminal to ask
+    │   └── FormatRefusedError     fmt cannot rewrite a file without changing what it says
     └── ProviderError           1  the API or the network failed
         ├── AuthError              the token is missing, malformed, invalid or expired
         ├── PermissionDeniedError  the token's user may not do this
@@ -144,6 +145,10 @@ class DeclinedError(RefusedError):
     """The user declined the prompt (or no terminal was there to ask)."""
 
 
+class FormatRefusedError(RefusedError):
+    """`fmt` left a file alone: rewriting it would change its data or lose a comment."""
+
+
 class ProviderError(BcsyncError):
     """The API or the network failed; exit 1."""
 
@@ -199,4 +204,4 @@ class PlanFileError(BcsyncError):
 class FileAccessError(BcsyncError):
     """A local file bcsync writes or reads (the audit log, an output file) cannot be used."""
 
-    exit_code = ExitCode.CONFIG_INVALID
+    exit_code = ExitCode.RUNTIME

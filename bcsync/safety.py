@@ -207,7 +207,9 @@ def _protected(
                     f"({have_grant.role} → {p.role})"
                 )
         elif isinstance(p, RemovePartner) and partner_protected(p.partner_bc_id):
-            problems.append(f"refusing to remove protected partner {p.partner_bc_id} (policy.protected)")
+            problems.append(
+                f"refusing to remove protected partner {p.partner_bc_id} (policy.protected)"
+            )
         elif isinstance(p, Unshare) and partner_protected(p.partner_bc_id):
             problems.append(
                 f"refusing to unshare {len(p.asset_ids)} asset(s) from protected partner "

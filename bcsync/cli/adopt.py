@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from bcsync.cli.base import CONTEXT_SETTINGS, echo_err, state_dir_option
-from bcsync.errors import ConfigError, UsageError
+from bcsync.errors import ConfigError, FileAccessError, FormatRefusedError, UsageError
 
 PROVIDERS = ("tiktok", "emulator", "local")
 
@@ -222,9 +222,7 @@ def _write(target: Path, text: str) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
     except OSError as exc:
-        from bcsync.errors import BcsyncError
-
-        raise BcsyncError(f"cannot write {target}: {exc.strerror or exc}") from None
+        raise FileAccessError(f"cannot write {target}: {exc.strerror or exc}") from None
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -248,7 +246,6 @@ def fmt(paths: tuple[str, ...], check: bool, show_diff: bool) -> int:
     """
     from bcsync.config import load
     from bcsync.config.fmt import FormatError, format_text
-    from bcsync.errors import BcsyncError
 
     files = _config_files(paths, load)
     would_change: list[str] = []
@@ -273,7 +270,9 @@ def fmt(paths: tuple[str, ...], check: bool, show_diff: bool) -> int:
         echo_err(f"{verb} {file}")
     echo_err(f"{len(would_change)} file(s) {verb}, {len(files) - len(would_change)} unchanged.")
     if failed:
-        raise BcsyncError(f"{len(failed)} file(s) could not be formatted: {', '.join(failed)}")
+        raise FormatRefusedError(
+            f"{len(failed)} file(s) could not be formatted: {', '.join(failed)}"
+        )
     return 2 if would_change and (check or show_diff) else 0
 
 

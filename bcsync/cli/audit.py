@@ -15,7 +15,7 @@ from bcsync.cli.base import (
     parse_now,
     state_dir_option,
 )
-from bcsync.errors import BcsyncError, ExitCode
+from bcsync.errors import ExitCode, FileAccessError
 
 
 def _beside(config_path: str) -> Path:
@@ -40,7 +40,7 @@ def _emit(text: str, out: str | None) -> None:
     try:
         Path(out).write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise BcsyncError(f"cannot write {out}: {exc.strerror or exc}") from exc
+        raise FileAccessError(f"cannot write {out}: {exc.strerror or exc}") from exc
     echo_err(f"Wrote {out}")
 
 

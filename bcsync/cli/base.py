@@ -14,7 +14,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from bcsync.errors import ConfigError, Problem
+from bcsync.errors import Problem
 
 if TYPE_CHECKING:
     from bcsync.model import BusinessCenterConfig
@@ -66,11 +66,9 @@ def parse_now(value: str | None) -> date:
 
 def load_configs(paths: tuple[str, ...], now: str | None) -> list[BusinessCenterConfig]:
     """Load and check configs; warnings go to stderr, errors raise ConfigError (exit 3)."""
-    from bcsync.config import load
+    from bcsync.config import load_strict
 
-    result = load(list(paths), now=parse_now(now))
-    if result.errors:
-        raise ConfigError(result.problems)
+    result = load_strict(list(paths), now=parse_now(now))
     color = use_color(sys.stderr)
     for problem in result.warnings:
         echo_err(format_problem(problem, color))

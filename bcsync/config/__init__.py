@@ -1,7 +1,7 @@
 """Config loading: paths -> checked `BusinessCenterConfig`s, or every problem, located.
 
     load(paths, now) -> LoadResult        # never raises for bad input: problems are data
-    load_strict(paths, now) -> configs    # raises ConfigError carrying every problem
+    load_strict(paths, now) -> LoadResult # raises ConfigError carrying every problem
     load_sources([(SourceFile, bytes)], now) -> LoadResult   # files read elsewhere (git)
 
 Pipeline per file: loader (bytes -> Document with positions) -> schema -> rules -> build.
@@ -179,14 +179,16 @@ def _check_and_build(
     return LoadResult(configs=configs, problems=problems, files=files, checked=checked)
 
 
-def load_strict(
-    paths: Sequence[str], now: date, *, cwd: str | None = None
-) -> list[BusinessCenterConfig]:
-    """Like `load`, but raise ConfigError (exit 3) with every problem when any is an error."""
+def load_strict(paths: Sequence[str], now: date, *, cwd: str | None = None) -> LoadResult:
+    """Like `load`, but raise ConfigError (exit 3) with every problem when any is an error.
+
+    What plan, apply and every command that needs configs call; the result's warnings are
+    theirs to show.
+    """
     result = load(paths, now, cwd=cwd)
     if result.errors:
         raise ConfigError(result.problems)
-    return result.configs
+    return result
 
 
 def _position(problem: Problem) -> tuple[int, int]:

@@ -121,11 +121,12 @@ def check_limits(tx: Tx, bc_id: str, *, new_members: int, new_admins: int) -> No
 
     [inferred] pending invitees count, since they may join; the error is a 40002 naming the field.
     """
-    count, admins = tx.one(
+    row = tx.one(
         "SELECT COUNT(*), COALESCE(SUM(user_role = 'ADMIN'), 0) FROM members "
         "WHERE bc_id = ? AND relation_status IN ('BOUND', 'PENDING')",
         bc_id,
     )
+    count, admins = row if row is not None else (0, 0)  # an aggregate always has a row
     if new_members and count + new_members > MAX_MEMBERS:
         raise param_error(
             "emails",
@@ -216,14 +217,14 @@ def delete(call: Call) -> Data:
         call.log(bc_id, "USER", f"removed {label} and {revoked} asset assignment(s)")
         return {}
     email = _email(p)
-    member = call.tx.member_by_email(bc_id, email)
-    if member is None:
+    invitation = call.tx.member_by_email(bc_id, email)
+    if invitation is None:
         raise not_found(f"Invitation of {email} to Business Center {bc_id}")
-    if member["relation_status"] == "BOUND":  # [inferred] user_email addresses invitations only
+    if invitation["relation_status"] == "BOUND":  # [inferred] user_email addresses invitations only
         raise param_error("user_email", f"{email} has joined; remove a joined member by user_id.")
     call.tx.run("DELETE FROM invite_grants WHERE bc_id = ? AND email = ?", bc_id, email)
     call.tx.run("DELETE FROM members WHERE bc_id = ? AND email = ?", bc_id, email)
-    what = "invitation" if member["relation_status"] == "PENDING" else "declined invitation"
+    what = "invitation" if invitation["relation_status"] == "PENDING" else "declined invitation"
     call.log(bc_id, "USER", f"revoked the {what} of {email}")
     return {}
 

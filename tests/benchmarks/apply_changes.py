@@ -171,7 +171,7 @@ def stats(url: str) -> dict[str, Any]:
 async def run(work: Path, url: str, args: argparse.Namespace) -> None:
     from datetime import date
 
-    configs = load_strict([str(work / "bcsync.yaml")], now=date(2026, 11, 25))
+    configs = load_strict([str(work / "bcsync.yaml")], now=date(2026, 11, 25)).configs
     env = {"BCSYNC_EMULATOR_TOKEN": TOKEN}
     async with open_providers(configs, state_dir=work / "state", env=env) as providers:
         planned = await plan_all(configs, providers, allow_removals=True)

@@ -30,7 +30,7 @@ def change_by_hand(agency: Path, state_dir: Path) -> None:
     from bcsync.emulator import create_app
     from bcsync.providers.local import local_database
 
-    [config] = load_strict([str(agency / "agency.yaml")], date.fromisoformat(NOW))
+    [config] = load_strict([str(agency / "agency.yaml")], date.fromisoformat(NOW)).configs
     app = create_app(db_path=local_database(config))  # the database `apply` created, as it is
 
     async def go() -> None:

@@ -80,7 +80,7 @@ def set_faults(url: str, **faults: float) -> None:
 
 async def plan_and_apply(config: Path, state: Path, audit: Path) -> tuple[int, int]:
     """One plan + apply round; (changes planned, changes that failed or were skipped)."""
-    configs = load_strict([str(config)], now=date.fromisoformat(NOW))
+    configs = load_strict([str(config)], now=date.fromisoformat(NOW)).configs
     env = {"BCSYNC_EMULATOR_TOKEN": OWNER_TOKEN}
     async with open_providers(configs, state_dir=state, env=env, retry=FAST_RETRY) as providers:
         planned = await plan_all(configs, providers)

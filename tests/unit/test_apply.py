@@ -344,3 +344,23 @@ async def test_run_step_passes_typed_values_to_the_provider() -> None:
     await run_step(provider, step)
     dave = provider.state.members["dave@x.com"]
     assert (dave.role, dave.finance_role) == (MemberRole.ADMIN, FinanceRole.ANALYST)
+
+
+def test_exit_codes_of_the_error_classes() -> None:
+    """Each class owns its exit code (errors.py's tree); a refactor must not move one."""
+    from bcsync import errors
+
+    expected = {
+        errors.ConfigError: 3,
+        errors.PlanFileError: 3,
+        errors.UsageError: 64,
+        errors.FileAccessError: 1,
+        errors.UnsafePlanError: 4,
+        errors.StalePlanError: 4,
+        errors.LockHeldError: 4,
+        errors.DeclinedError: 4,
+        errors.FormatRefusedError: 4,
+        errors.ProviderError: 1,
+        errors.AuthError: 1,
+    }
+    assert {cls: int(cls.exit_code) for cls in expected} == expected

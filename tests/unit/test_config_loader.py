@@ -230,7 +230,7 @@ def test_a_file_named_twice_is_read_once() -> None:
 
 
 def test_load_strict_returns_configs_or_raises_with_every_problem() -> None:
-    configs = load_strict([str(FIXTURES / "valid" / "full.yaml")], now=NOW)
+    configs = load_strict([str(FIXTURES / "valid" / "full.yaml")], now=NOW).configs
     assert [c.bc_id for c in configs] == ["7012345678901234567"]
     with pytest.raises(ConfigError) as info:
         load_strict([str(FIXTURES / "invalid" / "duplicate-key.yaml")], now=NOW)
