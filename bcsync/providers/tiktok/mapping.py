@@ -36,7 +36,6 @@ ASSET_TYPE_WIRE: Mapping[AssetType, str] = {
     AssetType.LEAD_FORM: "LEAD",
     AssetType.PIXEL: "PIXEL",
 }
-ASSET_TYPE_MODEL: Mapping[str, AssetType] = {v: k for k, v in ASSET_TYPE_WIRE.items()}
 
 ROLE_FIELD: Mapping[AssetType, str] = {
     AssetType.AD_ACCOUNT: "advertiser_role",
