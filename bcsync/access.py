@@ -59,13 +59,6 @@ class AccessRow:
     status: Status
     note: str | None = None
 
-    @property
-    def effective_role(self) -> str | None:
-        """The role the principal holds now when the BC was read, else the configured one."""
-        if self.status is Status.CONFIG:
-            return self.role
-        return self.actual_role
-
 
 @dataclass(frozen=True, slots=True)
 class BCSummary:

@@ -125,13 +125,3 @@ class AuditLog:
         if self._fh is not None:
             self._fh.flush()
             os.fsync(self._fh.fileno())
-
-
-def read_records(path: str | Path) -> list[dict[str, Any]]:
-    """Every record in an audit log (for tests and `history`)."""
-    records = []
-    with Path(path).open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                records.append(json.loads(line))
-    return records

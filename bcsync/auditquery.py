@@ -137,6 +137,11 @@ def _open(path: Path) -> IO[bytes]:
         raise FileAccessError(f"cannot read the audit log {path}: {exc.strerror or exc}") from exc
 
 
+def read_records(path: str | Path) -> list[dict[str, Any]]:
+    """Every readable record of an audit log, in order (damaged lines skipped)."""
+    return query(path, AuditFilter()).records
+
+
 def query(path: str | Path, where: AuditFilter) -> AuditResult:
     """The records of the log at `path` that match `where`, in file order, and the warnings."""
     shown = str(path)

@@ -13,7 +13,8 @@ from fake_provider import FakeProvider, simulate
 
 import bcsync
 from bcsync.apply import Outcome, StepResult, execute, run_step
-from bcsync.audit import AuditLog, read_records
+from bcsync.audit import AuditLog
+from bcsync.auditquery import read_records
 from bcsync.change import Action, Change, Kind, Stage
 from bcsync.errors import ApiError, AuthError, BcsyncError, PermissionDeniedError
 from bcsync.model import (

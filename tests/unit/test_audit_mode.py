@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bcsync.audit import AuditLog, read_records
+from bcsync.audit import AuditLog
+from bcsync.auditquery import read_records
 
 
 @pytest.fixture

@@ -16,7 +16,8 @@ from builders import AGENCY, BC, Entry, bc_config, bound, member
 from fake_provider import FakeProvider
 
 from bcsync.apply import Outcome
-from bcsync.audit import AuditLog, read_records
+from bcsync.audit import AuditLog
+from bcsync.auditquery import read_records
 from bcsync.errors import ApiError, ExitCode, LockHeldError, StalePlanError, UnsafePlanError
 from bcsync.model import (
     AssetKey,
