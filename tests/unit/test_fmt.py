@@ -232,3 +232,10 @@ def test_a_file_with_anchors_is_reported_and_left_alone(tmp_path: Path) -> None:
     code, output = run("fmt", str(path))
     assert code == 4 and "anchors" in output  # refused: rewriting would change the file
     assert path.read_text() == text
+
+
+def test_the_examples_are_in_canonical_shape() -> None:
+    """The examples are what users copy; the pre-commit hook must not complain about them."""
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    code, output = run("fmt", "--check", str(examples / "quickstart"), str(examples / "agency"))
+    assert code == 0, output
