@@ -33,28 +33,11 @@ def actor(env: Mapping[str, str] | None = None) -> str:
         return "unknown"
 
 
-def git_commit(directory: str | Path = ".") -> str | None:
-    """The HEAD commit of the git checkout holding `directory`, if any."""
+def _git(directory: str | Path, *args: str) -> str | None:
+    """The output of a git command in `directory`; None outside a checkout or without git."""
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=str(directory),
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    commit = out.stdout.strip()
-    return commit if out.returncode == 0 and len(commit) == 40 else None
-
-
-def git_dirty(directory: str | Path = ".") -> bool | None:
-    """Whether the git checkout holding `directory` has uncommitted changes; None outside one."""
-    try:
-        out = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", *args],
             cwd=str(directory),
             capture_output=True,
             text=True,
@@ -63,7 +46,19 @@ def git_dirty(directory: str | Path = ".") -> bool | None:
         )
     except (OSError, subprocess.SubprocessError):
         return None
-    return bool(out.stdout.strip()) if out.returncode == 0 else None
+    return out.stdout if out.returncode == 0 else None
+
+
+def git_commit(directory: str | Path = ".") -> str | None:
+    """The HEAD commit of the git checkout holding `directory`, if any."""
+    commit = (_git(directory, "rev-parse", "HEAD") or "").strip()
+    return commit if len(commit) == 40 else None
+
+
+def git_dirty(directory: str | Path = ".") -> bool | None:
+    """Whether the git checkout holding `directory` has uncommitted changes; None outside one."""
+    status = _git(directory, "status", "--porcelain", "--untracked-files=no")
+    return None if status is None else bool(status.strip())
 
 
 def now_iso() -> str:

@@ -46,3 +46,22 @@ def test_an_existing_audit_log_keeps_its_mode_and_records(
         log.write({"result": "later"})
     assert mode(path) == existing
     assert [r["result"] for r in read_records(path)] == ["earlier", "later"]
+
+
+def test_git_commit_and_dirty_flag_of_the_config_checkout(tmp_path: Path) -> None:
+    """Audit records say which commit a config came from, and whether the tree was dirty."""
+    import subprocess
+
+    from bcsync.audit import git_commit, git_dirty
+
+    assert (git_commit(tmp_path), git_dirty(tmp_path)) == (None, None)  # not a checkout
+    env = {"GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@x", "GIT_COMMITTER_NAME": "a"}
+    env |= {"GIT_COMMITTER_EMAIL": "a@x", "PATH": "/usr/bin:/bin"}
+    (tmp_path / "bcsync.yaml").write_text("version: 1\n")
+    for args in (["init", "-q"], ["add", "bcsync.yaml"], ["commit", "-qm", "config"]):
+        subprocess.run(["git", *args], cwd=tmp_path, env=env, check=True)
+    commit = git_commit(tmp_path)
+    assert commit is not None and len(commit) == 40
+    assert git_dirty(tmp_path) is False
+    (tmp_path / "bcsync.yaml").write_text("version: 2\n")
+    assert git_dirty(tmp_path) is True
