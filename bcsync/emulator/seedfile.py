@@ -259,7 +259,12 @@ def parse(text: str, source: str) -> Any:
         raise SeedError(source, [f"{_where(source, exc.mark)}: {exc.message}"]) from None
     except yaml.MarkedYAMLError as exc:
         where = _where(source, exc.problem_mark)
-        raise SeedError(source, [f"{where}: invalid YAML: {exc.problem}"]) from None
+        problem = exc.problem or ""
+        if "maximum nesting depth" in problem:  # LibYAML >= 0.2.6 (pyyaml 6.0.4) stops first
+            problem = f"nested more than {MAX_DEPTH} levels deep"
+        else:
+            problem = f"invalid YAML: {problem}"
+        raise SeedError(source, [f"{where}: {problem}"]) from None
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
         col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
