@@ -32,7 +32,8 @@ _Parser: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Recognising an emulator seed in a config directory from its first top-level keys, without
 # parsing what may be 100,000 lines.
 SNIFF_BYTES = 64 * 1024
-_TOP_KEY = re.compile(rb"^([A-Za-z_]+)[ \t]*:", re.MULTILINE)
+# Block-style top-level keys, or quoted keys anywhere (a seed written as JSON is one line).
+_TOP_KEY = re.compile(rb"^([A-Za-z_]+)[ \t]*:|\"([A-Za-z_]+)\"[ \t]*:", re.MULTILINE)
 _SEED_KEYS = {b"users", b"business_centers", b"external_business_centers", b"settings"}
 _CONFIG_KEYS = {
     b"business_center",
@@ -141,7 +142,7 @@ def sniff_seed(file: str, cwd: str | None = None) -> bool:
 
 def looks_like_seed(head: bytes) -> bool:
     """True when a file's first bytes have an emulator seed's top-level keys and no config's."""
-    keys = set(_TOP_KEY.findall(head[:SNIFF_BYTES]))
+    keys = {block or quoted for block, quoted in _TOP_KEY.findall(head[:SNIFF_BYTES])}
     return bool(keys & _SEED_KEYS) and not keys & _CONFIG_KEYS
 
 

@@ -330,3 +330,20 @@ def test_marks_behave_as_a_dict_of_paths() -> None:
     assert not marks.__contains__("a")  # a string is not a path
     assert marks.children(("a", "b")) == {0: (2, 7), 1: (2, 10)}
     assert dict(doc.key_marks) == {("a",): (1, 1), ("a", "b"): (2, 3), ("a", "b", 1, "c"): (2, 11)}
+
+
+@pytest.mark.parametrize(
+    ("head", "is_seed"),
+    [
+        (b"version: 1\nusers:\n  - email: a@x.com\n", True),
+        (b'{"version": 1, "users": [{"email": "a@x.com"}]}', True),  # a seed written as JSON
+        (b"version: 1\nbusiness_center: { id: '1' }\ngroups: { users: {} }\n", False),
+        (b'{"version": 1, "business_center": {"id": "1"}, "groups": {"users": {}}}', False),
+        (b"version: 1\nmembers: {}\n", False),
+    ],
+    ids=["yaml seed", "json seed", "config with a 'users' group", "json config", "config"],
+)
+def test_a_seed_is_recognised_from_its_first_keys(head: bytes, is_seed: bool) -> None:
+    from bcsync.config.loader import looks_like_seed
+
+    assert looks_like_seed(head) is is_seed
