@@ -132,8 +132,12 @@ def plan_document(plans: Sequence[Plan]) -> dict[str, Any]:
 
 def resolve_state_dir(value: str | None, configs: Sequence[BusinessCenterConfig]) -> Path:
     """--state-dir, else `.bcsync` beside the (first) config; made now, or a usage error (64)."""
-    path = Path(value) if value else Path(configs[0].path).parent / ".bcsync" if configs else None
-    path = path or Path(".bcsync")
+    if value:
+        path = Path(value)
+    elif configs:
+        path = Path(configs[0].path).parent / ".bcsync"
+    else:
+        path = Path(".bcsync")
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
