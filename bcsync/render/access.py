@@ -7,13 +7,12 @@ out; every cell is escaped (render.markdown.escape), and CSV cells cannot start 
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from bcsync.access_diff import AccessChange, Kind, summary
+from bcsync.render.csvtext import csv_text
 from bcsync.render.markdown import GITHUB_COMMENT_LIMIT, escape
 
 if TYPE_CHECKING:
@@ -165,7 +164,7 @@ def history_csv(entries: Sequence[CommitAccess]) -> str:
             note = f"config invalid, skipped: {e.problems[0].format()}"
             rows.append([*head, *[""] * (len(CSV_HEADER) - 5), note])
         rows.extend([*head, *_csv_change(ch)] for ch in e.changes)
-    return _csv(rows)
+    return csv_text(CSV_HEADER, rows)
 
 
 def _csv_change(c: AccessChange) -> list[object]:
@@ -175,20 +174,6 @@ def _csv_change(c: AccessChange) -> list[object]:
         a.type.value if a else None, a.id if a else None, c.asset_alias, c.before, c.after,
         "; ".join(c.sources), c.expires.isoformat() if c.expires else None, c.reason, None,
     ]  # fmt: skip
-
-
-def _csv(rows: Sequence[Sequence[object]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_HEADER)
-    for row in rows:
-        writer.writerow(["" if v is None else _cell(str(v)) for v in row])
-    return buffer.getvalue()
-
-
-def _cell(value: str) -> str:
-    """No spreadsheet formulas from hostile values (a commit subject `=HYPERLINK(...)`)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 # --- diff ----------------------------------------------------------------------------------

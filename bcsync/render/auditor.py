@@ -2,33 +2,18 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from bcsync.render.csvtext import csv_text
 from bcsync.render.report_data import row_json
 from bcsync.render.report_table import ASSET_TYPE_LABELS
 
 if TYPE_CHECKING:
     from bcsync.expiry import Expiring
     from bcsync.story import LineStory, WhyResult
-
-
-def _csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow(["" if c is None else _safe(str(c)) for c in row])
-    return buffer.getvalue()
-
-
-def _safe(value: str) -> str:
-    """No spreadsheet formulas from hostile values (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 # --- why -----------------------------------------------------------------------------------
@@ -148,7 +133,7 @@ def expiring_json(entries: Sequence[Expiring], now: date) -> str:
 
 def expiring_csv(entries: Sequence[Expiring], now: date) -> str:
     rows = [list(_expiring_row(e, now).values()) for e in entries]
-    return _csv(EXPIRING_HEADER, rows)
+    return csv_text(EXPIRING_HEADER, rows)
 
 
 EXPIRING_HEADER: tuple[str, ...] = ("bc_id", "bc_name", "kind", "who", "asset", "role")
@@ -220,4 +205,4 @@ def audit_json(records: Sequence[dict[str, Any]]) -> str:
 
 
 def audit_csv(records: Sequence[dict[str, Any]]) -> str:
-    return _csv(AUDIT_COLUMNS, [audit_fields(r) for r in records])
+    return csv_text(AUDIT_COLUMNS, [audit_fields(r) for r in records])

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any
 
 from bcsync.access import AccessReport, AccessRow, BCSummary
+from bcsync.render.csvtext import csv_text
 from bcsync.render.report_table import HEADERS, cells
 
 REPORT_FORMAT_VERSION = 1
@@ -73,14 +72,5 @@ def render_json(report: AccessReport) -> str:
 
 def render_csv(report: AccessReport) -> str:
     """One header line, one line per row; BC id and asset id as their own columns for joins."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["BC id", *HEADERS, "Asset id"])
-    for row in report.rows:
-        writer.writerow([row.bc_id, *(_safe(c) for c in cells(row)), row.asset_id])
-    return buffer.getvalue()
-
-
-def _safe(value: str) -> str:
-    """Neutralise spreadsheet formulas (CSV injection): a cell never starts with = + - @."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    rows = ([row.bc_id, *cells(row), row.asset_id] for row in report.rows)
+    return csv_text(["BC id", *HEADERS, "Asset id"], rows)

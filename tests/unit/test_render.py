@@ -674,3 +674,11 @@ def test_markdown_escapes_control_and_direction_characters() -> None:
     out = markdown.render([hostile])
     assert "\x1b" not in out and "\u202e" not in out
     assert "\\\\x1b" in out and "\\\\u202e" in out
+
+
+@pytest.mark.parametrize("value", ["=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "\tx"])
+def test_csv_cells_never_start_a_formula(value: str) -> None:
+    from bcsync.render.csvtext import csv_text
+
+    line = csv_text(["a"], [[value]]).splitlines()[1]
+    assert line.lstrip('"').startswith("'"), line
