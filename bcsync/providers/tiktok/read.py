@@ -174,21 +174,23 @@ async def _members_assets_grants(
 ]:
     types = sorted(scope.asset_types)
     members, listed = await both(
-        fetch_members(client, bc_id), run_all([_assets(client, bc_id, t) for t in types])
+        fetch_members(client, bc_id), list_assets(client, bc_id, scope.asset_types)
     )
-    assets: dict[AssetKey, Asset] = {}
-    unmanaged: list[Asset] = []
-    for found in listed:
-        for key, asset in found.items():
-            if key in scope.assets:
-                assets[key] = asset
-            else:
-                unmanaged.append(asset)
+    assets, unmanaged = split_declared(listed, scope)
     grants, groups = await both(
         _grants(client, bc_id, types, members, assets, strategy),
         fetch_group_access(client, bc_id, scope, members),
     )
-    return members, assets, tuple(sorted(unmanaged, key=lambda a: a.key)), grants, groups
+    return members, assets, unmanaged, grants, groups
+
+
+def split_declared(
+    listed: Mapping[AssetKey, Asset], scope: Scope
+) -> tuple[dict[AssetKey, Asset], tuple[Asset, ...]]:
+    """The listed assets the config declares, and the rest (unmanaged, by key)."""
+    declared = {key: asset for key, asset in listed.items() if key in scope.assets}
+    unmanaged = sorted((a for k, a in listed.items() if k not in declared), key=lambda a: a.key)
+    return declared, tuple(unmanaged)
 
 
 async def _assets(client: TikTokClient, bc_id: str, asset_type: AssetType) -> dict[AssetKey, Asset]:

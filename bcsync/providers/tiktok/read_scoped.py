@@ -43,6 +43,7 @@ from bcsync.providers.tiktok.read import (
     fetch_partners,
     fetch_shares,
     list_assets,
+    split_declared,
 )
 
 COUNTED = ("BOUND", "PENDING")
@@ -61,8 +62,7 @@ async def read_scoped(client: TikTokClient, bc_id: str, scope: Scope) -> ReadRes
                 _partners(client, bc_id, scope, partner_ids),
             ),
         )
-        assets = {k: a for k, a in listed.items() if k in scope.assets}
-        unmanaged = tuple(sorted((a for a in listed.values() if a.key not in assets), key=_key))
+        assets, unmanaged = split_declared(listed, scope)
         wanted = [m for e, m in members.items() if e in in_scope]
         grants = await _grants(client, bc_id, wanted, assets)
     counted = sum(
@@ -83,10 +83,6 @@ async def read_scoped(client: TikTokClient, bc_id: str, scope: Scope) -> ReadRes
         unmanaged=unmanaged,
         unread_members=max(0, totals - counted),
     )
-
-
-def _key(asset: Asset) -> AssetKey:
-    return asset.key
 
 
 async def _members(
