@@ -173,15 +173,12 @@ async def _run_stage(
     while pending:
         ready, waiting = [], []
         for step in pending:
-            done = [result.results.get(d) for d in step.depends_on]
-            failed = [
-                d for d, r in zip(step.depends_on, done, strict=True)
-                if r is not None and r.outcome is not Outcome.SUCCEEDED
-            ]  # fmt: skip
+            done = {d: result.results[d].outcome for d in step.depends_on if d in result.results}
+            failed = [d for d, outcome in done.items() if outcome is not Outcome.SUCCEEDED]
             if failed:
                 reason = f"skipped: depends on {', '.join(failed)}, which did not succeed"
                 record(StepResult(step, Outcome.SKIPPED, error=reason))
-            elif any(r is None for r in done):
+            elif len(done) < len(set(step.depends_on)):
                 waiting.append(step)
             else:
                 ready.append(step)
