@@ -122,3 +122,11 @@ def served(quickstart: Path, tmp_path: Path) -> Iterator[Served]:
         server.process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         server.process.kill()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every end-to-end test is `slow`: `scripts/test --fast` runs the rest, for a tight loop."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.path).parents:
+            item.add_marker(pytest.mark.slow)
