@@ -100,7 +100,12 @@ def open_local(config: BusinessCenterConfig, *, reset: bool = False) -> Any:
     except SeedError as err:
         raise ConfigError([], f"{config.path}: provider.seed: {err.message}") from None
     except EmulatorError as err:
-        raise ProviderError(f"{config.path}: the local Business Center: {err.message}") from None
+        where = Path(config.path).parent
+        raise ProviderError(
+            f"{config.path}: the local Business Center: {err.message.split('; ')[0]}",
+            hint=f"recreate it from its seed with `bcsync emulator reset {where}` "
+            "(what earlier applies changed there is lost)",
+        ) from None
 
 
 def local_worlds(configs: Sequence[BusinessCenterConfig]) -> list[World]:

@@ -160,3 +160,20 @@ def test_local_state_directory_is_private(bcsync: Bcsync, quickstart: Path) -> N
     finally:
         os.umask(old)
     assert (quickstart / DB).parent.stat().st_mode & 0o077 == 0
+
+
+def test_a_database_of_another_emulator_version_says_how_to_reset(
+    bcsync: Bcsync, quickstart: Path, elsewhere: Path
+) -> None:
+    import sqlite3
+
+    apply(bcsync, quickstart)
+    db = quickstart / ".bcsync" / "local" / "seed.yaml.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    refused = bcsync("plan", str(quickstart), "--now", NOW)
+    assert refused.exit_code == 1, refused.output
+    assert f"bcsync emulator reset {quickstart}" in refused.output
+    assert "Traceback" not in refused.output
+    assert bcsync("emulator", "reset", str(quickstart)).exit_code == 0
+    assert plan(bcsync, quickstart)[0] == 2  # a fresh world: the seed's changes are pending again
