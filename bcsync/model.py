@@ -317,3 +317,6 @@ class BusinessCenterConfig:
     # Aliases as declared, for rendering: AssetKey -> alias, partner bc_id -> alias.
     asset_aliases: Mapping[AssetKey, str] = field(default_factory=dict)
     partner_aliases: Mapping[str, str] = field(default_factory=dict)
+    # validate's warnings about this file ("FILE:LINE:COL: warning: ..."), carried into its plan
+    # so a reviewer reading the plan sees what the command line printed.
+    warnings: tuple[str, ...] = ()

@@ -213,7 +213,10 @@ def make_plan(
     compared = config if scope is None else replace(config, desired=restrict(config.desired, scope))
     changes = order(diff(compared, actual if scope is None else restrict(actual, scope)))
     steps = schedule(changes)
-    warnings = tuple(f"{c.title}: {c.reason}" for c in changes if c.cause in WARNING_CAUSES)
+    warnings = (
+        *config.warnings,
+        *(f"{c.title}: {c.reason}" for c in changes if c.cause in WARNING_CAUSES),
+    )
     return Plan(
         bc_id=config.bc_id,
         bc_name=config.name,

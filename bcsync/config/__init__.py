@@ -14,7 +14,7 @@ import gc
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from bcsync.config.build import build_config
@@ -174,7 +174,8 @@ def _check_and_build(
         if not any(p.is_error for p in found):
             checked.append(source.path)
             if build:
-                configs.append(build_config(doc, now))
+                warned = tuple(p.format() for p in found if not p.is_error)
+                configs.append(replace(build_config(doc, now), warnings=warned))
     files = [s.path for s in kept]
     return LoadResult(configs=configs, problems=problems, files=files, checked=checked)
 

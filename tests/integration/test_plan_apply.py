@@ -169,3 +169,16 @@ def test_invalid_config_exits_3(bcsync: Bcsync, quickstart: Path) -> None:
     assert result.exit_code == 3, result.output
     assert "bcsync.yaml:" in result.output
     assert "Traceback" not in result.output
+
+
+def test_config_warnings_reach_the_plan_in_every_format(bcsync: Bcsync, quickstart: Path) -> None:
+    """What stderr warns about, a reviewer reading only the plan must see too."""
+    config = quickstart / "bcsync.yaml"
+    config.write_text(config.read_text().replace("expires: 2027-01-31", "expires: 2026-11-28"))
+    result = bcsync("plan", str(quickstart), "--format", "json", "--now", NOW)
+    assert result.exit_code == 0, result.output
+    (warning,) = [w for w in json.loads(result.stdout)["plans"][0]["warnings"] if "2026-11-28" in w]
+    assert "warning:" in warning and "bcsync.yaml:" in warning
+    assert warning in result.stderr
+    markdown = bcsync("plan", str(quickstart), "--format", "markdown", "--now", NOW)
+    assert "expires on 2026-11-28" in markdown.stdout
