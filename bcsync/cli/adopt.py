@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from bcsync.cli.base import CONTEXT_SETTINGS, echo_err, state_dir_option
+from bcsync.cli.base import CONTEXT_SETTINGS, echo_err, run_async, state_dir_option
 from bcsync.errors import ConfigError, FileAccessError, FormatRefusedError, UsageError
 
 PROVIDERS = ("tiktok", "emulator", "local")
@@ -82,7 +82,6 @@ def export(
     Exits 0 when written, 1 when the BC cannot be read, 3 for a bad --from config, 64 for
     missing or conflicting options (or --out exists without --force).
     """
-    import asyncio
 
     from bcsync.adopt import read_whole, reading_config
     from bcsync.cli.core import resolve_state_dir
@@ -113,7 +112,7 @@ def export(
         async with open_providers([config], state_dir=state) as providers:
             return await read_whole(providers[bc_id])
 
-    snapshot = asyncio.run(go())
+    snapshot = run_async(go)
     options = ExportOptions(
         bc_name=name or snapshot.bc_name,
         provider=section,

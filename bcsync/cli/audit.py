@@ -13,6 +13,7 @@ from bcsync.cli.base import (
     load_configs,
     now_option,
     parse_now,
+    run_async,
     state_dir_option,
 )
 from bcsync.errors import ExitCode, FileAccessError
@@ -70,7 +71,6 @@ def report(
 
     PATHS are config files or directories of them (default: bcsync.yaml, else bcsync/*.yaml).
     """
-    import asyncio
 
     from bcsync.access import Observed, build_report
     from bcsync.render import report_data, report_html, report_text
@@ -86,7 +86,7 @@ def report(
             async with open_providers(configs, state_dir=state) as providers:
                 return await observe_all(configs, providers)
 
-        observed = asyncio.run(go())
+        observed = run_async(go)
     result = build_report(configs, observed, parse_now(now))
     views = {
         "text": report_text.render_text,

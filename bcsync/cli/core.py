@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import math
@@ -26,6 +25,7 @@ from bcsync.cli.base import (
     load_configs,
     now_option,
     parse_now,
+    run_async,
     state_dir_option,
     style,
     use_color,
@@ -235,7 +235,6 @@ def plan(
     and the member count for the guards; the plan says it is scoped. `bcsync plan` (without
     --changed) or `bcsync drift` reads everything.
     """
-    import asyncio
 
     from bcsync import planfile
     from bcsync.plan import raise_if_refused
@@ -246,16 +245,15 @@ def plan(
     configs = load_configs(paths, now)
     scopes = changed_scopes(paths, configs, changed, base, now)
     state = resolve_state_dir(state_dir, configs)
-    planned: list[PlannedBC] = []
 
-    async def go() -> None:
+    async def go() -> list[PlannedBC]:
         async with open_providers(configs, state_dir=state) as providers:
             with _reading(configs):
-                planned.extend(
-                    await plan_all(configs, providers, allow_removals=allow_removals, scopes=scopes)
+                return await plan_all(
+                    configs, providers, allow_removals=allow_removals, scopes=scopes
                 )
 
-    asyncio.run(go())  # results stay out of the coroutine's value: its repr can be huge
+    planned = run_async(go)
     plans = [p.plan for p in planned]
     doc = plan_document(plans) if (out or fmt == "json") else None
     click.echo(render_plans(plans, fmt, use_color(), doc), nl=fmt != "json")
@@ -406,10 +404,9 @@ def apply(
         scopes = changed_scopes(paths, configs, changed, base, now)
     state = resolve_state_dir(state_dir, configs)
     audit_path = Path(audit_log) if audit_log else state / "audit.jsonl"
-    results: list[ApplyResult] = []
     with locks([c.bc_id for c in configs], timeout=lock_timeout):
         run = _Apply(configs, state, reviewed, allow_removals, auto_approve, parallelism, scopes)
-        asyncio.run(run.go(audit_path, results))
+        results = run_async(lambda: run.go(audit_path))
     return report_results(results, audit_path)
 
 
@@ -425,7 +422,7 @@ class _Apply:
     parallelism: int
     scopes: Mapping[str, ChangedScope | None] | None = None  # `--changed` or a saved scoped plan
 
-    async def go(self, audit_path: Path, results: list[ApplyResult]) -> None:
+    async def go(self, audit_path: Path) -> list[ApplyResult]:
         from bcsync.audit import AuditLog
         from bcsync.providers import open_providers
         from bcsync.reconcile import apply_planned, check_apply, plan_all
@@ -445,19 +442,17 @@ class _Apply:
             check_apply(plans, self.reviewed)
             if not any(p.has_changes for p in plans):
                 click.echo("Nothing to apply.")
-                return
+                return []
             if self.reviewed is None and not self.auto_approve:
                 confirm_apply()
             audit = AuditLog(audit_path, context=audit_context(self.configs))
             total = sum(len(p.changes) for p in plans)
             with _progress(total, color) as on_step, audit:
-                results.extend(
-                    await apply_planned(
-                        [(p, providers[p.bc_id]) for p in plans],
-                        audit=audit,
-                        concurrency=self.parallelism,
-                        on_step=on_step,
-                    )
+                return await apply_planned(
+                    [(p, providers[p.bc_id]) for p in plans],
+                    audit=audit,
+                    concurrency=self.parallelism,
+                    on_step=on_step,
                 )
 
 

@@ -13,6 +13,7 @@ from bcsync.cli.base import (
     load_configs,
     now_option,
     parse_now,
+    run_async,
     state_dir_option,
 )
 from bcsync.errors import ExitCode
@@ -139,19 +140,18 @@ def drift(paths: tuple[str, ...], fmt: str, log_days: int, now: str | None, stat
     until = datetime.now(UTC).date()
     since = until - timedelta(days=log_days)
 
-    async def go() -> None:
+    async def go() -> list[DriftReport]:
         async with open_providers(configs, state_dir=Path(state_dir)) as providers:
-            found = await asyncio.gather(
-                *(
-                    check_drift(c, providers[c.bc_id], log_since=since, log_until=until)
-                    for c in configs
+            return list(
+                await asyncio.gather(
+                    *(
+                        check_drift(c, providers[c.bc_id], log_since=since, log_until=until)
+                        for c in configs
+                    )
                 )
             )
-        reports.extend(found)
 
-    # Results stay out of asyncio.run's return value: 3.11 formats a task's result on SIGINT.
-    reports: list[DriftReport] = []
-    asyncio.run(go())
+    reports = run_async(go)
     render = {"text": view.text, "markdown": view.markdown, "json": view.to_json}[fmt]
     click.echo(render(reports), nl=False)
     return int(ExitCode.CHANGES_PENDING) if any(r.has_drift for r in reports) else 0

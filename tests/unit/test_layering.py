@@ -167,3 +167,19 @@ def test_core_module_reads_no_file_and_no_clock(path: Path) -> None:
 )
 def test_the_call_scanner_sees_io(source: str, expected: list[str]) -> None:
     assert [name for _, name in io_calls_in(source)] == expected
+
+
+def test_commands_run_coroutines_through_run_async() -> None:
+    """A finished task's result may be formatted by asyncio (3.11): huge plans must not be."""
+    offenders = [
+        f"{path.name}:{node.lineno}"
+        for path in sorted((PACKAGE / "cli").glob("*.py"))
+        if path.name != "base.py"
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "run"
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "asyncio"
+    ]
+    assert offenders == []
