@@ -18,7 +18,7 @@ def observed_from(read: ReadResult) -> Observed:
     """What the report needs of one read."""
     return Observed(
         state=read.state,
-        unmanaged_count=max(read.unmanaged_assets, len(read.unmanaged)),
+        unmanaged_count=read.unmanaged_assets,
         unmanaged_assets=read.unmanaged,
         group_access=read.asset_group_access,
     )

@@ -68,15 +68,19 @@ class ReadResult:
     """The actual state of one BC, restricted to the scope, and what reading it cost."""
 
     state: State
-    unmanaged_assets: int
     calls: int
-    # Access through asset groups on declared assets, sorted by (asset, member, group).
-    asset_group_access: tuple[AssetGroupAccess, ...] = ()
     # The assets the config does not declare (left alone), by key: named in reports.
     unmanaged: tuple[Asset, ...] = ()
+    # Access through asset groups on declared assets, sorted by (asset, member, group).
+    asset_group_access: tuple[AssetGroupAccess, ...] = ()
     # A narrowed read: BOUND and PENDING members the BC has that it did not list (from
     # `page_info.total_number`), so the removal guard still counts every existing member.
     unread_members: int = 0
+
+    @property
+    def unmanaged_assets(self) -> int:
+        """How many assets the BC has that the config does not declare."""
+        return len(self.unmanaged)
 
 
 @dataclass(frozen=True)

@@ -139,8 +139,8 @@ class FakeProvider:
             grants={k: g for k, g in s.grants.items() if g.asset in scope.assets},
             shares={k: v for k, v in s.shares.items() if v.asset in scope.assets},
         )
-        unmanaged = len(s.assets.keys() - scope.assets)
-        return ReadResult(state, unmanaged_assets=unmanaged, calls=1)
+        unmanaged = tuple(a for k, a in sorted(s.assets.items()) if k not in scope.assets)
+        return ReadResult(state, calls=1, unmanaged=unmanaged)
 
     async def _write(self, name: str, first: object, params: Params) -> WriteResult:
         self.active += 1

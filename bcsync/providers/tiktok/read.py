@@ -81,7 +81,6 @@ async def read_state(
     )
     return ReadResult(
         state=state,
-        unmanaged_assets=len(unmanaged),
         calls=tally.calls,
         asset_group_access=groups,
         unmanaged=unmanaged,

@@ -78,7 +78,6 @@ async def read_scoped(client: TikTokClient, bc_id: str, scope: Scope) -> ReadRes
     )
     return ReadResult(
         state=state,
-        unmanaged_assets=len(unmanaged),
         calls=tally.calls,
         unmanaged=unmanaged,
         unread_members=max(0, totals - counted),
