@@ -68,7 +68,6 @@ class BCSummary:
     bc_name: str
     path: str
     read: bool
-    unmanaged_count: int = 0
     unmanaged_assets: tuple[Asset, ...] = ()
 
 
@@ -115,7 +114,6 @@ class Observed:
     """What reading one BC gave: its state, the assets the config doesn't declare, asset groups."""
 
     state: State
-    unmanaged_count: int = 0
     unmanaged_assets: tuple[Asset, ...] = ()
     group_access: Sequence[GroupAccessLike] = field(default_factory=tuple)
 
@@ -144,7 +142,6 @@ def build_report(
                 bc_name=config.name or config.bc_id,
                 path=config.path,
                 read=seen is not None,
-                unmanaged_count=seen.unmanaged_count if seen else 0,
                 unmanaged_assets=seen.unmanaged_assets if seen else (),
             )
         )

@@ -18,7 +18,6 @@ def observed_from(read: ReadResult) -> Observed:
     """What the report needs of one read."""
     return Observed(
         state=read.state,
-        unmanaged_count=read.unmanaged_assets,
         unmanaged_assets=read.unmanaged,
         group_access=read.asset_group_access,
     )

@@ -39,7 +39,7 @@ def _bc_json(bc: BCSummary) -> dict[str, Any]:
         "name": bc.bc_name,
         "config": bc.path,
         "read": bc.read,
-        "unmanaged_assets_count": max(bc.unmanaged_count, len(bc.unmanaged_assets)),
+        "unmanaged_assets_count": len(bc.unmanaged_assets),
         "unmanaged_assets": [
             {"type": a.key.type.value, "id": a.key.id, "name": a.name} for a in bc.unmanaged_assets
         ],

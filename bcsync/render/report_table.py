@@ -73,12 +73,10 @@ def summary_line(report: AccessReport) -> str:
 
 
 def unmanaged_line(bc: BCSummary) -> str | None:
-    """The BC's assets its config does not declare, named when the reader names them."""
-    if not bc.read or not (bc.unmanaged_count or bc.unmanaged_assets):
+    """The BC's assets its config does not declare, by name."""
+    if not bc.read or not bc.unmanaged_assets:
         return None
-    count = max(bc.unmanaged_count, len(bc.unmanaged_assets))
-    if not bc.unmanaged_assets:
-        return f"{count} asset(s) in the BC are not declared in {bc.path} (not named by the reader)"
+    count = len(bc.unmanaged_assets)
     names = ", ".join(
         f"{ASSET_TYPE_LABELS.get(a.key.type.value, a.key.type.value)} "
         + (f"{a.name} ({a.key.id})" if a.name else a.key.id)

@@ -124,7 +124,6 @@ def test_asset_group_access_and_named_unmanaged_assets_are_reported() -> None:
     actual = state([bound("owner@acme.com", "admin")], [US, EU])
     seen = Observed(
         actual,
-        unmanaged_count=1,
         unmanaged_assets=(legacy,),
         group_access=[GroupAccess("g1", "Night shift", "carol@acme.com", EU, "operator")],
     )
