@@ -98,16 +98,13 @@ def member_from_wire(item: Mapping[str, Any]) -> Member:
     """A member of /bc/member/get/; the key is the lower-cased email."""
     email = str(item.get("user_email") or "").strip().lower()
     user_id = str(item.get("user_id") or "") or None
-    ext = item.get("ext_user_role") or {}
-    # The emulator notes model finance_role flat; the API nests it in ext_user_role.
-    finance = (ext.get("finance_role") if isinstance(ext, dict) else None) or item.get(
-        "finance_role"
-    )
+    # Its shape is checked first (shapes.py): role, status and ext_user_role are all there.
+    finance = item["ext_user_role"].get("finance_role")
     return Member(
         email=email or f"user_id:{user_id}",
-        role=_enum(MemberRole, item.get("user_role") or "STANDARD", "user_role"),
+        role=_enum(MemberRole, item["user_role"], "user_role"),
         finance_role=_enum(FinanceRole, finance, "finance_role") if finance else None,
-        status=_enum(MemberStatus, item.get("relation_status") or "BOUND", "relation_status"),
+        status=_enum(MemberStatus, item["relation_status"], "relation_status"),
         user_id=user_id,
         name=str(item.get("user_name") or "") or None,
     )
@@ -141,8 +138,8 @@ def finance_to_wire(finance_role: FinanceRole) -> dict[str, str]:
 
 
 def asset_status_from_wire(item: Mapping[str, Any]) -> AssetStatus:
-    """The asset's binding (asset/admin/get `relation_status`); absent means BOUND."""
-    value = str(item.get("relation_status") or "BOUND").strip().upper()
+    """The asset's binding (asset/admin/get `relation_status`, always there: shapes.py)."""
+    value = str(item["relation_status"]).strip().upper()
     status = ASSET_STATUS_WIRE.get(value)
     if status is None:
         raise ApiError(f"the API returned an unexpected asset relation_status {value!r}")

@@ -90,13 +90,14 @@ async def read_state(
 async def check_admin(client: TikTokClient, bc_id: str) -> None:
     """Fail early, and clearly, when the token's user cannot administer the BC."""
     data = await client.get("bc/get/", {"bc_id": bc_id})
-    entries = [e for e in data.get("list") or [] if _bc_id(e) in (bc_id, None)]
+    # The answer's shape is checked (shapes.py): every entry names its BC and the user's role.
+    entries = [e for e in data["list"] if str(e["bc_info"]["bc_id"]) == bc_id]
     hint = f"use a token of an admin of BC {bc_id}"
     if not entries:
         raise PermissionDeniedError(
             f"the token's user is not a member of BC {bc_id}", hint=hint, endpoint="GET /bc/get/"
         )
-    role = str(entries[0].get("user_role") or "ADMIN").upper()
+    role = str(entries[0]["user_role"])
     if role != "ADMIN":
         raise PermissionDeniedError(
             f"the token's user is not an admin of BC {bc_id} (role {role})",
@@ -140,9 +141,8 @@ async def fetch_partners(client: TikTokClient, bc_id: str) -> dict[str, Partner]
     listing = await client.get_all("bc/partner/get/", {"bc_id": bc_id}, page_size=LIST_PAGE)
     partners: dict[str, Partner] = {}
     for item in listing.items:
-        pid = str(item.get("bc_id") or "")
-        if pid:
-            partners[pid] = Partner(bc_id=pid, name=str(item.get("bc_name") or "") or None)
+        pid = str(item["bc_id"])
+        partners[pid] = Partner(bc_id=pid, name=str(item.get("bc_name") or "") or None)
     return partners
 
 
@@ -197,13 +197,12 @@ async def _assets(client: TikTokClient, bc_id: str, asset_type: AssetType) -> di
     listing = await client.get_all("bc/asset/admin/get/", params, page_size=LIST_PAGE)
     found: dict[AssetKey, Asset] = {}
     for item in listing.items:
-        if item.get("asset_id"):
-            key = AssetKey(asset_type, str(item["asset_id"]))
-            found[key] = Asset(
-                key=key,
-                name=str(item.get("asset_name") or "") or None,
-                status=mapping.asset_status_from_wire(item),
-            )
+        key = AssetKey(asset_type, str(item["asset_id"]))
+        found[key] = Asset(
+            key=key,
+            name=str(item.get("asset_name") or "") or None,
+            status=mapping.asset_status_from_wire(item),
+        )
     return found
 
 
@@ -323,7 +322,7 @@ async def fetch_group_access(
     listing = await client.get_all(
         "bc/asset_group/list/", {"bc_id": bc_id}, page_size=GROUP_PAGE, list_key="asset_groups"
     )
-    groups = [g for g in listing.items if g.get("asset_group_id")]
+    groups = listing.items
     found = await run_all([_group_access(client, bc_id, g, wanted, members) for g in groups])
     access = [a for batch in found for a in batch]
     return tuple(sorted(access, key=lambda a: (str(a.asset), a.member, a.group_id)))
@@ -342,15 +341,15 @@ async def _group_access(
     keys = [
         key
         for a in assets.items
-        if str(a.get("asset_type") or "ADVERTISER") == "ADVERTISER"
-        and (key := AssetKey(AssetType.AD_ACCOUNT, str(a.get("asset_id") or ""))) in wanted
+        if a["asset_type"] == "ADVERTISER"
+        and (key := AssetKey(AssetType.AD_ACCOUNT, str(a["asset_id"]))) in wanted
     ]
     by_id = {m.user_id: m.email for m in members.values() if m.user_id}
     name = str(group.get("asset_group_name") or "") or None
     out = []
     for person in people.items:
-        user_id = str(person.get("member_id") or "")
-        role = _group_role(person.get("asset_roles"))
+        user_id = str(person["member_id"])
+        role = _group_role(person["asset_roles"])
         member = by_id.get(user_id, f"user_id:{user_id}")
         out += [AssetGroupAccess(group_id, name, member, user_id, key, role) for key in keys]
     return out
@@ -366,15 +365,7 @@ async def _group_entity(client: TikTokClient, params: Mapping[str, Any], entity:
     )
 
 
-def _group_role(roles: object) -> str:
-    """ADVERTISER_ROLE_OPERATOR -> operator; the SDK leaves the map's keys and default open
-    (third-party: keyed by ADVERTISER, default admin)."""
-    value = roles.get("ADVERTISER") if isinstance(roles, dict) else None
-    text = str(value or GROUP_ROLE_PREFIX + "ADMIN").upper()
-    return text.removeprefix(GROUP_ROLE_PREFIX).lower()
-
-
-def _bc_id(entry: Mapping[str, Any]) -> str | None:
-    info = entry.get("bc_info") or {}
-    value = info.get("bc_id") if isinstance(info, dict) else None
-    return str(value) if value else None
+def _group_role(roles: Mapping[str, str]) -> str:
+    """ADVERTISER_ROLE_OPERATOR -> operator; the SDK leaves the map's keys open (third-party:
+    keyed by ADVERTISER). No default: shapes.py refuses a member without one."""
+    return roles["ADVERTISER"].removeprefix(GROUP_ROLE_PREFIX).lower()

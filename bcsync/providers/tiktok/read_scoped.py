@@ -120,11 +120,8 @@ async def _total(client: TikTokClient, bc_id: str, status: str) -> int:
         "page_size": 1,
     }
     data = await client.get("bc/member/get/", params)
-    info = data.get("page_info") or {}
-    try:
-        return max(0, int(info.get("total_number") or 0))
-    except (TypeError, ValueError):
-        return 0
+    # The shape check (shapes.py) makes total_number an integer: never a guessed 0.
+    return max(0, int(data["page_info"]["total_number"]))
 
 
 async def _grants(
