@@ -14,6 +14,7 @@ expectations (`problems`) and records what a real BC answers (`describe`), never
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -324,10 +325,15 @@ def _one_of(key: Key) -> str:
     return ", ".join(key.enum)
 
 
+ENUM_TOKEN = re.compile(r"[A-Z][A-Z0-9_]{0,47}")
+
+
 def _short(value: object) -> str:
-    """An enum value as received, cut short: it may be anything a server sent."""
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    """An unexpected enum value, quoted only if it looks like one (an upper-case token): a server
+    could send anything there, an email or a name, and reports are attached to bug reports."""
+    if isinstance(value, str) and ENUM_TOKEN.fullmatch(value):
+        return repr(value)
+    return f"a {type_name(value)} that is no enum token"
 
 
 def type_name(value: object) -> str:
