@@ -24,6 +24,7 @@ ROLES: dict[str, tuple[str, ...]] = {
     "ADVERTISER": ("ADMIN", "OPERATOR", "ANALYST"),
     "CATALOG": ("ADMIN", "AD_PROMOTE"),
     "TIKTOK_SHOP": ("AD_PROMOTION", "MANAGER"),
+    "STOREFRONT": ("AD_PROMOTION", "MANAGER"),  # the same store_role as TIKTOK_SHOP (SDK)
     "TT_ACCOUNT": ("POST", "LIVE", "DIRECT_MESSAGE"),
     "LEAD": ("ADMIN",),
     # Pixels take no role field on assign (SDK): a grant is presence alone, stored as "".
