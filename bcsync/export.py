@@ -39,6 +39,7 @@ STEMS: Mapping[AssetType, str] = {
     AssetType.CATALOG: "catalog",
     AssetType.TIKTOK_ACCOUNT: "tiktok-account",
     AssetType.SHOP: "shop",
+    AssetType.STOREFRONT: "storefront",
     AssetType.LEAD_FORM: "lead-form",
     AssetType.PIXEL: "pixel",
 }

@@ -30,7 +30,7 @@ from bcsync.providers.tiktok.client import TikTokClient
 from bcsync.providers.tiktok.read import ASSET_MEMBER_PAGE, GROUP_PAGE, LIST_PAGE, MEMBER_PAGE
 
 # The asset types bcsync reads, on the wire (mapping.ASSET_TYPE_WIRE's values).
-ASSET_TYPES = ("ADVERTISER", "CATALOG", "TT_ACCOUNT", "TIKTOK_SHOP", "LEAD", "PIXEL")
+ASSET_TYPES = ("ADVERTISER", "CATALOG", "TT_ACCOUNT", "TIKTOK_SHOP", "STOREFRONT", "LEAD", "PIXEL")
 PER_ASSET_TYPES = ("ADVERTISER", "CATALOG", "LEAD")
 # Request parameters whose values are enums, safe to show; every other value is left out.
 SHOWN_PARAMS = ("asset_type", "share_type", "query_entity", "page", "page_size")

@@ -33,6 +33,7 @@ ASSET_TYPE_WIRE: Mapping[AssetType, str] = {
     AssetType.CATALOG: "CATALOG",
     AssetType.TIKTOK_ACCOUNT: "TT_ACCOUNT",
     AssetType.SHOP: "TIKTOK_SHOP",
+    AssetType.STOREFRONT: "STOREFRONT",
     AssetType.LEAD_FORM: "LEAD",
     AssetType.PIXEL: "PIXEL",
 }
@@ -42,6 +43,7 @@ ROLE_FIELD: Mapping[AssetType, str] = {
     AssetType.CATALOG: "catalog_role",
     AssetType.TIKTOK_ACCOUNT: "tt_account_roles",
     AssetType.SHOP: "store_role",
+    AssetType.STOREFRONT: "store_role",
     AssetType.LEAD_FORM: "form_library_role",
 }
 # asset/admin/get's relation_status; REJECT is listed by the SDK but marked invalid.
@@ -62,7 +64,7 @@ STATUS_RANK: Mapping[MemberStatus, int] = {
 
 
 def asset_type_to_wire(asset_type: AssetType) -> str:
-    """ADVERTISER, CATALOG, TT_ACCOUNT, TIKTOK_SHOP, LEAD or PIXEL."""
+    """ADVERTISER, CATALOG, TT_ACCOUNT, TIKTOK_SHOP, STOREFRONT, LEAD or PIXEL."""
     return ASSET_TYPE_WIRE[asset_type]
 
 
