@@ -80,8 +80,8 @@ async def run_step(provider: Provider, step: Step) -> WriteResult:
     match step.params:
         case Invite(emails, role, finance_role, ad_accounts, advertiser_role):
             return await provider.invite(emails, role, finance_role, ad_accounts, advertiser_role)
-        case UpdateMember(user_id, _, role, finance_role):
-            return await provider.update_member(user_id, role, finance_role)
+        case UpdateMember(user_id, _, role, finance_role, name):
+            return await provider.update_member(user_id, role, finance_role, name)
         case RemoveMember(email, user_id):
             if user_id:
                 return await provider.remove_member(user_id=user_id)

@@ -202,14 +202,17 @@ def _member_update(email: str, want: Member, have: Member) -> list[Change]:
             have.finance_role,
         ):
             reason += "; roles are updated after acceptance"
+        if cause is NoopCause.PENDING and _renames(want, have):
+            reason += "; the name is set after acceptance"
         before, after = _member_doc(have), _member_doc(want)
         return [_noop(Kind.MEMBER, email, email, cause, reason, before, after, want)]
-    if want == have:
+    renames = _renames(want, have)
+    if want == have and not renames:
         return []
     # The API has no value that clears a finance role: keep it, and say so.
     keeps_finance = want.finance_role is None and have.finance_role is not None
     target_finance = have.finance_role if keeps_finance else want.finance_role
-    if keeps_finance and want.role is have.role:
+    if keeps_finance and want.role is have.role and not renames:
         cause = NoopCause.FINANCE_ROLE_UNCLEARABLE
         before, after = _member_doc(have), _member_doc(want)
         return [
@@ -222,6 +225,8 @@ def _member_update(email: str, want: Member, have: Member) -> list[Change]:
         old = have.finance_role.value if have.finance_role else "none"
         new = target_finance.value if target_finance else "none"
         notes.append(f"finance role {old} → {new}")
+    if renames:
+        notes.append(f"name {have.name or 'none'!r} → {want.name!r}")
     if keeps_finance:
         notes.append(noop_reason(NoopCause.FINANCE_ROLE_UNCLEARABLE, email))
     if want.role is MemberRole.ADMIN and have.role is not MemberRole.ADMIN:
@@ -230,23 +235,31 @@ def _member_update(email: str, want: Member, have: Member) -> list[Change]:
         stage = Stage.DEMOTE_ADMIN
     else:
         stage = Stage.GRANT
-    after = {
+    now = _member_doc(have)
+    then: dict[str, Any] = {
         "role": want.role.value,
         "finance_role": target_finance.value if target_finance else None,
     }
+    if renames:  # names appear in a plan only where one changes
+        now["name"], then["name"] = have.name, want.name
     change = _change(
         Action.UPDATE,
         Kind.MEMBER,
         email,
         email,
         "; ".join(notes),
-        before=_member_doc(have),
-        after=after,
+        before=now,
+        after=then,
         stage=stage,
         target=Target(email=email, user_id=have.user_id),
         entry=want,
     )
     return [change]
+
+
+def _renames(want: Member, have: Member) -> bool:
+    """Whether the config names a display name the member does not have (None: unmanaged)."""
+    return want.name is not None and want.name != have.name
 
 
 def _noop(

@@ -48,6 +48,8 @@ class UpdateMember:
     role: MemberRole
     # None leaves the finance role as it is: the API has no value that clears one.
     finance_role: FinanceRole | None
+    # The display name (user_name) to set; None leaves it as it is.
+    name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +112,8 @@ def params_to_json(params: Params) -> dict[str, Any]:
     doc: dict[str, Any] = {}
     for name in params.__slots__:
         value = getattr(params, name)
+        if name == "name" and value is None:
+            continue  # an unset display name is left out: plans without names read as before
         if isinstance(value, AssetKey):
             doc["asset_type"], doc["asset_id"] = value.type.value, value.id
         elif isinstance(value, tuple):
@@ -133,7 +137,8 @@ def params_from_json(op: Op, doc: Mapping[str, Any]) -> Params:
             doc.get("advertiser_role"),
         )
     if op is Op.UPDATE_MEMBER:
-        return UpdateMember(doc["user_id"], doc["email"], MemberRole(doc["role"]), finance)
+        role = MemberRole(doc["role"])
+        return UpdateMember(doc["user_id"], doc["email"], role, finance, doc.get("name"))
     if op is Op.REMOVE_MEMBER:
         return RemoveMember(doc["email"], doc.get("user_id"))
     if op in (Op.ASSIGN, Op.UNASSIGN):
@@ -312,8 +317,9 @@ def _removals(out: _Steps, stage: Stage, changes: Sequence[Change], depends: Seq
 
 
 def _update_member(out: _Steps, change: Change, depends: Sequence[str] = ()) -> str:
+    name = (change.after or {}).get("name")
     params = UpdateMember(
-        _user_id(change), _email(change), _member_role(change), _finance_role(change)
+        _user_id(change), _email(change), _member_role(change), _finance_role(change), name
     )
     return out.add(change.stage or Stage.GRANT, params, [change.id], depends)
 

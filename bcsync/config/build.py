@@ -187,6 +187,7 @@ def _members(
             email=lower,
             role=MemberRole(entry["role"]),
             finance_role=FinanceRole(finance) if finance else None,
+            name=entry.get("name"),
             source=doc.line_ref(("members", email)),
             expires=expires,
             reason=entry.get("reason"),

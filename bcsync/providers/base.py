@@ -130,9 +130,14 @@ class Provider(Protocol):
         ...
 
     async def update_member(
-        self, user_id: str, role: MemberRole, finance_role: FinanceRole | None
+        self,
+        user_id: str,
+        role: MemberRole,
+        finance_role: FinanceRole | None,
+        name: str | None = None,
     ) -> WriteResult:
-        """Set a joined member's role, and finance role unless None (the API cannot clear one)."""
+        """Set a joined member's role, finance role unless None (the API cannot clear one) and
+        display name unless None."""
         ...
 
     async def remove_member(

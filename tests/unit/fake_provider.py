@@ -72,9 +72,11 @@ def simulate(state: State, params: Params, *, accept: bool = False) -> State:
                     asset = AssetKey(AssetType.AD_ACCOUNT, account)
                     grants[(asset, email)] = Grant(asset, email, str(advertiser_role))
             return replace(state, members=members, grants=grants)
-        case UpdateMember(user_id, _, role, finance):
+        case UpdateMember(user_id, _, role, finance, name):
             have = _by_user_id(state, user_id)
-            updated = replace(have, role=role, finance_role=finance or have.finance_role)
+            updated = replace(
+                have, role=role, finance_role=finance or have.finance_role, name=name or have.name
+            )
             return replace(state, members={**state.members, have.email: updated})
         case RemoveMember(email, user_id):
             found = _by_user_id(state, user_id) if user_id else state.members.get(email)
@@ -172,9 +174,13 @@ class FakeProvider:
         return await self._write("invite", ",".join(emails), params)
 
     async def update_member(
-        self, user_id: str, role: MemberRole, finance_role: FinanceRole | None
+        self,
+        user_id: str,
+        role: MemberRole,
+        finance_role: FinanceRole | None,
+        name: str | None = None,
     ) -> WriteResult:
-        params = UpdateMember(user_id, "", role, finance_role)
+        params = UpdateMember(user_id, "", role, finance_role, name)
         return await self._write("update_member", user_id, params)
 
     async def remove_member(

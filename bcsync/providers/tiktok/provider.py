@@ -41,10 +41,15 @@ class TikTokProvider:
         )
 
     async def update_member(
-        self, user_id: str, role: MemberRole, finance_role: FinanceRole | None
+        self,
+        user_id: str,
+        role: MemberRole,
+        finance_role: FinanceRole | None,
+        name: str | None = None,
     ) -> WriteResult:
-        """Set a joined member's role, and finance role unless None (the API cannot clear one)."""
-        return await write.update_member(self.client, self.bc_id, user_id, role, finance_role)
+        """Set a joined member's role, finance role unless None (the API cannot clear one) and
+        display name unless None."""
+        return await write.update_member(self.client, self.bc_id, user_id, role, finance_role, name)
 
     async def remove_member(
         self, *, user_id: str | None = None, email: str | None = None

@@ -123,13 +123,14 @@ async def update_member(
     user_id: str,
     role: MemberRole,
     finance_role: FinanceRole | None,
+    name: str | None = None,
 ) -> WriteResult:
-    """Set a joined member's role, and finance role when one is given.
+    """Set a joined member's role, and finance role and display name when given.
 
     `finance_role=None` leaves the finance role as it is: the API has no value that clears one
-    (the plan shows such a change as one bcsync cannot make).
+    (the plan shows such a change as one bcsync cannot make). `name=None` leaves the name.
     """
-    body = update_member_body(bc_id, user_id, role, finance_role)
+    body = update_member_body(bc_id, user_id, role, finance_role, name)
 
     async def missing(batch: list[str]) -> list[str]:
         members = await fetch_members(client, bc_id)
@@ -137,6 +138,7 @@ async def update_member(
             m.user_id == user_id
             and m.role is role
             and (finance_role is None or m.finance_role == finance_role)
+            and (name is None or m.name == name)
             for m in members.values()
         )
         return [] if done else batch
@@ -168,12 +170,19 @@ def invite_body(
 
 
 def update_member_body(
-    bc_id: str, user_id: str, role: MemberRole, finance_role: FinanceRole | None
+    bc_id: str,
+    user_id: str,
+    role: MemberRole,
+    finance_role: FinanceRole | None,
+    name: str | None = None,
 ) -> dict[str, Any]:
-    """member/update's body; never an empty `ext_user_role` (TikTok has no "clear" value)."""
+    """member/update's body; never an empty `ext_user_role` (TikTok has no "clear" value);
+    `user_name` (at most 250 characters, SDK) only when a name is to be set."""
     body: dict[str, Any] = {"bc_id": bc_id, "user_id": user_id, "user_role": role.value.upper()}
     if finance_role:
         body["ext_user_role"] = mapping.finance_to_wire(finance_role)
+    if name is not None:
+        body["user_name"] = name
     return body
 
 
