@@ -70,3 +70,19 @@ def test_plan_against_a_variant_without_user_role_stops_never_assumes_admin(
     assert "GET /bc/get/ answered data.list[0].user_role: missing" in result.output
     assert "request id 20" in result.output  # the emulator's request ids start with the date
     assert OWNER_TOKEN not in result.output
+
+
+def test_doctor_needs_only_the_bc_and_its_provider(bcsync: Bcsync, quickstart: Path) -> None:
+    # Before the first export there is no config to speak of: a skeleton is enough.
+    skeleton = quickstart / "skeleton"
+    skeleton.mkdir()
+    (skeleton / "bcsync.yaml").write_text(
+        'version: 1\nbusiness_center: { id: "7012345678901234567" }\n'
+        "provider: { type: local, seed: ../seed.yaml }\n"
+    )
+    assert bcsync("validate", str(skeleton)).exit_code == 3  # no admins: not a config to apply
+    result = bcsync("doctor", str(skeleton))
+    assert result.exit_code == 0, result.output
+    assert "Everything bcsync reads is confirmed." in result.output
+    bad = bcsync("doctor", str(quickstart / "missing.yaml"))
+    assert bad.exit_code == 3 and "no such file or directory" in bad.output
