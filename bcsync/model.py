@@ -135,6 +135,8 @@ class Asset:
     name: str | None = field(default=None, compare=False)
     # Only a BOUND asset can be assigned or shared; others are planned as explained no-ops.
     status: AssetStatus = field(default=AssetStatus.BOUND, compare=False)
+    # Shared with this BC by a partner (asset/admin/get relation_type OWNER_PARTNER), not owned.
+    incoming: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,6 +123,9 @@ CASES = [
      "data.page_info.total_number", "string"),
     ("bc/asset/admin/get/", each_item("list", drop("relation_status")),
      "data.list[0].relation_status", "missing"),
+    # What decides owned (unmanaged, exported) from a partner's (incoming).
+    ("bc/asset/admin/get/", each_item("list", drop("relation_type")),
+     "data.list[0].relation_type", "missing"),
     ("bc/asset/admin/get/", each_item("list", put("asset_type", "DOMAIN")),
      "data.list[0].asset_type", "unknown value 'DOMAIN'"),
     ("bc/asset/get/", each_item("list", rename("advertiser_role", "role")),

@@ -65,7 +65,7 @@ async def read_state(
 
         return await read_scoped(client, bc_id, scope)
     with client.tally() as tally:
-        (_, (members, assets, unmanaged, grants, groups)), (partners, shares) = await both(
+        (_, (members, assets, undeclared, grants, groups)), (partners, shares) = await both(
             both(
                 check_admin(client, bc_id), _members_assets_grants(client, bc_id, scope, strategy)
             ),
@@ -83,7 +83,8 @@ async def read_state(
         state=state,
         calls=tally.calls,
         asset_group_access=groups,
-        unmanaged=unmanaged,
+        unmanaged=tuple(a for a in undeclared if not a.incoming),
+        incoming=tuple(a for a in undeclared if a.incoming),
     )
 
 
@@ -186,7 +187,8 @@ async def _members_assets_grants(
 def split_declared(
     listed: Mapping[AssetKey, Asset], scope: Scope
 ) -> tuple[dict[AssetKey, Asset], tuple[Asset, ...]]:
-    """The listed assets the config declares, and the rest (unmanaged, by key)."""
+    """The listed assets the config declares, and the rest by key (owned ones are unmanaged;
+    `incoming` ones are a partner's, shared with this BC)."""
     declared = {key: asset for key, asset in listed.items() if key in scope.assets}
     unmanaged = sorted((a for k, a in listed.items() if k not in declared), key=lambda a: a.key)
     return declared, tuple(unmanaged)
@@ -202,6 +204,7 @@ async def _assets(client: TikTokClient, bc_id: str, asset_type: AssetType) -> di
             key=key,
             name=str(item.get("asset_name") or "") or None,
             status=mapping.asset_status_from_wire(item),
+            incoming=item["relation_type"] == "OWNER_PARTNER",
         )
     return found
 
@@ -209,7 +212,8 @@ async def _assets(client: TikTokClient, bc_id: str, asset_type: AssetType) -> di
 async def list_assets(
     client: TikTokClient, bc_id: str, asset_types: frozenset[AssetType]
 ) -> dict[AssetKey, Asset]:
-    """Every asset of these types the BC owns, declared or not (what `bcsync export` reads)."""
+    """Every asset of these types the BC can reach, declared or not: owned ones, and `incoming`
+    ones partners share with it."""
     found: dict[AssetKey, Asset] = {}
     for listed in await run_all([_assets(client, bc_id, t) for t in sorted(asset_types)]):
         found.update(listed)

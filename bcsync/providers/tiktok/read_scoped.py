@@ -62,7 +62,7 @@ async def read_scoped(client: TikTokClient, bc_id: str, scope: Scope) -> ReadRes
                 _partners(client, bc_id, scope, partner_ids),
             ),
         )
-        assets, unmanaged = split_declared(listed, scope)
+        assets, undeclared = split_declared(listed, scope)
         wanted = [m for e, m in members.items() if e in in_scope]
         grants = await _grants(client, bc_id, wanted, assets)
     counted = sum(
@@ -79,7 +79,8 @@ async def read_scoped(client: TikTokClient, bc_id: str, scope: Scope) -> ReadRes
     return ReadResult(
         state=state,
         calls=tally.calls,
-        unmanaged=unmanaged,
+        unmanaged=tuple(a for a in undeclared if not a.incoming),
+        incoming=tuple(a for a in undeclared if a.incoming),
         unread_members=max(0, totals - counted),
     )
 

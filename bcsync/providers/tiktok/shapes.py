@@ -79,6 +79,7 @@ class Mismatch:
 USER_ROLES = ("ADMIN", "STANDARD")
 FINANCE_ROLES = ("MANAGER", "ANALYST")
 RELATION_STATUSES = ("BOUND", "UNBOUND", "REJECTED", "PENDING")
+RELATION_TYPES = ("OWNER_BC", "OWNER_PARTNER", "OWNER_INDIVIDUAL")
 ADVERTISER_ROLES = ("ADMIN", "OPERATOR", "ANALYST")
 CATALOG_ROLES = ("ADMIN", "AD_PROMOTE")
 STORE_ROLES = ("MANAGER", "AD_PROMOTION")
@@ -145,6 +146,8 @@ def _assets_of_bc(params: Mapping[str, Any]) -> tuple[Key, ...]:
         Key("asset_id", Kind.ID),
         Key("asset_type", Kind.TEXT, enum=(_asset_type(params),)),
         Key("relation_status", Kind.TEXT, enum=RELATION_STATUSES),
+        # Owned, or shared in by a partner: which decides "unmanaged" and what export adopts.
+        Key("relation_type", Kind.TEXT, enum=RELATION_TYPES),
         NAME,
     )
 
