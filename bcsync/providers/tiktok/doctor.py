@@ -98,20 +98,24 @@ async def diagnose(client: TikTokClient, bc_id: str) -> Diagnosis:
 
     await probe("bc/get/", {}, list_key=None)
     members = await probe("bc/member/get/", _page(MEMBER_PAGE))
-    # A joined standard member holds grants to list (an admin may hold none); else any joined.
-    user_id = _first(members, "list", "user_id", where=("user_role", "STANDARD")) or _first(
-        members, "list", "user_id"
-    )
     assets: dict[str, str | None] = {}
     for kind in ASSET_TYPES:
         data = await probe("bc/asset/admin/get/", {"asset_type": kind, **_page(LIST_PAGE)})
         assets[kind] = _first(data, "list", "asset_id")
-    for kind in ASSET_TYPES:
-        params = {"asset_type": kind, "filtering": {"user_id": user_id}, **_page(LIST_PAGE)}
-        await _maybe(probe, probes, "bc/asset/get/", params, user_id, "no joined member")
+    holder = None
     for kind in PER_ASSET_TYPES:
         params = {"asset_type": kind, "asset_id": assets[kind], **_page(ASSET_MEMBER_PAGE)}
-        await _maybe(probe, probes, "bc/asset/member/get/", params, assets[kind], "no such asset")
+        data = await _maybe(probe, probes, "bc/asset/member/get/", params, assets[kind], "no asset")
+        holder = holder or _first(data, "list", "user_id")
+    # Someone who holds a grant has items to list; else a joined standard member, else anyone.
+    user_id = (
+        holder
+        or _first(members, "list", "user_id", where=("user_role", "STANDARD"))
+        or _first(members, "list", "user_id")
+    )
+    for kind in ASSET_TYPES:
+        query = {"asset_type": kind, "filtering": {"user_id": user_id}, **_page(LIST_PAGE)}
+        await _maybe(probe, probes, "bc/asset/get/", query, user_id, "no joined member")
     partners = await probe("bc/partner/get/", _page(LIST_PAGE))
     partner = _first(partners, "list", "bc_id")
     params = {"partner_id": partner, "asset_type": "ADVERTISER", "share_type": "SHARING"}
@@ -134,11 +138,13 @@ async def _maybe(
     needed: object,
     why: str = "nothing to ask about",
     list_key: str = "list",
-) -> None:
+) -> Mapping[str, Any]:
+    """Probe, or record why not when the request would need what nothing earlier found."""
     if needed is None:
         probes.append(Probe(_endpoint(path), _shown(params), Verdict.NOT_PROBED, note=why))
-        return
-    await probe(path, params, list_key)
+        return {}
+    data: Mapping[str, Any] = await probe(path, params, list_key)
+    return data
 
 
 async def _changelog(client: TikTokClient, bc_id: str, probes: list[Probe]) -> None:
