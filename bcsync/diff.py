@@ -138,6 +138,10 @@ def noop_reason(cause: NoopCause, subject: str) -> str:
             f"the API cannot clear {subject}'s finance role; remove it in Business Center, "
             "or declare it in config"
         ),
+        NoopCause.SHARE_NOT_CREATABLE: (
+            f"the API shares only ad accounts (partner/add); share this with {subject} in "
+            "Business Center, or declare the share as it is"
+        ),
     }[cause]
 
 
@@ -415,10 +419,17 @@ def _sources(grant: Grant) -> str:
 # -- partners and shares -------------------------------------------------------------------
 
 
+# What partner/add can share (SDK: asset_type ADVERTISER only); catalog shares are only read
+# and stopped (partner/asset/get, partner/asset/delete).
+CREATABLE_SHARES = frozenset({AssetType.AD_ACCOUNT})
+
+
 def _shareable(ctx: _Context) -> Counter[str]:
     """Per partner: how many desired shares can be made now (their assets exist and are bound)."""
     return Counter(
-        s.partner for s in ctx.desired.shares.values() if ctx.asset_problem(s.asset) is None
+        s.partner
+        for s in ctx.desired.shares.values()
+        if ctx.asset_problem(s.asset) is None and s.asset.type in CREATABLE_SHARES
     )
 
 
@@ -486,10 +497,15 @@ def _shares(ctx: _Context) -> list[Change]:
         title = f"{ctx.asset_label(asset)} shared with {ctx.partner_label(partner)}"
         target = Target(partner=partner, asset=asset)
         problem = ctx.asset_problem(asset) if have is None else None
+        if want is not None and problem is None and asset.type not in CREATABLE_SHARES:
+            # A catalog share can be read and stopped, never made or changed (partner/add).
+            problem = NoopCause.SHARE_NOT_CREATABLE
         if want is not None and problem is not None:
             reason = noop_reason(problem, partner)
-            after = {"role": want.role}
-            changes.append(_noop(Kind.SHARE, share_key, title, problem, reason, None, after, want))
+            before, after = ({"role": have.role} if have else None), {"role": want.role}
+            changes.append(
+                _noop(Kind.SHARE, share_key, title, problem, reason, before, after, want)
+            )
             continue
         if have is None:
             action, reason, stage = Action.CREATE, "in config", Stage.SHARE

@@ -118,8 +118,10 @@ async def diagnose(client: TikTokClient, bc_id: str) -> Diagnosis:
         await _maybe(probe, probes, "bc/asset/get/", query, user_id, "no joined member")
     partners = await probe("bc/partner/get/", _page(LIST_PAGE))
     partner = _first(partners, "list", "bc_id")
-    params = {"partner_id": partner, "asset_type": "ADVERTISER", "share_type": "SHARING"}
-    await _maybe(probe, probes, "bc/partner/asset/get/", {**params, **_page(LIST_PAGE)}, partner)
+    for kind in ("ADVERTISER", "CATALOG"):  # what partners hold (read.shared_types)
+        params = {"partner_id": partner, "asset_type": kind, "share_type": "SHARING"}
+        shares = {**params, **_page(LIST_PAGE)}
+        await _maybe(probe, probes, "bc/partner/asset/get/", shares, partner, "no partner")
     groups = await probe("bc/asset_group/list/", _page(GROUP_PAGE), list_key="asset_groups")
     group = _first(groups, "asset_groups", "asset_group_id")
     for entity in ("ASSET", "MEMBER"):

@@ -54,6 +54,9 @@ PER_ASSET_TYPES: frozenset[AssetType] = frozenset(
     {AssetType.AD_ACCOUNT, AssetType.CATALOG, AssetType.LEAD_FORM}
 )
 
+# What partner/asset/get lists (SDK: ADVERTISER, CATALOG and DOMAIN; bcsync holds no domains).
+PARTNER_TYPES: frozenset[AssetType] = frozenset({AssetType.AD_ACCOUNT, AssetType.CATALOG})
+
 # When one email appears twice (re-invited after a rejection, say), the live relation wins.
 STATUS_RANK: Mapping[MemberStatus, int] = {
     MemberStatus.BOUND: 3,
@@ -125,10 +128,12 @@ def grant_from_wire(asset: AssetKey, email: str, item: Mapping[str, Any]) -> Gra
     return Grant(asset=asset, member=email.strip().lower(), role=role) if role else None
 
 
-def share_from_wire(partner: str, item: Mapping[str, Any]) -> PartnerShare | None:
-    """What we share with a partner: ad accounts only (the API shares nothing else)."""
-    asset = AssetKey(AssetType.AD_ACCOUNT, str(item.get("asset_id") or ""))
-    role = role_from_wire(AssetType.AD_ACCOUNT, item)
+def share_from_wire(
+    partner: str, item: Mapping[str, Any], asset_type: AssetType = AssetType.AD_ACCOUNT
+) -> PartnerShare | None:
+    """What we share with a partner: an ad account or a catalog, with its role field."""
+    asset = AssetKey(asset_type, str(item.get("asset_id") or ""))
+    role = role_from_wire(asset_type, item)
     if not asset.id or not role:
         return None
     return PartnerShare(partner=partner, asset=asset, role=role)

@@ -147,19 +147,24 @@ async def fetch_partners(client: TikTokClient, bc_id: str) -> dict[str, Partner]
     return partners
 
 
-async def fetch_shares(client: TikTokClient, bc_id: str, partner_id: str) -> list[PartnerShare]:
-    """The ad accounts we share with one partner (empty if it is no partner)."""
+async def fetch_shares(
+    client: TikTokClient,
+    bc_id: str,
+    partner_id: str,
+    asset_type: AssetType = AssetType.AD_ACCOUNT,
+) -> list[PartnerShare]:
+    """The ad accounts (or catalogs) we share with one partner (empty if it is no partner)."""
     params = {
         "bc_id": bc_id,
         "partner_id": partner_id,
-        "asset_type": "ADVERTISER",
+        "asset_type": mapping.asset_type_to_wire(asset_type),
         "share_type": "SHARING",
     }
     try:
         listing = await client.get_all("bc/partner/asset/get/", params, page_size=LIST_PAGE)
     except NotFoundError:
         return []
-    shares = (mapping.share_from_wire(partner_id, item) for item in listing.items)
+    shares = (mapping.share_from_wire(partner_id, item, asset_type) for item in listing.items)
     return [s for s in shares if s is not None]
 
 
@@ -306,14 +311,21 @@ async def _partners(
 ) -> tuple[dict[str, Partner], dict[ShareKey, PartnerShare]]:
     partners = await fetch_partners(client, bc_id)
     shares: dict[ShareKey, PartnerShare] = {}
-    # Partners get ad accounts only; without declared ones there is nothing to read.
-    if not any(k.type is AssetType.AD_ACCOUNT for k in scope.assets):
-        return partners, shares
-    for batch in await run_all([fetch_shares(client, bc_id, pid) for pid in sorted(partners)]):
+    jobs = [
+        fetch_shares(client, bc_id, pid, asset_type)
+        for asset_type in shared_types(scope)
+        for pid in sorted(partners)
+    ]
+    for batch in await run_all(jobs):
         for share in batch:
             if share.asset in scope.assets:
                 shares[share.key] = share
     return partners, shares
+
+
+def shared_types(scope: Scope) -> list[AssetType]:
+    """The declared types partners can hold (partner/asset/get: ad accounts and catalogs)."""
+    return sorted(t for t in mapping.PARTNER_TYPES if any(k.type is t for k in scope.assets))
 
 
 async def fetch_group_access(

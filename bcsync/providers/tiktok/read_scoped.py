@@ -43,6 +43,7 @@ from bcsync.providers.tiktok.read import (
     fetch_partners,
     fetch_shares,
     list_assets,
+    shared_types,
     split_declared,
 )
 
@@ -166,8 +167,7 @@ async def _partners(
     partners = await fetch_partners(client, bc_id)
     shares: dict[ShareKey, PartnerShare] = {}
     read = sorted(p for p in partners if p in wanted)
-    if not read or not any(k.type is AssetType.AD_ACCOUNT for k in scope.assets):
-        return partners, shares
-    for batch in await run_all([fetch_shares(client, bc_id, pid) for pid in read]):
+    jobs = [fetch_shares(client, bc_id, pid, t) for t in shared_types(scope) for pid in read]
+    for batch in await run_all(jobs):
         shares.update((s.key, s) for s in batch if s.asset in scope.assets)
     return partners, shares

@@ -299,7 +299,7 @@ async def unshare(
         return await _post(client, "bc/partner/asset/delete/", {**body, "asset_ids": batch})
 
     async def missing(batch: list[str]) -> list[str]:
-        shares = await _shared(client, bc_id, partner_bc_id)
+        shares = await _shared(client, bc_id, partner_bc_id, asset_type)
         return [a for a in batch if a in shares]
 
     request_ids: list[str] = []
@@ -322,9 +322,14 @@ async def remove_partner(client: TikTokClient, bc_id: str, partner_bc_id: str) -
     return await write_verified(client, [partner_bc_id], sender, missing)
 
 
-async def _shared(client: TikTokClient, bc_id: str, partner_bc_id: str) -> dict[str, str]:
+async def _shared(
+    client: TikTokClient,
+    bc_id: str,
+    partner_bc_id: str,
+    asset_type: AssetType = AssetType.AD_ACCOUNT,
+) -> dict[str, str]:
     try:
-        shares = await fetch_shares(client, bc_id, partner_bc_id)
+        shares = await fetch_shares(client, bc_id, partner_bc_id, asset_type)
     except NotFoundError:
         return {}
     return {s.asset.id: s.role for s in shares}
