@@ -87,6 +87,8 @@ class Plan:
     actual_fingerprint: str
     config_digest: str
     unmanaged_assets: int = 0
+    # Undeclared assets partners share with this BC: not its own, so not "unmanaged".
+    incoming_assets: int = 0
     config_path: str | None = None
     warnings: tuple[str, ...] = ()
     # What the safety guards refused in these steps; a refused plan is never applied.
@@ -129,6 +131,7 @@ class Plan:
             "config_digest": self.config_digest,
             "actual_fingerprint": self.actual_fingerprint,
             "unmanaged_assets": self.unmanaged_assets,
+            **({"incoming_assets": self.incoming_assets} if self.incoming_assets else {}),
             "summary": self.summary.to_json(),
             "unchanged": dict(self.unchanged),
             "warnings": list(self.warnings),
@@ -151,6 +154,7 @@ class Plan:
             actual_fingerprint=doc["actual_fingerprint"],
             config_digest=doc["config_digest"],
             unmanaged_assets=int(doc.get("unmanaged_assets", 0)),
+            incoming_assets=int(doc.get("incoming_assets", 0)),
             config_path=doc.get("config_path"),
             warnings=tuple(doc.get("warnings", ())),
             refusals=tuple(doc.get("refusals", ())),
@@ -202,6 +206,7 @@ def make_plan(
     actual: State,
     *,
     unmanaged_assets: int = 0,
+    incoming_assets: int = 0,
     allow_removals: bool = False,
     scope: ChangedScope | None = None,
     unread_members: int = 0,
@@ -225,6 +230,7 @@ def make_plan(
         actual_fingerprint=actual.fingerprint(),
         config_digest=config.digest,
         unmanaged_assets=unmanaged_assets,
+        incoming_assets=incoming_assets,
         config_path=config.path,
         warnings=warnings,
         refusals=safety.refusals(

@@ -15,7 +15,13 @@ from collections.abc import Mapping, Sequence
 from bcsync.change import Action, Change, Kind
 from bcsync.plan import Plan, checksum_of
 from bcsync.render import total_summary
-from bcsync.render.text import config_words, describe, printable, unchanged_sentence
+from bcsync.render.text import (
+    config_words,
+    describe,
+    incoming_sentence,
+    printable,
+    unchanged_sentence,
+)
 
 GITHUB_COMMENT_LIMIT = 65536
 TITLE = "## bcsync plan"
@@ -166,6 +172,8 @@ def _notes(plan: Plan) -> list[str]:
         n = plan.unmanaged_assets
         noun = "asset" if n == 1 else "assets"
         lines.append(f"- unmanaged: {n} {noun} (not declared in config; left alone)")
+    if plan.incoming_assets:
+        lines.append(f"- {incoming_sentence(plan.incoming_assets)}")
     return ["\n".join(lines)] if lines else []
 
 

@@ -73,6 +73,14 @@ def changelog(url: str) -> list[str]:
         page += 1
 
 
+CLEAR = {
+    "throttle_rate": 0.0,
+    "error_5xx_rate": 0.0,
+    "timeout_rate": 0.0,
+    "lost_response_rate": 0.0,
+}
+
+
 def set_faults(url: str, **faults: float) -> None:
     answer = httpx.post(f"{url}/_emulator/faults", json=faults, timeout=5)
     assert answer.status_code == 200, answer.text
@@ -115,7 +123,8 @@ def test_apply_under_faults_converges_without_duplicate_invites(
         if todo == 0:
             break
     assert rounds[-1] == 0, f"did not converge: changes per round {rounds}"
-    set_faults(served.url)
+    # The control endpoint merges what it is sent: name every fault to clear it.
+    set_faults(served.url, **CLEAR)
     todo, _ = asyncio.run(plan_and_apply(config, tmp_path / "s", tmp_path / "a.jsonl"))
     assert todo == 0
     # Entries read "owner@acme.com invited grace@acme.com as STANDARD...".
