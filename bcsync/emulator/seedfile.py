@@ -1,12 +1,12 @@
 """Reading a seed file as hostile input: a bounded regular file, strict UTF-8, bounded YAML.
 
-A seed is read like a config (DESIGN.md section 1, trust model): a FIFO or a link to /dev/zero is
-refused before it is opened, the size is capped, and UTF-8 errors are located. The YAML is built
+A seed is read like a config (every file is hostile until checked): a FIFO or a link to /dev/zero
+is refused before it is opened, the size is capped, and UTF-8 errors are located. The YAML is built
 from libyaml's parse events by an iterative loop (pyyaml's recursive composer crashes the process
-on a few hundred thousand nested brackets), with caps on depth, alias expansion ("billion
-laughs") and number length, duplicate keys refused, and plain data only. Positions are not
-recorded while loading: `locate` re-reads the events for the few paths an error names (issue 13:
-the second full pass for line numbers cost as much as the load).
+on a few hundred thousand nested brackets), with caps on depth, alias expansion ("billion laughs")
+and number length, duplicate keys refused, and plain data only. Positions are not recorded while
+loading: `locate` re-reads the events for the few paths an error names (at TikTok's limits, the
+second full pass for line numbers cost as much as the load).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from typing import Protocol, runtime_checkable
 
 from bcsync.model import Asset, AssetKey, AssetType, FinanceRole, MemberRole, State
 
-# The API's batch limits (wire contract 3.2 and 3.5).
+# The API's batch limits: 1-50 emails an invite, 1-50 ad accounts a share.
 MAX_INVITE_EMAILS = 50
 MAX_SHARE_ASSETS = 50
 

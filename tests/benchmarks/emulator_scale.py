@@ -1,4 +1,4 @@
-"""Benchmark: does the emulator's per-call cost stay flat as the Business Center grows? (issue 13)
+"""Benchmark: does the emulator's per-call cost stay flat as the Business Center grows?
 
     python tests/benchmarks/emulator_scale.py [--calls 150] [--repeat 5] [--loads 3]
 
@@ -42,7 +42,7 @@ from read_state import BC_ID, TOKEN, make_seed
 from bcsync.emulator import create_app
 
 API = "/open_api/v1.3/"
-# TikTok's limits (DESIGN.md section 3; issue 13): the 1x world.
+# TikTok's documented limits (4,000 members, 20 admins): the 1x world.
 FULL = {
     "members": 4000,
     "pending": 200,

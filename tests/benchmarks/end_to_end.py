@@ -1,4 +1,4 @@
-"""Benchmark whole commands at TikTok's limits (issue 13 section 4; not run by pytest).
+"""Benchmark whole commands at TikTok's limits (not run by pytest).
 
     python tests/benchmarks/end_to_end.py [--keep DIR] [--validate-repeat 3] [--skip-per-call]
 
@@ -21,7 +21,7 @@ own peak RSS, start-up included), run by this script in `--child` mode so the pr
 The last line is one JSON object: validate_s, first_plan_s, plan_s, plan_calls, plan_changed_s,
 plan_changed_calls, apply_s, apply_calls, call_ms_quarter, call_ms_full, per_call_ratio, peak_mb
 (the largest peak RSS of one command), and details. Bounded: every child has a time limit and the
-served emulator runs under `timeout`, so it stops by itself. Targets (issue 13): validate_s <= 1,
+served emulator runs under `timeout`, so it stops by itself. Targets: validate_s <= 1,
 plan_s <= 20, plan_changed_calls <= 250, per_call_ratio <= 1.3.
 """
 

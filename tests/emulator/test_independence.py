@@ -1,4 +1,4 @@
-"""The emulator imports nothing from bcsync's core or providers (DESIGN.md section 10)."""
+"""The emulator imports nothing from bcsync's core or providers (ARCHITECTURE.md, the rules)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The import graph: the core does no I/O, and nothing imports the CLI (DESIGN.md section 2)."""
+"""The import graph: the core does no I/O, and nothing imports the CLI (ARCHITECTURE.md)."""
 
 from __future__ import annotations
 
@@ -183,3 +183,40 @@ def test_commands_run_coroutines_through_run_async() -> None:
         and node.func.value.id == "asyncio"
     ]
     assert offenders == []
+
+
+# Auditor features read and report; none of them may reach the code that writes a BC.
+AUDITOR_MODULES = (
+    "access",
+    "access_diff",
+    "auditquery",
+    "blame",
+    "drift",
+    "drift_read",
+    "expiry",
+    "gitrev",
+    "history",
+    "observe",
+    "revisions",
+    "story",
+    "why",
+)
+WRITERS = {"bcsync.apply", "bcsync.reconcile", "bcsync.planfile"}
+
+
+@pytest.mark.parametrize("name", AUDITOR_MODULES)
+def test_auditor_features_never_apply(name: str) -> None:
+    found = {n for _, n in imports(PACKAGE / f"{name}.py")}
+    assert not {n for n in found if n in WRITERS or n.rsplit(".", 1)[0] in WRITERS}
+
+
+PLAN_MODULES = {"bcsync.plan", "bcsync.apply", "bcsync.reconcile", "bcsync.safety", "bcsync.diff"}
+
+
+@pytest.mark.parametrize(
+    "path", sorted((PACKAGE / "providers").rglob("*.py")), ids=lambda p: p.name
+)
+def test_providers_know_nothing_of_plans(path: Path) -> None:
+    """A provider performs one operation at a time; which plan it belongs to is not its business."""
+    found = {n for _, n in imports(path)}
+    assert not {n for n in found if n in PLAN_MODULES or n.rsplit(".", 1)[0] in PLAN_MODULES}
