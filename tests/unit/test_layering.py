@@ -20,6 +20,7 @@ CORE_PATTERNS = (
     "config/rules.py",
     "config/build.py",
     "config/document.py",  # the Document type rules and build read
+    "files/marks.py",  # positions in a YAML document, shared by config and seed files
     "providers/base.py",
     "access.py",  # the access matrix, expiry and `why` findings behind the auditors' views
     "expiry.py",
@@ -220,3 +221,14 @@ def test_providers_know_nothing_of_plans(path: Path) -> None:
     """A provider performs one operation at a time; which plan it belongs to is not its business."""
     found = {n for _, n in imports(path)}
     assert not {n for n in found if n in PLAN_MODULES or n.rsplit(".", 1)[0] in PLAN_MODULES}
+
+
+def test_files_import_neither_the_client_nor_the_emulator() -> None:
+    """`bcsync.files` sits below config, planfile and the emulator: it imports none of them."""
+    offenders = [
+        f"{path.name}:{line}: {name}"
+        for path in sorted((PACKAGE / "files").glob("*.py"))
+        for line, name in imports(path)
+        if name.split(".")[0] == "bcsync" and not name.startswith("bcsync.files")
+    ]
+    assert offenders == []
