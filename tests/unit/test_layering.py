@@ -14,6 +14,7 @@ CORE_PATTERNS = (
     "changed.py",  # what a `plan --changed` reads: two desired States compared
     "diff.py",
     "schedule.py",
+    "operations.py",  # each write operation's typed parameters, shared by plans and providers
     "plan.py",
     "safety.py",
     "render/*.py",
