@@ -313,7 +313,8 @@ def _parse_day(text: str) -> date:
 
 def _pathspec(path: str) -> str:
     # Literal pathspecs: a config named `*.yaml` or `:x` must not turn into a pattern.
-    return ":(top,literal)" + path if path != "." else ":(top)."
+    # The repository's root is ":(top)" alone: git matches nothing for ":(top)." (`history .`).
+    return ":(top,literal)" + path if path != "." else ":(top)"
 
 
 def _join(directory: str, name: str) -> str:

@@ -16,7 +16,7 @@ from bcsync.cli.base import (
     run_async,
     state_dir_option,
 )
-from bcsync.errors import ExitCode, FileAccessError
+from bcsync.errors import ConfigError, ExitCode, FileAccessError
 
 
 def _beside(config_path: str) -> Path:
@@ -24,13 +24,23 @@ def _beside(config_path: str) -> Path:
     return Path(config_path).parent / ".bcsync"
 
 
-def _default_log(state_dir: str | None) -> Path:
-    """STATE_DIR/audit.jsonl; without --state-dir, that of bcsync.yaml or of bcsync/*.yaml."""
+def audit_logs(paths: tuple[str, ...], state_dir: str | None) -> list[Path]:
+    """Where apply wrote: STATE_DIR/audit.jsonl, else `.bcsync/audit.jsonl` beside each config.
+
+    Every directory holding a config in PATHS (default: bcsync.yaml, else bcsync/*.yaml) is
+    looked in, since apply writes beside the first config it was given; the logs that exist are
+    read (the first one is named when none does)."""
+    from bcsync.config.loader import discover
+
     if state_dir:
-        return Path(state_dir) / "audit.jsonl"
-    here = Path(".bcsync") / "audit.jsonl"
-    nested = Path("bcsync") / ".bcsync" / "audit.jsonl"
-    return nested if not here.exists() and nested.exists() else here
+        return [Path(state_dir) / "audit.jsonl"]
+    files, problems = discover(list(paths))
+    if problems and paths:
+        raise ConfigError(problems, "cannot find the configs whose audit log to read")
+    logs = list(dict.fromkeys(_beside(f.path) / "audit.jsonl" for f in files))
+    if not logs:
+        return [Path(".bcsync") / "audit.jsonl"]
+    return [log for log in logs if log.exists()] or logs[:1]
 
 
 def _emit(text: str, out: str | None) -> None:
@@ -165,18 +175,25 @@ def expiring(paths: tuple[str, ...], within: str, fmt: str, now: str | None) -> 
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("paths", nargs=-1, type=click.Path())
 @click.option(
     "--log",
     "log",
     type=click.Path(dir_okay=False),
-    help="The audit log (default: STATE_DIR/audit.jsonl).",
+    help="The audit log (default: .bcsync/audit.jsonl beside the configs, or STATE_DIR's).",
 )
-@click.option("--since", metavar="DATE", help="Records at or after DATE (YYYY-MM-DD or ISO time).")
+@click.option(
+    "--since",
+    metavar="WHEN",
+    help="Records at or after WHEN: YYYY-MM-DD, an ISO time, today, yesterday, or a window back "
+    "from now as --within reads it (7d, 2w).",
+)
 @click.option("--member", metavar="EMAIL", help="Records about this member.")
 @click.option("--bc", "bc_id", metavar="ID", help="Records of this Business Center.")
 @format_option("text", "json", "csv", help="Output format.")
 @state_dir_option
 def audit(
+    paths: tuple[str, ...],
     log: str | None,
     since: str | None,
     member: str | None,
@@ -186,20 +203,28 @@ def audit(
 ) -> int:
     """Query the audit log: what apply changed, when, who ran it, from which commit.
 
-    The log is STATE_DIR/audit.jsonl (by default .bcsync/ beside bcsync.yaml, or bcsync/.bcsync/).
+    The log is where apply wrote it: .bcsync/audit.jsonl beside the configs in PATHS (beside
+    each, when they lie in several directories), or STATE_DIR/audit.jsonl with --state-dir.
 
     Damaged lines (a truncated last line after a crash, non-JSON, oversized) are skipped with
     a FILE:LINE warning on stderr.
+
+    PATHS are config files or directories of them (default: bcsync.yaml, else bcsync/*.yaml).
     """
-    from bcsync.auditquery import AuditFilter, parse_since, query
+    from datetime import UTC, datetime
+
+    from bcsync.auditquery import AuditFilter, parse_when, query_all
     from bcsync.render import auditor
 
     try:
-        start = parse_since(since) if since else None
+        start = parse_when(since, datetime.now(UTC)) if since else None
     except ValueError as exc:
-        raise click.BadParameter(f"expected YYYY-MM-DD or an ISO time, got {since!r}") from exc
-    path = Path(log) if log else _default_log(state_dir)
-    found = query(path, AuditFilter(since=start, member=member, bc_id=bc_id))
+        raise click.BadParameter(
+            f"expected YYYY-MM-DD, an ISO time, today, yesterday or 7d/2w, got {since!r}",
+            param_hint="--since",
+        ) from exc
+    logs = [Path(log)] if log else audit_logs(paths, state_dir)
+    found = query_all(logs, AuditFilter(since=start, member=member, bc_id=bc_id))
     for warning in found.warnings:
         echo_err(warning.format())
     if fmt == "json":
