@@ -122,19 +122,22 @@ def split_asset_paths(rest: tuple[str, ...]) -> tuple[str | None, tuple[str, ...
 @format_option("text", "json", help="Output format.")
 @now_option
 def why(email: str, rest: tuple[str, ...], fmt: str, now: str | None) -> int:
-    """Explain one person's access: each grant, its config lines, and who introduced each line.
+    """Explain one person's access: each grant, where it was gained, and its config lines.
 
     EMAIL is a member (or a partner's alias or BC id); ASSET narrows to one asset (alias, id or
     TYPE/ID); an argument naming an existing file or directory starts the PATHS. From the config
-    alone (no token); git blame names the commit, author and date of every line, and says so
-    when the config is not in a git checkout.
+    alone (no token). For each grant: the commit (author, date, message) where it took its
+    current value and through which config line or group, from the same commit-by-commit
+    effective access as `history` (group edits for others, reformatting and moved lines do not
+    change the answer; a grant from a merged branch names its commit and the merge). Every
+    revision is evaluated as of --now. Says so when the config is not in a git checkout.
     """
     from bcsync.render import auditor
     from bcsync.why import Explainer
 
     asset, paths = split_asset_paths(rest)
     configs = load_configs(paths, now)
-    found = Explainer().explain(configs, email, asset)
+    found = Explainer().explain(configs, email, asset, parse_now(now))
     click.echo(auditor.why_json(found) if fmt == "json" else auditor.why_text(found), nl=False)
     return 0
 
