@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 
 from bcsync import access_diff
-from bcsync.access import BC_ASSET, AccessRow, Kind, bc_rows
+from bcsync.access import BC_ASSET, AccessRow, Kind, Status, bc_rows
 from bcsync.config.document import Document
 from bcsync.config.loader import LoadFailed, read_document
 from bcsync.model import AssetKey, AssetType, BusinessCenterConfig
@@ -81,6 +81,8 @@ def split_ref(ref: str) -> tuple[str, int] | None:
 
 def entry_key(row: AccessRow) -> EntryKey:
     """The effective-access key of a report row: membership, grant, partner or share."""
+    if row.status is Status.ADMIN_ROLE:  # an admin reaches the asset through the admin role
+        return access_diff.Kind.MEMBER, row.principal, None
     if row.asset_type == BC_ASSET:
         kind = access_diff.Kind.MEMBER if row.kind is Kind.MEMBER else access_diff.Kind.PARTNER
         return kind, row.principal, None
@@ -131,6 +133,10 @@ class Explainer:
 
     def _lines(self, config: BusinessCenterConfig, row: AccessRow) -> list[LineStory]:
         out: list[LineStory | None] = []
+        if row.status is Status.ADMIN_ROLE:
+            member = config.desired.members.get(row.principal)
+            story = self._story("admin role reaches every asset", member.source if member else None)
+            return [story] if story else []
         if row.asset_type == BC_ASSET or row.kind is Kind.PARTNER:
             label = "member line" if row.kind is Kind.MEMBER else "partner line"
             out += [self._story(label, s) for s in row.sources]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
 from pathlib import Path
 
 import click
@@ -97,9 +99,15 @@ def report(
                 return await observe_all(configs, providers)
 
         observed = run_async(go)
-    result = build_report(configs, observed, parse_now(now))
+    from bcsync.provenance import collect
+
+    result = build_report(configs, observed, parse_now(now), collect(configs))
+    # Text wraps to the terminal's width; piped or written to a file, to 100 columns.
+    width = report_text.TEXT_WIDTH
+    if out is None and fmt == "text" and sys.stdout.isatty():
+        width = shutil.get_terminal_size((width, 24)).columns
     views = {
-        "text": report_text.render_text,
+        "text": lambda r: report_text.render_text(r, width),
         "markdown": report_text.render_markdown,
         "json": report_data.render_json,
         "csv": report_data.render_csv,

@@ -38,7 +38,12 @@ def test_offline_report_needs_no_bc_and_explains_every_line(
     bob_us = rows[("bob@acme.com", "ad_accounts", "acme-us")]
     assert bob_us["sources"] == [f"group media-buyers (member quickstart/bcsync.yaml:{bob_line})"]
     assert bob_us["role"] == "operator"
-    assert {r["status"] for r in json.loads(result.output)["rows"]} == {"config"}
+    every = json.loads(result.output)["rows"]
+    assert {r["status"] for r in every} == {"config", "admin role"}
+    # Every asset lists the BC admins who reach it through their role, marked as such.
+    on_us = [r for r in every if r["asset_name"] == "acme-us" and r["status"] == "admin role"]
+    assert {r["principal"] for r in on_us} == {"owner@acme.com", "ops@acme.com", "dave@acme.com"}
+    assert all(r["sources"][0].startswith("admin role (member quickstart/") for r in on_us)
     # Offline means the BC was not even opened: no local database, no state directory.
     assert sorted(bcsync.workdir.rglob("*")) == before
 
