@@ -191,7 +191,7 @@ def test_fitted_wraps_a_long_cell_inside_its_column() -> None:
     head, row = report_text.fitted(table, 30)
     assert head == ["Who           Asset"]
     assert row == [
-        "bob@acme.com  ad account with a",
-        "              very long name",
+        "bob@acme.com  ad account with",
+        "              a very long name",
         "              indeed",
     ]
