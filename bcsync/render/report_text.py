@@ -7,6 +7,7 @@ puts each row's details (kind, source, expiry, reason, note) on a wrapped line u
 
 from __future__ import annotations
 
+import functools
 import textwrap
 from collections.abc import Iterable, Sequence
 
@@ -32,6 +33,7 @@ def _rows_of(report: AccessReport, bc_id: str) -> list[AccessRow]:
     return [r for r in report.rows if r.bc_id == bc_id]
 
 
+@functools.lru_cache(maxsize=1024)
 def _role(role: str | None) -> str:
     """A permission set wraps at its commas: "direct_message, live, post"."""
     return role.replace(",", ", ").replace(",  ", ", ") if role else ""
@@ -62,41 +64,54 @@ def _details(row: AccessRow) -> str:
     return "; ".join(parts)
 
 
-def _widths(table: Sequence[Sequence[str]], width: int) -> list[int]:
+def _widths(table: Sequence[Sequence[str]], width: int) -> tuple[list[int], bool]:
     """Column widths that fit `width` (two spaces apart): the widest shrink first, down to their
-    longest word (an email is not split while anything else can give), then further."""
+    longest word (an email is not split while anything else can give), then further. And
+    whether no column had to shrink."""
     columns = range(len(table[0]))
-    widths = [max(len(row[i]) for row in table) for i in columns]
+    # Cells repeat (roles, statuses, assets): measure each distinct value once.
+    values = [{row[i] for row in table} for i in columns]
+    widths = [max(map(len, v)) for v in values]
     words = [
-        min(widths[i], max(len(w) for row in table for w in row[i].split() or [""]))
-        for i in columns
+        min(widths[i], max(len(w) for v in values[i] for w in v.split() or [""])) for i in columns
     ]
     room = width - 2 * (len(widths) - 1)
+    natural = sum(widths) <= room
     for floor in (words, [min(MIN_COLUMN, w) for w in widths]):
         while sum(widths) > room:
             able = [i for i in columns if widths[i] > floor[i]]
             if not able:
                 break
             widths[max(able, key=widths.__getitem__)] -= 1
-    return widths
+    return widths, natural
 
 
 def _wrap(text: str, width: int) -> list[str]:
+    if len(text) <= width:  # most cells: textwrap costs 20 s over 150,000 rows
+        return [text]
+    return _wrapped(text, width)
+
+
+@functools.lru_cache(maxsize=4096)
+def _wrapped(text: str, width: int) -> list[str]:
     return textwrap.wrap(text, width, break_on_hyphens=False) or [""]
 
 
 def fitted(table: Sequence[Sequence[str]], width: int) -> list[list[str]]:
     """Each row of cells as aligned lines within `width`; a long cell wraps inside its column."""
-    widths = _widths(table, width)
+    widths, natural = _widths(table, width)
+    line = "  ".join(f"{{:<{w}}}" for w in widths)
     out = []
     for row in table:
+        # Nothing shrunk: every row is one line (cheap at 100,000 rows).
+        if natural or all(len(c) <= w for c, w in zip(row, widths, strict=True)):
+            out.append([line.format(*row).rstrip()])
+            continue
         wrapped = [_wrap(cell, w) for cell, w in zip(row, widths, strict=True)]
         lines = []
         for i in range(max(map(len, wrapped))):
-            parts = [
-                (c[i] if i < len(c) else "").ljust(w) for c, w in zip(wrapped, widths, strict=True)
-            ]
-            lines.append("  ".join(parts).rstrip())
+            parts = [c[i] if i < len(c) else "" for c in wrapped]
+            lines.append(line.format(*parts).rstrip())
         out.append(lines)
     return out
 
