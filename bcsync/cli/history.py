@@ -147,7 +147,6 @@ def drift(
     from pathlib import Path
 
     from bcsync.auditquery import read_records
-    from bcsync.cli.core import resolve_state_dir
     from bcsync.drift import DriftReport, own_applies
     from bcsync.drift_read import check_drift
     from bcsync.providers import open_providers
@@ -166,9 +165,10 @@ def drift(
     applies = own_applies(
         r for log in logs if audit_log or log.is_file() for r in read_records(log)
     )
-    state = resolve_state_dir(state_dir, configs)
 
     async def go() -> list[DriftReport]:
+        # Drift writes nothing, so it needs no state directory: only --state-dir's if given.
+        state = Path(state_dir) if state_dir else None
         async with open_providers(configs, state_dir=state) as providers:
             return list(
                 await asyncio.gather(
