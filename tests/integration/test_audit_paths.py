@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from bcsync.cli import cli
+from tests.examples import copy_example
 
-from .conftest import EXAMPLES, LOCAL_STATE, NOW
+from .conftest import NOW
 
 
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Two BCs in two directories, applied from their parent with no --state-dir set."""
     for name in ("quickstart", "other"):
-        shutil.copytree(EXAMPLES / "quickstart", tmp_path / name, ignore=LOCAL_STATE)
+        copy_example("quickstart", tmp_path / name)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("BCSYNC_STATE_DIR", raising=False)
     applied = run("apply", "quickstart", "--auto-approve", "--now", NOW, lock_dir=tmp_path)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,8 +21,9 @@ from bcsync.model import AssetKey, AssetType
 from bcsync.providers.tiktok.client import TikTokClient
 from bcsync.providers.tiktok.limiter import RateLimit, RateLimiter
 from bcsync.providers.tiktok.provider import TikTokProvider
+from tests.examples import copy_example
 
-from .conftest import EXAMPLES, LOCAL_STATE, NOW
+from .conftest import NOW
 
 ACME = "7012345678901234567"
 CAROL = "6900000000000000005"
@@ -37,7 +37,7 @@ def run(*args: str, lock_dir: Path) -> Result:
 
 @pytest.fixture
 def applied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    shutil.copytree(EXAMPLES / "quickstart", tmp_path / "quickstart", ignore=LOCAL_STATE)
+    copy_example("quickstart", tmp_path / "quickstart")
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("BCSYNC_STATE_DIR", raising=False)
     result = run("apply", "quickstart", "--auto-approve", "--now", NOW, lock_dir=tmp_path)

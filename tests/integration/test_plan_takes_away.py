@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from bcsync.cli import cli
+from tests.examples import copy_example
 
-from .conftest import EXAMPLES, LOCAL_STATE, NOW
+from .conftest import NOW
 
 
 def run(*args: str) -> Result:
@@ -20,7 +20,7 @@ def run(*args: str) -> Result:
 
 @pytest.fixture
 def quickstart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    shutil.copytree(EXAMPLES / "quickstart", tmp_path / "quickstart", ignore=LOCAL_STATE)
+    copy_example("quickstart", tmp_path / "quickstart")
     monkeypatch.chdir(tmp_path)
     return tmp_path / "quickstart"
 

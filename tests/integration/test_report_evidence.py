@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +13,9 @@ from click.testing import CliRunner, Result
 
 import bcsync
 from bcsync.cli import cli
+from tests.examples import copy_example
 
-from .conftest import EXAMPLES, LOCAL_STATE, NOW
+from .conftest import NOW
 from .gitrepo import GitRepo
 
 
@@ -25,7 +25,7 @@ def run(*args: str) -> Result:
 
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> GitRepo:
-    shutil.copytree(EXAMPLES / "quickstart", tmp_path / "quickstart", ignore=LOCAL_STATE)
+    copy_example("quickstart", tmp_path / "quickstart")
     (tmp_path / ".gitignore").write_text(".bcsync/\n")
     made = GitRepo(tmp_path)
     made.git("init", "-q", "-b", "main")

@@ -16,8 +16,9 @@ import pytest
 from click.testing import CliRunner
 
 from bcsync.cli import cli
+from tests.examples import EXAMPLES
 
-from .gitrepo import EXAMPLES, GitRepo
+from .gitrepo import GitRepo
 
 OLD, NEW = "configs/acme.yaml", "configs/acme-retail.yaml"
 NOW = "2026-11-25"

@@ -11,9 +11,10 @@ from builders import AGENCY, bc_config, bound, state
 
 import bcsync
 from bcsync.change import Action, Change
+from bcsync.errors import StalePlanError
 from bcsync.model import AssetKey, AssetType, Grant, Partner, PartnerShare, Policy
 from bcsync.plan import Plan, make_plan
-from bcsync.reconcile import first_difference
+from bcsync.reconcile import Progress, first_difference, progress_of
 from bcsync.render import json as render_json
 from bcsync.render import markdown, text
 
@@ -24,16 +25,23 @@ LEADS = AssetKey(AssetType.LEAD_FORM, "7600000000000000001")
 UNDECLARED = AssetKey(AssetType.AD_ACCOUNT, "7100000000000000077")
 ALIASES = {US: "acme-us", EU: "acme-eu", TT: "brand", LEADS: "signup"}
 SCHEMA = Path(bcsync.__file__).resolve().parent / "schemas" / "plan.schema.json"
+ERIN = (
+    Grant(TT, "erin@acme.com", "direct_message,post"),
+    Grant(LEADS, "erin@acme.com", "admin"),
+    Grant(US, "erin@acme.com", "analyst"),
+)
 
 
-def plan_removing_erin_and_agency(extra_grants: int = 0) -> Plan:
+def plan_removing_erin_and_agency(
+    extra_grants: int = 0, *, made: bool = False, erin: tuple[Grant, ...] | None = None
+) -> Plan:
+    """Owner's US grant revoked, erin and agency-x removed; `made`: the revocation was made."""
     owner = bound("owner@acme.com", "admin")
     desired = state([owner], ALIASES, ALIASES)
+    erins = ERIN if erin is None else erin
     grants = [
-        Grant(TT, "erin@acme.com", "direct_message,post"),
-        Grant(LEADS, "erin@acme.com", "admin"),
-        Grant(US, "erin@acme.com", "analyst"),
-        Grant(US, "owner@acme.com", "admin"),
+        *erins,
+        *([] if made else [Grant(US, "owner@acme.com", "admin")]),
         *(
             Grant(AssetKey(AssetType.AD_ACCOUNT, f"79{i:017d}"), "erin@acme.com", "analyst")
             for i in range(extra_grants)
@@ -146,3 +154,15 @@ def test_a_saved_plan_whose_takes_away_was_edited_is_not_the_reviewed_one(edit: 
         )
     found = first_difference(saved, plan)
     assert found is not None and "takes_away" in found
+
+
+def test_what_remains_may_take_away_less_than_reviewed_never_more() -> None:
+    reviewed = plan_removing_erin_and_agency()
+    # An earlier apply revoked the owner's grant; erin lost her lead form meanwhile: fewer.
+    less = plan_removing_erin_and_agency(made=True, erin=(ERIN[0], ERIN[2]))
+    assert progress_of(reviewed, less).progress is Progress.REMAINDER
+    more = plan_removing_erin_and_agency(
+        made=True, erin=(*ERIN, Grant(EU, "erin@acme.com", "admin"))
+    )
+    with pytest.raises(StalePlanError, match="takes_away"):
+        progress_of(reviewed, more)
