@@ -23,12 +23,14 @@ from pathlib import Path
 
 from bcsync.access_diff import Kind
 from bcsync.gitrev import GitError, Repo, open_repo
-from bcsync.model import AssetKey, BusinessCenterConfig, State
+from bcsync.model import AssetKey, BusinessCenterConfig, MemberRole, State
 from bcsync.revisions import Commit
 from bcsync.story import Gained
 
+# A BC admin's reach to every asset: the admin role alone (a finance role change is not it).
+ADMIN_ROLE = "admin role"
 # (kind, subject, asset): a member or partner by email / BC id, a grant or share on an asset.
-EntryKey = tuple[Kind, str, AssetKey | None]
+EntryKey = tuple[Kind | str, str, AssetKey | None]
 # What a revision grants for an entry (None: nothing) and where it came from there.
 Value = tuple[str | None, tuple[str, ...]]
 
@@ -38,6 +40,11 @@ def value_of(state: State | None, key: EntryKey) -> Value:
     if state is None:
         return None, ()
     kind, subject, asset = key
+    if kind == ADMIN_ROLE:
+        admin = state.members.get(subject)
+        if admin is None or admin.role is not MemberRole.ADMIN:
+            return None, ()
+        return "admin", (admin.source,) if admin.source else ()
     if kind is Kind.MEMBER:
         m = state.members.get(subject)
         if m is None:

@@ -18,7 +18,7 @@ from bcsync.access import BC_ASSET, AccessRow, Kind, Status, bc_rows
 from bcsync.config.document import Document
 from bcsync.config.loader import LoadFailed, read_document
 from bcsync.model import AssetKey, AssetType, BusinessCenterConfig
-from bcsync.origins import EntryKey, origins
+from bcsync.origins import ADMIN_ROLE, EntryKey, origins
 from bcsync.story import ExpiredEntry, GrantStory, LineStory, WhyResult
 
 _GROUP = re.compile(r"^group (?P<name>\S+)(?: \(via (?P<via>\S+)\))?$")
@@ -82,7 +82,7 @@ def split_ref(ref: str) -> tuple[str, int] | None:
 def entry_key(row: AccessRow) -> EntryKey:
     """The effective-access key of a report row: membership, grant, partner or share."""
     if row.status is Status.ADMIN_ROLE:  # an admin reaches the asset through the admin role
-        return access_diff.Kind.MEMBER, row.principal, None
+        return ADMIN_ROLE, row.principal, None
     if row.asset_type == BC_ASSET:
         kind = access_diff.Kind.MEMBER if row.kind is Kind.MEMBER else access_diff.Kind.PARTNER
         return kind, row.principal, None

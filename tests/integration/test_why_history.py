@@ -79,6 +79,13 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[GitRepo, dict[str, 
     # The group is renamed, and its members' lists with it.
     repo.write(repo.read(NEW).replace("media-buyers", "buyers"), NEW)
     shas["group"] = repo.commit("shorter group name", author="Hank Renamer")
+    # The owner's finance role changes: their membership changed, their admin reach did not.
+    repo.replace(
+        "owner@acme.com: { role: admin, finance_role: manager }",
+        "owner@acme.com: { role: admin, finance_role: analyst }",
+        NEW,
+    )
+    shas["finance"] = repo.commit("owner reads finance only", author="Ivy Finance")
     return repo, shas
 
 
@@ -178,3 +185,14 @@ def test_an_uncommitted_grant_says_so(repo: GitRepo) -> None:
         }
     finally:
         repo.write(text, NEW)
+
+
+def test_an_admins_reach_to_an_asset_dates_from_the_admin_role_not_a_finance_edit(
+    repo: GitRepo, shas: dict[str, str]
+) -> None:
+    doc = why(repo, "owner@acme.com", "us-main")
+    rows = {a["asset_type"]: a for a in doc["access"]}
+    assert rows["business_center"]["gained"]["commit"] == shas["finance"]
+    reach = rows["ad_accounts"]
+    assert reach["status"] == "admin role" and reach["gained"]["commit"] == shas["first"]
+    assert reach["lines"][0]["label"] == "admin role reaches every asset"
