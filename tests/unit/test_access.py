@@ -15,6 +15,7 @@ from bcsync.access import (
     AccessRow,
     Kind,
     Observed,
+    Provenance,
     Status,
     build_report,
     explain_source,
@@ -195,3 +196,16 @@ def test_fitted_wraps_a_long_cell_inside_its_column() -> None:
         "              a very long name",
         "              indeed",
     ]
+
+
+def test_provenance_cannot_break_out_of_its_csv_comment_or_html() -> None:
+    config = replace(desired_config(), name="Acme\n=HYPERLINK(1)\r</dd><script>x</script>")
+    prov = Provenance("0.1.0", "2026-11-25T00:00:00.000Z", "c" * 40, True)
+    report = build_report([config], None, NOW, prov)
+    lines = report_data.render_csv(report).splitlines()
+    head = lines[: lines.index(next(line for line in lines if not line.startswith("#")))]
+    assert len(head) == 4 and all(line.startswith("# ") for line in head)
+    assert lines[len(head)].startswith("BC id,")
+    assert "# Commit: " + "c" * 40 + " (uncommitted changes in the checkout)" in head
+    page = report_html.render_html(report)
+    assert "<script>x</script>" not in page and "&lt;script&gt;x" in page
