@@ -18,10 +18,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from bcsync.access_diff import AccessChange, Names, access_changes
-from bcsync.model import BusinessCenterConfig, MemberStatus, State
+from bcsync.model import BusinessCenterConfig, MemberStatus, State, managed_members
 
 LABEL = "changed outside bcsync"
-GONE = (MemberStatus.REJECTED, MemberStatus.UNBOUND)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,11 +74,7 @@ def compare(config: BusinessCenterConfig, actual: State) -> tuple[list[AccessCha
     """The differences from the config to the BC, and the members still pending. Pure."""
     policy = config.policy
     declared = set(config.desired.assets)
-    members = {
-        email: m
-        for email, m in actual.members.items()
-        if not policy.is_ignored(email) and m.status not in GONE
-    }
+    members = managed_members(actual, policy)
     pending = sorted(e for e, m in members.items() if m.status is MemberStatus.PENDING)
     have = State(
         bc_id=config.bc_id,

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from fnmatch import fnmatchcase
 from ipaddress import ip_address
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,7 +24,7 @@ from bcsync.config.document import (
     short_repr,
 )
 from bcsync.errors import Problem
-from bcsync.model import MAX_ADMINS, MAX_MEMBERS, AssetType
+from bcsync.model import MAX_ADMINS, MAX_MEMBERS, AssetType, matches_ignored
 
 EXPIRY_WARNING_DAYS = 14
 DEFAULT_MIN_ADMINS = 2
@@ -161,11 +160,11 @@ def _ignore_patterns(ctx: _Context) -> list[tuple[int, str]]:
 
 def _active_members(ctx: _Context) -> dict[str, dict[str, Any]]:
     """Declared members that build keeps: not expired, not ignored."""
-    patterns = [p.lower() for _, p in _ignore_patterns(ctx)]
+    patterns = [p for _, p in _ignore_patterns(ctx)]
     active = {}
     for lower in ctx.members:
         entry = _member(ctx, lower)
-        if _is_expired(ctx, entry) or any(fnmatchcase(lower, p) for p in patterns):
+        if _is_expired(ctx, entry) or matches_ignored(lower, patterns):
             continue
         active[lower] = entry
     return active
@@ -409,7 +408,7 @@ def _check_ignored(ctx: _Context) -> Iterator[Problem]:
         return
     for lower, email in ctx.members.items():
         for index, pattern in patterns:
-            if fnmatchcase(lower, pattern.lower()):
+            if matches_ignored(lower, (pattern,)):
                 line = _line(ctx.doc, ("policy", "ignore_members", index))
                 yield ctx.doc.problem(
                     ("members", email),

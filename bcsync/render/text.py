@@ -174,7 +174,7 @@ def _render_plan(plan: Plan, color: bool) -> str:
             "",
             _paint("Refused by the safety guards (apply will not run this plan)", RED, color),
         ]
-        lines += [f"  {_paint('x', RED, color)} {printable(r)}" for r in plan.refusals]
+        lines += [f"  {_paint('x', RED, color)} {printable(r.sentence())}" for r in plan.refusals]
     lines += ["", plan.summary.sentence()]
     return "\n".join(lines)
 

@@ -16,6 +16,8 @@ CORE_PATTERNS = (
     "schedule.py",
     "plan.py",
     "safety.py",
+    "refusal.py",  # a guard's verdict as data, and its words
+    "emails.py",  # the accepted form of an address and its confusable skeleton
     "render/*.py",
     "config/rules.py",
     "config/build.py",

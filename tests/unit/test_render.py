@@ -34,6 +34,7 @@ from bcsync.model import (
     State,
 )
 from bcsync.plan import Plan, checksum_of, make_plan, order
+from bcsync.refusal import Act, Refusal, RefusalKind, Subject, SubjectKind
 from bcsync.render import json as render_json
 from bcsync.render import markdown, text
 from bcsync.schedule import schedule
@@ -636,17 +637,27 @@ def test_schema_rejects_an_oversized_invite(validator: jsonschema.Draft202012Val
     assert list(validator.iter_errors(doc)) != []
 
 
+PROTECTED_OWNER = Refusal(
+    RefusalKind.PROTECTED,
+    Subject(SubjectKind.MEMBER, "owner@acme.com", user_id="6900000000000000001"),
+    Act.REMOVE,
+)
+
+
 def test_a_refused_plan_says_so_first_in_every_view() -> None:
-    refused = replace(acme_plan(), refusals=("refusing to remove protected member owner@acme.com",))
+    refused = replace(acme_plan(), refusals=(PROTECTED_OWNER,))
+    sentence = PROTECTED_OWNER.sentence()
+    assert "owner@acme.com" in sentence and "6900000000000000001" in sentence
     md = markdown.render([refused])
     caution = md.index("Refused by the safety guards")
     assert caution < md.index("**Plan:")
-    assert "refusing to remove protected member owner@acme.com" in md
+    assert markdown.escape(sentence) in md
     out = text.render([refused])
     assert "Refused by the safety guards" in out
-    assert "refusing to remove protected member owner@acme.com" in out
+    assert sentence in out
     doc = make_document([refused])
-    assert doc["plans"][0]["refusals"] == list(refused.refusals)
+    assert doc["plans"][0]["refusals"] == [PROTECTED_OWNER.to_json()]
+    assert doc["plans"][0]["refusals"][0]["override"] is None
 
 
 def test_config_reasons_and_expiries_reach_every_view() -> None:

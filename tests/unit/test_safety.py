@@ -1,7 +1,7 @@
 """safety: every guard refuses the steps that would run, naming the numbers and the override flag.
 
-Refusals are sentences for people; these tests check what they name (who, how many, which policy,
-which flag), not their wording.
+Refusals are typed (`bcsync.refusal.Refusal`): these tests check their kind, subject, act,
+numbers and override flag, never their wording.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from bcsync.model import (
     State,
 )
 from bcsync.plan import make_plan, raise_if_refused
+from bcsync.refusal import Act, Refusal, RefusalKind
 from bcsync.schedule import Assign, RemoveMember, Step, UpdateMember
 
 US = AssetKey(AssetType.AD_ACCOUNT, "7100000000000000001")
@@ -64,8 +65,9 @@ def check(
     return plan.refusals
 
 
-def names(refusal: str, *data: object) -> bool:
-    return all(str(d) in refusal for d in data)
+def verdict(refusal: Refusal) -> tuple[RefusalKind, str, Act | None]:
+    """What a refusal says, without its words: (kind, subject id, act)."""
+    return (refusal.kind, refusal.subject.id, refusal.act)
 
 
 ADMINS_2 = Policy(min_admins=2)
@@ -79,15 +81,17 @@ def test_safe_plan_has_no_refusals() -> None:
 
 @pytest.mark.parametrize(
     ("desired", "verb"),
-    [([want(OWNER, "admin")], "removing"), ([want(OWNER, "admin"), want(OPS)], "demoting")],
+    [([want(OWNER, "admin")], Act.REMOVE), ([want(OWNER, "admin"), want(OPS)], Act.DEMOTE)],
     ids=["removal", "demotion"],
 )
 def test_losing_an_admin_below_min_admins_names_the_numbers(
-    desired: list[Entry], verb: str
+    desired: list[Entry], verb: Act
 ) -> None:
     actual = [bound(OWNER, "admin"), bound(OPS, "admin")]
     (refusal,) = check(desired, actual, ADMINS_2)
-    assert names(refusal, verb, OPS, "leave 1 admin", "min_admins is 2")
+    assert verdict(refusal) == (RefusalKind.ADMIN_FLOOR, OPS, verb)
+    assert (refusal.count, refusal.limit, refusal.override) == (1, "2", None)
+    assert refusal.subject.user_id == f"uid-{OPS}"
 
 
 def test_promotion_before_demotion_passes() -> None:
@@ -100,7 +104,7 @@ def test_an_invited_admin_does_not_count_until_bound() -> None:
     desired = [want(OWNER, "admin"), want("new@acme.com", "admin")]
     actual = [bound(OWNER, "admin"), bound(OPS, "admin")]
     (refusal,) = check(desired, actual, ADMINS_2)
-    assert names(refusal, OPS, "leave 1 admin")
+    assert verdict(refusal) == (RefusalKind.ADMIN_FLOOR, OPS, Act.REMOVE) and refusal.count == 1
 
 
 def test_every_prefix_of_the_steps_keeps_min_admins() -> None:
@@ -111,7 +115,7 @@ def test_every_prefix_of_the_steps_keeps_min_admins() -> None:
     plan = make_plan(config, have)
     assert safety.refusals(plan.steps, config, have) == ()
     (refusal,) = safety.refusals(tuple(reversed(plan.steps)), config, have)
-    assert names(refusal, "demoting", OPS, "leave 1 admin")
+    assert verdict(refusal) == (RefusalKind.ADMIN_FLOOR, OPS, Act.DEMOTE) and refusal.count == 1
 
 
 def test_ignored_admins_do_not_count_towards_min_admins() -> None:
@@ -123,54 +127,57 @@ def test_ignored_admins_do_not_count_towards_min_admins() -> None:
         bound("a@tiktok-support.example", "admin"),
     ]
     (refusal,) = check(desired, actual, policy)
-    assert names(refusal, "removing", OPS, "leave 1 admin", "min_admins is 2")
+    assert verdict(refusal) == (RefusalKind.ADMIN_FLOOR, OPS, Act.REMOVE)
+    assert (refusal.count, refusal.limit) == (1, "2")
 
 
 @pytest.mark.parametrize(
     ("desired", "verb"),
-    [([want(OWNER), want(OPS, "admin")], "demoting"), ([want(OPS, "admin")], "removing")],
+    [([want(OWNER), want(OPS, "admin")], Act.DEMOTE), ([want(OPS, "admin")], Act.REMOVE)],
     ids=["demotion", "removal"],
 )
-def test_a_required_admin_is_never_demoted_or_removed(desired: list[Entry], verb: str) -> None:
+def test_a_required_admin_is_never_demoted_or_removed(desired: list[Entry], verb: Act) -> None:
     policy = Policy(min_admins=1, required_admins=(OWNER,))
     actual = [bound(OWNER, "admin"), bound(OPS, "admin")]
     (refusal,) = check(desired, actual, policy)
-    assert names(refusal, verb, OWNER, "required_admins")
+    assert verdict(refusal) == (RefusalKind.REQUIRED_ADMIN, OWNER, verb)
+    assert refusal.override is None
 
 
 @pytest.mark.parametrize(
     ("desired", "actual", "verb"),
     [
-        ([want(OPS, "admin")], [bound(OPS, "admin"), bound("cfo@acme.com")], "remove"),
+        ([want(OPS, "admin")], [bound(OPS, "admin"), bound("cfo@acme.com")], Act.REMOVE),
         (
             [want(OPS, "admin"), want("cfo@acme.com")],
             [bound(OPS, "admin"), bound("cfo@acme.com", "admin")],
-            "demote",
+            Act.DEMOTE,
         ),
         (
             [want(OPS, "admin"), want("cfo@acme.com")],
             [bound(OPS, "admin"), bound("cfo@acme.com"), Grant(US, "cfo@acme.com", "admin")],
-            "revoke",
+            Act.REVOKE,
         ),
         (
             [want(OPS, "admin"), want("cfo@acme.com"), Grant(US, "cfo@acme.com", "analyst")],
             [bound(OPS, "admin"), bound("cfo@acme.com"), Grant(US, "cfo@acme.com", "admin")],
-            "downgrade",
+            Act.DOWNGRADE,
         ),
         (
             [want(OPS, "admin"), want("cfo@acme.com", finance="analyst")],
             [bound(OPS, "admin"), bound("cfo@acme.com", finance="manager")],
-            "downgrade",
+            Act.DOWNGRADE_FINANCE,
         ),
     ],
     ids=["removal", "demotion", "grant revocation", "grant downgrade", "finance downgrade"],
 )
 def test_a_protected_member_keeps_its_access(
-    desired: list[Entry], actual: list[Entry], verb: str
+    desired: list[Entry], actual: list[Entry], verb: Act
 ) -> None:
     policy = Policy(min_admins=1, protected=("CFO@acme.com",))
     (refusal,) = check(desired, actual, policy)
-    assert names(refusal, verb, "cfo@acme.com", "protected")
+    assert verdict(refusal) == (RefusalKind.PROTECTED, "cfo@acme.com", verb)
+    assert refusal.override is None  # nothing overrides protection
 
 
 @pytest.mark.parametrize(
@@ -210,15 +217,17 @@ PARTNERED: list[Entry] = [
 def test_a_protected_partner_is_never_removed(protected: str, aliases: dict[str, str]) -> None:
     policy = Policy(min_admins=1, protected=(protected,))
     (refusal,) = check(ADMIN, PARTNERED, policy, aliases=aliases)
-    assert names(refusal, "remove", AGENCY, "protected")
+    assert verdict(refusal) == (RefusalKind.PROTECTED, AGENCY, Act.REMOVE)
+    # The subject is named as people know it: the alias, else the partner's name in the BC.
+    assert refusal.subject.alias == aliases.get(AGENCY, "Agency X")
 
 
 @pytest.mark.parametrize(
     ("role", "refused"),
-    [(None, "unshare"), ("analyst", "downgrade"), ("admin", None), ("operator", None)],
+    [(None, Act.UNSHARE), ("analyst", Act.DOWNGRADE), ("admin", None), ("operator", None)],
     ids=["unshare", "downgrade", "upgrade", "same"],
 )
-def test_a_protected_partner_keeps_its_shares(role: str | None, refused: str | None) -> None:
+def test_a_protected_partner_keeps_its_shares(role: str | None, refused: Act | None) -> None:
     policy = Policy(min_admins=1, protected=(f"partner:{AGENCY}",))
     desired: list[Entry] = [*ADMIN, Partner(AGENCY, alias="agency-x")]
     if role is not None:
@@ -228,7 +237,8 @@ def test_a_protected_partner_keeps_its_shares(role: str | None, refused: str | N
         assert refusals == ()
     else:
         (refusal,) = refusals
-        assert names(refusal, refused, AGENCY, "protected")
+        assert verdict(refusal) == (RefusalKind.PROTECTED, AGENCY, refused)
+        assert refusal.subject.alias == "agency-x" and US.id in (refusal.detail or "")
 
 
 def test_unprotected_partner_may_be_removed() -> None:
@@ -248,9 +258,10 @@ def test_the_guards_read_the_steps_not_the_changes() -> None:
     assert make_plan(config, have).steps == ()
     tampered = steps(RemoveMember(OWNER, f"uid-{OWNER}"))
     refusals = safety.refusals(tampered, config, have)
-    assert len(refusals) == 2
-    assert names(refusals[0], OWNER, "required_admins")
-    assert names(refusals[1], OWNER, "protected")
+    assert [verdict(r) for r in refusals] == [
+        (RefusalKind.REQUIRED_ADMIN, OWNER, Act.REMOVE),
+        (RefusalKind.PROTECTED, OWNER, Act.REMOVE),
+    ]
     raised = steps(Assign(f"uid-{OPS}", OPS, US, "admin"))
     assert safety.refusals(raised, config, have) == ()  # gaining access is not refused
 
@@ -262,7 +273,7 @@ def test_an_admin_floor_already_broken_is_not_made_worse() -> None:
     assert safety.refusals(steps(RemoveMember("s@acme.com", "uid-s@acme.com")), config, have) == ()
     demote = steps(UpdateMember(f"uid-{OWNER}", OWNER, MemberRole.STANDARD, None))
     (refusal,) = safety.refusals(demote, config, have)
-    assert names(refusal, OWNER, "leave 0 admin")
+    assert verdict(refusal) == (RefusalKind.ADMIN_FLOOR, OWNER, Act.DEMOTE) and refusal.count == 0
 
 
 def staff(n: int) -> list[Member]:
@@ -272,17 +283,17 @@ def staff(n: int) -> list[Member]:
 @pytest.mark.parametrize(
     ("existing", "removed", "limit", "refused"),
     [
-        (12, 4, RemovalLimit(25.0), ("4 of 13", "31%", "25%")),
+        (12, 4, RemovalLimit(25.0), (4, 13, "25%")),
         (12, 3, RemovalLimit(25.0), None),  # 3 of 13 = 23%
         (8, 5, RemovalLimit(25.0), None),  # 9 entries: under the floor of 10
-        (9, 5, RemovalLimit(25.0), ("5 of 10", "50%", "25%")),
-        (12, 3, RemovalLimit(2, percent=False), ("3 of 13", "3 > max_removals 2")),
+        (9, 5, RemovalLimit(25.0), (5, 10, "25%")),
+        (12, 3, RemovalLimit(2, percent=False), (3, 13, "2")),
         (12, 2, RemovalLimit(2, percent=False), None),
     ],
     ids=["over 25%", "under 25%", "under the floor", "at the floor", "over a count", "at a count"],
 )
 def test_removal_threshold(
-    existing: int, removed: int, limit: RemovalLimit, refused: tuple[str, ...] | None
+    existing: int, removed: int, limit: RemovalLimit, refused: tuple[int, int, str] | None
 ) -> None:
     policy = Policy(min_admins=1, max_removals=limit)
     actual = [bound(OWNER, "admin"), *staff(existing)]
@@ -292,7 +303,9 @@ def test_removal_threshold(
         assert refusals == ()
     else:
         (refusal,) = refusals
-        assert names(refusal, *refused, "--allow-removals")
+        assert refusal.kind is RefusalKind.REMOVAL_LIMIT
+        assert (refusal.count, refusal.total, refusal.limit) == refused
+        assert refusal.override == "--allow-removals"
         assert check(desired, actual, policy, allow_removals=True) == ()
 
 
@@ -305,7 +318,7 @@ def test_removed_members_grants_count_as_removals() -> None:
     desired: list[Entry] = [want(OWNER, "admin"), *(want(m.email) for m in staff(11)[3:])]
     desired += [Grant(US, m.email, "analyst") for m in staff(11)[3:]]
     (refusal,) = check(desired, actual, Policy(min_admins=1))
-    assert names(refusal, "6 of 23", "26%")
+    assert (refusal.kind, refusal.count, refusal.total) == (RefusalKind.REMOVAL_LIMIT, 6, 23)
 
 
 def test_a_removed_partner_counts_its_shares() -> None:
@@ -323,7 +336,7 @@ def test_ignored_members_are_not_managed_entries() -> None:
     actual = [bound(OWNER, "admin"), *staff(9), *support]
     desired = [want(OWNER, "admin"), *(want(m.email) for m in staff(9)[4:])]
     (refusal,) = check(desired, actual, policy)
-    assert names(refusal, "4 of 10", "40%")
+    assert (refusal.kind, refusal.count, refusal.total) == (RefusalKind.REMOVAL_LIMIT, 4, 10)
 
 
 def test_refused_plans_raise_once_with_every_refusal_and_exit_4() -> None:
@@ -334,9 +347,10 @@ def test_refused_plans_raise_once_with_every_refusal_and_exit_4() -> None:
     with pytest.raises(UnsafePlanError) as caught:
         raise_if_refused([plan])
     assert caught.value.exit_code is ExitCode.REFUSED
-    message = caught.value.message
-    assert plan.name in message
-    assert all(refusal in message for refusal in plan.refusals)
+    assert caught.value.refusals == plan.refusals
+    assert plan.name in caught.value.message
+    # The hint names only flags that exist: none of these three has one.
+    assert caught.value.hint is not None and "--" not in caught.value.hint
 
 
 def test_safe_plans_do_not_raise() -> None:
