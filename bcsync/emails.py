@@ -20,8 +20,6 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from functools import cache
 
-from email_validator import EmailNotValidError, validate_email
-
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _PLAIN = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*@(?:{_LABEL}\.)+{_LABEL}")
@@ -37,6 +35,8 @@ def problem(email: str) -> str | None:
             f"{visible(email)} holds compatibility characters (ligatures, full-width or styled "
             f"letters): it reads as {visible(compatible)}"
         )
+    from email_validator import EmailNotValidError, validate_email  # only for the rare ones
+
     try:
         found = validate_email(email, check_deliverability=False, allow_quoted_local=False)
     except EmailNotValidError as error:
@@ -56,10 +56,14 @@ def code_points(text: str) -> str:
 
 
 def visible(email: str) -> str:
-    """The address, with its code points named wherever it is not plain printable ASCII."""
+    """The address, with its code points named wherever it is not plain printable ASCII.
+
+    Invisible and control characters (categories C and Z) are written as escapes, so that
+    neither a terminal nor a Markdown view can hide or reorder them."""
     if email.isascii() and email.isprintable():
         return email
-    return f"{email} [{code_points(email)}]"
+    shown = "".join(f"\\u{ord(c):04x}" if unicodedata.category(c)[0] in "CZ" else c for c in email)
+    return f"{shown} [{code_points(email)}]"
 
 
 @cache

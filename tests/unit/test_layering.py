@@ -21,6 +21,7 @@ CORE_PATTERNS = (
     "render/*.py",
     "config/rules.py",
     "config/build.py",
+    "config/addresses.py",
     "config/document.py",  # the Document type rules and build read
     "providers/base.py",
     "access.py",  # the access matrix, expiry and `why` findings behind the auditors' views
