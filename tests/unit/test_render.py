@@ -693,3 +693,46 @@ def test_csv_cells_never_start_a_formula(value: str) -> None:
 
     line = csv_text(["a"], [[value]]).splitlines()[1]
     assert line.lstrip('"').startswith("'"), line
+
+
+def lookalike_plan() -> Plan:
+    """A plan inviting an address with a Cyrillic "о", refused because the BC has owner@a.com."""
+    lookalike = "\u043ewner@a.com"
+    desired = State(
+        ACME,
+        members={
+            "owner@a.com": Member("owner@a.com", MemberRole.ADMIN),
+            lookalike: Member(lookalike, MemberRole.STANDARD),
+        },
+    )
+    actual = State(
+        ACME,
+        members={
+            "owner@a.com": Member(
+                "owner@a.com", MemberRole.ADMIN, status=MemberStatus.BOUND, user_id="u1"
+            )
+        },
+    )
+    config = BusinessCenterConfig(
+        "bcsync.yaml", ACME, "Acme", ProviderSettings(), Policy(min_admins=1), desired, DIGEST
+    )
+    return make_plan(config, actual)
+
+
+def test_every_view_shows_a_non_ascii_emails_code_points(
+    validator: jsonschema.Draft202012Validator,
+) -> None:
+    plan = lookalike_plan()
+    (refusal,) = plan.refusals
+    assert refusal.kind is RefusalKind.LOOKALIKE
+    points = "U+043E CYRILLIC SMALL LETTER O at 1"
+    out = text.render([plan])
+    md = markdown.render([plan])
+    # The change line and the refusal both name the code points, in text and in Markdown.
+    assert out.count(points) >= 2 and md.count(points) >= 2
+    doc = json.loads(render_json.dumps(make_document([plan])))
+    assert list(validator.iter_errors(doc)) == []
+    (invite,) = [c for c in doc["plans"][0]["changes"] if c["action"] == "create"]
+    assert invite["target"]["email_code_points"] == points
+    assert points in doc["plans"][0]["refusals"][0]["message"]
+    assert [Plan.from_json(p) for p in doc["plans"]] == [plan]

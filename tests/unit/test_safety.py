@@ -7,6 +7,7 @@ numbers and override flag, never their wording.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 import builders
 import pytest
@@ -14,6 +15,7 @@ from builders import AGENCY, Entry, bc_config, bound, member
 
 from bcsync import safety
 from bcsync.change import Stage
+from bcsync.drift import compare
 from bcsync.errors import ExitCode, UnsafePlanError
 from bcsync.model import (
     AssetKey,
@@ -22,11 +24,13 @@ from bcsync.model import (
     Grant,
     Member,
     MemberRole,
+    MemberStatus,
     Partner,
     PartnerShare,
     Policy,
     RemovalLimit,
     State,
+    managed_members,
 )
 from bcsync.plan import make_plan, raise_if_refused
 from bcsync.refusal import Act, Refusal, RefusalKind
@@ -359,3 +363,124 @@ def test_safe_plans_do_not_raise() -> None:
     plan = make_plan(config, have)
     assert plan.has_changes
     raise_if_refused([plan])
+
+
+# -- identities, not spellings (README "Safety") ----------------------------------------------
+
+LOOKALIKE_OWNER = "\u043ewner@acme.com"  # a Cyrillic "о": reads as owner@acme.com
+OTHER_AGENCY = "7200000000000000010"
+
+
+def test_retargeting_a_protected_partner_reads_as_its_removal() -> None:
+    """The attack: `partner:agency-x` stays protected while agency-x's bc_id changes; the
+    partner the BC knows as agency-x would be removed with its shares."""
+    policy = Policy(min_admins=1, protected=(f"partner:{OTHER_AGENCY}",))
+    desired = [*ADMIN, Partner(OTHER_AGENCY), PartnerShare(OTHER_AGENCY, US, "operator")]
+    refusals = check(desired, PARTNERED, policy, aliases={OTHER_AGENCY: "agency-x"})
+    (refusal,) = refusals
+    assert verdict(refusal) == (RefusalKind.IDENTITY_MOVED, AGENCY, Act.REMOVE)
+    assert refusal.other is not None and refusal.other.id == OTHER_AGENCY
+    assert refusal.other.alias == "agency-x" and refusal.subject.alias == "Agency X"
+    assert refusal.override is None
+
+
+def test_a_new_protected_partner_alone_is_not_refused() -> None:
+    policy = Policy(min_admins=1, protected=(f"partner:{OTHER_AGENCY}",))
+    desired = [
+        *ADMIN,
+        Partner(AGENCY),
+        PartnerShare(AGENCY, US, "operator"),
+        Partner(OTHER_AGENCY),
+        PartnerShare(OTHER_AGENCY, US, "analyst"),
+    ]
+    assert check(desired, PARTNERED, policy) == ()
+
+
+@pytest.mark.parametrize("new", [LOOKALIKE_OWNER, "0wner@acme.com"], ids=["lookalike", "other"])
+def test_rewriting_a_required_admins_address_reads_as_a_removal(new: str) -> None:
+    """The attack: owner@acme.com replaced everywhere (members, required_admins, protected)."""
+    policy = Policy(min_admins=1, required_admins=(new,), protected=(new,))
+    actual = [bound(OWNER, "admin"), bound(OPS, "admin")]
+    refusals = check([want(new, "admin"), want(OPS, "admin")], actual, policy)
+    kinds = {(r.kind, r.subject.id) for r in refusals}
+    assert (RefusalKind.IDENTITY_MOVED, OWNER) in kinds
+    moved = next(r for r in refusals if r.kind is RefusalKind.IDENTITY_MOVED)
+    assert moved.other is not None and moved.other.id == new
+    assert moved.subject.user_id == f"uid-{OWNER}"  # the person, as the BC knows them
+    assert all(r.override is None for r in refusals)
+
+
+def test_a_required_admin_new_to_the_bc_stops_an_admin_demotion() -> None:
+    policy = Policy(min_admins=1, required_admins=("new@acme.com",))
+    desired = [want(OWNER), want(OPS, "admin"), want("new@acme.com", "admin")]
+    actual = [bound(OWNER, "admin"), bound(OPS, "admin")]
+    (refusal,) = check(desired, actual, policy)
+    assert verdict(refusal) == (RefusalKind.IDENTITY_MOVED, OWNER, Act.DEMOTE)
+
+
+def test_inviting_a_lookalike_of_a_bc_member_is_refused() -> None:
+    """Even unprotected: an invitation to an address that looks like one the BC has."""
+    actual = [bound(OWNER, "admin"), bound(OPS, "admin")]
+    desired = [want(OWNER, "admin"), want(OPS, "admin"), want("\u043eps@acme.com")]
+    (refusal,) = check(desired, actual, Policy(min_admins=1))
+    assert verdict(refusal) == (RefusalKind.LOOKALIKE, "\u043eps@acme.com", Act.INVITE)
+    assert refusal.other is not None and refusal.other.id == OPS
+    assert "U+043E CYRILLIC SMALL LETTER O" in refusal.sentence()
+
+
+def test_protection_follows_the_user_id() -> None:
+    """A step that names a protected member's user id under another email is still refused."""
+    policy = Policy(min_admins=1, protected=(OWNER,))
+    config = configured([want(OWNER, "admin"), want(OPS, "admin")], policy)
+    have = state([bound(OWNER, "admin"), bound(OPS, "admin")])
+    tampered = steps(RemoveMember("someone@acme.com", f"uid-{OWNER}"))
+    (refusal,) = safety.refusals(tampered, config, have)
+    assert verdict(refusal) == (RefusalKind.PROTECTED, "someone@acme.com", Act.REMOVE)
+
+
+def test_former_members_do_not_weaken_the_removal_limit() -> None:
+    """The issue's case: 2 admins, 10 members and 10 former members; a config keeping only the
+    admins removes 10 of 12 managed entries, whatever the former members."""
+    policy = Policy(min_admins=2, max_removals=RemovalLimit(50.0))
+    admins = [bound(OWNER, "admin"), bound(OPS, "admin")]
+    former = [replace(bound(f"former{i}@acme.com"), status=MemberStatus.UNBOUND) for i in range(10)]
+    actual = [*admins, *staff(10), *former]
+    (refusal,) = check([want(OWNER, "admin"), want(OPS, "admin")], actual, policy)
+    assert (refusal.kind, refusal.count, refusal.total) == (RefusalKind.REMOVAL_LIMIT, 10, 12)
+    assert refusal.override == "--allow-removals"
+
+
+@pytest.mark.parametrize(
+    "status", [MemberStatus.PENDING, MemberStatus.REJECTED, MemberStatus.UNBOUND]
+)
+def test_what_counts_as_managed_is_one_definition(status: MemberStatus) -> None:
+    """Diff, the removal count and drift agree on which actual members are managed."""
+    policy = Policy(min_admins=1, ignore_members=("*@support.example",))
+    someone = replace(member("x@acme.com", status=status.value), user_id=None)
+    have = state([bound(OWNER, "admin"), someone, bound("bot@support.example")])
+    config = configured([want(OWNER, "admin")], policy)
+    plan = make_plan(config, have)
+    managed = set(managed_members(have, policy))
+    removed = {c.key for c in plan.changes if c.kind.value == "member"}
+    assert removed == managed - {OWNER}
+    counted = safety.count_removals(plan.steps, have, policy)
+    assert counted.existing == len(managed)
+    drifted, _ = compare(config, have)
+    assert {d.subject for d in drifted} == managed - {OWNER}
+
+
+def test_the_hint_names_only_flags_that_exist() -> None:
+    policy = Policy(
+        min_admins=1,
+        protected=(OPS,),
+        max_removals=RemovalLimit(0, percent=False),
+        removal_threshold_floor=0,
+    )
+    config = configured([want(OWNER, "admin")], policy)
+    plan = make_plan(config, state([bound(OWNER, "admin"), bound(OPS, "admin")]))
+    with pytest.raises(UnsafePlanError) as caught:
+        raise_if_refused([plan])
+    hint = caught.value.hint or ""
+    assert "--allow-removals" in hint and "no override" in hint
+    flags = {r.override for r in caught.value.refusals if isinstance(r, Refusal)}
+    assert flags == {None, "--allow-removals"}
