@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import sys
@@ -16,12 +15,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bcsync.cli import cli
+from tests.examples import copy_example
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples"
 NOW = "2026-11-25"
-# A checkout's examples may hold local state from earlier runs; copies start from the seed.
-LOCAL_STATE = shutil.ignore_patterns(".bcsync")
 
 
 @dataclass
@@ -49,16 +46,12 @@ class Bcsync:
 @pytest.fixture
 def quickstart(tmp_path: Path) -> Path:
     """A private copy of examples/quickstart (config + seed)."""
-    target = tmp_path / "quickstart"
-    shutil.copytree(EXAMPLES / "quickstart", target, ignore=LOCAL_STATE)
-    return target
+    return copy_example("quickstart", tmp_path / "quickstart")
 
 
 @pytest.fixture
 def agency(tmp_path: Path) -> Path:
-    target = tmp_path / "agency"
-    shutil.copytree(EXAMPLES / "agency", target, ignore=LOCAL_STATE)
-    return target
+    return copy_example("agency", tmp_path / "agency")
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from bcsync.config import load
 from bcsync.config.fmt import format_text
 from bcsync.plan import Action, Plan, make_plan
 from bcsync.providers import Scope, open_providers
-from tests.integration.conftest import EXAMPLES, NOW, Bcsync
+from tests.integration.conftest import NOW, Bcsync
 from tests.providers.world import generated
 
 QUICKSTART_BC = "7012345678901234567"
@@ -49,9 +49,9 @@ def assert_no_changes(plan: Plan) -> None:
     assert plan.unmanaged_assets == 0  # the export declares every asset
 
 
-def test_quickstart_seed_round_trips(bcsync: Bcsync, tmp_path: Path) -> None:
+def test_quickstart_seed_round_trips(bcsync: Bcsync, tmp_path: Path, quickstart: Path) -> None:
     out = tmp_path / "adopted" / "bcsync.yaml"
-    text = export(bcsync, EXAMPLES / "quickstart" / "seed.yaml", QUICKSTART_BC, out)
+    text = export(bcsync, quickstart / "seed.yaml", QUICKSTART_BC, out)
     plan = plan_of(out, bcsync.state_dir)
     assert_no_changes(plan)
     # The pending invitation is a member that waits, not one to remove.
@@ -66,15 +66,17 @@ def test_quickstart_seed_round_trips(bcsync: Bcsync, tmp_path: Path) -> None:
     assert data["partners"]["old-agency"]["access"] == {"ad_accounts": {"acme-eu": "analyst"}}
     assert data["provider"]["type"] == "local"
     seed = (out.parent / data["provider"]["seed"]).resolve()
-    assert seed == (EXAMPLES / "quickstart" / "seed.yaml").resolve()
+    assert seed == (quickstart / "seed.yaml").resolve()
 
 
 @pytest.mark.parametrize("bc_id", AGENCY_BCS)
 @pytest.mark.parametrize("groups", [False, True])
-def test_agency_seed_round_trips(bcsync: Bcsync, tmp_path: Path, bc_id: str, groups: bool) -> None:
+def test_agency_seed_round_trips(
+    bcsync: Bcsync, tmp_path: Path, agency: Path, bc_id: str, groups: bool
+) -> None:
     out = tmp_path / f"{bc_id}.yaml"
     flags = ("--groups",) if groups else ()
-    export(bcsync, EXAMPLES / "agency" / "seed.yaml", bc_id, out, *flags)
+    export(bcsync, agency / "seed.yaml", bc_id, out, *flags)
     assert_no_changes(plan_of(out, bcsync.state_dir))
 
 
@@ -111,8 +113,10 @@ def test_groups_are_proposed_for_identical_access(bcsync: Bcsync, tmp_path: Path
     assert_no_changes(plan_of(out, bcsync.state_dir))
 
 
-def test_export_is_stable_and_already_formatted(bcsync: Bcsync, tmp_path: Path) -> None:
-    seed = EXAMPLES / "quickstart" / "seed.yaml"
+def test_export_is_stable_and_already_formatted(
+    bcsync: Bcsync, tmp_path: Path, quickstart: Path
+) -> None:
+    seed = quickstart / "seed.yaml"
     first = export(bcsync, seed, QUICKSTART_BC, tmp_path / "a.yaml", "--groups")
     second = export(bcsync, seed, QUICKSTART_BC, tmp_path / "b.yaml", "--groups")
     assert first == second
@@ -179,24 +183,26 @@ def test_pending_and_rejected_members(bcsync: Bcsync, tmp_path: Path) -> None:
     assert_no_changes(plan_of(out, bcsync.state_dir))
 
 
-def test_usage_and_token_errors_are_clear(bcsync: Bcsync, tmp_path: Path) -> None:
-    several = bcsync("export", "--seed", str(EXAMPLES / "agency" / "seed.yaml"))
+def test_usage_and_token_errors_are_clear(
+    bcsync: Bcsync, tmp_path: Path, quickstart: Path, agency: Path
+) -> None:
+    several = bcsync("export", "--seed", str(agency / "seed.yaml"))
     assert several.exit_code == 64 and "pick one with --bc-id" in several.output
     no_token = bcsync("export", "--bc-id", "7012345678901234567")
     assert no_token.exit_code == 1 and "TIKTOK_ACCESS_TOKEN is not set" in no_token.output
     existing = tmp_path / "taken.yaml"
     existing.write_text("keep me\n")
-    seed = str(EXAMPLES / "quickstart" / "seed.yaml")
+    seed = str(quickstart / "seed.yaml")
     refused = bcsync("export", "--seed", seed, "--out", str(existing))
     assert refused.exit_code == 64 and existing.read_text() == "keep me\n"
     mixed = bcsync("export", "--from", str(existing), "--bc-id", "1")
     assert mixed.exit_code == 64
 
 
-def test_export_from_a_skeleton_config(bcsync: Bcsync, tmp_path: Path) -> None:
+def test_export_from_a_skeleton_config(bcsync: Bcsync, tmp_path: Path, quickstart: Path) -> None:
     """--from needs only business_center and provider: the rest is what export writes."""
     skeleton = tmp_path / "bcsync.yaml"
-    seed = (EXAMPLES / "quickstart" / "seed.yaml").resolve()
+    seed = (quickstart / "seed.yaml").resolve()
     skeleton.write_text(
         f'version: 1\nbusiness_center: {{ id: "{QUICKSTART_BC}" }}\n'
         f'provider: {{ type: local, seed: "{seed}" }}\n'
