@@ -23,6 +23,7 @@ from click.testing import CliRunner, Result
 from bcsync.cli import cli
 from bcsync.plan import Plan, checksum_of
 from bcsync.reconcile import bc_lock
+from bcsync.refusal import Act, Refusal, RefusalKind, Subject, SubjectKind
 from tests.examples import copy_example
 
 from .conftest import NOW
@@ -137,6 +138,14 @@ def op_swap(doc: Doc) -> None:
 MEMBER_UPDATE = "member:dave@acme.com"
 GRANT_UPDATE = "grant:ad_accounts/7100000000000000001:bob@acme.com"
 
+# A refusal claiming an override exists for protection: apply must not care what it says.
+FORGED_REFUSAL = Refusal(
+    RefusalKind.PROTECTED,
+    Subject(SubjectKind.MEMBER, OWNER, user_id=OWNER_UID),
+    Act.REMOVE,
+    override="--allow-removals",
+)
+
 EDITS: dict[str, Callable[[Doc], None]] = {
     "a change's action": lambda d: change_of(d, GRANT_UPDATE).update(action="create"),
     "a role in a change": lambda d: change_of(d, GRANT_UPDATE)["after"].update(role="admin"),
@@ -158,7 +167,8 @@ EDITS: dict[str, Callable[[Doc], None]] = {
     "an empty config_digest": lambda d: body(d).update(config_digest=""),
     "another config_digest": lambda d: body(d).update(config_digest="sha256:" + "a" * 64),
     "the format_version": lambda d: d.update(format_version=1),
-    "a refusal added": lambda d: body(d).update(refusals=["refusing nothing"]),
+    "a refusal added": lambda d: body(d).update(refusals=[FORGED_REFUSAL.to_json()]),
+    "a refusal in words only": lambda d: body(d).update(refusals=["refusing nothing"]),
 }
 
 UNSEALED: dict[str, Callable[[Doc], None]] = {
@@ -223,7 +233,10 @@ def test_a_refused_plan_is_saved_marked_refused_and_never_applied(quickstart: Qu
     path, made = quickstart.save_plan("refused.json")
     assert made.exit_code == 4, made.output
     doc = json.loads(path.read_text(encoding="utf-8"))
-    assert body(doc)["refusals"]
+    (saved_refusal,) = body(doc)["refusals"]
+    assert saved_refusal["kind"] == "removal_limit"
+    assert saved_refusal["override"] == "--allow-removals"
+    assert saved_refusal["limit"] == "1" and saved_refusal["count"] > 1
     before = before or quickstart.snapshot()
     refused(quickstart, doc, "refused.json", before)
     # Emptying the refusals does not help: the guards run again on the fresh plan.
