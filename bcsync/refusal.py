@@ -8,7 +8,7 @@ carries the percentage, threshold and counts the same way).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -204,16 +204,12 @@ _SENTENCES = {
 }
 
 
-def hint_for(refusals: Mapping[str, tuple[Refusal, ...]] | tuple[Refusal, ...]) -> str:
+def hint_for(refusals: Sequence[Refusal]) -> str:
     """The error's hint: the flags that exist for these refusals, and only those."""
-    found = (
-        [r for rs in refusals.values() for r in rs] if isinstance(refusals, Mapping) else refusals
-    )
-    flags = sorted({r.override for r in found if r.override})
-    fixed = [r for r in found if not r.override]
+    flags = sorted({r.override for r in refusals if r.override})
     parts = []
     if flags:
         parts.append(f"pass {' '.join(flags)} if the removals are intended")
-    if fixed:
+    if any(not r.override for r in refusals):
         parts.append("protection, required admins and min_admins have no override: fix the config")
     return "; ".join(parts)
