@@ -175,3 +175,21 @@ def test_summary_counts_statuses() -> None:
     report = build_report([desired_config()], None, NOW)
     assert report.counts() == {"config": 6}
     assert "6 access entries in 1 Business Center(s)" in report_text.render_text(report)
+
+
+def test_the_report_uses_the_one_definition_of_managed_members() -> None:
+    """A declined invitee or former member is not a member: no 'not in config' row (apply
+    removes nothing), and a declared one is missing, not present with a role."""
+    actual = state(
+        [
+            bound("owner@acme.com", "admin"),
+            member("bob@acme.com", status="rejected"),  # declared, declined the invitation
+            member("gone@acme.com", "admin", status="unbound"),  # a former member
+        ],
+        [US, EU],
+    )
+    report = build_report([desired_config()], {BC: Observed(actual)}, NOW)
+    rows = by_key(report.rows)
+    assert ("gone@acme.com", BC_ASSET, BC) not in rows
+    bob = rows[("bob@acme.com", BC_ASSET, BC)]
+    assert (bob.status, bob.actual_role, bob.note) == (Status.MISSING, None, "invitation rejected")
