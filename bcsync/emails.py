@@ -2,7 +2,8 @@
 
 The accepted form (README "Safety"): an address is plain ASCII (RFC 5321 dot-atom local part,
 a domain of letter-digit-hyphen labels), or an internationalised address (RFC 6531) that
-email-validator accepts: NFC-normalised, its domain valid under IDNA 2008 / UTS #46, with no
+email-validator accepts: NFC-normalised, its domain valid under IDNA 2008 / UTS #46 and written in
+Unicode (not as xn-- punycode, so one mailbox has one spelling), with no
 control, format (invisible, bidirectional) or space characters and no leading, trailing or
 doubled dots. Compatibility characters (ligatures such as "ﬁ", full-width letters) are refused too:
 NFKC would change them, so two spellings could reach one mailbox.
@@ -27,7 +28,8 @@ _PLAIN = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*@(?:{_LABEL}\.)+{_LABEL}")
 
 def problem(email: str) -> str | None:
     """Why the address is not one TikTok would deliver to (with its code points), or None."""
-    if email.isascii() and _PLAIN.fullmatch(email):
+    punycode = "xn--" in email.rpartition("@")[2].lower()
+    if email.isascii() and not punycode and _PLAIN.fullmatch(email):
         return None  # the common case: no library call for 4,000 plain addresses
     composed = unicodedata.normalize("NFC", email)
     if composed != email:

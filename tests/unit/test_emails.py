@@ -48,6 +48,7 @@ def test_different_addresses_have_different_skeletons(a: str, b: str) -> None:
         ("\ufb01nance@acme.com", "compatibility characters"),
         ("\uff4fwner@acme.com", "U+FF4F FULLWIDTH LATIN SMALL LETTER O"),
         ("o\u0308wner@acme.com", "not in normal form"),  # a combining diaeresis, not NFC
+        ("bob@xn--bcher-kva.de", "write bob@bücher.de"),  # one mailbox, one spelling
     ],
 )
 def test_addresses_tiktok_would_not_deliver_to_are_refused(email: str, words: str) -> None:
