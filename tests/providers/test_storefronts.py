@@ -11,6 +11,7 @@ import pytest
 from bcsync.config import load_strict
 from bcsync.errors import ConfigError
 from bcsync.model import AssetKey, AssetType
+from bcsync.operations import Assign, Unassign
 from bcsync.providers.base import Scope
 
 from .conftest import World
@@ -33,10 +34,10 @@ async def test_a_storefront_grant_is_read_and_changed(make_world: Callable[..., 
     before = await provider.read_state(Scope.of([STORE]))
     assert before.state.assets[STORE].name == "Front"
     assert {(g.member, g.role) for g in before.state.grants.values()} == {(BOB, "manager")}
-    await provider.assign(uid(3), STORE, "ad_promotion")
+    await provider.write(Assign(uid(3), BOB, STORE, "ad_promotion"))
     after = await provider.read_state(Scope.of([STORE]))
     assert {(g.member, g.role) for g in after.state.grants.values()} == {(BOB, "ad_promotion")}
-    await provider.unassign(uid(3), STORE)
+    await provider.write(Unassign(uid(3), BOB, STORE))
     assert not (await provider.read_state(Scope.of([STORE]))).state.grants
 
 

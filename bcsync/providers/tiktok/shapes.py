@@ -1,6 +1,6 @@
 """What bcsync expects each read endpoint to answer, checked at the provider's edge.
 
-TikTok's SDK maps some response fields and leaves others unmapped (sdk-verified.md section 11.9);
+TikTok's SDK maps some response fields and leaves others unmapped (its `response_rule`s);
 for the unmapped ones (asset/member/get, partner/get, partner/asset/get, the asset-group reads)
 bcsync's expectation is a reading that only its emulator confirms. So every `data` a read
 returns is checked here against the keys bcsync reads from it: present when required, of the
