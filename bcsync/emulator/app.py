@@ -246,22 +246,24 @@ class Emulator:
         return data
 
     def _after_page(self, endpoint: Endpoint, raw: Mapping[str, Any]) -> None:
-        """Another admin's changes, right after the page a hook names (then the hook is spent)."""
-        page = raw.get("page", "1")
-        for hook in list(self.after_page):
-            if hook.path != endpoint.path or str(hook.page) != str(page):
-                continue
-            self.after_page.remove(hook)
-            with self.store.transaction() as tx:
-                actor = tx.user_by_email(hook.actor)
-            if actor is None or not actor["token"]:
-                raise EmulatorError(f"after-page: no user {hook.actor} with a token")
-            for call in hook.calls:
-                target = ENDPOINTS.get(str(call["path"]).strip("/") + "/")
-                if target is None or not target.write:
-                    raise EmulatorError(f"after-page: {call['path']} is not a write endpoint")
-                quiet = Draw(0.0, False, None, None, None)
-                self._run(target, actor["token"], dict(call.get("body") or {}), quiet)
+        """Another admin's changes right after the page a hook names: the first such hook, spent."""
+        page = str(raw.get("page", "1"))
+        hook = next(
+            (h for h in self.after_page if h.path == endpoint.path and str(h.page) == page), None
+        )
+        if hook is None:
+            return
+        self.after_page.remove(hook)
+        with self.store.transaction() as tx:
+            actor = tx.user_by_email(hook.actor)
+        if actor is None or not actor["token"]:
+            raise EmulatorError(f"after-page: no user {hook.actor} with a token")
+        quiet = Draw(0.0, False, None, None, None)
+        for call in hook.calls:
+            target = ENDPOINTS.get(str(call["path"]).strip("/") + "/")
+            if target is None or not target.write:
+                raise EmulatorError(f"after-page: {call['path']} is not a write endpoint")
+            self._run(target, actor["token"], dict(call.get("body") or {}), quiet)
 
     def _settle_due(self, now: float) -> None:
         after = self.invite_accept_after

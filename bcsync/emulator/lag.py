@@ -90,7 +90,7 @@ class AfterPage:
     """Calls another member makes right after the emulator answers `page` of the list at `path`.
 
     Each call is `{"path": "bc/member/delete/", "body": {...}}`, made with the token of the member
-    whose email is `actor`; the hook fires once.
+    whose email is `actor`. Each answer of that page fires the first hook waiting for it, once.
     """
 
     path: str
