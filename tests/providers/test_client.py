@@ -286,11 +286,9 @@ async def test_paging_at_page_boundaries(count: int, page_size: int) -> None:
     api = FakeApi(lambda r: paged(items, r))
     listing = await api.client().get_all("bc/partner/get/", {"bc_id": "1"}, page_size=page_size)
     assert listing.items == items and listing.total == count
-    pages = max(1, -(-count // page_size))
-    # Each page once; a list of several pages has its first page read again, to check it held.
-    again = [1] if pages > 1 else []
-    assert sorted(int(params(r)["page"]) for r in api.requests) == sorted(
-        [*range(1, pages + 1), *again]
+    assert len(api.requests) == max(1, -(-count // page_size))
+    assert sorted(int(params(r)["page"]) for r in api.requests) == list(
+        range(1, len(api.requests) + 1)
     )
 
 
@@ -302,10 +300,10 @@ async def test_paging_falls_back_when_page_size_is_rejected() -> None:
         "bc/member/get/", {"bc_id": "1"}, page_size=50, fallback_page_size=20
     )
     assert listing.items == items
-    assert [params(r)["page_size"] for r in api.requests] == ["50", "20", "20", "20", "20"]
+    assert [params(r)["page_size"] for r in api.requests] == ["50", "20", "20", "20"]
     # Learned: the next listing asks 20 straight away.
     await client.get_all("bc/member/get/", {"bc_id": "1"}, page_size=50, fallback_page_size=20)
-    assert params(api.requests[5])["page_size"] == "20"
+    assert params(api.requests[4])["page_size"] == "20"
 
 
 async def test_paging_follows_a_silently_capped_page_size() -> None:
@@ -320,7 +318,7 @@ async def test_paging_follows_a_silently_capped_page_size() -> None:
 
     api = FakeApi(capped)
     listing = await api.client().get_all("bc/member/get/", {"bc_id": "1"}, page_size=50)
-    assert listing.items == items and len(api.requests) == 3 + 1  # page 1 again, at 20
+    assert listing.items == items and len(api.requests) == 3
 
 
 async def test_paging_without_page_info_walks_until_a_short_page() -> None:

@@ -99,3 +99,28 @@ async def test_a_member_who_leaves_during_the_read_is_planned_from_what_is_there
     assert emails == live_members(world)
     assert all(g.member != "user4@acme.example" for g in result.state.grants.values())
     assert all(m.status is MemberStatus.BOUND for m in result.state.members.values())
+
+
+async def test_any_list_that_lists_an_item_twice_is_read_again() -> None:
+    """Without the first-page check too: an addition before the offset repeats an item."""
+    from .fakes import FakeApi, envelope, params
+
+    reads = {"n": 0}
+    items = [{"n": i} for i in range(30)]
+
+    def shifting(request: Any) -> Any:
+        page = int(params(request)["page"])
+        if page == 1:
+            reads["n"] += 1
+        shifted = reads["n"] == 1 and page == 2  # the first read's page 2 starts one back
+        start = 19 if shifted else (page - 1) * 20
+        chunk = items[start : start + 20]
+        if shifted:
+            chunk = chunk[:-1] if len(chunk) > 10 else chunk
+        info = {"page": page, "page_size": 20, "total_number": 30, "total_page": 2}
+        return envelope(data={"list": chunk, "page_info": info})
+
+    api = FakeApi(shifting)
+    listing = await api.client().get_all("bc/asset/member/get/", {}, page_size=20)
+    assert listing.items == items
+    assert len(api.requests) == 4  # two pages, twice; no first-page check for this list

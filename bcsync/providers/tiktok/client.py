@@ -258,10 +258,11 @@ class TikTokClient:
         page_size: int,
         fallback_page_size: int | None = None,
         list_key: str = "list",
+        confirm: bool = False,
     ) -> Listing:
-        """Every page of a list: page 1 first, then the rest concurrently."""
+        """Every page of a list: page 1 first, then the rest concurrently; checked (paging.py)."""
         pager = Pager(self.get, self._page_caps)
-        return await pager.fetch(path, params, page_size, fallback_page_size, list_key)
+        return await pager.fetch(path, params, page_size, fallback_page_size, list_key, confirm)
 
     async def _call(
         self,

@@ -108,7 +108,9 @@ async def check_admin(client: TikTokClient, bc_id: str) -> None:
 
 async def fetch_members(client: TikTokClient, bc_id: str) -> dict[str, Member]:
     """Every member of every relation status, keyed by lower-cased email."""
-    listing = await client.get_all("bc/member/get/", {"bc_id": bc_id}, page_size=MEMBER_PAGE)
+    listing = await client.get_all(
+        "bc/member/get/", {"bc_id": bc_id}, page_size=MEMBER_PAGE, confirm=True
+    )
     members: dict[str, Member] = {}
     for item in listing.items:
         mapping.merge_member(members, mapping.member_from_wire(item))
@@ -138,7 +140,9 @@ async def fetch_member_assets(
 
 async def fetch_partners(client: TikTokClient, bc_id: str) -> dict[str, Partner]:
     """Partner BCs by id."""
-    listing = await client.get_all("bc/partner/get/", {"bc_id": bc_id}, page_size=LIST_PAGE)
+    listing = await client.get_all(
+        "bc/partner/get/", {"bc_id": bc_id}, page_size=LIST_PAGE, confirm=True
+    )
     partners: dict[str, Partner] = {}
     for item in listing.items:
         pid = str(item.get("bc_id") or "")
