@@ -39,6 +39,7 @@ FAST_RETRY = RetryPolicy(
     throttle_delay=0.01,
     request_timeout=0.5,
     connect_timeout=1.0,
+    settle_seconds=0.1,
     seed=1,
 )
 

@@ -55,6 +55,9 @@ class RetryPolicy:
     # Enforced with asyncio as well, because in-process transports ignore httpx timeouts.
     request_timeout: float = 30.0
     connect_timeout: float = 10.0
+    # How long a write whose answer was lost is read back (with the backoff above) before it is
+    # sent again: TikTok promises no read-after-write consistency (write.py's docstring).
+    settle_seconds: float = 120.0
     seed: int | None = None
 
     def timeout(self) -> httpx.Timeout:
@@ -240,6 +243,10 @@ class TikTokClient:
     async def pause(self, attempt: int) -> None:
         """Back off before the next round of a write that had to be verified."""
         await self._sleep(self._backoff(attempt, Verdict.TRANSIENT))
+
+    def now(self) -> float:
+        """The client's monotonic clock (virtual in tests)."""
+        return self._clock()
 
     async def get(self, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
         """GET one page; returns the envelope's `data`."""
