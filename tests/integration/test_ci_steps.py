@@ -106,7 +106,6 @@ class Pipeline:
             "PATH": f"{self.bin}{os.pathsep}{os.environ['PATH']}",
             # -P: the repository's bcsync/ config directory must not shadow the package.
             "BCSYNC": f"{sys.executable} -P -m bcsync",
-            "BCSYNC_STATE_DIR": str(tmp / "state"),
             "BCSYNC_PATHS": "bcsync/bcsync.yaml",
             "GITHUB_REPOSITORY": "acme/permissions",
             "GITHUB_OUTPUT": str(self.outputs),
