@@ -473,15 +473,18 @@ class _Apply:
         from bcsync import ledger
         from bcsync.audit import AuditLog
         from bcsync.providers import open_providers
+        from bcsync.providers.tiktok.client import RetryPolicy
         from bcsync.reconcile import Progress, apply_planned, check_apply, plan_all
         from bcsync.settle import already_applied, reviewed_digests
 
         color = use_color()
         digests = reviewed_digests(self.reviewed)
+        # How long reads may lag is TikTok's, not this run's: a shorter --settle-timeout makes
+        # this run wait less, never trusts a read sooner.
         applied = ledger.load(
             audit_path,
             now=datetime.now(UTC),
-            window=self.settle_timeout,
+            window=max(self.settle_timeout, SETTLE_SECONDS),
             digests=set(digests.values()),
         )
         when = already_applied(self.reviewed, applied)
@@ -491,7 +494,9 @@ class _Apply:
                 "change of the reviewed plan as made. Nothing was read or sent."
             )
             return [], []
-        async with open_providers(self.configs, state_dir=self.state) as providers:
+        # A write whose answer was lost is read back for as long as apply reads back its writes.
+        retry = RetryPolicy(settle_seconds=self.settle_timeout)
+        async with open_providers(self.configs, state_dir=self.state, retry=retry) as providers:
             with _reading(self.configs):
                 planned = await plan_all(
                     self.configs,
