@@ -13,6 +13,16 @@ import pytest
 from bcsync.emulator import Faults
 from bcsync.errors import AmbiguousWriteError, BcsyncError
 from bcsync.model import AssetKey, AssetType, MemberRole
+from bcsync.operations import (
+    Assign,
+    Invite,
+    RemoveMember,
+    RemovePartner,
+    Share,
+    Unassign,
+    Unshare,
+    UpdateMember,
+)
 from bcsync.providers.base import Scope, WriteResult
 from bcsync.providers.tiktok.client import RetryPolicy
 from bcsync.providers.tiktok.provider import TikTokProvider
@@ -61,18 +71,18 @@ class InviteGuard(httpx.AsyncBaseTransport):
 async def workload(provider: TikTokProvider) -> list[WriteResult]:
     emails = [f"new{i}@acme.example" for i in range(60)]
     return [
-        await provider.invite(emails[:50], MemberRole.STANDARD, None, [AD1.id], "analyst"),
-        await provider.invite(emails[50:], MemberRole.ADMIN, None),
-        await provider.update_member(uid(3), MemberRole.ADMIN, None),
-        await provider.assign(uid(3), CAT, "admin"),
-        await provider.assign(uid(2), SHOP, "manager"),
-        await provider.assign(uid(3), AD1, "admin"),
-        await provider.unassign(uid(3), LEAD),
-        await provider.share(Y, [AD1.id, AD2.id], "operator"),
-        await provider.unshare(X, AssetType.AD_ACCOUNT, [AD3.id]),
-        await provider.remove_member(email="new@acme.example"),
-        await provider.remove_partner(X),
-        await provider.remove_member(user_id=uid(2)),
+        await provider.write(Invite(emails[:50], MemberRole.STANDARD, None, [AD1.id], "analyst")),
+        await provider.write(Invite(emails[50:], MemberRole.ADMIN, None)),
+        await provider.write(UpdateMember(uid(3), "", MemberRole.ADMIN, None)),
+        await provider.write(Assign(uid(3), "", CAT, "admin")),
+        await provider.write(Assign(uid(2), "", SHOP, "manager")),
+        await provider.write(Assign(uid(3), "", AD1, "admin")),
+        await provider.write(Unassign(uid(3), "", LEAD)),
+        await provider.write(Share(Y, [AD1.id, AD2.id], "operator")),
+        await provider.write(Unshare(X, AssetType.AD_ACCOUNT, [AD3.id])),
+        await provider.write(RemoveMember("new@acme.example", None)),
+        await provider.write(RemovePartner(X)),
+        await provider.write(RemoveMember("", uid(2))),
     ]
 
 
@@ -127,14 +137,16 @@ async def test_a_hang_longer_than_the_deadline_is_verified(
         attempts=2, base_delay=0.001, throttle_delay=0, request_timeout=0.05, settle_seconds=0
     )
     with pytest.raises(AmbiguousWriteError, match="checking what happened failed") as caught:
-        await world.provider(retry=retry).invite(["z@acme.example"], MemberRole.STANDARD, None)
+        await world.provider(retry=retry).write(
+            Invite(["z@acme.example"], MemberRole.STANDARD, None)
+        )
     assert caught.value.exit_code == 1
 
 
 async def test_lost_responses_are_verified_not_resent(make_world: Callable[..., World]) -> None:
     world = make_world(every_kind(), faults=Faults(lost_response_rate=1.0))
     provider = world.provider(retry=PATIENT)
-    result = await provider.invite(["z@acme.example"], MemberRole.STANDARD, None)
+    result = await provider.write(Invite(["z@acme.example"], MemberRole.STANDARD, None))
     assert result.note == LOST and result.request_ids == ()
     stats = world.emulator.stats()["by_endpoint"]
     assert stats["/open_api/v1.3/bc/member/invite/"] == 1
@@ -144,7 +156,7 @@ async def test_persistent_5xx_on_a_write_ends_ambiguous(make_world: Callable[...
     world = make_world(every_kind(), faults=Faults(error_5xx_rate=1.0))
     retry = RetryPolicy(attempts=3, base_delay=0.001, throttle_delay=0, settle_seconds=0.02)
     with pytest.raises(AmbiguousWriteError) as caught:
-        await world.provider(retry=retry).assign(uid(3), CAT, "admin")
+        await world.provider(retry=retry).write(Assign(uid(3), "", CAT, "admin"))
     assert isinstance(caught.value, BcsyncError) and TOKEN not in str(caught.value)
 
 
@@ -175,8 +187,8 @@ async def test_a_lost_invitation_is_read_back_through_the_lag_never_sent_twice(
     make_world: Callable[..., World],
 ) -> None:
     world = make_world(every_kind(), faults=Faults(lost_response_rate=1.0), read_lag=0.3)
-    result = await world.provider(retry=LAGGED).invite(
-        ["z@acme.example"], MemberRole.STANDARD, None
+    result = await world.provider(retry=LAGGED).write(
+        Invite(("z@acme.example",), MemberRole.STANDARD, None)
     )
     assert result.note == LOST
     assert writes_to(world, "bc/member/invite/") == 1
@@ -186,7 +198,7 @@ async def test_a_lost_removal_is_read_back_through_the_lag(
     make_world: Callable[..., World],
 ) -> None:
     world = make_world(every_kind(), faults=Faults(lost_response_rate=1.0), read_lag=0.3)
-    result = await world.provider(retry=LAGGED).remove_member(user_id=uid(2))
+    result = await world.provider(retry=LAGGED).write(RemoveMember("user2@acme.example", uid(2)))
     assert result.note == LOST
     assert writes_to(world, "bc/member/delete/") == 1
 
@@ -197,7 +209,7 @@ async def test_a_removal_sent_again_and_not_found_took_effect(
     """No time to settle: the read still shows the member, the resend meets "not found"."""
     world = make_world(every_kind(), faults=Faults(lost_response_rate=1.0), read_lag=60)
     impatient = RetryPolicy(attempts=3, base_delay=0.001, throttle_delay=0, settle_seconds=0)
-    result = await world.provider(retry=impatient).remove_member(user_id=uid(2))
+    result = await world.provider(retry=impatient).write(RemoveMember("user2@acme.example", uid(2)))
     assert result.note == LOST
     assert writes_to(world, "bc/member/delete/") == 2
 
@@ -221,8 +233,8 @@ async def test_an_unseen_write_is_read_back_until_the_settle_time_then_sent_agai
 ) -> None:
     world = make_world(every_kind(), wrap=DropFirstWrite)
     policy = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.02, settle_seconds=0.2)
-    result = await world.provider(retry=policy).invite(
-        ["z@acme.example"], MemberRole.STANDARD, None
+    result = await world.provider(retry=policy).write(
+        Invite(("z@acme.example",), MemberRole.STANDARD, None)
     )
     assert result.request_ids  # the second invitation was answered
     assert writes_to(world, "bc/member/invite/") == 1  # the first never arrived
