@@ -64,6 +64,7 @@ class NoopCause(StrEnum):
     PARTNER_NEEDS_SHARE = "partner_needs_share"  # a partner can only be added with a share
     FINANCE_ROLE_UNCLEARABLE = "finance_role_unclearable"  # the API has no value that clears it
     SHARE_NOT_CREATABLE = "share_not_creatable"  # partner/add shares ad accounts only
+    APPLIED_NOT_VISIBLE = "applied_not_visible"  # the audit log has it applied; reads lag behind
 
 
 # Causes that point at a config or BC problem a reviewer should see as a warning.

@@ -177,6 +177,7 @@ def noop_reason(cause: NoopCause, subject: str) -> str:
             f"the API shares only ad accounts (partner/add); share this with {subject} in "
             "Business Center, or declare the share as it is"
         ),
+        NoopCause.APPLIED_NOT_VISIBLE: "applied (the audit log says so), not yet visible",
     }[cause]
 
 
