@@ -117,6 +117,8 @@ def _parse(line: bytes | None, last: bool) -> tuple[dict[str, Any] | None, str |
         if last and not line.endswith(b"\n"):
             return None, "truncated last line (an interrupted write?); skipped"
         return None, f"not JSON ({getattr(exc, 'msg', 'too deeply nested')}); skipped"
+    except ValueError:  # an integer of thousands of digits (Python's int-to-str limit)
+        return None, "a number too long to read; skipped"
     if not isinstance(doc, dict):
         return None, f"a JSON {type(doc).__name__}, not an audit record; skipped"
     return doc, None

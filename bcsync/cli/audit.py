@@ -8,6 +8,8 @@ import click
 
 from bcsync.cli.base import (
     CONTEXT_SETTINGS,
+    EARLIEST_DAY,
+    LATEST_DAY,
     echo_err,
     format_option,
     load_configs,
@@ -196,8 +198,14 @@ def audit(
 
     try:
         start = parse_since(since) if since else None
-    except ValueError as exc:
-        raise click.BadParameter(f"expected YYYY-MM-DD or an ISO time, got {since!r}") from exc
+    except (ValueError, OverflowError) as exc:
+        raise click.BadParameter(
+            f"expected YYYY-MM-DD or an ISO time, got {since[:40]!r}", param_hint="--since"
+        ) from exc
+    if start is not None and not EARLIEST_DAY <= start.date() <= LATEST_DAY:
+        raise click.BadParameter(
+            f"expected a time from {EARLIEST_DAY} to {LATEST_DAY}", param_hint="--since"
+        )
     path = Path(log) if log else _default_log(state_dir)
     found = query(path, AuditFilter(since=start, member=member, bc_id=bc_id))
     for warning in found.warnings:

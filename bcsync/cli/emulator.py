@@ -175,9 +175,12 @@ def _describe(emu: Any, seed: Path | None, db: Path, url: str, control: bool, fa
     click.echo(f"  faults    {', '.join(f'{k}={v}' for k, v in changed.items()) or 'none'}")
     where = seed if seed else "the seed file"
     click.echo(f"  tokens    send a user's `token` from {where} as the Access-Token header;")
+    from bcsync.render.text import terminal_text
+
     for bc in emu.business_centers():
         admin = bc["admin_email"] or "no admin with a token"
-        click.echo(f"            {bc['bc_id']} {bc['name']}: admin {admin}")
+        line = f"            {bc['bc_id']} {bc['name']}: admin {admin}"
+        click.echo(terminal_text(line))
 
 
 @emulator.command(context_settings=CONTEXT_SETTINGS)

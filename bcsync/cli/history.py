@@ -12,6 +12,7 @@ from bcsync.cli.base import (
     format_option,
     load_configs,
     now_option,
+    parse_day,
     parse_now,
     run_async,
     state_dir_option,
@@ -20,12 +21,7 @@ from bcsync.errors import ExitCode
 
 
 def _day(value: str | None, option: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise click.BadParameter(f"expected YYYY-MM-DD, got {value!r}", param_hint=option) from exc
+    return parse_day(value, option) if value else None
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from bcsync.render.csvtext import csv_text
 from bcsync.render.report_data import row_json
 from bcsync.render.report_table import ASSET_TYPE_LABELS
+from bcsync.render.text import terminal_text
 
 if TYPE_CHECKING:
     from bcsync.expiry import Expiring
@@ -29,7 +30,7 @@ def why_text(result: WhyResult) -> str:
     """Each grant, then the lines behind it with the commit that introduced each."""
     scope = f" on {result.asset}" if result.asset else ""
     if not result.stories and not result.expired:
-        return f"{result.who} has no access{scope} in the config.\n"
+        return terminal_text(f"{result.who} has no access{scope} in the config.\n")
     out = [f"Access of {result.who}{scope}:"]
     for story in result.stories:
         row = story.row
@@ -50,7 +51,7 @@ def why_text(result: WhyResult) -> str:
         out.append(f"  {gone.bc_name}: {gone.what}: expired {gone.expired_on} (no longer granted)")
     for file, reason in sorted(result.blame_unavailable.items()):
         out.append(f"Blame unavailable for {file}: {reason}.")
-    return "\n".join(out) + "\n"
+    return terminal_text("\n".join(out) + "\n")
 
 
 def why_json(result: WhyResult) -> str:
@@ -107,7 +108,7 @@ def expiring_text(entries: Sequence[Expiring], now: date, window: str) -> str:
             out.append(f"    from: {e.source}")
     gone = sum(e.expired for e in entries)
     out.append(f"{len(entries) - gone} expiring within {window}, {gone} expired already.")
-    return "\n".join(out) + "\n"
+    return terminal_text("\n".join(out) + "\n")
 
 
 def _expiring_row(e: Expiring, now: date) -> dict[str, Any]:
@@ -192,7 +193,7 @@ def audit_text(records: Sequence[dict[str, Any]], lines: int) -> str:
     out = ["  ".join(_clip(c) for c in audit_fields(r) if c) for r in records]
     runs = len({r.get("plan_digest") for r in records})
     out.append(f"{len(records)} record(s) from {runs} plan(s); {lines} line(s) read.")
-    return "\n".join(out) + "\n"
+    return terminal_text("\n".join(out) + "\n")
 
 
 def _clip(text: str, width: int = 200) -> str:

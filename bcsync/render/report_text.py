@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from bcsync.access import AccessReport, AccessRow
 from bcsync.render.markdown import escape
 from bcsync.render.report_table import HEADERS, cells, summary_line, unmanaged_line
+from bcsync.render.text import terminal_text
 
 # The text and Markdown views leave out the BC column (cells[0]): rows sit under their BC.
 
@@ -36,7 +37,7 @@ def render_text(report: AccessReport) -> str:
             out.append(f"  Unmanaged: {note}")
         out.append("")
     out.append(summary_line(report))
-    return "\n".join(out) + "\n"
+    return terminal_text("\n".join(out) + "\n")
 
 
 def render_markdown(report: AccessReport) -> str:

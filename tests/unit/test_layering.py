@@ -27,6 +27,7 @@ CORE_PATTERNS = (
     "access_diff.py",  # effective access gained and lost, and the history/drift data it feeds
     "revisions.py",
     "drift.py",
+    "baseurl.py",  # the one URL check validate and the providers share
 )
 FORBIDDEN = ("httpx", "click", "yaml", "jsonschema", "sqlite3", "os", "time", "subprocess")
 # Calls that read a file or the clock, whatever was imported: `open(...)`, `x.read_text()`,
