@@ -48,8 +48,10 @@ async def plan_one(
     *,
     allow_removals: bool = False,
     scope: ChangedScope | None = None,
+    target: str | None = None,
 ) -> PlannedBC:
-    """Read one BC (only `scope`'s members and partners, if given) and plan it."""
+    """Read one BC (only `scope`'s members and partners, if given) and plan it; `target` names
+    where the BC was read (the plan records it, and a saved plan applies only there)."""
     wanted = Scope.of_state(config.desired)
     if scope is not None:  # `--changed`: a narrowed read, a plan of that scope only
         wanted = replace(wanted, members=scope.members, partners=scope.partners)
@@ -62,7 +64,7 @@ async def plan_one(
         scope=scope,
         unread_members=read.unread_members,
     )
-    return PlannedBC(config, read, plan)
+    return PlannedBC(config, read, replace(plan, target=target) if target else plan)
 
 
 async def plan_all(
@@ -71,14 +73,21 @@ async def plan_all(
     *,
     allow_removals: bool = False,
     scopes: Mapping[str, ChangedScope | None] | None = None,
+    targets: Mapping[str, str] | None = None,
 ) -> list[PlannedBC]:
-    """Plan every BC, reading them concurrently; `scopes` narrows some BCs (by BC id)."""
+    """Plan every BC, reading them concurrently; `scopes` narrows some BCs, `targets` names
+    where each was read (both by BC id)."""
     scoped = scopes or {}
+    where = targets or {}
     return list(
         await asyncio.gather(
             *(
                 plan_one(
-                    c, providers[c.bc_id], allow_removals=allow_removals, scope=scoped.get(c.bc_id)
+                    c,
+                    providers[c.bc_id],
+                    allow_removals=allow_removals,
+                    scope=scoped.get(c.bc_id),
+                    target=where.get(c.bc_id),
                 )
                 for c in configs
             )
@@ -132,6 +141,11 @@ def first_difference(saved: Mapping[str, Any], fresh: Plan) -> str | None:
     now = fresh.to_json()
     if saved.get("refusals"):
         return "it was refused by the safety guards when it was made"
+    if saved.get("target") != now.get("target"):
+        return (
+            f"it was made for the Business Center at {_target_shown(saved.get('target'))}, "
+            f"and its config {fresh.config_path} now reaches {_target_shown(now.get('target'))}"
+        )
     if not saved.get("config_digest") or saved.get("config_digest") != now["config_digest"]:
         return f"the config {fresh.config_path} changed since it was made"
     for field in ("changes", "steps"):
@@ -147,6 +161,13 @@ def first_difference(saved: Mapping[str, Any], fresh: Plan) -> str | None:
     if saved.get("checksum") != now["checksum"]:
         return f"its checksum {saved.get('checksum')!r} is not {now['checksum']}"
     return None
+
+
+def _target_shown(target: Any) -> str:
+    """A plan's target as a refusal quotes it: bounded; absent said so."""
+    if not isinstance(target, str) or not target:
+        return "(no target named)"
+    return target if len(target) <= 300 else target[:300] + "…"
 
 
 def _describe_difference(old: Any, new: Any) -> str:

@@ -200,7 +200,8 @@ def audit(
         start = parse_since(since) if since else None
     except (ValueError, OverflowError) as exc:
         raise click.BadParameter(
-            f"expected YYYY-MM-DD or an ISO time, got {since[:40]!r}", param_hint="--since"
+            f"expected YYYY-MM-DD or an ISO time, got {(since or '')[:40]!r}",
+            param_hint="--since",
         ) from exc
     if start is not None and not EARLIEST_DAY <= start.date() <= LATEST_DAY:
         raise click.BadParameter(

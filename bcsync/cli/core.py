@@ -239,6 +239,7 @@ def plan(
     from bcsync import planfile
     from bcsync.plan import raise_if_refused
     from bcsync.providers import open_providers
+    from bcsync.providers.factory import target_of
     from bcsync.reconcile import plan_all
     from bcsync.render import json as render_json
 
@@ -250,7 +251,11 @@ def plan(
         async with open_providers(configs, state_dir=state) as providers:
             with _reading(configs):
                 return await plan_all(
-                    configs, providers, allow_removals=allow_removals, scopes=scopes
+                    configs,
+                    providers,
+                    allow_removals=allow_removals,
+                    scopes=scopes,
+                    targets={c.bc_id: target_of(c) for c in configs},
                 )
 
     planned = run_async(go)
@@ -440,6 +445,7 @@ class _Apply:
     async def go(self, audit_path: Path) -> list[ApplyResult]:
         from bcsync.audit import AuditLog
         from bcsync.providers import open_providers
+        from bcsync.providers.factory import target_of
         from bcsync.reconcile import apply_planned, check_apply, plan_all
 
         color = use_color()
@@ -450,6 +456,7 @@ class _Apply:
                     providers,
                     allow_removals=self.allow_removals,
                     scopes=self.scopes,
+                    targets={c.bc_id: target_of(c) for c in self.configs},
                 )
             plans = [p.plan for p in planned]
             if self.reviewed is None:

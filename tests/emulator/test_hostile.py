@@ -11,7 +11,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from .world import AD1, API, BC, BOB, TOKENS
+from .world import AD1, API, BASE_URL, BC, BOB, CONTROL_HEADERS, TOKENS
 
 HEADERS = {"Access-Token": TOKENS["admin1"]}
 DEEP = "[" * 100_000 + "]" * 100_000
@@ -27,7 +27,9 @@ def short(value: object) -> str:
 async def raw(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     """A client that sees what a socket would: an app exception becomes HTTP 500, not a raise."""
     transport = httpx.ASGITransport(app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as c:
+    async with httpx.AsyncClient(
+        transport=transport, base_url=BASE_URL, headers=CONTROL_HEADERS
+    ) as c:
         yield c
 
 
