@@ -37,7 +37,16 @@ def _validator() -> jsonschema.protocols.Validator:
 def validate_document(doc: Any) -> list[str]:
     """Schema problems of a plan document, as `path: message` lines."""
     errors = sorted(_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))
-    return [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in errors]
+    return [
+        f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {_bounded(e.message)}" for e in errors
+    ]
+
+
+def _bounded(message: str, limit: int = 200) -> str:
+    """A schema message quotes the value: a 5,000-character one is not echoed back whole."""
+    if len(message) <= limit:
+        return message
+    return f"{message[: limit // 2]}…({len(message)} characters)…{message[-limit // 2 :]}"
 
 
 def write(path: str | Path, text: str) -> None:

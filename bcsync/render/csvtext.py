@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import csv
 import io
-import unicodedata
 from collections.abc import Iterable, Sequence
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 def _skipped(ch: str) -> bool:
-    """Characters a spreadsheet may pass over before a formula: white space and controls."""
-    return ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Zs", "Zl", "Zp")
+    """Characters a spreadsheet may pass over before a formula: white space, controls, format
+    and other invisible characters (whatever `str.isprintable` calls unprintable)."""
+    return ch.isspace() or not ch.isprintable()
 
 
 def safe_cell(value: str) -> str:
