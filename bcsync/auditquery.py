@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from bcsync.errors import FileAccessError
+from bcsync.planfile import is_unicode_text
 
 MAX_LINE_BYTES = 1 << 20  # a real record is well under 10 KB
 _CHUNK = 1 << 16
@@ -121,6 +122,8 @@ def _parse(line: bytes | None, last: bool) -> tuple[dict[str, Any] | None, str |
         return None, "a number too long to read; skipped"
     if not isinstance(doc, dict):
         return None, f"a JSON {type(doc).__name__}, not an audit record; skipped"
+    if not is_unicode_text(doc):
+        return None, "a lone surrogate escape (\\ud800-\\udfff), not Unicode text; skipped"
     return doc, None
 
 

@@ -150,7 +150,23 @@ def _parse(source: Path, data: bytes) -> Any:
         raise PlanFileError(f"{source}: not a bcsync plan ({exc})", hint=HINT) from exc
     if _depth(doc) > MAX_DEPTH:
         raise PlanFileError(f"{source}: nested deeper than {MAX_DEPTH} levels", hint=HINT)
+    if not is_unicode_text(doc):
+        raise PlanFileError(
+            f"{source}: a string holds a lone surrogate (an unpaired \\ud800-\\udfff escape), "
+            "which is not Unicode text, so not a bcsync plan",
+            hint=HINT,
+        )
     return doc
+
+
+def is_unicode_text(doc: Any) -> bool:
+    """Whether every string in a parsed JSON document is Unicode text: JSON's `\\ud800` escape
+    decodes to a lone surrogate that no terminal or file encoding can write."""
+    try:
+        json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _reject_constant(name: str) -> Any:

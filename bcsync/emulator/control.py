@@ -68,7 +68,8 @@ def _is_loopback_ip(name: str, *, version: int) -> bool:
         address = ipaddress.ip_address(name)
     except ValueError:
         return False
-    return address.version == version and address.is_loopback
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1 is not a name we serve
+    return address.version == version and address.is_loopback and mapped is None
 
 
 def control_refusal(request: Request, token: str) -> Response | None:
