@@ -380,7 +380,9 @@ def _check_protected(ctx: _Context) -> Iterator[Problem]:
     """Each protected entry names something declared: deleting its block alone is an error."""
     partners = mapping_at(ctx.doc.data, "partners")
     partner_names = set(partners) | {
-        p["bc_id"] for p in partners.values() if isinstance(p, dict) and "bc_id" in p
+        p["bc_id"]
+        for p in partners.values()
+        if isinstance(p, dict) and isinstance(p.get("bc_id"), str)
     }
     for index, entry in enumerate(list_at(ctx.doc.data, "policy", "protected")):
         if not isinstance(entry, str):

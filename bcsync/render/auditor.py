@@ -191,7 +191,7 @@ def audit_text(records: Sequence[dict[str, Any]], lines: int) -> str:
     if not records:
         return f"No matching records ({lines} line(s) read).\n"
     out = ["  ".join(_clip(c) for c in audit_fields(r) if c) for r in records]
-    runs = len({r.get("plan_digest") for r in records})
+    runs = len({str(r.get("plan_digest")) for r in records})  # any JSON value, hashable
     out.append(f"{len(records)} record(s) from {runs} plan(s); {lines} line(s) read.")
     return terminal_text("\n".join(out) + "\n")
 
