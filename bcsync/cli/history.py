@@ -52,9 +52,10 @@ def history(
     from bcsync.history import history as walk
     from bcsync.render import access
 
-    repo = open_repo(".")
     when = parse_now(now) if now else None
-    entries = walk(repo, paths, since=_day(since, "--since"), now=when, member=member, asset=asset)
+    first = _day(since, "--since")  # options are checked before the repository is looked for
+    repo = open_repo(".")
+    entries = walk(repo, paths, since=first, now=when, member=member, asset=asset)
     if repo.is_shallow():
         echo_err("warning: this clone is shallow; history starts at its oldest fetched commit")
     views = {
