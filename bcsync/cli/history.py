@@ -140,8 +140,9 @@ def drift(
     since = until - timedelta(days=log_days)
 
     async def go() -> list[DriftReport]:
-        where = Path(state_dir) if state_dir else None  # local state lives beside the config
-        async with open_providers(configs, state_dir=where) as providers:
+        # Drift writes nothing, so it needs no state directory: only --state-dir's if given.
+        state = Path(state_dir) if state_dir else None
+        async with open_providers(configs, state_dir=state) as providers:
             return list(
                 await asyncio.gather(
                     *(

@@ -25,8 +25,9 @@ from bcsync.cli import cli
 from bcsync.plan import Plan, checksum_of
 from bcsync.providers.tiktok.client import DEFAULT_BASE_URL
 from bcsync.reconcile import bc_lock
+from tests.examples import copy_example
 
-from .conftest import EXAMPLES, NOW
+from .conftest import NOW
 
 pytestmark = pytest.mark.slow
 
@@ -71,7 +72,7 @@ class Quickstart:
 
 
 def make_quickstart(root: Path) -> Quickstart:
-    shutil.copytree(EXAMPLES / "quickstart", root / "quickstart")
+    copy_example("quickstart", root / "quickstart")
     return Quickstart(root, root / "locks")
 
 
@@ -318,7 +319,7 @@ def test_a_saved_plan_applies_only_to_the_business_center_it_was_made_for(
     doc = json.loads(path.read_text(encoding="utf-8"))
     assert body(doc)["target"] == f"local:{quickstart.database.resolve()}"
     copy_dir = quickstart.root / "copy"
-    shutil.copytree(quickstart.config, copy_dir)
+    shutil.copytree(quickstart.config, copy_dir)  # its local state too: the same world
     copy_db = copy_dir / ".bcsync" / "local" / "seed.yaml.db"
     body(doc)["config_path"] = str(copy_dir / "bcsync.yaml")
     before, copy_before = quickstart.snapshot(), Quickstart.snapshot_of(copy_db)

@@ -26,9 +26,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bcsync.cli import cli
+from tests.examples import copy_example
 
-ROOT = Path(__file__).resolve().parents[2]
-QUICKSTART = ROOT / "examples" / "quickstart"
 NOW = "2026-11-25"
 DOCUMENTED = {0, 1, 2, 3, 4, 64}
 EXAMPLES = settings(
@@ -130,7 +129,7 @@ def assert_handled(result: Result, what: object) -> None:
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     root = tmp_path_factory.mktemp("fuzz")
-    shutil.copytree(QUICKSTART, root / "quickstart", ignore=shutil.ignore_patterns(".bcsync"))
+    copy_example("quickstart", root / "quickstart")
     space = Workspace(root)
     if shutil.which("git"):
         git = ["git", "-C", str(root), "-c", "user.name=Fuzz", "-c", "user.email=f@z.example"]
