@@ -79,9 +79,9 @@ async def plan_all(
     targets: Mapping[str, str] | None = None,
 ) -> list[PlannedBC]:
     """Plan every BC, reading them concurrently; `scopes` narrows some BCs, `targets` names
-    where each was read (both by BC id)."""
+    where each was read (both by BC id; by default where each config's provider reaches)."""
     scoped = scopes or {}
-    where = targets or {}
+    where = targets if targets is not None else {c.bc_id: _target(c) for c in configs}
     return list(
         await asyncio.gather(
             *(
@@ -185,6 +185,11 @@ def _not_a_remainder(reviewed: Plan, fresh: Plan) -> str | None:
         return "it was refused by the safety guards when it was made"
     if not reviewed.config_digest or reviewed.config_digest != fresh.config_digest:
         return f"the config {fresh.config_path} changed since it was made"
+    if reviewed.target != fresh.target:
+        return (
+            f"it was made for the Business Center at {_target_shown(reviewed.target)}, and its "
+            f"config {fresh.config_path} now reaches {_target_shown(fresh.target)}"
+        )
     if reviewed.bc_id != fresh.bc_id:
         return f"it is the plan of Business Center {reviewed.bc_id}"
     if (reviewed.scope and reviewed.scope.key()) != (fresh.scope and fresh.scope.key()):
@@ -260,6 +265,18 @@ def _bodies_by_bc(reviewed: Reviewed, fresh: Sequence[Plan]) -> dict[str, Mappin
             hint=REPLAN_HINT,
         )
     return saved
+
+
+def _target(config: BusinessCenterConfig) -> str | None:
+    """Where a config's BC is reached (`providers.factory.target_of`); None when its provider
+    settings cannot say (reading it fails with that error anyway)."""
+    from bcsync.errors import ConfigError
+    from bcsync.providers.factory import target_of
+
+    try:
+        return target_of(config)
+    except ConfigError:
+        return None
 
 
 def first_difference(saved: Mapping[str, Any], fresh: Plan) -> str | None:

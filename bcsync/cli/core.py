@@ -239,7 +239,6 @@ def plan(
     from bcsync import planfile
     from bcsync.plan import raise_if_refused
     from bcsync.providers import open_providers
-    from bcsync.providers.factory import target_of
     from bcsync.reconcile import plan_all
     from bcsync.render import json as render_json
 
@@ -251,11 +250,7 @@ def plan(
         async with open_providers(configs, state_dir=state) as providers:
             with _reading(configs):
                 return await plan_all(
-                    configs,
-                    providers,
-                    allow_removals=allow_removals,
-                    scopes=scopes,
-                    targets={c.bc_id: target_of(c) for c in configs},
+                    configs, providers, allow_removals=allow_removals, scopes=scopes
                 )
 
     planned = run_async(go)
@@ -462,7 +457,6 @@ class _Apply:
     async def go(self, audit_path: Path) -> list[ApplyResult]:
         from bcsync.audit import AuditLog
         from bcsync.providers import open_providers
-        from bcsync.providers.factory import target_of
         from bcsync.reconcile import Progress, apply_planned, check_apply, plan_all
 
         color = use_color()
@@ -473,7 +467,6 @@ class _Apply:
                     providers,
                     allow_removals=self.allow_removals,
                     scopes=self.scopes,
-                    targets={c.bc_id: target_of(c) for c in self.configs},
                 )
             plans = [p.plan for p in planned]
             if self.reviewed is None:
