@@ -402,7 +402,9 @@ def apply(
     part of it, and exits 0 saying "already applied" when nothing remains.
     The safety guards check the very steps that run. Every change attempt is appended to the
     audit log. Without a terminal to ask, pass --auto-approve, a PLANFILE or --checksum.
-    --changed [--base REF] plans and applies only what changed (see `bcsync plan --changed`);
+    A saved plan applies only to the Business Center it names (its target: the API base URL, or
+    the local Business Center's database). --changed [--base REF] plans and applies only what
+    changed (see `bcsync plan --changed`);
     a saved scoped plan re-reads the scope it records.
     """
     from bcsync import planfile

@@ -31,7 +31,7 @@ from tests.examples import copy_example
 NOW = "2026-11-25"
 DOCUMENTED = {0, 1, 2, 3, 4, 64}
 EXAMPLES = settings(
-    max_examples=40,
+    max_examples=30,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -333,7 +333,7 @@ def argv_possible(value: str) -> bool:
     value=st.one_of(hostile_text, st.sampled_from(["\udcff", "a\udc80b"])).filter(argv_possible),
 )
 @settings(
-    max_examples=60,
+    max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -361,7 +361,7 @@ def original_seed(workspace: Workspace) -> Iterator[str]:
 
 @given(index=st.integers(min_value=0, max_value=500), value=hostile_yaml)
 @settings(
-    max_examples=10,
+    max_examples=6,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
