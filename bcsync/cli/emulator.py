@@ -287,7 +287,8 @@ def accept(email: str, paths: tuple[str, ...], decline: bool) -> None:
     settled = settle_local_invitation(_local_configs(paths), email, accept=not decline)
     for bc_id, status in settled:
         done = "joined" if status == "BOUND" else "declined the invitation to"
-        click.echo(f"{email.strip().lower()} {done} Business Center {bc_id}.")
+        line = f"{email.strip().lower()} {done} Business Center {bc_id}."
+        click.echo(line if line.isprintable() else ascii(line)[1:-1])
 
 
 def _local_configs(paths: tuple[str, ...]) -> list[BusinessCenterConfig]:
