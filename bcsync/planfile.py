@@ -53,13 +53,25 @@ def write(path: str | Path, text: str) -> None:
     """Write a plan file atomically (never half a plan), readable by its owner only."""
     target = Path(path)
     try:
+        info = os.lstat(target)
+    except (OSError, ValueError):
+        info = None  # absent (or a name the OS refuses: the write below says so)
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        # Replacing atomically would swap a device (/dev/null, as root) or a link for a file.
+        raise PlanFileError(
+            f"{target}: not a regular file (a device, FIFO, link or directory); "
+            "refusing to replace it with the plan",
+            hint="save the plan to a file: `bcsync plan --out plan.json`",
+        )
+    try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".bcsync-plan-", dir=str(target.parent))
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.replace(tmp, target)
-    except OSError as exc:
-        raise PlanFileError(f"cannot write the plan file {target}: {exc.strerror or exc}") from exc
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise PlanFileError(f"cannot write the plan file {target}: {reason}") from exc
 
 
 def read_bytes(path: str | Path, limit: int = MAX_BYTES) -> bytes:
