@@ -251,3 +251,21 @@ def test_control_characters_in_a_plan_path_reach_the_terminal_escaped(
     assert result.exit_code == 3, result.output
     assert "\x1b" not in result.output and "\x07" not in result.output
     assert "\\x1b]0;pwned\\x07\\x1b[2J.yaml" in result.output
+
+
+@pytest.mark.parametrize("kind", ["FIFO", "symbolic link", "link to a device"])
+def test_plan_out_never_replaces_what_is_not_a_regular_file(
+    quickstart: Path, tmp_path: Path, kind: str
+) -> None:
+    """Saving atomically replaces the target; as root, `--out /dev/null` once made it a file."""
+    out = tmp_path / "out.json"
+    if kind == "FIFO":
+        os.mkfifo(out)
+    else:
+        out.symlink_to("/dev/null" if kind == "link to a device" else tmp_path / "elsewhere.json")
+    before = os.lstat(out)
+    result = invoke("plan", str(quickstart), "--out", str(out), cwd=tmp_path)
+    assert result.exit_code == 3, result.output
+    assert "not a regular file" in result.output and "refusing to replace it" in result.output
+    after = os.lstat(out)
+    assert (after.st_mode, after.st_ino) == (before.st_mode, before.st_ino)
