@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from bcsync.errors import FileAccessError
-from bcsync.planfile import is_unicode_text
+from bcsync.files.jsontext import is_unicode_text
 
 MAX_LINE_BYTES = 1 << 20  # a real record is well under 10 KB
 _CHUNK = 1 << 16

@@ -19,6 +19,7 @@ from typing import Any
 import jsonschema
 
 from bcsync.errors import PlanFileError
+from bcsync.files.jsontext import is_unicode_text
 from bcsync.files.reader import FileTooLarge, NotRegularFile, read_regular
 from bcsync.plan import FORMAT_VERSION, Plan
 
@@ -154,16 +155,6 @@ def _parse(source: Path, data: bytes) -> Any:
             hint=HINT,
         )
     return doc
-
-
-def is_unicode_text(doc: Any) -> bool:
-    """Whether every string in a parsed JSON document is Unicode text: JSON's `\\ud800` escape
-    decodes to a lone surrogate that no terminal or file encoding can write."""
-    try:
-        json.dumps(doc, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _reject_constant(name: str) -> Any:

@@ -3,9 +3,10 @@
 Each property runs the real CLI in-process (`bcsync ...` through click) on a private copy of
 examples/quickstart in one temporary directory: config files with one value replaced by a
 hostile one, saved plans with one field replaced, audit logs of hostile lines, and hostile option
-values. The only promise checked here is the floor of DESIGN.md section 8: every outcome is a
-documented exit code other than 70 (a bug) and no traceback reaches the user. Bounded: a few
-dozen examples each (hypothesis' shrinking finds the smallest input when one fails).
+values. The only promise checked here is the floor of the exit codes (README, "Exit codes"):
+every outcome is a documented exit code other than 70 (a bug) and no traceback reaches the
+user. Bounded: a few dozen examples each (hypothesis' shrinking finds the smallest input when
+one fails).
 """
 
 from __future__ import annotations
