@@ -75,6 +75,20 @@ def config_words(change: Change) -> str:
     return "; ".join(parts)
 
 
+def takes_away_words(change: Change, limit: int | None = None) -> str:
+    """ "takes away ad_accounts.acme-us operator, lead_forms.signup admin" for a removal.
+
+    `limit` lists that many and counts the rest (the pull-request comment has a size limit)."""
+    held = change.takes_away
+    if not held:
+        return ""
+    shown = held if limit is None else held[:limit]
+    words = ", ".join(f"{h.label} {h.role}" for h in shown)
+    if len(held) > len(shown):
+        words += f" and {len(held) - len(shown)} more"
+    return f"takes away {words}"
+
+
 def describe(kind: Kind, doc: Mapping[str, Any] | None) -> str:
     """A short summary of one side of a change: "admin, finance manager", "operator"."""
     if not doc:
@@ -201,4 +215,6 @@ def _change_lines(changes: Sequence[Change], color: bool) -> list[str]:
         if why:
             text += "  " + _paint(f"# {printable(why)}", DIM, color)
         lines.append(text.rstrip())
+        if change.takes_away:
+            lines.append("      " + _paint(printable(takes_away_words(change)), RED, color))
     return lines
