@@ -23,6 +23,7 @@ from bcsync.model import (
     MemberRole,
     MemberStatus,
     State,
+    is_managed,
 )
 
 K = TypeVar("K")
@@ -253,9 +254,15 @@ class _RowMaker:
 
     def members(self) -> Iterator[AccessRow]:
         actual = self.actual.members if self.actual else {}
+        policy = self.config.policy
         for email in _union(self.desired.members, actual):
             want, have = self.desired.members.get(email), actual.get(email)
+            gone = have is not None and not is_managed(have, policy) and not self._ignored(email)
+            if want is None and gone:
+                continue  # declined or former: not a member, and apply removes nothing
             role, actual_role = _member_role(want), _member_role(have)
+            if have is not None and want is not None and not is_managed(have, policy):
+                actual_role = None  # a declined invitee has no role in the BC
             note = None
             if have is not None and have.status is not None and have.status.value != "bound":
                 note = f"invitation {have.status.value}"

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any
 
+from bcsync.emails import code_points
 from bcsync.model import AssetKey, AssetType
 
 
@@ -85,6 +86,8 @@ class Target:
         doc: dict[str, Any] = {}
         if self.email is not None:
             doc["email"] = self.email
+            if not self.email.isascii():  # derived, so a reader sees what the bytes are
+                doc["email_code_points"] = code_points(self.email)
         if self.user_id is not None:
             doc["user_id"] = self.user_id
         if self.asset is not None:

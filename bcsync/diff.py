@@ -29,6 +29,7 @@ from bcsync.model import (
     Partner,
     PartnerShare,
     State,
+    managed_members,
 )
 
 ID_PREFIX: Mapping[Kind, str] = {
@@ -45,7 +46,8 @@ class _Context:
 
     config: BusinessCenterConfig
     actual: State
-    # Actual members minus `ignore_members`; a former (UNBOUND) member counts as absent.
+    # Managed actual members (`model.is_managed`) and declined invitees; a former (UNBOUND)
+    # member counts as absent.
     members: Mapping[str, Member]
     # What each member or partner to be removed holds now: what the removal takes away.
     held: Mapping[str, tuple[HeldAccess, ...]]
@@ -79,10 +81,14 @@ class _Context:
 
 def diff(config: BusinessCenterConfig, actual: State) -> list[Change]:
     """Every change that takes `actual` to `config.desired`, plus explained no-ops."""
+    # Managed members, plus declined invitees (not members, but their entries are explained).
     members = {
-        email: m
-        for email, m in actual.members.items()
-        if not config.policy.is_ignored(email) and m.status is not MemberStatus.UNBOUND
+        **managed_members(actual, config.policy),
+        **{
+            email: m
+            for email, m in actual.members.items()
+            if m.status is MemberStatus.REJECTED and not config.policy.is_ignored(email)
+        },
     }
     ctx = _Context(config, actual, members, {})
     ctx = replace(ctx, held=_held_by_removed(ctx))

@@ -26,9 +26,8 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
 from bcsync.access_diff import AccessChange, Effect, Kind, Names, access_changes
-from bcsync.model import BusinessCenterConfig, MemberStatus, State
+from bcsync.model import BusinessCenterConfig, MemberStatus, State, managed_members
 
-GONE = (MemberStatus.REJECTED, MemberStatus.UNBOUND)
 # An audit record is written when its API call has ended: at most this long after the entry.
 APPLY_WINDOW = timedelta(minutes=15)
 
@@ -117,11 +116,7 @@ def compare(config: BusinessCenterConfig, actual: State) -> tuple[list[AccessCha
     """The differences from the config to the BC, and the members still pending. Pure."""
     policy = config.policy
     declared = set(config.desired.assets)
-    members = {
-        email: m
-        for email, m in actual.members.items()
-        if not policy.is_ignored(email) and m.status not in GONE
-    }
+    members = managed_members(actual, policy)
     pending = sorted(e for e, m in members.items() if m.status is MemberStatus.PENDING)
     have = State(
         bc_id=config.bc_id,

@@ -112,7 +112,7 @@ def _head(plans: Sequence[Plan]) -> list[str]:
             "> [!CAUTION]",
             "> **Refused by the safety guards: apply will not run this plan.**",
         ]
-        lines += [f"> - {_bc_label(p)}: {escape(r)}" for p, r in refused]
+        lines += [f"> - {_bc_label(p)}: {escape(r.sentence())}" for p, r in refused]
         head.append("\n".join(lines))
     # `plan --changed`: a scoped plan says so up front.
     notes = [f"> - {_bc_label(p)}: {escape(p.scope.sentence())}" for p in plans if p.scope]

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bcsync.change import STAGE_TITLES, WARNING_CAUSES, Action, Change, Kind, Stage
+from bcsync.emails import code_points
 from bcsync.plan import Plan, checksum_of
 from bcsync.render import total_summary
 
@@ -68,6 +69,9 @@ def unchanged_sentence(plan: Plan) -> str | None:
 def config_words(change: Change) -> str:
     """The config's own words for an entry: 'reason: "Q3 launch"; expires 2027-01-31'."""
     parts = []
+    email = change.target.email
+    if email is not None and not email.isascii():
+        parts.append(f"email code points: {code_points(email)}")
     if change.note:
         parts.append(f'reason: "{change.note}"')
     if change.expires:
@@ -198,7 +202,7 @@ def _render_plan(plan: Plan, color: bool) -> str:
             "",
             _paint("Refused by the safety guards (apply will not run this plan)", RED, color),
         ]
-        lines += [f"  {_paint('x', RED, color)} {printable(r)}" for r in plan.refusals]
+        lines += [f"  {_paint('x', RED, color)} {printable(r.sentence())}" for r in plan.refusals]
     lines += ["", plan.summary.sentence()]
     return "\n".join(lines)
 

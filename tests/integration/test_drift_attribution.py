@@ -18,6 +18,7 @@ from click.testing import CliRunner, Result
 
 from bcsync.cli import cli
 from bcsync.model import AssetKey, AssetType
+from bcsync.operations import Assign
 from bcsync.providers.tiktok.client import TikTokClient
 from bcsync.providers.tiktok.limiter import RateLimit, RateLimiter
 from bcsync.providers.tiktok.provider import TikTokProvider
@@ -64,7 +65,7 @@ def by_hand(quickstart: Path) -> None:
                 base_url="http://local.bcsync/open_api/v1.3/",
                 in_process=True,
             )
-            await TikTokProvider(ACME, client).assign(CAROL, ACME_EU, "admin")
+            await TikTokProvider(ACME, client).write(Assign(CAROL, "", ACME_EU, "admin"))
 
     try:
         asyncio.run(go())

@@ -209,3 +209,21 @@ def test_provenance_cannot_break_out_of_its_csv_comment_or_html() -> None:
     assert "# Commit: " + "c" * 40 + " (uncommitted changes in the checkout)" in head
     page = report_html.render_html(report)
     assert "<script>x</script>" not in page and "&lt;script&gt;x" in page
+
+
+def test_the_report_uses_the_one_definition_of_managed_members() -> None:
+    """A declined invitee or former member is not a member: no 'not in config' row (apply
+    removes nothing), and a declared one is missing, not present with a role."""
+    actual = state(
+        [
+            bound("owner@acme.com", "admin"),
+            member("bob@acme.com", status="rejected"),  # declared, declined the invitation
+            member("gone@acme.com", "admin", status="unbound"),  # a former member
+        ],
+        [US, EU],
+    )
+    report = build_report([desired_config()], {BC: Observed(actual)}, NOW)
+    rows = by_key(report.rows)
+    assert ("gone@acme.com", BC_ASSET, BC) not in rows
+    bob = rows[("bob@acme.com", BC_ASSET, BC)]
+    assert (bob.status, bob.actual_role, bob.note) == (Status.MISSING, None, "invitation rejected")
