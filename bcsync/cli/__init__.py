@@ -107,10 +107,11 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _register() -> None:
-    from bcsync.cli import adopt, audit, core, emulator, history
+    from bcsync.cli import adopt, audit, core, emulator, history, review
 
     for command in (core.validate, core.plan, core.apply, core.show, emulator.emulator):
         cli.add_command(command)
+    cli.add_command(review.check_review)
     for command in (adopt.export, adopt.fmt):
         cli.add_command(command)
     for command in (history.history, history.diff, history.drift):

@@ -27,6 +27,7 @@ CORE_PATTERNS = (
     "access_diff.py",  # effective access gained and lost, and the history/drift data it feeds
     "revisions.py",
     "drift.py",
+    "review.py",  # the reviewed-plan marker the Markdown view writes and a merge reads
 )
 FORBIDDEN = ("httpx", "click", "yaml", "jsonschema", "sqlite3", "os", "time", "subprocess")
 # Calls that read a file or the clock, whatever was imported: `open(...)`, `x.read_text()`,
