@@ -8,7 +8,7 @@
 # BCSYNC_AUDIT_BRANCH (default bcsync-audit); BCSYNC_AUDIT_REMOTE (default the repository).
 set -euo pipefail
 : "${BCSYNC_PATHS:?set BCSYNC_PATHS}"
-: "${BCSYNC_AUDIT_RECORDS:?set BCSYNC_AUDIT_RECORDS to the apply job's audit log}"
+: "${BCSYNC_AUDIT_RECORDS:?set BCSYNC_AUDIT_RECORDS to the audit log of the apply job}"
 if [ ! -s "$BCSYNC_AUDIT_RECORDS" ]; then
   echo "No audit records (nothing was applied)."
   exit 0
