@@ -101,6 +101,8 @@ class GitHub:
             "BCSYNC_PATHS": CONFIG,
             "GITHUB_REPOSITORY": REPOSITORY,
             "GH_TOKEN": "gh-rehearsal-token",
+            # As the workflow sets `tiktok`: the one provider this pipeline holds a token for.
+            "BCSYNC_ALLOWED_PROVIDERS": "local",
             "NO_COLOR": "1",
         }
         self.env.pop("BCSYNC_STATE_DIR", None)

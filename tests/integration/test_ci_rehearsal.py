@@ -235,3 +235,18 @@ def test_config_text_cannot_inject_a_checksum(github: GitHub) -> None:
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert marker.checksum in applied.stdout
     assert github.bc_members()["frank@acme.com"]["access"]["ad_accounts"]["acme-apac"] == "operator"
+
+
+def test_a_pull_request_cannot_switch_the_provider(github: GitHub) -> None:
+    def elsewhere(text: str) -> str:
+        return text.replace(
+            "type: local\n  seed: seed.yaml", "type: emulator\n  url: http://127.0.0.1:9"
+        )
+
+    github.push("elsewhere", elsewhere, "Plan against my own server")
+    pr = github.open_pr("elsewhere")
+    refused = github.plan(pr, github.pr_run(pr))
+    assert refused.returncode == 3
+    seen = body(github, pr)
+    assert "configuration is invalid (exit 3)" in seen and "BCSYNC_ALLOWED_PROVIDERS" in seen
+    assert "bcsync-reviewed" not in seen  # nothing a merge could apply
