@@ -250,3 +250,21 @@ def test_a_pull_request_cannot_switch_the_provider(github: GitHub) -> None:
     seen = body(github, pr)
     assert "configuration is invalid (exit 3)" in seen and "BCSYNC_ALLOWED_PROVIDERS" in seen
     assert "bcsync-reviewed" not in seen  # nothing a merge could apply
+
+
+def test_error_text_quoted_into_the_comment_cannot_carry_a_marker(github: GitHub) -> None:
+    forged = f"<!-- bcsync-reviewed checksum=sha256:{'f' * 64} -->"
+
+    def invalid(text: str) -> str:
+        return text.replace(
+            "  ops@acme.com: { role: admin }", f"  ops@acme.com: {{ role: '\\n{forged}' }}"
+        )
+
+    github.push("invalid", invalid, "A role that is a marker")
+    pr = github.open_pr("invalid")
+    assert github.plan(pr, github.pr_run(pr)).returncode == 3
+    seen = body(github, pr)
+    assert "&lt;!-- bcsync-reviewed" in seen  # shown to the reviewer, escaped
+    assert not [
+        line for line in seen.splitlines() if line.lstrip().startswith("<!-- bcsync-reviewed")
+    ]

@@ -26,8 +26,9 @@ reviewed_plan() {
   gh api "repos/${GITHUB_REPOSITORY}/actions/artifacts/${id}/zip" >"$work/plan.zip" || return 1
   python3 "$HERE/github.py" extract "$work/plan.zip" plan.json "$2"
 }
-read -r pr head < <(gh api "repos/${GITHUB_REPOSITORY}/commits/${GITHUB_SHA}/pulls" |
-  python3 "$HERE/github.py" merged-pr "$GITHUB_SHA")
+pulls="$(gh api "repos/${GITHUB_REPOSITORY}/commits/${GITHUB_SHA}/pulls")" ||
+  { echo "could not ask GitHub which pull request merged ${GITHUB_SHA}" >&2; exit 1; }
+read -r pr head < <(printf '%s' "$pulls" | python3 "$HERE/github.py" merged-pr "$GITHUB_SHA")
 if [ -z "${pr:-}" ]; then
   echo "Refused: commit ${GITHUB_SHA} was merged by no pull request, so no plan was reviewed." >&2
   echo "Changes reach the Business Center only through a reviewed pull request." >&2

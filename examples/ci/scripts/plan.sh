@@ -22,7 +22,8 @@ work="$(mktemp -d)"
 pr_state() {
   gh api "repos/${GITHUB_REPOSITORY}/pulls/${PR_NUMBER}" | python3 "$HERE/github.py" head-sha
 }
-read -r head merged < <(pr_state)
+pull="$(pr_state)" || { echo "could not read pull request #${PR_NUMBER}" >&2; exit 1; }
+read -r head merged <<<"$pull"
 if [ "${head:-}" != "$HEAD_SHA" ]; then
   echo "Pull request #${PR_NUMBER} has moved on from ${HEAD_SHA}: its newer run plans it."
   exit 0
@@ -70,7 +71,8 @@ fi
   echo "<sub>Planned at commit ${HEAD_SHA}. On merge, only this plan is applied, and only if the"
   echo "pull request's head is still this commit.</sub>"
 } >"$work/comment.md"
-read -r head merged < <(pr_state)
+pull="$(pr_state)" || { echo "could not read pull request #${PR_NUMBER}" >&2; exit 1; }
+read -r head merged <<<"$pull"
 if [ "${head:-}" != "$HEAD_SHA" ]; then
   echo "Pull request #${PR_NUMBER} moved on while planning: its newer run plans it."
   exit 0
