@@ -77,7 +77,7 @@ def test_a_team_s_few_weeks(github: GitHub) -> None:
     assert [m for m, _ in github.writes()] == ["POST", "PATCH"]
 
     # A late run for the first push (GitHub ran it after the second) must not overwrite it.
-    late = github.plan(pr, github.pr_run(pr) if False else _run_for(github, pr, first))
+    late = github.plan(pr, _run_for(github, pr, first))
     assert "moved on" in late.stdout
     assert find_marker(body(github, pr)).head_commit == second
 
@@ -101,7 +101,7 @@ def test_a_team_s_few_weeks(github: GitHub) -> None:
     partial = github.apply(before, after, REHEARSAL_FAIL_WRITES="bc/asset/assign/")
     assert partial.returncode == 1, partial.stdout + partial.stderr
     members = github.bc_members()
-    assert members["ivan@acme.com"]["role"] == "admin" or "ivan@acme.com" in members
+    assert "ivan@acme.com" in members  # invited as an admin: invitations are not grants
     assert members["frank@acme.com"]["access"]["ad_accounts"]["acme-apac"] == "analyst"
 
     # Re-run once the outage is over: what remains of the reviewed plan is applied.
@@ -116,7 +116,7 @@ def test_a_team_s_few_weeks(github: GitHub) -> None:
     # The audit trail outlives the runs: every attempt is on the audit branch, failures too.
     records = [json.loads(line) for line in github.audit_branch().splitlines()]
     results = {r["result"] for r in records}
-    assert {"failed", "succeeded"} <= results or {"failed", "done"} <= results, results
+    assert {"failed", "succeeded"} <= results, results
     log = github.tmp / "audit.jsonl"
     log.write_text(github.audit_branch() + "\n")
     audited = github.bcsync("audit", "--log", str(log), "--member", "frank@acme.com")
