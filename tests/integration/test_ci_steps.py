@@ -294,3 +294,10 @@ def test_pre_commit_hooks_name_real_commands() -> None:
             hook["files"], "bcsync.yaml"
         )
         assert not re.search(hook["files"], "src/app.yaml")
+
+
+def test_the_jobs_list_the_same_configs_in_the_same_order() -> None:
+    # apply fetches plan's artifact, and audit apply's, by matrix index.
+    jobs = load_yaml(ROOT / "examples/ci/github-actions.yml")["jobs"]
+    lists = {name: job["strategy"]["matrix"]["config"] for name, job in jobs.items()}
+    assert lists["plan"] == lists["apply"] == lists["audit"] == lists["drift"]
