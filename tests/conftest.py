@@ -27,11 +27,16 @@ def clean_environ(
     developer's apply) on one machine must not hold each other's locks.
     """
     for name in list(os.environ):
-        if name in TOKEN_VARIABLES or name.endswith("_ACCESS_TOKEN"):
+        if name in TOKEN_VARIABLES or name.endswith("_ACCESS_TOKEN") or _a_setting(name):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.delenv("FORCE_COLOR", raising=False)
     monkeypatch.setenv("BCSYNC_LOCK_DIR", str(tmp_path_factory.mktemp("locks")))
+
+
+def _a_setting(name: str) -> bool:
+    """A developer's own BCSYNC_* setting (BCSYNC_STATE_DIR, ...): tests meet bcsync's defaults."""
+    return name.startswith("BCSYNC_") and name != "BCSYNC_UPDATE_GOLDEN"
 
 
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden"

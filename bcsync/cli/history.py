@@ -143,9 +143,9 @@ def drift(
     since = until - timedelta(days=log_days)
 
     async def go() -> list[DriftReport]:
-        async with open_providers(
-            configs, state_dir=Path(state_dir) if state_dir else None
-        ) as providers:
+        # Drift writes nothing, so it needs no state directory: only --state-dir's if given.
+        state = Path(state_dir) if state_dir else None
+        async with open_providers(configs, state_dir=state) as providers:
             return list(
                 await asyncio.gather(
                     *(

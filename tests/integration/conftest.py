@@ -23,10 +23,13 @@ NOW = "2026-11-25"
 
 @dataclass
 class Bcsync:
-    """Runs `bcsync` in-process with a private state directory."""
+    """Runs `bcsync` in-process from `workdir`, with no setting a newcomer would not have.
+
+    Only the lock directory is private (tests/conftest.py sets it for the whole test): the state
+    directory, the audit log and the rest are bcsync's defaults, as the README types commands.
+    """
 
     workdir: Path
-    state_dir: Path
 
     @property
     def lock_dir(self) -> Path:
@@ -35,7 +38,6 @@ class Bcsync:
     def __call__(self, *args: str, env: dict[str, str] | None = None) -> Result:
         runner = CliRunner()
         full_env = {
-            "BCSYNC_STATE_DIR": str(self.state_dir),
             "BCSYNC_LOCK_DIR": str(self.lock_dir),
             "NO_COLOR": "1",
             **(env or {}),
@@ -57,7 +59,7 @@ def agency(tmp_path: Path) -> Path:
 @pytest.fixture
 def bcsync(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Bcsync:
     monkeypatch.chdir(tmp_path)
-    return Bcsync(tmp_path, tmp_path / "state")
+    return Bcsync(tmp_path)
 
 
 def free_port() -> int:

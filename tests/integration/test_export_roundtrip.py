@@ -28,14 +28,14 @@ def export(bcsync: Bcsync, seed: Path, bc_id: str, out: Path, *extra: str) -> st
     return out.read_text()
 
 
-def plan_of(path: Path, state_dir: Path) -> Plan:
+def plan_of(path: Path) -> Plan:
     """Validate `path`, then plan it against the BC its provider names."""
     result = load([str(path)], now=date.fromisoformat(NOW))
     assert not result.problems, [p.format() for p in result.problems]
     (config,) = result.configs
 
     async def go() -> Plan:
-        async with open_providers([config], state_dir=state_dir) as providers:
+        async with open_providers([config]) as providers:
             read = await providers[config.bc_id].read_state(Scope.of_state(config.desired))
         return make_plan(config, read.state, unmanaged_assets=read.unmanaged_assets)
 
@@ -52,7 +52,7 @@ def assert_no_changes(plan: Plan) -> None:
 def test_quickstart_seed_round_trips(bcsync: Bcsync, tmp_path: Path, quickstart: Path) -> None:
     out = tmp_path / "adopted" / "bcsync.yaml"
     text = export(bcsync, quickstart / "seed.yaml", QUICKSTART_BC, out)
-    plan = plan_of(out, bcsync.state_dir)
+    plan = plan_of(out)
     assert_no_changes(plan)
     # The pending invitation is a member that waits, not one to remove.
     (waiting,) = plan.changes
@@ -77,7 +77,7 @@ def test_agency_seed_round_trips(
     out = tmp_path / f"{bc_id}.yaml"
     flags = ("--groups",) if groups else ()
     export(bcsync, agency / "seed.yaml", bc_id, out, *flags)
-    assert_no_changes(plan_of(out, bcsync.state_dir))
+    assert_no_changes(plan_of(out))
 
 
 def test_groups_are_proposed_for_identical_access(bcsync: Bcsync, tmp_path: Path) -> None:
@@ -110,7 +110,7 @@ def test_groups_are_proposed_for_identical_access(bcsync: Bcsync, tmp_path: Path
     assert in_group == {"user2@acme.example", "user3@acme.example", "user4@acme.example"}
     assert "groups" not in data["members"]["user5@acme.example"]
     assert all("access" not in data["members"][e] for e in in_group)
-    assert_no_changes(plan_of(out, bcsync.state_dir))
+    assert_no_changes(plan_of(out))
 
 
 def test_export_is_stable_and_already_formatted(
@@ -133,7 +133,7 @@ def test_export_after_apply_round_trips(bcsync: Bcsync, quickstart: Path, tmp_pa
     out = quickstart / "again.yaml"
     result = bcsync("export", "--from", str(quickstart / "bcsync.yaml"), "--out", str(out))
     assert result.exit_code == 0, result.output
-    assert_no_changes(plan_of(out, bcsync.state_dir))
+    assert_no_changes(plan_of(out))
     exported = load([str(out)], now=date.fromisoformat(NOW)).configs[0]
     source = load([str(quickstart / "bcsync.yaml")], now=date.fromisoformat(NOW)).configs[0]
     # The config's members (grace now invited), plus the member it ignores; mallory is gone.
@@ -158,7 +158,7 @@ def test_a_4000_member_bc_round_trips(bcsync: Bcsync, tmp_path: Path) -> None:
     out = tmp_path / "big.yaml"
     started = time.monotonic()
     text = export(bcsync, seed, world["business_centers"][0]["bc_id"], out, "--groups")
-    plan = plan_of(out, bcsync.state_dir)
+    plan = plan_of(out)
     assert_no_changes(plan)
     members = yaml.safe_load(text)["members"]
     assert len(members) == 4000
@@ -180,7 +180,7 @@ def test_pending_and_rejected_members(bcsync: Bcsync, tmp_path: Path) -> None:
     data = yaml.safe_load(export(bcsync, seed, center["bc_id"], out))
     assert "declined@acme.example" not in data["members"]
     assert {"invitee0@acme.example", "invitee1@acme.example"} <= set(data["members"])
-    assert_no_changes(plan_of(out, bcsync.state_dir))
+    assert_no_changes(plan_of(out))
 
 
 def test_usage_and_token_errors_are_clear(
@@ -210,4 +210,4 @@ def test_export_from_a_skeleton_config(bcsync: Bcsync, tmp_path: Path, quickstar
     out = tmp_path / "sub" / "full.yaml"
     result = bcsync("export", "--from", str(skeleton), "--out", str(out))
     assert result.exit_code == 0, result.output
-    assert_no_changes(plan_of(out, bcsync.state_dir))
+    assert_no_changes(plan_of(out))
