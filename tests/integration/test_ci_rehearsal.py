@@ -268,3 +268,30 @@ def test_error_text_quoted_into_the_comment_cannot_carry_a_marker(github: GitHub
     assert not [
         line for line in seen.splitlines() if line.lstrip().startswith("<!-- bcsync-reviewed")
     ]
+
+
+def test_a_plan_kept_by_a_pull_request_run_is_never_used(github: GitHub) -> None:
+    # The branch's own workflow uploads a "reviewed plan" of its own, and the comment (edited as
+    # github-actions[bot], which a branch's workflow can do) points at that run.
+    github.push("planted", promote_frank, "Frank runs APAC")
+    pr = github.open_pr("planted")
+    pr_run = github.pr_run(pr)
+    assert github.plan(pr, pr_run).returncode == 0
+    planted = github.tmp / "planted.json"
+    planted.write_text('{"tool": "bcsync", "plans": []}')
+    github._upload(pr_run, "bcsync-plan-0", {"plan.json": planted})
+    (comment,) = github.comments(pr)
+    edited = github.tmp / "edited.md"
+    edited.write_text(
+        re.sub(r"bcsync-plan-run: \d+", f"bcsync-plan-run: {pr_run}", comment["body"])
+    )
+    github.gh_as(
+        BOT, "api", "-X", "PATCH", f"repos/{REPOSITORY}/issues/comments/{comment['id']}",
+        "-F", f"body=@{edited}",
+    )  # fmt: skip
+    before, after = github.merge(pr)
+    applied = github.apply(before, after)
+    assert "not a workflow_run of .github/workflows/bcsync.yml" in applied.stderr
+    # The checksum alone still applies exactly the reviewed plan, nothing from the planted file.
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert github.bc_members()["frank@acme.com"]["access"]["ad_accounts"]["acme-apac"] == "operator"

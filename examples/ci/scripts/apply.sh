@@ -3,10 +3,14 @@
 # brought this commit. The pull request and its final head commit come from GitHub's API; the
 # plan comment only from COMMENT_AUTHOR, its first line our id. `bcsync check-review` takes the
 # reviewed-plan marker from it and refuses (exit 4) unless it names that final head commit and
-# the merged configs' digest is its own; `bcsync apply --checksum` then re-plans (a scoped plan
-# re-reads only its scope, from BCSYNC_BASE) and refuses if the plan differs. Either way: re-plan.
+# the merged configs' digest is its own. Then `bcsync apply --checksum <marker> --plan <the
+# reviewed plan>`, the plan (JSON) fetched from the plan run the comment names, and only if that
+# run is a workflow_run of the privileged workflow: apply re-reads the plan's scope, applies what
+# remains of it or says "already applied", and refuses anything else. Without the reviewed plan
+# (expired), the checksum alone (a scoped plan re-scoped from BCSYNC_BASE). Refused: re-plan.
 # Env: BCSYNC_PATHS, GITHUB_REPOSITORY, GITHUB_SHA, BCSYNC_BASE (github.event.before), GH_TOKEN,
-# the provider's token; BCSYNC_AUDIT_LOG (default: bcsync's, beside the config).
+# the provider's token; BCSYNC_AUDIT_LOG (default: bcsync's, beside the config);
+# BCSYNC_PLAN_ARTIFACT (default bcsync-plan-0); BCSYNC_WORKFLOW_PATH (.github/workflows/bcsync.yml).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 : "${GITHUB_SHA:?set GITHUB_SHA (the merged commit)}"
