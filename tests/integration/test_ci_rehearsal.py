@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +19,8 @@ from bcsync.review import find_marker
 from tests.integration.cirehearsal import BOT, CONFIG, REPOSITORY, GitHub
 
 pytestmark = pytest.mark.slow
+
+LOCAL_BC = Path("bcsync") / ".bcsync" / "local"
 
 FRANK = (
     "  frank@acme.com:\n    role: standard\n    access:\n      ad_accounts: { acme-apac: analyst }"
@@ -45,13 +49,20 @@ def body(github: GitHub, pr: int) -> str:
     return str(comment["body"])
 
 
-@pytest.fixture
-def github(tmp_path):  # type: ignore[no-untyped-def]
-    github = GitHub(tmp_path)
-    # The team adopted the BC before this story: it matches main (invitations still pending).
+@pytest.fixture(scope="module")
+def adopted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The local BC after the team adopted it: it matches main (invitations still pending)."""
+    github = GitHub(tmp_path_factory.mktemp("adoption"))
     adopted = github.bcsync("apply", "--auto-approve", CONFIG)
     assert adopted.returncode == 0, adopted.stdout + adopted.stderr
     assert github.bcsync("plan", "--detailed-exitcode", CONFIG).returncode == 0
+    return github.runner / LOCAL_BC
+
+
+@pytest.fixture
+def github(tmp_path: Path, adopted: Path) -> GitHub:
+    github = GitHub(tmp_path)
+    shutil.copytree(adopted, github.runner / LOCAL_BC)  # the same BC, a fresh copy per story
     return github
 
 
