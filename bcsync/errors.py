@@ -1,4 +1,4 @@
-"""One exception hierarchy; each class owns its exit code (DESIGN.md section 8).
+"""One exception hierarchy; each class owns its exit code (ARCHITECTURE.md, "The parts").
 
     BcsyncError                 1  root of every error bcsync reports to a user
     ├── ConfigError             3  the configuration is invalid; carries every located Problem

@@ -4,7 +4,7 @@
 `checksum` names exactly what would run (its changes and steps, value for value): a saved plan
 or a `--checksum` is applied only when a fresh plan has the same one.
 
-Order, so that nobody is locked out (DESIGN.md section 6): invites and promotions, then grants and
+Order, so that nobody is locked out: invites and promotions, then grants and
 role changes, partner shares, revocations, member removals, and admin demotions and removals last.
 """
 

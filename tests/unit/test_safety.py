@@ -317,7 +317,7 @@ def test_a_removed_partner_counts_its_shares() -> None:
 
 
 def test_ignored_members_are_not_managed_entries() -> None:
-    """DESIGN 3: ignored members are never touched, so they must not dilute max_removals."""
+    """Ignored members are never touched, so they must not dilute max_removals."""
     policy = Policy(min_admins=1, ignore_members=("*@tiktok-support.example",))
     support = [bound(f"agent{i:02d}@tiktok-support.example") for i in range(30)]
     actual = [bound(OWNER, "admin"), *staff(9), *support]
