@@ -72,13 +72,14 @@ def check_review(comment: str, paths: tuple[str, ...], head_commit: str, now: st
 
 def _read_comment(path: Path) -> str:
     """A regular file of bounded size (a FIFO would hang), as text."""
-    if path.exists() and not path.is_file():
-        raise FileAccessError(f"{path}: not a regular file, so not a plan comment")
+    from bcsync.files.reader import FileTooLarge, NotRegularFile, read_regular
+
     try:
-        with path.open("rb") as fh:
-            data = fh.read(MAX_COMMENT_BYTES + 1)
+        data = read_regular(path, MAX_COMMENT_BYTES)
+    except NotRegularFile as exc:
+        raise FileAccessError(f"{path}: {exc}, so not a plan comment") from exc
+    except FileTooLarge as exc:
+        raise FileAccessError(f"{path}: {exc}, so not a plan comment") from exc
     except OSError as exc:
         raise FileAccessError(f"cannot read the comment {path}: {exc.strerror or exc}") from exc
-    if len(data) > MAX_COMMENT_BYTES:
-        raise FileAccessError(f"{path}: over {MAX_COMMENT_BYTES} bytes, so not a plan comment")
     return data.decode("utf-8", errors="replace")
