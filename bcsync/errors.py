@@ -130,7 +130,9 @@ class RefusedError(BcsyncError):
 
 
 class UnsafePlanError(RefusedError):
-    """A safety guard refused the plan."""
+    """A safety guard refused the plan; `refusals` holds the typed verdicts (`bcsync.refusal`)."""
+
+    refusals: tuple[object, ...] = ()
 
 
 class StalePlanError(RefusedError):

@@ -101,7 +101,7 @@ def config_text(grants: int, rng: Random) -> tuple[str, list[tuple[str, AssetTyp
         "  min_admins: 2",
         f"  required_admins: [{email(0)}]",
         "  max_removals: 25%",
-        f'  protected: [{email(1)}, "partner:partner-0"]',
+        f'  protected: [{email(1)}, "partner:72{0:017d}"]',
         '  ignore_members: ["*@tiktok-support.example"]',
         "assets:",
     ]

@@ -17,9 +17,12 @@ CORE_PATTERNS = (
     "operations.py",  # each write operation's typed parameters, shared by plans and providers
     "plan.py",
     "safety.py",
+    "refusal.py",  # a guard's verdict as data, and its words
+    "emails.py",  # the accepted form of an address and its confusable skeleton
     "render/*.py",
     "config/rules.py",
     "config/build.py",
+    "config/addresses.py",
     "config/document.py",  # the Document type rules and build read
     "files/marks.py",  # positions in a YAML document, shared by config and seed files
     "providers/base.py",
@@ -193,13 +196,13 @@ AUDITOR_MODULES = (
     "access",
     "access_diff",
     "auditquery",
-    "blame",
     "drift",
     "drift_read",
     "expiry",
     "gitrev",
     "history",
     "observe",
+    "origins",
     "revisions",
     "story",
     "why",
