@@ -15,6 +15,7 @@ from bcsync.change import Action, Change, Kind, Stage
 from bcsync.changed import ChangedScope
 from bcsync.errors import StalePlanError
 from bcsync.plan import Plan, checksum_of
+from bcsync.refusal import Refusal, RefusalKind, Subject, SubjectKind
 from bcsync.render import markdown
 from bcsync.review import ReviewMarker, check_marker, configs_digest, find_marker, marker_of
 
@@ -60,7 +61,7 @@ def hostile_plan(text: str) -> Plan:
         config_digest=DIGEST,
         config_path=text,
         warnings=(text,),
-        refusals=(text,),
+        refusals=(Refusal(RefusalKind.PROTECTED, Subject(SubjectKind.PARTNER, text, text)),),
         scope=ChangedScope(frozenset({"new@acme.com"}), frozenset(), base=text),
     )
 
