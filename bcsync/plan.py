@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bcsync import safety
+from bcsync.applied import Ledger, settle
 from bcsync.change import WARNING_CAUSES, Action, Change, Kind, NoopCause
 from bcsync.changed import ChangedScope, restrict
 from bcsync.diff import diff
@@ -96,6 +97,9 @@ class Plan:
     unchanged: Mapping[str, int] = field(default_factory=dict)
     # `plan --changed`: the members and partners this plan read and compared; None: all.
     scope: ChangedScope | None = None
+    # Where the BC was read: its API base URL, or `local:` and the local database's path.
+    # A saved plan applies only where it was made (`reconcile.first_difference`).
+    target: str | None = None
 
     @property
     def summary(self) -> Summary:
@@ -140,6 +144,8 @@ class Plan:
         }
         if self.scope is not None:  # only scoped plans carry the key: full ones are unchanged
             doc["scope"] = {**self.scope.to_json(), "sentence": self.scope.sentence()}
+        if self.target is not None:
+            doc["target"] = self.target
         return doc
 
     @classmethod
@@ -157,6 +163,7 @@ class Plan:
             refusals=tuple(Refusal.from_json(r) for r in doc.get("refusals", ())),
             unchanged=dict(doc.get("unchanged") or {}),
             scope=ChangedScope.from_json(doc["scope"]) if doc.get("scope") else None,
+            target=doc.get("target"),
         )
 
 
@@ -206,13 +213,20 @@ def make_plan(
     allow_removals: bool = False,
     scope: ChangedScope | None = None,
     unread_members: int = 0,
+    applied: Ledger | None = None,
 ) -> Plan:
-    """Diff, order, batch and guard: the plan for one BC (only `scope`'s entries, if given)."""
+    """Diff, order, batch and guard: the plan for one BC (only `scope`'s entries, if given).
+
+    Changes the `applied` ledger holds as made become explained no-ops: a read that lags
+    behind the writes must not make them twice (bcsync.applied).
+    """
     # A scoped plan (`--changed`) read only part of the BC: both sides are cut to the scope
     # before diffing, so nothing outside it is ever removed for being absent from the read.
     # The guards still see the whole read (every admin) and count the members it did not list.
     compared = config if scope is None else replace(config, desired=restrict(config.desired, scope))
     changes = order(diff(compared, actual if scope is None else restrict(actual, scope)))
+    if applied is not None:
+        changes = order(settle(config.bc_id, changes, applied))
     steps = schedule(changes)
     warnings = (
         *config.warnings,

@@ -130,7 +130,8 @@ class Tx:
         self.conn = conn
 
     def one(self, sql: str, *args: Any) -> sqlite3.Row | None:
-        return self.conn.execute(sql, args).fetchone()
+        row: sqlite3.Row | None = self.conn.execute(sql, args).fetchone()
+        return row
 
     def all(self, sql: str, *args: Any) -> list[sqlite3.Row]:
         return self.conn.execute(sql, args).fetchall()
@@ -286,6 +287,11 @@ class Store:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+
+    def copy_to(self, other: Store) -> None:
+        """Make OTHER an exact copy of this database (SQLite's online backup)."""
+        with self._lock, other._lock:
+            self._conn.backup(other._conn)
 
     def is_initialised(self) -> bool:
         """Whether the file holds an emulator database; raise EmulatorError for a foreign one."""
