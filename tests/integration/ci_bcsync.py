@@ -41,6 +41,8 @@ def main() -> None:
     failing = os.environ.get("REHEARSAL_FAIL_WRITES")
     if failing:
         inject_faults(set(failing.split(",")))
+        if args and args[0] == "apply":  # nothing a failed write changed is worth waiting for
+            args += ["--settle-timeout", "1"]
     from bcsync.cli import cli
 
     cli.main(args=args, prog_name="bcsync")
