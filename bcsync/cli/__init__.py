@@ -115,10 +115,11 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _register() -> None:
-    from bcsync.cli import adopt, audit, core, doctor, emulator, history
+    from bcsync.cli import adopt, audit, core, doctor, emulator, history, review
 
     for command in (core.validate, core.plan, core.apply, core.show, emulator.emulator):
         cli.add_command(command)
+    cli.add_command(review.check_review)
     for command in (adopt.export, adopt.fmt, doctor.doctor):
         cli.add_command(command)
     for command in (history.history, history.diff, history.drift):

@@ -31,6 +31,7 @@ from bcsync.cli.base import (
     style,
     use_color,
 )
+from bcsync.cli.review import head_commit_option
 from bcsync.errors import ExitCode, PlanFileError
 
 if TYPE_CHECKING:
@@ -113,32 +114,39 @@ def validate(paths: tuple[str, ...], fmt: str, now: str | None) -> int:
 
 
 def render_plans(
-    plans: Sequence[Plan], fmt: str, color: bool, doc: dict[str, Any] | None = None
+    plans: Sequence[Plan],
+    fmt: str,
+    color: bool,
+    doc: dict[str, Any] | None = None,
+    head_commit: str | None = None,
 ) -> str:
     """A plan in one of the three views; the JSON view is the saved document."""
     from bcsync.render import json as render_json
     from bcsync.render import markdown, text
 
     if fmt == "json":
-        return render_json.dumps(doc if doc is not None else plan_document(plans))
+        return render_json.dumps(doc if doc is not None else plan_document(plans, head_commit))
     if fmt == "markdown":
-        return markdown.render(plans)
+        return markdown.render(plans, head_commit=head_commit)
     return text.render(plans, color=color)
 
 
-def plan_document(plans: Sequence[Plan]) -> dict[str, Any]:
+def plan_document(plans: Sequence[Plan], head_commit: str | None = None) -> dict[str, Any]:
     """The saved-plan document, with the run's metadata (time, version, commit, directory)."""
     from bcsync.audit import git_commit, now_iso
     from bcsync.render import json as render_json
 
     where = str(Path(plans[0].config_path or ".").parent) if plans else "."
-    return render_json.document(
+    doc = render_json.document(
         plans,
         created_at=now_iso(),
         tool_version=__version__,
         git_commit=git_commit(where),
         created_in=os.getcwd(),
     )
+    if head_commit:  # `plan --head-commit`: the commit a pipeline says it planned
+        doc["head_commit"] = head_commit
+    return doc
 
 
 def resolve_state_dir(value: str | None, configs: Sequence[BusinessCenterConfig]) -> Path:
@@ -221,6 +229,7 @@ def changed_scopes(
 @allow_removals_option
 @changed_option
 @base_option
+@head_commit_option
 @audit_log_option
 @now_option
 @state_dir_option
@@ -232,6 +241,7 @@ def plan(
     allow_removals: bool,
     changed: bool,
     base: str | None,
+    head_commit: str | None,
     audit_log: str | None,
     now: str | None,
     state_dir: str | None,
@@ -251,6 +261,9 @@ def plan(
     A change the audit log records as applied in the last 120 s, and that no read has confirmed
     yet, is shown as "applied at T, not yet visible" and is not planned again (reads may lag
     writes; see "Consistency" in the README).
+
+    The Markdown view starts with a reviewed-plan marker (checksum, configs digest, --head-commit,
+    scope) that `bcsync check-review` reads on merge; no config text can forge it.
     """
 
     from bcsync import ledger, planfile
@@ -275,8 +288,8 @@ def plan(
 
     planned = run_async(go)
     plans = [p.plan for p in planned]
-    doc = plan_document(plans) if (out or fmt == "json") else None
-    click.echo(render_plans(plans, fmt, use_color(), doc), nl=fmt != "json")
+    doc = plan_document(plans, head_commit) if (out or fmt == "json") else None
+    click.echo(render_plans(plans, fmt, use_color(), doc, head_commit), nl=fmt != "json")
     if out and doc is not None:
         planfile.write(out, render_json.dumps(doc))
         if any(p.refusals for p in plans):
@@ -301,7 +314,8 @@ def show(planfile: str, fmt: str) -> int:
     if fmt == "json":
         click.echo(render_json.dumps(doc), nl=False)
         return 0
-    click.echo(render_plans(plans, fmt, use_color()))
+    head = doc.get("head_commit")
+    click.echo(render_plans(plans, fmt, use_color(), head_commit=head))
     return 0
 
 

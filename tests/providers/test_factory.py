@@ -279,3 +279,31 @@ async def test_many_bcs_read_at_once_share_the_limit(tmp_path: Path) -> None:
     assert sum(r.calls for r in results) == len(recorder.starts) == 4 * 10
     assert max_in_window(recorder.starts, 1.0) <= 30
     assert all(r.state.grants for r in results)
+
+
+@pytest.mark.parametrize(
+    ("allowed", "settings"),
+    [
+        ("tiktok", ProviderSettings(type=ProviderType.LOCAL, seed="/proc/self/environ")),
+        ("tiktok", ProviderSettings(type=ProviderType.EMULATOR, url="http://127.0.0.1:8787")),
+        (" local , emulator", ProviderSettings(type=ProviderType.TIKTOK)),
+        ("", ProviderSettings(type=ProviderType.TIKTOK)),
+    ],
+)
+async def test_a_pipeline_can_allow_only_its_own_provider(
+    allowed: str, settings: ProviderSettings
+) -> None:
+    env = {"BCSYNC_ALLOWED_PROVIDERS": allowed, "TIKTOK_ACCESS_TOKEN": TOKEN}
+    with pytest.raises(ConfigError) as caught:
+        async with open_providers([config(settings)], env=env):
+            pass
+    problem = only_problem(caught)
+    assert problem.path == "provider.type" and "BCSYNC_ALLOWED_PROVIDERS" in problem.message
+    assert TOKEN not in str(caught.value)
+
+
+async def test_the_allowed_provider_is_used_as_usual(tmp_path: Path) -> None:
+    write_seed(tmp_path, every_kind())
+    local = config(ProviderSettings(type=ProviderType.LOCAL, seed=str(tmp_path / "seed.yaml")))
+    async with open_providers([local], env={"BCSYNC_ALLOWED_PROVIDERS": "tiktok,local"}) as got:
+        assert BC in got

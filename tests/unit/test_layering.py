@@ -32,6 +32,7 @@ CORE_PATTERNS = (
     "access_diff.py",  # effective access gained and lost, and the history/drift data it feeds
     "revisions.py",
     "drift.py",
+    "review.py",  # the reviewed-plan marker the Markdown view writes and a merge reads
     "applied.py",  # the ledger of applied changes (read from the audit log by ledger.py)
     "baseurl.py",  # the one URL check validate and the providers share
 )

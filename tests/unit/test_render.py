@@ -502,7 +502,9 @@ def test_markdown_never_exceeds_the_limit(plans: list[Plan], limit: int, notes: 
 
 def test_markdown_summarised_counts_per_kind() -> None:
     out = markdown.render([generated_plan(5000)])
-    assert out.startswith("<!-- bcsync-plan -->\n## bcsync plan\n")
+    first, marker, title = out.split("\n")[:3]
+    assert (first, title) == ("<!-- bcsync-plan -->", "## bcsync plan")
+    assert marker.startswith("<!-- bcsync-reviewed checksum=")
     assert f"Checksum: `{checksum_of([generated_plan(5000)])}`" in out
     assert "| BC 0 (7000000000000000000) | members | 1667 | 1667 | 1666 | 0 |" in out
 
