@@ -27,7 +27,9 @@ def clean_environ(
     developer's apply) on one machine must not hold each other's locks.
     """
     for name in list(os.environ):
-        if name in TOKEN_VARIABLES or name.endswith("_ACCESS_TOKEN"):
+        # A developer's shared rate limit (its URL may hold a Redis password) stays theirs.
+        shared_limit = name.startswith("BCSYNC_RATE_LIMIT_")
+        if name in TOKEN_VARIABLES or name.endswith("_ACCESS_TOKEN") or shared_limit:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.delenv("FORCE_COLOR", raising=False)
