@@ -15,6 +15,11 @@ concurrent tasks gets no more than one with a single task. The sleep happens ins
 `acquire()`, before the client starts its retry clock, so time queued never counts against a
 call's retry budget.
 
+What the server counts is when a call arrives, not when it was reserved. Two things bunch calls
+on a busy machine, and both are paid for here rather than in throttle answers: a process woken
+later than half the windows' margin after its start gives that start up and reserves another,
+and a process's first call (a new connection, code loaded on first use) counts twice.
+
 Why not a library: `limits` and `pyrate-limiter` check-and-record one call against a window and
 leave the waiting to the caller's polling, so a process that polls at the wrong moments can
 starve; neither reserves a place in a queue shared across processes, which fairness needs.
@@ -31,6 +36,7 @@ import asyncio
 import logging
 import math
 import re
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,10 +67,13 @@ DEFAULT_APP = "default"
 DEFAULT_FALLBACK = 0.25
 DEFAULT_TIMEOUT = 0.5
 MICRO = 1_000_000
+# A process that keeps waking late (a starved machine) goes on the third turn all the same.
+LATE_RETRIES = 3
 
 # KEYS: the app's reservations (start times in µs of Redis's clock, oldest first), its pace.
 # ARGV: qps, 1-second span (µs), qpm (0: none), 60-second span (µs), pace interval (µs),
-#       slowdown to add (throttle answers seen since the last call), slowdown max and decay.
+#       slowdown to add (throttle answers seen since the last call), slowdown max and decay,
+#       how many starts to record (2 for a process's first call: see SharedRateLimiter.reserve).
 # Returns how many µs from now the reserved start is.
 RESERVE = """
 local t = redis.call('TIME')
@@ -84,7 +93,9 @@ if qpm > 0 and n >= qpm then
   start = math.max(start, tonumber(redis.call('LINDEX', KEYS[1], -qpm)) + span60)
 end
 local keep = math.max(qps, qpm)
-redis.call('RPUSH', KEYS[1], string.format('%.0f', start))
+for _ = 1, tonumber(ARGV[9]) do
+  redis.call('RPUSH', KEYS[1], string.format('%.0f', start))
+end
 redis.call('LTRIM', KEYS[1], -keep, -1)
 due = math.max(due, start) + math.floor(interval * (1 + slow))
 redis.call('HSET', KEYS[2], 'due', string.format('%.0f', due),
@@ -208,12 +219,17 @@ class SharedRateLimiter:
         shared: SharedLimit,
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.limit = limit
         self.shared = shared
         self._redis = redis
         self._script = redis.register_script(RESERVE)
         self._sleep = sleep
+        self._clock = clock
+        # Starts given up because this process woke too late for them (see _take_a_turn).
+        self.late = 0
+        self._started = False
         self._args = (
             limit.qps,
             round((1.0 + limit.margin) * MICRO),
@@ -238,22 +254,39 @@ class SharedRateLimiter:
         async with self._lock:
             if self.fallback is None:
                 try:
-                    delay = await self.reserve()
+                    await self._take_a_turn()
                 except Exception as exc:  # any failure of the limiter must not fail the run
                     self._fall_back(exc)
                 else:
-                    if delay > 0:
-                        await self._sleep(delay)
                     return
         assert self.fallback is not None
         await self.fallback.acquire()
 
+    async def _take_a_turn(self) -> None:
+        """Reserve a start and wait for it; a start missed by more than the slack is redone.
+
+        A process woken late (a busy machine) would send its call right beside the next
+        process's: half the windows' margin absorbs lateness, the other half the network.
+        """
+        for _ in range(LATE_RETRIES):
+            delay = await self.reserve()
+            due = self._clock() + delay
+            if delay > 0:
+                await self._sleep(delay)
+            if self._clock() - due <= self.limit.margin / 2:
+                return
+            self.late += 1
+
     async def reserve(self) -> float:
         """Record the app's next free start in Redis; seconds until it."""
         slowdown, self._pending_slowdown = self._pending_slowdown, 0.0
-        args = (*self._args, f"{slowdown:.6f}", SLOWDOWN_MAX, SLOWDOWN_DECAY)
+        # A process's first call leaves late (its connection is made, code loaded on first
+        # use) and lands beside the next process's: it is counted twice in the windows.
+        copies = 1 if self._started else 2
+        args = (*self._args, f"{slowdown:.6f}", SLOWDOWN_MAX, SLOWDOWN_DECAY, copies)
         async with asyncio.timeout(self.shared.timeout):
             micros = await self._script(keys=list(self.shared.keys), args=list(args))
+        self._started = True
         return int(micros) / MICRO
 
     def throttled(self) -> None:
