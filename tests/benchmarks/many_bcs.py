@@ -1,6 +1,6 @@
 """Benchmark: many Business Centers on one TikTok app (issue 21; not run by pytest).
 
-    python tests/benchmarks/many_bcs.py [--ns 1,4,8] [--writes 60] [--skip-100] [--keep DIR]
+    python tests/benchmarks/many_bcs.py [--ns 1,4,8] [--writes 40] [--skip-100] [--keep DIR]
 
 One `bcsync emulator serve` on 127.0.0.1 enforces the app's limit (10 QPS / 600 QPM, TikTok's
 Basic tier, counted per app) and counts throttled answers; a private `redis-server` (Debian's,
@@ -16,9 +16,10 @@ to one developer app per scenario, so scenarios never share a budget.
    - fairness: in the window where all N processes were calling, the fewest calls one process
      made over the most (1.0 = equal turns).
 2. A hundred BCs in one run: `plan` then `apply` over one directory of 100 configs of mixed sizes
-   (2 to 40 members, 1 to 30 ad accounts; one BC's admin token is refused, to show one failure
-   does not stop the others). Calls against the fewest a correct read needs (`read_state.py`'s
-   count, per BC), the admitted rate over the app's QPS, and the command's peak RSS.
+   (2 to 16 members, 1 to 12 ad accounts; the agency's admin is no member of one of them, to
+   show one failure does not stop the others), with the shared limit on. Read calls against
+   the fewest a correct read needs (`min_read_calls`, per BC, with the client's page sizes),
+   the admitted rate over the app's QPS, and each command's peak RSS.
 
 The last line is one JSON object: throttled_without_shared, throttled_with_shared,
 aggregate_ratio_with_shared, aggregate_ratio_without_shared, fairness (maps from N),
@@ -340,12 +341,34 @@ def scenario(
     return figures
 
 
-def min_read_calls(center: dict[str, Any]) -> int:
-    """The fewest calls a correct read of one BC needs (read_state.py's count)."""
-    from read_state import min_calls
+def pages(count: int, size: int) -> int:
+    """Calls to list `count` items: at least one."""
+    return max(1, -(-count // size))
 
-    full = {"partners": [], **center}
-    return min_calls({"business_centers": [full]})[0]
+
+def min_read_calls(center: dict[str, Any]) -> int:
+    """The fewest calls a correct read of one BC of this benchmark needs (no partners, groups).
+
+    The admin check, the member list, each asset type's list, the partner list, the asset
+    group list, and per asset type the cheaper way to read grants: per asset (20 a page) or
+    per bound member (50 a page). Page sizes are the client's own.
+    """
+    from collections import Counter
+
+    from bcsync.providers.tiktok import read
+
+    members = center["members"]
+    bound = [m["email"] for m in members if m.get("status", "BOUND") == "BOUND"]
+    calls = 1 + pages(len(members), read.MEMBER_PAGE) + 1 + 1  # bc/get, members, partners, groups
+    for kind, assets in center["assets"].items():
+        calls += pages(len(assets), read.LIST_PAGE)
+        grants = [g for g in center["grants"] if g["asset_type"] == kind]
+        per_asset = Counter(g["asset_id"] for g in grants)
+        per_member = Counter(g["email"] for g in grants)
+        by_asset = sum(pages(per_asset[a["id"]], read.ASSET_MEMBER_PAGE) for a in assets)
+        by_member = sum(pages(per_member[e], read.LIST_PAGE) for e in bound)
+        calls += min(by_asset, by_member)
+    return calls
 
 
 # -- main --------------------------------------------------------------------------------------
@@ -380,10 +403,11 @@ def build(work: Path, ns: list[int], writes: int, hundred: bool) -> dict[str, An
         bcs = []
         for k in range(100):
             bc = bc_id(999, k)
-            members, ads = rng.randint(2, 40), rng.randint(1, 30)
+            members, ads = rng.randint(2, 16), rng.randint(1, 12)
             admin = "" if k == BROKEN_BC else "agency@agency.example"
             held = rng.randint(0, members * ads // 2)
-            text = world.add_bc(bc, members, ads, rng.randint(0, 8), held=held, admin=admin)
+            writes = rng.randint(0, 4)
+            text = world.add_bc(bc, members, ads, writes, held=held, app="app-hundred", admin=admin)
             (d / f"bc{k:03d}.yaml").write_text(text)
             bcs.append(bc)
         plan["hundred"] = (d, bcs)
@@ -398,10 +422,12 @@ def point(paths: list[Path], url: str) -> None:
         p.write_text(p.read_text().replace("url: URL", f'url: "{url}"'))
 
 
-def hundred_bcs(work: Path, built: dict[str, Any], url: str) -> dict[str, Any]:
+def hundred_bcs(
+    work: Path, built: dict[str, Any], url: str, shared: dict[str, str]
+) -> dict[str, Any]:
     """plan, then apply, over 100 configs, each command one process with the agency's token."""
     d, bcs = built["hundred"]
-    env = {"BCSYNC_EMULATOR_TOKEN": HUNDRED_TOKEN}
+    env = {"BCSYNC_EMULATOR_TOKEN": HUNDRED_TOKEN, **shared}
     results = {}
     for command in ("plan", "apply"):
         before = throttled(url)
@@ -429,6 +455,7 @@ def hundred_bcs(work: Path, built: dict[str, Any], url: str) -> dict[str, Any]:
         "bcs_100_apply_s": round(apply["s"], 1),
         "bcs_100_apply_calls": len(admitted(apply["sends"])),
         "bcs_100_throttled": plan["throttled"] + apply["throttled"],
+        "bcs_100_plan_throttled": plan["throttled"],
         "bcs_100_failed": failed,
         "bcs_100_codes": {"plan": plan["code"], "apply": apply["code"]},
     }
@@ -437,7 +464,7 @@ def hundred_bcs(work: Path, built: dict[str, Any], url: str) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--ns", default="1,4,8", help="process counts (default 1,4,8)")
-    parser.add_argument("--writes", type=int, default=60, help="grants each process assigns")
+    parser.add_argument("--writes", type=int, default=40, help="grants each process assigns")
     parser.add_argument("--skip-100", action="store_true", help="skip the 100-BC run")
     parser.add_argument("--keep", type=Path, help="work here and keep the files")
     args = parser.parse_args()
@@ -459,7 +486,8 @@ def main() -> int:
             if mode == "with":
                 env = {"BCSYNC_RATE_LIMIT_URL": redis_url, "BCSYNC_RATE_LIMIT_APP": name}
             runs[name] = scenario(work, name, dirs, tokens, env, url) | {"n": n, "mode": mode}
-        hundred = hundred_bcs(work, built, url) if built["hundred"] else {}
+        shared = {"BCSYNC_RATE_LIMIT_URL": redis_url, "BCSYNC_RATE_LIMIT_APP": "hundred"}
+        hundred = hundred_bcs(work, built, url, shared) if built["hundred"] else {}
     finally:
         for server in reversed(servers):
             stop(server)
@@ -506,8 +534,10 @@ def targets_missed(result: dict[str, Any], runs: dict[str, dict[str, Any]]) -> l
         if run["mode"] == "with" and any(run["codes"]):
             missed.append(f"{name}: a process failed ({run['codes']})")
     if "bcs_100_calls" in result:
-        if result["bcs_100_calls"] > result["bcs_100_min_calls"]:
-            missed.append("the 100-BC plan read more than the minimum of calls")
+        # A throttled answer's retry is a call too: beyond the minimum, only those.
+        extra = result["bcs_100_calls"] - result["bcs_100_min_calls"]
+        if extra > result["bcs_100_plan_throttled"]:
+            missed.append(f"the 100-BC plan read {extra} calls more than the minimum")
         if result["bcs_100_rate_ratio"] < 0.9:
             missed.append(f"100-BC apply rate ratio {result['bcs_100_rate_ratio']} < 0.9")
         if result["bcs_100_failed"] != [bc_id(999, BROKEN_BC)]:
