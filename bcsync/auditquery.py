@@ -127,7 +127,8 @@ def _open(path: Path) -> IO[bytes]:
     if not path.exists():
         raise FileAccessError(
             f"no audit log at {path}",
-            hint="records are written by `bcsync apply`; pass --log FILE or --state-dir",
+            hint="records are written by `bcsync apply`, beside its config; pass the config PATHS "
+            "(`bcsync audit PATHS`), --log FILE or --state-dir",
         )
     if not path.is_file():
         raise FileAccessError(f"the audit log {path} is not a regular file")

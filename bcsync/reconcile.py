@@ -2,7 +2,8 @@
 
 What runs is always a plan made just now from the config and a fresh read of the BC. A saved
 plan file or a `--checksum` does not say what to run; it says what was reviewed, and apply goes
-ahead only when the fresh plan is that plan, change for change and step for step. The guards
+ahead only when the fresh plan is that plan, change for change and step for step -- or, once an
+earlier apply made part of it, what remains of it (`progress_of`: re-runs converge). The guards
 then refuse, once, anything unsafe in the very steps that will execute. The CLI only parses,
 prompts, shows progress and renders.
 """
@@ -15,6 +16,7 @@ import os
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +28,10 @@ from bcsync.audit import AuditLog
 from bcsync.changed import ChangedScope
 from bcsync.errors import LockHeldError, ProviderError, StalePlanError
 from bcsync.model import BusinessCenterConfig, State
-from bcsync.plan import Plan, checksum_of, make_plan, raise_if_refused
+from bcsync.plan import Plan, checksum_of, make_plan, order, raise_if_refused
 from bcsync.providers import Scope
 from bcsync.providers.base import Provider, ReadResult
+from bcsync.schedule import schedule
 
 # BCs read at once by plan_each: the rate limiter sets the pace whatever the number, and each
 # BC's own reads already run concurrently; more would only hold more states in memory.
@@ -149,21 +152,150 @@ class Reviewed:
     source: str = "the saved plan"
 
 
-def check_reviewed(reviewed: Reviewed, fresh: Sequence[Plan]) -> None:
-    """Refuse (StalePlanError, exit 4) unless the fresh plans are exactly the reviewed ones."""
-    if reviewed.plans:
-        _check_saved_plans(reviewed, fresh)
-    now = checksum_of(fresh)
-    for checksum in reviewed.checksums:
-        if checksum != now:
-            raise StalePlanError(
-                f"the plan is not the reviewed one: checksum {now} is not "
-                f"{checksum}{_summary_of(fresh)}",
-                hint="the Business Center or the config changed since the review; " + REPLAN_HINT,
+class Progress(StrEnum):
+    """How far a fresh plan is through the reviewed one."""
+
+    WHOLE = "whole"  # nothing of it is made yet: the fresh plan is the reviewed plan
+    REMAINDER = "remainder"  # an earlier apply made part of it; the rest runs
+    DONE = "done"  # all of it is made: already applied, nothing runs
+
+
+@dataclass(frozen=True, slots=True)
+class Convergence:
+    """One BC's verdict: how many of the reviewed plan's changes are still to make."""
+
+    bc_id: str
+    name: str
+    progress: Progress
+    reviewed: int  # changes (not no-ops) the reviewed plan makes
+    remaining: int  # of those, the ones the fresh plan still makes
+
+    def sentence(self) -> str:
+        if self.progress is Progress.DONE:
+            return f"{self.name}: already applied (all {self.reviewed} reviewed changes are made)."
+        if self.progress is Progress.REMAINDER:
+            return (
+                f"{self.name}: {self.remaining} of {self.reviewed} reviewed changes remain "
+                "(an earlier apply made the rest); applying them."
             )
+        return f"{self.name}: the reviewed plan, unchanged."
 
 
-def _check_saved_plans(reviewed: Reviewed, fresh: Sequence[Plan]) -> None:
+def progress_of(reviewed: Plan, fresh: Plan) -> Convergence:
+    """How far `fresh` is through `reviewed`; StalePlanError (exit 4) when it is not part of it.
+
+    The fresh plan is the reviewed one (WHOLE), or it makes only changes identical to reviewed
+    ones, fewer of them (REMAINDER, or DONE when none), from the same config, scope and BC and
+    from a reviewed plan that is itself well formed. No-ops never run, so once part of the plan
+    is made they are not compared (an invite made earlier is "waiting" now). What remains is
+    scheduled afresh, and the guards judge those steps, not the reviewed ones.
+    """
+    made = {c.id: c for c in reviewed.changes if c.is_change}
+    todo = [c for c in fresh.changes if c.is_change]
+    difference = first_difference(reviewed.to_json(), fresh)
+    if difference is None:
+        return _whole(fresh)
+    if len(todo) >= len(made):  # nothing of it was made: the plans must be one
+        raise StalePlanError(
+            f"{fresh.name}: not what would run now: {difference}", hint=REPLAN_HINT
+        )
+    why = _not_a_remainder(reviewed, fresh)
+    if why is not None:
+        raise StalePlanError(f"{fresh.name}: {why}", hint=REPLAN_HINT)
+    for change in todo:
+        was = made.get(change.id)
+        if was is None or was.to_json() != change.to_json():
+            what = (
+                _describe_difference(was.to_json(), change.to_json())
+                if was is not None
+                else f"{change.title or change.id} ({change.action.value}) was not reviewed"
+            )
+            raise StalePlanError(
+                f"{fresh.name}: what remains is not part of the reviewed plan: {what}",
+                hint=REPLAN_HINT,
+            )
+    progress = Progress.REMAINDER if todo else Progress.DONE
+    return Convergence(fresh.bc_id, fresh.name, progress, len(made), len(todo))
+
+
+def _whole(plan: Plan) -> Convergence:
+    n = sum(c.is_change for c in plan.changes)
+    return Convergence(plan.bc_id, plan.name, Progress.WHOLE, n, n)
+
+
+def _not_a_remainder(reviewed: Plan, fresh: Plan) -> str | None:
+    """Why what remains of `reviewed` cannot be `fresh`, whatever their changes; None if it can."""
+    if reviewed.refusals:
+        return "it was refused by the safety guards when it was made"
+    if not reviewed.config_digest or reviewed.config_digest != fresh.config_digest:
+        return f"the config {fresh.config_path} changed since it was made"
+    if reviewed.bc_id != fresh.bc_id:
+        return f"it is the plan of Business Center {reviewed.bc_id}"
+    if (reviewed.scope and reviewed.scope.key()) != (fresh.scope and fresh.scope.key()):
+        return "its scope is not the one read now"
+    # A plan that bcsync made is its changes in order and their schedule, nothing else.
+    if order(reviewed.changes) != reviewed.changes:
+        return "its changes are not in the order bcsync makes them: it was edited"
+    if [s.to_json() for s in schedule(reviewed.changes)] != [s.to_json() for s in reviewed.steps]:
+        return "its steps are not the schedule of its changes: it was edited"
+    return None
+
+
+def check_reviewed(reviewed: Reviewed, fresh: Sequence[Plan]) -> list[Convergence]:
+    """Each BC's progress through the reviewed plans; StalePlanError (exit 4) when not theirs.
+
+    With saved plans, every checksum (the document's, `--checksum`) must be theirs, and each
+    fresh plan must be its reviewed plan or what remains of it. With a checksum alone there is
+    nothing to compare a remainder with: the fresh plan must have that very checksum.
+    """
+    if not reviewed.plans:
+        now = checksum_of(fresh)
+        for checksum in reviewed.checksums:
+            if checksum != now:
+                raise StalePlanError(
+                    f"the plan is not the reviewed one: checksum {now} is not "
+                    f"{checksum}{_summary_of(fresh)}",
+                    hint="the Business Center or the config changed since the review; "
+                    + REPLAN_HINT
+                    + " (to finish or confirm an apply of the reviewed plan, pass it: --plan FILE)",
+                )
+        return [_whole(plan) for plan in fresh]
+    bodies = _bodies_by_bc(reviewed, fresh)
+    verdicts, plans = [], []
+    for plan in fresh:
+        body = bodies[plan.bc_id]
+        saved = Plan.from_json(body)
+        plans.append(saved)
+        try:
+            verdicts.append(_progress_of_body(body, saved, plan))
+        except StalePlanError as exc:
+            raise StalePlanError(f"{reviewed.source} for {exc.message}", hint=exc.hint) from None
+    content = checksum_of(plans)
+    for checksum in reviewed.checksums:
+        if checksum != content:
+            raise StalePlanError(
+                f"{reviewed.source} is not the reviewed plan: its checksum {content} is not "
+                f"{checksum}",
+                hint="pass the plan file saved by the reviewed `bcsync plan --out`, or "
+                + REPLAN_HINT,
+            )
+    return verdicts
+
+
+def _progress_of_body(body: Mapping[str, Any], saved: Plan, fresh: Plan) -> Convergence:
+    """`progress_of` for a saved plan body, whose stated checksum must be its content's."""
+    difference = first_difference(body, fresh)
+    if difference is None:
+        return _whole(fresh)
+    if body.get("checksum") != saved.checksum():  # edited and not re-sealed: not a remainder
+        raise StalePlanError(
+            f"{fresh.name}: not what would run now: {difference}", hint=REPLAN_HINT
+        )
+    return progress_of(saved, fresh)
+
+
+def _bodies_by_bc(reviewed: Reviewed, fresh: Sequence[Plan]) -> dict[str, Mapping[str, Any]]:
+    """The saved plan bodies by BC, when they cover the very BCs of the fresh plans."""
     saved = {str(p.get("bc_id")): p for p in reviewed.plans}
     if len(saved) != len(reviewed.plans) or set(saved) != {p.bc_id for p in fresh}:
         raise StalePlanError(
@@ -171,13 +303,7 @@ def _check_saved_plans(reviewed: Reviewed, fresh: Sequence[Plan]) -> None:
             f"{sorted(p.bc_id for p in fresh)}",
             hint=REPLAN_HINT,
         )
-    for plan in fresh:
-        difference = first_difference(saved[plan.bc_id], plan)
-        if difference is not None:
-            raise StalePlanError(
-                f"{reviewed.source} for {plan.name} is not what would run now: {difference}",
-                hint=REPLAN_HINT,
-            )
+    return saved
 
 
 def first_difference(saved: Mapping[str, Any], fresh: Plan) -> str | None:
@@ -228,11 +354,12 @@ def _summary_of(plans: Sequence[Plan]) -> str:
     return "; a fresh plan is:\n  - " + "\n  - ".join(lines) if lines else ""
 
 
-def check_apply(plans: Sequence[Plan], reviewed: Reviewed | None = None) -> None:
-    """What may run: fresh plans that are the reviewed ones (if any) and that no guard refused."""
-    if reviewed is not None:
-        check_reviewed(reviewed, plans)
+def check_apply(plans: Sequence[Plan], reviewed: Reviewed | None = None) -> list[Convergence]:
+    """What may run: fresh plans that are the reviewed ones, or what remains of them (if any
+    were reviewed), and that no guard refused; each BC's progress through the reviewed plan."""
+    progress = check_reviewed(reviewed, plans) if reviewed is not None else []
     raise_if_refused(plans)
+    return progress
 
 
 def lock_dir(env: Mapping[str, str] = os.environ) -> Path:

@@ -27,13 +27,18 @@ def clean_environ(
     developer's apply) on one machine must not hold each other's locks.
     """
     for name in list(os.environ):
-        # A developer's shared rate limit (its URL may hold a Redis password) stays theirs.
-        shared_limit = name.startswith("BCSYNC_RATE_LIMIT_")
-        if name in TOKEN_VARIABLES or name.endswith("_ACCESS_TOKEN") or shared_limit:
+        if name in TOKEN_VARIABLES or name.endswith("_ACCESS_TOKEN") or _a_setting(name):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.delenv("FORCE_COLOR", raising=False)
     monkeypatch.setenv("BCSYNC_LOCK_DIR", str(tmp_path_factory.mktemp("locks")))
+
+
+def _a_setting(name: str) -> bool:
+    """A developer's own BCSYNC_* setting (BCSYNC_STATE_DIR, ...): tests meet bcsync's defaults."""
+    # BCSYNC_TEST_REDIS_URL: the Redis scripts/test serves for the shared rate limit's tests.
+    kept = ("BCSYNC_UPDATE_GOLDEN", "BCSYNC_TEST_REDIS_URL")
+    return name.startswith("BCSYNC_") and name not in kept
 
 
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden"

@@ -24,10 +24,17 @@ def _beside(config_path: str) -> Path:
     return Path(config_path).parent / ".bcsync"
 
 
-def _default_log(state_dir: str | None) -> Path:
-    """STATE_DIR/audit.jsonl; without --state-dir, that of bcsync.yaml or of bcsync/*.yaml."""
+def _default_log(state_dir: str | None, paths: tuple[str, ...] = ()) -> Path:
+    """STATE_DIR/audit.jsonl; without --state-dir, the one beside the (first) config of PATHS,
+    as apply writes it; without PATHS, that of bcsync.yaml or of bcsync/*.yaml."""
     if state_dir:
         return Path(state_dir) / "audit.jsonl"
+    if paths:
+        from bcsync.config.loader import discover
+
+        files, _ = discover(list(paths))  # no need to validate the configs to find their log
+        if files:
+            return _beside(files[0].path) / "audit.jsonl"
     here = Path(".bcsync") / "audit.jsonl"
     nested = Path("bcsync") / ".bcsync" / "audit.jsonl"
     return nested if not here.exists() and nested.exists() else here
@@ -165,6 +172,7 @@ def expiring(paths: tuple[str, ...], within: str, fmt: str, now: str | None) -> 
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("paths", nargs=-1, type=click.Path())
 @click.option(
     "--log",
     "log",
@@ -177,6 +185,7 @@ def expiring(paths: tuple[str, ...], within: str, fmt: str, now: str | None) -> 
 @format_option("text", "json", "csv", help="Output format.")
 @state_dir_option
 def audit(
+    paths: tuple[str, ...],
     log: str | None,
     since: str | None,
     member: str | None,
@@ -186,7 +195,8 @@ def audit(
 ) -> int:
     """Query the audit log: what apply changed, when, who ran it, from which commit.
 
-    The log is STATE_DIR/audit.jsonl (by default .bcsync/ beside bcsync.yaml, or bcsync/.bcsync/).
+    The log is STATE_DIR/audit.jsonl: by default in .bcsync/ beside the config of PATHS (where
+    `bcsync apply PATHS` writes it), or without PATHS beside bcsync.yaml, or bcsync/.bcsync/.
 
     Damaged lines (a truncated last line after a crash, non-JSON, oversized) are skipped with
     a FILE:LINE warning on stderr.
@@ -198,7 +208,7 @@ def audit(
         start = parse_since(since) if since else None
     except ValueError as exc:
         raise click.BadParameter(f"expected YYYY-MM-DD or an ISO time, got {since!r}") from exc
-    path = Path(log) if log else _default_log(state_dir)
+    path = Path(log) if log else _default_log(state_dir, paths)
     found = query(path, AuditFilter(since=start, member=member, bc_id=bc_id))
     for warning in found.warnings:
         echo_err(warning.format())

@@ -340,7 +340,15 @@ def configs_of_plan(
 @click.option(
     "--checksum",
     metavar="SHA256",
-    help="Apply only if a fresh plan has this checksum (as `bcsync plan` printed it).",
+    help="Apply only the reviewed plan with this checksum (as `bcsync plan` printed it).",
+)
+@click.option(
+    "--plan",
+    "plan_path",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="The reviewed plan (saved by `plan --out`) for config PATHS: with it a re-run applies "
+    "what remains of it, or says it is already applied.",
 )
 @allow_removals_option
 @changed_option
@@ -371,6 +379,7 @@ def apply(
     paths: tuple[str, ...],
     auto_approve: bool,
     checksum: str | None,
+    plan_path: str | None,
     allow_removals: bool,
     changed: bool,
     base: str | None,
@@ -385,6 +394,9 @@ def apply(
     What runs is always a plan made now from the config and a fresh read of the Business
     Center. Given a saved PLANFILE (from `plan --out`) or --checksum, it runs only if that
     fresh plan is the reviewed one, change for change and step for step; otherwise exit 4.
+    A re-run after an apply converges: with the reviewed plan at hand (a PLANFILE, or PATHS
+    --plan FILE [--checksum SUM]) it applies what remains of it when an earlier apply made
+    part of it, and exits 0 saying "already applied" when nothing remains.
     The safety guards check the very steps that run. Every change attempt is appended to the
     audit log. Without a terminal to ask, pass --auto-approve, a PLANFILE or --checksum.
     --changed [--base REF] plans and applies only what changed (see `bcsync plan --changed`);
@@ -396,19 +408,24 @@ def apply(
     if checksum is not None and not re.fullmatch(r"sha256:[0-9a-f]{64}", checksum):
         raise click.BadParameter("expected sha256: and 64 hex digits", param_hint="--checksum")
     saved_path = split_plan_file(paths)
+    if plan_path is not None and saved_path is not None:
+        raise click.UsageError("--plan goes with config PATHS (a saved plan alone needs no --plan)")
     scopes: dict[str, ChangedScope | None] | None = None
-    if saved_path is not None:
+    if saved_path is not None or plan_path is not None:
         if changed or base is not None:
             raise click.UsageError("a saved plan carries its own scope: drop --changed/--base")
-        doc, saved_plans = planfile.read(saved_path)
-        configs = configs_of_plan(saved_path, doc, now)
+        reviewed_path = saved_path or plan_path or ""
+        doc, saved_plans = planfile.read(reviewed_path)
+        configs = (
+            configs_of_plan(reviewed_path, doc, now) if saved_path else load_configs(paths, now)
+        )
         # A saved scoped plan is checked against a fresh plan of the very scope it records.
         scopes = {p.bc_id: p.scope for p in saved_plans}
         given = (checksum,) if checksum else ()
         reviewed: Reviewed | None = Reviewed(
             plans=doc["plans"],
             checksums=(*given, doc["checksum"]),
-            source=f"the saved plan {saved_path}",
+            source=f"the saved plan {reviewed_path}",
         )
     else:
         configs = load_configs(paths, now)
@@ -440,7 +457,7 @@ class _Apply:
     async def go(self, audit_path: Path) -> list[ApplyResult]:
         from bcsync.audit import AuditLog
         from bcsync.providers import open_providers
-        from bcsync.reconcile import apply_planned, check_apply, plan_each
+        from bcsync.reconcile import Progress, apply_planned, check_apply, plan_each
 
         color = use_color()
         async with open_providers(self.configs, state_dir=self.state) as providers:
@@ -457,9 +474,13 @@ class _Apply:
             plans = [p.plan for p in planned]
             if self.reviewed is None:
                 click.echo(render_plans(plans, "text", color))
-            check_apply(plans, self.reviewed)
+            progress = check_apply(plans, self.reviewed)
+            for verdict in progress:
+                if verdict.progress is not Progress.WHOLE:
+                    click.echo(verdict.sentence())
             if not any(p.has_changes for p in plans):
-                click.echo("Nothing to apply.")
+                done = any(v.progress is Progress.DONE for v in progress)
+                click.echo("Already applied: nothing to do." if done else "Nothing to apply.")
                 return []
             if self.reviewed is None and not self.auto_approve:
                 confirm_apply()
@@ -528,7 +549,10 @@ def report_results(results: Sequence[ApplyResult], audit_path: Path) -> int:
             click.echo(f"    {step_result.error}")
     click.echo(f"Audit log: {audit_path}")
     if failed:
-        echo_err("Some changes did not apply; run `bcsync plan` to see what remains.")
+        echo_err(
+            "Some changes did not apply; run `bcsync plan` to see what remains, or run the same "
+            "apply again to finish the reviewed plan."
+        )
         return int(ExitCode.RUNTIME)
     return 0
 

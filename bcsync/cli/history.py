@@ -118,7 +118,9 @@ def diff(
 )
 @now_option
 @state_dir_option
-def drift(paths: tuple[str, ...], fmt: str, log_days: int, now: str | None, state_dir: str) -> int:
+def drift(
+    paths: tuple[str, ...], fmt: str, log_days: int, now: str | None, state_dir: str | None
+) -> int:
     """Read-only: what in each Business Center differs from the config, and who changed it.
 
     Every difference is labelled "changed outside bcsync"; where the BC's activity log answers,
@@ -141,7 +143,9 @@ def drift(paths: tuple[str, ...], fmt: str, log_days: int, now: str | None, stat
     since = until - timedelta(days=log_days)
 
     async def go() -> list[DriftReport]:
-        async with open_providers(configs, state_dir=Path(state_dir)) as providers:
+        # Drift writes nothing, so it needs no state directory: only --state-dir's if given.
+        state = Path(state_dir) if state_dir else None
+        async with open_providers(configs, state_dir=state) as providers:
             return list(
                 await asyncio.gather(
                     *(

@@ -13,16 +13,22 @@ own peak RSS, start-up included), run by this script in `--child` mode so the pr
 
 - `bcsync validate DIR`, median of --validate-repeat runs;
 - `bcsync plan DIR`, local provider: first on a fresh local BC (seeds its database), then again;
-- `bcsync plan --changed --base HEAD~1` in the repository, same local BC;
+- `bcsync plan --changed --base HEAD~1 --out PR.json` in the repository, same local BC: the
+  pull request's plan (10 members and 1 partner touched);
 - `bcsync apply DIR --auto-approve` of the ~1,000 changes against `bcsync emulator serve` on
   127.0.0.1 with `--qps-limit 50` (config `qps: 50`), calls counted by the emulator's stats;
+- `bcsync apply PR.json`, the merge job's apply of that reviewed scoped plan (after the served
+  apply, which copies the local BC first): the scope it records is all it re-reads;
 - the emulator's per-call cost at 1/4 and 1x size (`emulator_scale.py`, its last line).
 
 The last line is one JSON object: validate_s, first_plan_s, plan_s, plan_calls, plan_changed_s,
-plan_changed_calls, apply_s, apply_calls, call_ms_quarter, call_ms_full, per_call_ratio, peak_mb
-(the largest peak RSS of one command), and details. Bounded: every child has a time limit and the
-served emulator runs under `timeout`, so it stops by itself. Targets (issue 13): validate_s <= 1,
-plan_s <= 20, plan_changed_calls <= 250, per_call_ratio <= 1.3.
+plan_changed_calls, apply_s, apply_calls, pr_apply_read_calls, pr_apply_writes, call_ms_quarter,
+call_ms_full, per_call_ratio, peak_mb (the largest peak RSS of one command), `targets` (each with
+its figure, limit and whether it was met) and details. Bounded: every child has a time limit and
+the served emulator runs under `timeout`, so it stops by itself. Targets (issue 13): validate_s
+<= 1, plan_s <= 20, plan_changed_calls <= 250, per_call_ratio <= 1.3; (issue 16) the pull
+request's plan and its apply read at most 250 calls each (plan_changed_calls, pr_apply_read_calls;
+the apply's writes come on top). The script exits 1 when any target is missed.
 """
 
 from __future__ import annotations
@@ -232,6 +238,7 @@ def child(report: Path, args: list[str]) -> int:
             {
                 "calls": planned.read.calls,
                 "changes": sum(1 for c in planned.plan.changes if c.is_change),
+                "steps": len(planned.plan.steps),
                 "scope": scope.key() if scope else None,
             }
         )
@@ -396,7 +403,8 @@ def main() -> int:
         full = run(["plan", str(repo), *now], cwd=work)
         check(full, "plan")
         print(f"plan: {full['s']:.1f} s, {calls_of(full)} calls, {full['reads']}", flush=True)
-        changed = run(["plan", "--changed", "--base", "HEAD~1", *now], cwd=repo)
+        pr_plan = work / "pr.json"
+        changed = run(["plan", "--changed", "--base", "HEAD~1", "--out", str(pr_plan), *now], repo)
         check(changed, "plan --changed")
         print(f"plan --changed: {changed['s']:.2f} s, {changed['reads']}", flush=True)
         applied = apply_served(repo, work)
@@ -405,11 +413,14 @@ def main() -> int:
         print(
             f"apply: {applied['s']:.1f} s, {applied['emulator_calls']} calls; {summary}", flush=True
         )
+        pr_apply = run(["apply", str(pr_plan), *now], cwd=repo)
+        check(pr_apply, "apply of the pull request's plan")
+        print(f"apply PR.json: {pr_apply['s']:.2f} s, {pr_apply['reads']}", flush=True)
         figures = per_call(args.skip_per_call)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
-    runs = [*validates, first, full, changed, applied]
+    runs = [*validates, first, full, changed, applied, pr_apply]
     result = {
         "validate_s": round(validate_s, 3),
         "first_plan_s": round(first["s"], 2),
@@ -425,14 +436,43 @@ def main() -> int:
         "apply_calls": applied["emulator_calls"],
         "apply_read_calls": calls_of(applied),
         "apply_summary": summary[-1] if summary else None,
+        "pr_apply_s": round(pr_apply["s"], 2),
+        "pr_apply_read_calls": calls_of(pr_apply),
+        "pr_apply_writes": sum(r["steps"] for r in pr_apply["reads"]),
         **figures,
         "peak_mb": round(max(r["peak_mb"] for r in runs), 1),
         "sizes": sizes,
         "qps": QPS,
         "total_s": round(time.perf_counter() - started, 1),
     }
+    result["targets"] = targets_of(result)
     print(json.dumps(result))
+    missed = [name for name, t in result["targets"].items() if t["met"] is False]
+    if missed:
+        print(f"missed: {', '.join(missed)}", file=sys.stderr)
+        return 1
     return 0
+
+
+TARGETS = {
+    "validate_s": 1.0,
+    "plan_s": 20.0,
+    "plan_changed_calls": 250,  # the pull request's plan (issue 13, issue 16 item 4)
+    "pr_apply_read_calls": 250,  # the merge job's apply of it, reads only (issue 16 item 4)
+    "per_call_ratio": 1.3,
+}
+
+
+def targets_of(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each target with its figure, its limit and whether it was met (None: not measured)."""
+    return {
+        name: {
+            "value": result[name],
+            "limit": limit,
+            "met": None if result[name] is None else result[name] <= limit,
+        }
+        for name, limit in TARGETS.items()
+    }
 
 
 if __name__ == "__main__":

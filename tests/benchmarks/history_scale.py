@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.examples import copy_example  # noqa: E402
+
 CONFIG = "configs/agency.yaml"
 TARGETS = {"history_50_s": 5.0, "diff_s": 5.0}
 
@@ -72,7 +75,7 @@ def edit(text: str, i: int) -> str:
 
 
 def build_repo(root: Path, commits: int) -> None:
-    shutil.copytree(ROOT / "examples" / "agency", root / "configs")
+    copy_example("agency", root / "configs")
     git(root, "init", "-q", "-b", "main")
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "agency", when="2026-11-01T00:00:00+00:00")

@@ -15,11 +15,9 @@ import yaml
 from bcsync.emulator import EmulatorError, create_app, load_seed
 from bcsync.emulator.errors import SeedError
 from bcsync.emulator.seed import SCHEMA_PATH
+from tests.examples import copy_example
 
 from .world import SEED
-
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples"
 
 
 def test_the_schema_is_draft_2020_12_with_descriptions() -> None:
@@ -191,7 +189,7 @@ def _configs(directory: Path) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("example", ["quickstart", "agency"])
 def test_example_seeds_fit_their_configs(tmp_path: Path, example: str) -> None:
-    directory = EXAMPLES / example
+    directory = copy_example(example, tmp_path / example)
     app = create_app(tmp_path / "e.db", directory / "seed.yaml")
     emulator = app.state.emulator
     try:

@@ -128,7 +128,10 @@ def test_the_cli_refuses_a_foreign_database_with_exit_1(
     assert "did not create" in result.stderr and "Traceback" not in result.output
 
 
-def test_the_cli_refuses_a_hostile_seed_with_exit_3_and_no_token(tmp_path: Path) -> None:
+def test_the_cli_refuses_a_hostile_seed_with_exit_3_and_no_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # without --db, reset would make .bcsync/emulator.db here
     seed = tmp_path / "seed.yaml"
     user = {"user_id": "1", "email": "a@b.example", "name": "A", "token": "tok-NEVER-SHOWN"}
     seed.write_text(yaml.safe_dump({"version": 1, "users": user, "business_centers": []}))

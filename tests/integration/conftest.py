@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import sys
@@ -16,20 +15,21 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bcsync.cli import cli
+from tests.examples import copy_example
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples"
 NOW = "2026-11-25"
-# A checkout's examples may hold local state from earlier runs; copies start from the seed.
-LOCAL_STATE = shutil.ignore_patterns(".bcsync")
 
 
 @dataclass
 class Bcsync:
-    """Runs `bcsync` in-process with a private state directory."""
+    """Runs `bcsync` in-process from `workdir`, with no setting a newcomer would not have.
+
+    Only the lock directory is private (tests/conftest.py sets it for the whole test): the state
+    directory, the audit log and the rest are bcsync's defaults, as the README types commands.
+    """
 
     workdir: Path
-    state_dir: Path
 
     @property
     def lock_dir(self) -> Path:
@@ -38,7 +38,6 @@ class Bcsync:
     def __call__(self, *args: str, env: dict[str, str] | None = None) -> Result:
         runner = CliRunner()
         full_env = {
-            "BCSYNC_STATE_DIR": str(self.state_dir),
             "BCSYNC_LOCK_DIR": str(self.lock_dir),
             "NO_COLOR": "1",
             **(env or {}),
@@ -49,22 +48,18 @@ class Bcsync:
 @pytest.fixture
 def quickstart(tmp_path: Path) -> Path:
     """A private copy of examples/quickstart (config + seed)."""
-    target = tmp_path / "quickstart"
-    shutil.copytree(EXAMPLES / "quickstart", target, ignore=LOCAL_STATE)
-    return target
+    return copy_example("quickstart", tmp_path / "quickstart")
 
 
 @pytest.fixture
 def agency(tmp_path: Path) -> Path:
-    target = tmp_path / "agency"
-    shutil.copytree(EXAMPLES / "agency", target, ignore=LOCAL_STATE)
-    return target
+    return copy_example("agency", tmp_path / "agency")
 
 
 @pytest.fixture
 def bcsync(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Bcsync:
     monkeypatch.chdir(tmp_path)
-    return Bcsync(tmp_path, tmp_path / "state")
+    return Bcsync(tmp_path)
 
 
 def free_port() -> int:

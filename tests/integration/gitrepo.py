@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+from tests.examples import copy_example
+
 AGENCY = "configs/agency.yaml"
 
 
@@ -57,7 +57,7 @@ class GitRepo:
 def agency_repo(tmp: Path) -> GitRepo:
     """examples/agency under configs/, committed once (2026-11-01 00:01 UTC)."""
     root = tmp / "repo"
-    shutil.copytree(EXAMPLES / "agency", root / "configs")
+    copy_example("agency", root / "configs")
     repo = GitRepo(root)
     repo.git("init", "-q", "-b", "main")
     repo.commit("agency example")

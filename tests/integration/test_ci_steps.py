@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +18,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.integration.conftest import EXAMPLES, ROOT
+from tests.examples import copy_example
+from tests.integration.conftest import ROOT
 
 # Real processes (the workflow scripts, bcsync): seconds each; `scripts/test --fast` skips them.
 pytestmark = pytest.mark.slow
@@ -83,7 +83,7 @@ class Pipeline:
 
     def __init__(self, tmp: Path) -> None:
         self.repo = tmp / "repo"
-        shutil.copytree(EXAMPLES / "quickstart", self.repo / "bcsync")
+        copy_example("quickstart", self.repo / "bcsync")
         self.bin = tmp / "bin"
         self.bin.mkdir()
         gh = self.bin / "gh"
@@ -106,7 +106,6 @@ class Pipeline:
             "PATH": f"{self.bin}{os.pathsep}{os.environ['PATH']}",
             # -P: the repository's bcsync/ config directory must not shadow the package.
             "BCSYNC": f"{sys.executable} -P -m bcsync",
-            "BCSYNC_STATE_DIR": str(tmp / "state"),
             "BCSYNC_PATHS": "bcsync/bcsync.yaml",
             "GITHUB_REPOSITORY": "acme/permissions",
             "GITHUB_OUTPUT": str(self.outputs),

@@ -24,7 +24,7 @@ OPS_TOKEN = "local-bright-ops-token"
 LOCAL = "http://local.bcsync/open_api/v1.3/"
 
 
-def change_by_hand(agency: Path, state_dir: Path) -> None:
+def change_by_hand(agency: Path) -> None:
     """ops@bright.example makes buyer1 an admin of bright-house, outside bcsync (its own token)."""
     from bcsync.config import load_strict
     from bcsync.emulator import create_app
@@ -62,7 +62,7 @@ def test_no_drift_after_apply_then_a_change_by_hand_is_attributed(
     assert "No drift in 3 Business Center(s)." in clean.output
     assert "pending invitations (not drift): buyer3@bright.example" in clean.output
 
-    change_by_hand(applied, bcsync.state_dir)
+    change_by_hand(applied)
     result = bcsync("drift", str(applied), "--now", NOW)
     assert result.exit_code == 2, result.output
     assert (
@@ -93,7 +93,7 @@ def test_drift_without_an_activity_log_says_so_once_and_carries_on(
 ) -> None:
     # A server without the (undocumented) endpoint: the emulator answers 404 for unknown routes.
     monkeypatch.setattr("bcsync.providers.tiktok.changelog.CHANGELOG_PATH", "changelog/absent/")
-    change_by_hand(applied, bcsync.state_dir)
+    change_by_hand(applied)
     result = bcsync("drift", str(applied), "--now", NOW)
     assert result.exit_code == 2, result.output
     assert result.output.count("the activity log did not answer") == 1
@@ -103,7 +103,7 @@ def test_drift_without_an_activity_log_says_so_once_and_carries_on(
 
 
 def test_drift_reads_only(applied: Path, bcsync: Bcsync) -> None:
-    change_by_hand(applied, bcsync.state_dir)
+    change_by_hand(applied)
     for _ in range(2):
         assert bcsync("drift", str(applied), "--now", NOW).exit_code == 2
     plan = bcsync("plan", str(applied), "--now", NOW)

@@ -15,7 +15,7 @@ from bcsync.config import load
 from bcsync.config.fmt import format_text
 from bcsync.plan import Action, Plan, make_plan
 from bcsync.providers import Scope, open_providers
-from tests.integration.conftest import EXAMPLES, NOW, Bcsync
+from tests.integration.conftest import NOW, Bcsync
 from tests.providers.world import generated
 
 QUICKSTART_BC = "7012345678901234567"
@@ -28,14 +28,14 @@ def export(bcsync: Bcsync, seed: Path, bc_id: str, out: Path, *extra: str) -> st
     return out.read_text()
 
 
-def plan_of(path: Path, state_dir: Path) -> Plan:
+def plan_of(path: Path) -> Plan:
     """Validate `path`, then plan it against the BC its provider names."""
     result = load([str(path)], now=date.fromisoformat(NOW))
     assert not result.problems, [p.format() for p in result.problems]
     (config,) = result.configs
 
     async def go() -> Plan:
-        async with open_providers([config], state_dir=state_dir) as providers:
+        async with open_providers([config]) as providers:
             read = await providers[config.bc_id].read_state(Scope.of_state(config.desired))
         return make_plan(config, read.state, unmanaged_assets=read.unmanaged_assets)
 
@@ -49,10 +49,10 @@ def assert_no_changes(plan: Plan) -> None:
     assert plan.unmanaged_assets == 0  # the export declares every asset
 
 
-def test_quickstart_seed_round_trips(bcsync: Bcsync, tmp_path: Path) -> None:
+def test_quickstart_seed_round_trips(bcsync: Bcsync, tmp_path: Path, quickstart: Path) -> None:
     out = tmp_path / "adopted" / "bcsync.yaml"
-    text = export(bcsync, EXAMPLES / "quickstart" / "seed.yaml", QUICKSTART_BC, out)
-    plan = plan_of(out, bcsync.state_dir)
+    text = export(bcsync, quickstart / "seed.yaml", QUICKSTART_BC, out)
+    plan = plan_of(out)
     assert_no_changes(plan)
     # The pending invitation is a member that waits, not one to remove.
     (waiting,) = plan.changes
@@ -66,16 +66,18 @@ def test_quickstart_seed_round_trips(bcsync: Bcsync, tmp_path: Path) -> None:
     assert data["partners"]["old-agency"]["access"] == {"ad_accounts": {"acme-eu": "analyst"}}
     assert data["provider"]["type"] == "local"
     seed = (out.parent / data["provider"]["seed"]).resolve()
-    assert seed == (EXAMPLES / "quickstart" / "seed.yaml").resolve()
+    assert seed == (quickstart / "seed.yaml").resolve()
 
 
 @pytest.mark.parametrize("bc_id", AGENCY_BCS)
 @pytest.mark.parametrize("groups", [False, True])
-def test_agency_seed_round_trips(bcsync: Bcsync, tmp_path: Path, bc_id: str, groups: bool) -> None:
+def test_agency_seed_round_trips(
+    bcsync: Bcsync, tmp_path: Path, agency: Path, bc_id: str, groups: bool
+) -> None:
     out = tmp_path / f"{bc_id}.yaml"
     flags = ("--groups",) if groups else ()
-    export(bcsync, EXAMPLES / "agency" / "seed.yaml", bc_id, out, *flags)
-    assert_no_changes(plan_of(out, bcsync.state_dir))
+    export(bcsync, agency / "seed.yaml", bc_id, out, *flags)
+    assert_no_changes(plan_of(out))
 
 
 def test_groups_are_proposed_for_identical_access(bcsync: Bcsync, tmp_path: Path) -> None:
@@ -108,11 +110,13 @@ def test_groups_are_proposed_for_identical_access(bcsync: Bcsync, tmp_path: Path
     assert in_group == {"user2@acme.example", "user3@acme.example", "user4@acme.example"}
     assert "groups" not in data["members"]["user5@acme.example"]
     assert all("access" not in data["members"][e] for e in in_group)
-    assert_no_changes(plan_of(out, bcsync.state_dir))
+    assert_no_changes(plan_of(out))
 
 
-def test_export_is_stable_and_already_formatted(bcsync: Bcsync, tmp_path: Path) -> None:
-    seed = EXAMPLES / "quickstart" / "seed.yaml"
+def test_export_is_stable_and_already_formatted(
+    bcsync: Bcsync, tmp_path: Path, quickstart: Path
+) -> None:
+    seed = quickstart / "seed.yaml"
     first = export(bcsync, seed, QUICKSTART_BC, tmp_path / "a.yaml", "--groups")
     second = export(bcsync, seed, QUICKSTART_BC, tmp_path / "b.yaml", "--groups")
     assert first == second
@@ -129,7 +133,7 @@ def test_export_after_apply_round_trips(bcsync: Bcsync, quickstart: Path, tmp_pa
     out = quickstart / "again.yaml"
     result = bcsync("export", "--from", str(quickstart / "bcsync.yaml"), "--out", str(out))
     assert result.exit_code == 0, result.output
-    assert_no_changes(plan_of(out, bcsync.state_dir))
+    assert_no_changes(plan_of(out))
     exported = load([str(out)], now=date.fromisoformat(NOW)).configs[0]
     source = load([str(quickstart / "bcsync.yaml")], now=date.fromisoformat(NOW)).configs[0]
     # The config's members (grace now invited), plus the member it ignores; mallory is gone.
@@ -154,7 +158,7 @@ def test_a_4000_member_bc_round_trips(bcsync: Bcsync, tmp_path: Path) -> None:
     out = tmp_path / "big.yaml"
     started = time.monotonic()
     text = export(bcsync, seed, world["business_centers"][0]["bc_id"], out, "--groups")
-    plan = plan_of(out, bcsync.state_dir)
+    plan = plan_of(out)
     assert_no_changes(plan)
     members = yaml.safe_load(text)["members"]
     assert len(members) == 4000
@@ -176,27 +180,29 @@ def test_pending_and_rejected_members(bcsync: Bcsync, tmp_path: Path) -> None:
     data = yaml.safe_load(export(bcsync, seed, center["bc_id"], out))
     assert "declined@acme.example" not in data["members"]
     assert {"invitee0@acme.example", "invitee1@acme.example"} <= set(data["members"])
-    assert_no_changes(plan_of(out, bcsync.state_dir))
+    assert_no_changes(plan_of(out))
 
 
-def test_usage_and_token_errors_are_clear(bcsync: Bcsync, tmp_path: Path) -> None:
-    several = bcsync("export", "--seed", str(EXAMPLES / "agency" / "seed.yaml"))
+def test_usage_and_token_errors_are_clear(
+    bcsync: Bcsync, tmp_path: Path, quickstart: Path, agency: Path
+) -> None:
+    several = bcsync("export", "--seed", str(agency / "seed.yaml"))
     assert several.exit_code == 64 and "pick one with --bc-id" in several.output
     no_token = bcsync("export", "--bc-id", "7012345678901234567")
     assert no_token.exit_code == 1 and "TIKTOK_ACCESS_TOKEN is not set" in no_token.output
     existing = tmp_path / "taken.yaml"
     existing.write_text("keep me\n")
-    seed = str(EXAMPLES / "quickstart" / "seed.yaml")
+    seed = str(quickstart / "seed.yaml")
     refused = bcsync("export", "--seed", seed, "--out", str(existing))
     assert refused.exit_code == 64 and existing.read_text() == "keep me\n"
     mixed = bcsync("export", "--from", str(existing), "--bc-id", "1")
     assert mixed.exit_code == 64
 
 
-def test_export_from_a_skeleton_config(bcsync: Bcsync, tmp_path: Path) -> None:
+def test_export_from_a_skeleton_config(bcsync: Bcsync, tmp_path: Path, quickstart: Path) -> None:
     """--from needs only business_center and provider: the rest is what export writes."""
     skeleton = tmp_path / "bcsync.yaml"
-    seed = (EXAMPLES / "quickstart" / "seed.yaml").resolve()
+    seed = (quickstart / "seed.yaml").resolve()
     skeleton.write_text(
         f'version: 1\nbusiness_center: {{ id: "{QUICKSTART_BC}" }}\n'
         f'provider: {{ type: local, seed: "{seed}" }}\n'
@@ -204,4 +210,4 @@ def test_export_from_a_skeleton_config(bcsync: Bcsync, tmp_path: Path) -> None:
     out = tmp_path / "sub" / "full.yaml"
     result = bcsync("export", "--from", str(skeleton), "--out", str(out))
     assert result.exit_code == 0, result.output
-    assert_no_changes(plan_of(out, bcsync.state_dir))
+    assert_no_changes(plan_of(out))

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bcsync.cli import cli
+from tests.examples import copy_example
 
 from .gitrepo import GitRepo, agency_repo
 
@@ -193,11 +194,7 @@ def test_an_invalid_side_of_a_diff_exits_3(repo: GitRepo) -> None:
 def test_outside_a_git_checkout_is_one_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    plain = tmp_path / "plain"
-    plain.mkdir()
-    (plain / "bcsync.yaml").write_text(
-        (Path(__file__).parents[2] / "examples/quickstart/bcsync.yaml").read_text()
-    )
+    plain = copy_example("quickstart", tmp_path / "plain")
     monkeypatch.chdir(plain)
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
     for command in ("history", "diff"):

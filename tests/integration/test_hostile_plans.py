@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -19,8 +18,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bcsync.cli import cli
+from tests.examples import copy_example
 
-from .conftest import EXAMPLES, NOW
+from .conftest import NOW
 
 pytestmark = pytest.mark.slow
 
@@ -166,8 +166,7 @@ def invoke(*args: str, cwd: Path) -> Result:
 @pytest.fixture
 def quickstart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
-    shutil.copytree(EXAMPLES / "quickstart", tmp_path / "quickstart")
-    return tmp_path / "quickstart"
+    return copy_example("quickstart", tmp_path / "quickstart")
 
 
 def test_a_plan_is_recognised_by_content_not_name(quickstart: Path, tmp_path: Path) -> None:

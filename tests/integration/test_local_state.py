@@ -38,7 +38,7 @@ def test_state_lives_beside_the_config_whatever_the_cwd(
     apply(bcsync, quickstart)
     assert (quickstart / DB).is_file()
     assert not any(p.suffix == ".db" for p in elsewhere.rglob("*"))
-    assert not any(p.suffix == ".db" for p in bcsync.state_dir.rglob("*"))
+    assert not any(p.suffix == ".db" for p in (bcsync.workdir / ".bcsync").rglob("*"))
     # From the config's own directory, by a relative path: the same state (applied, so fewer
     # changes than the seed's).
     monkeypatch.chdir(quickstart)

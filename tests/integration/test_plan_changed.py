@@ -19,8 +19,9 @@ from bcsync.config import load
 from bcsync.model import MemberStatus
 from bcsync.providers import Scope, open_providers
 from bcsync.providers.base import ReadResult
+from tests.examples import copy_example
 
-from .conftest import EXAMPLES, NOW, ROOT, Bcsync
+from .conftest import NOW, ROOT, Bcsync
 
 PLAN_SCHEMA = json.loads((ROOT / "schemas" / "plan.schema.json").read_text())
 FRANK_BEFORE = (
@@ -51,7 +52,7 @@ def git(root: Path, *args: str) -> str:
 def repo(bcsync: Bcsync) -> Path:
     """quickstart committed on `main` in the test's working directory (bcsync runs there)."""
     root = bcsync.workdir / "repo"
-    shutil.copytree(EXAMPLES / "quickstart", root, ignore=shutil.ignore_patterns(".bcsync"))
+    copy_example("quickstart", root)
     (root / ".gitignore").write_text(".bcsync/\n")
     git(root, "init", "-q", "-b", "main")
     git(root, "add", ".")

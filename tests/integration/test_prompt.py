@@ -16,16 +16,17 @@ from .conftest import NOW
 pytestmark = pytest.mark.slow
 
 
-def apply_on_a_terminal(config_dir: Path, state: Path, answer: str) -> tuple[int, str]:
+def apply_on_a_terminal(config_dir: Path, answer: str) -> tuple[int, str]:
     """Run `bcsync apply` with a pseudo-terminal as stdin and type `answer` at the prompt."""
     master, slave = pty.openpty()
-    env = {**os.environ, "BCSYNC_STATE_DIR": str(state), "NO_COLOR": "1"}
+    env = {**os.environ, "NO_COLOR": "1"}
     process = subprocess.Popen(
         [sys.executable, "-m", "bcsync", "apply", str(config_dir), "--now", NOW],
         stdin=slave,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         env=env,
+        cwd=config_dir.parent,
     )
     os.close(slave)
     os.write(master, answer.encode() + b"\n")
@@ -34,19 +35,17 @@ def apply_on_a_terminal(config_dir: Path, state: Path, answer: str) -> tuple[int
     return process.returncode, out.decode()
 
 
-def plan_exit(config_dir: Path, state: Path) -> int:
-    env = {**os.environ, "BCSYNC_STATE_DIR": str(state)}
+def plan_exit(config_dir: Path) -> int:
     args = ["plan", str(config_dir), "--detailed-exitcode", "--now", NOW]
-    return subprocess.run([sys.executable, "-m", "bcsync", *args], env=env, check=False,
-                          capture_output=True).returncode  # fmt: skip
+    return subprocess.run([sys.executable, "-m", "bcsync", *args], cwd=config_dir.parent,
+                          check=False, capture_output=True).returncode  # fmt: skip
 
 
 @pytest.mark.parametrize(("answer", "code", "pending"), [("n", 4, 2), ("y", 0, 0)])
 def test_prompt_answer_decides(
     quickstart: Path, tmp_path: Path, answer: str, code: int, pending: int
 ) -> None:
-    state = tmp_path / "state"
-    returncode, out = apply_on_a_terminal(quickstart, state, answer)
+    returncode, out = apply_on_a_terminal(quickstart, answer)
     assert "Apply these changes?" in out
     assert returncode == code, out
-    assert plan_exit(quickstart, state) == pending
+    assert plan_exit(quickstart) == pending

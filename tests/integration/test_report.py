@@ -175,15 +175,20 @@ def test_expiring_shows_reasons_and_refuses_a_bad_window(bcsync: Bcsync, quickst
 def test_audit_queries_what_apply_wrote(bcsync: Bcsync, quickstart: Path) -> None:
     applied = bcsync("apply", "quickstart", "--auto-approve", "--now", NOW)
     assert applied.exit_code == 0, applied.output
-    result = bcsync("audit", "--member", "grace@acme.com", "--format", "json")
+    # From where apply ran, the log is found beside the config it was given (no --state-dir).
+    beside = bcsync("audit")
+    assert beside.exit_code == 1 and "bcsync audit PATHS" in beside.output
+    result = bcsync("audit", "quickstart", "--member", "grace@acme.com", "--format", "json")
     assert result.exit_code == 0, result.output
     records = json.loads(result.output)["records"]
     assert {r["change"]["kind"] for r in records} == {"member", "grant"}
     assert all(r["result"] == "succeeded" and r["actor"] for r in records)
-    text = bcsync("audit", "--bc", "7012345678901234567").output
+    text = bcsync("audit", "quickstart", "--bc", "7012345678901234567").output
     assert "invite" in text and "record(s) from 1 plan(s)" in text
-    assert "No matching records" in bcsync("audit", "--since", "2999-01-01").output
-    csv_out = bcsync("audit", "--format", "csv", "--member", "mallory@acme.com").output
+    assert "No matching records" in bcsync("audit", "quickstart", "--since", "2999-01-01").output
+    csv_out = bcsync(
+        "audit", "quickstart", "--format", "csv", "--member", "mallory@acme.com"
+    ).output
     assert csv_out.startswith("time,actor,bc_id,op,result,change,reason,commit,plan,config,")
     assert "remove" in csv_out or "delete" in csv_out
 

@@ -157,7 +157,6 @@ def slow_served(quickstart: Path, tmp_path: Path) -> Served:
 def cli_env(tmp_path: Path) -> dict[str, str]:
     return {
         "BCSYNC_EMULATOR_TOKEN": OWNER_TOKEN,
-        "BCSYNC_STATE_DIR": str(tmp_path / "state"),
         "NO_COLOR": "1",
     }
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import closing
@@ -24,8 +23,9 @@ from click.testing import CliRunner, Result
 from bcsync.cli import cli
 from bcsync.plan import Plan, checksum_of
 from bcsync.reconcile import bc_lock
+from tests.examples import copy_example
 
-from .conftest import EXAMPLES, NOW
+from .conftest import NOW
 
 pytestmark = pytest.mark.slow
 
@@ -66,7 +66,7 @@ class Quickstart:
 
 
 def make_quickstart(root: Path) -> Quickstart:
-    shutil.copytree(EXAMPLES / "quickstart", root / "quickstart")
+    copy_example("quickstart", root / "quickstart")
     return Quickstart(root, root / "locks")
 
 

@@ -110,7 +110,10 @@ def test_a_seed_elsewhere_keeps_its_state_beside_the_config(tmp_path: Path) -> N
 )
 async def test_local_reads_no_token_variable(tmp_path: Path, env: dict[str, str]) -> None:
     write_seed(tmp_path, every_kind())
-    local = config(ProviderSettings(type=ProviderType.LOCAL, seed=str(tmp_path / "seed.yaml")))
+    local = config(
+        ProviderSettings(type=ProviderType.LOCAL, seed=str(tmp_path / "seed.yaml")),
+        path=str(tmp_path / "bcsync.yaml"),
+    )
     async with open_providers([local], env=env) as providers:
         state = (await providers[BC].read_state(Scope.of([AD1]))).state
     assert len(state.members) == 5
@@ -161,7 +164,10 @@ async def test_local_seed_without_a_joined_admin_is_a_config_error(tmp_path: Pat
     for user in seed["users"]:
         user.pop("token", None)
     write_seed(tmp_path, seed)
-    local = config(ProviderSettings(type=ProviderType.LOCAL, seed=str(tmp_path / "seed.yaml")))
+    local = config(
+        ProviderSettings(type=ProviderType.LOCAL, seed=str(tmp_path / "seed.yaml")),
+        path=str(tmp_path / "bcsync.yaml"),
+    )
     with pytest.raises(ConfigError) as caught:
         async with open_providers([local], env={}):
             pass

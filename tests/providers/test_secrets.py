@@ -65,7 +65,10 @@ async def test_token_never_shows(
     # The factory's own objects. The local provider reads no variable: an exported token is
     # neither used nor shown, and a token with a character a header can't carry is never echoed.
     write_seed(tmp_path, every_kind())
-    local = config(ProviderSettings(type=ProviderType.LOCAL, seed=str(tmp_path / "seed.yaml")))
+    local = config(
+        ProviderSettings(type=ProviderType.LOCAL, seed=str(tmp_path / "seed.yaml")),
+        path=str(tmp_path / "bcsync.yaml"),
+    )
     env = {"TIKTOK_ACCESS_TOKEN": TOKEN + "-revoked"}
     async with open_providers([local], env=env) as providers:
         apps: dict[Path, Any] = {}
