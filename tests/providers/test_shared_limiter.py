@@ -168,6 +168,23 @@ async def test_a_start_missed_by_a_late_wakeup_is_given_up(process: Make) -> Non
     assert on_time.late == 0
 
 
+async def test_an_answer_read_late_is_a_late_start_too(
+    process: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FakeClock()
+    limiter = process(RateLimit(qps=10, qpm=600), sleep=clock.sleep, clock=clock)
+    reserve = limiter.reserve
+
+    async def starved() -> float:
+        delay = await reserve()
+        clock.now += 0.2  # Redis answered at once; this process read it 200 ms later
+        return delay
+
+    monkeypatch.setattr(limiter, "reserve", starved)
+    await limiter.acquire()
+    assert limiter.late == 3
+
+
 async def test_time_queued_does_not_count_against_the_retry_budget(process: Make) -> None:
     clock = FakeClock()
     limit = RateLimit(qps=100, qpm=3)
