@@ -212,6 +212,7 @@ def start(args: list[str], cwd: Path, env: dict[str, str], report: Path) -> subp
 def finish(proc: subprocess.Popen, report: Path) -> dict[str, Any]:
     """Wait (bounded) for a child; its report with peak RSS and the tail of its output."""
     timer = threading.Timer(LIMIT_S, proc.kill)
+    timer.daemon = True  # an interrupted benchmark must not wait for it
     timer.start()
     _, status, usage = os.wait4(proc.pid, 0)
     timer.cancel()
