@@ -36,9 +36,7 @@ def clean_environ(
 
 def _a_setting(name: str) -> bool:
     """A developer's own BCSYNC_* setting (BCSYNC_STATE_DIR, ...): tests meet bcsync's defaults."""
-    # BCSYNC_TEST_REDIS_URL: the Redis scripts/test serves for the shared rate limit's tests.
-    kept = ("BCSYNC_UPDATE_GOLDEN", "BCSYNC_TEST_REDIS_URL")
-    return name.startswith("BCSYNC_") and name not in kept
+    return name.startswith("BCSYNC_") and name != "BCSYNC_UPDATE_GOLDEN"
 
 
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden"

@@ -20,7 +20,7 @@ from .test_resilience import OWNER_TOKEN, point_at
 
 @pytest.fixture
 def redis_url() -> str:
-    url = os.environ.get("BCSYNC_TEST_REDIS_URL", "")
+    url = os.environ.get("REDIS_TEST_URL", "")
     if not url:
         pytest.fail("no Redis for the shared rate limit: run `bash scripts/test`, which serves one")
     return url
@@ -67,7 +67,8 @@ def test_an_unreachable_redis_is_said_once_and_the_run_goes_on(
     # A real process: the warning reaches stderr as a user sees it.
     result = subprocess.run(
         [sys.executable, "-m", "bcsync", "plan", str(quickstart), "--now", NOW],
-        env={**os.environ, **env, "BCSYNC_STATE_DIR": str(bcsync.state_dir)},
+        env={**os.environ, **env},
+        cwd=bcsync.workdir,
         capture_output=True,
         text=True,
         timeout=120,

@@ -1,6 +1,6 @@
 """The app's rate limit shared across processes through a real Redis (issue 21).
 
-scripts/test serves a private redis-server and names it in $BCSYNC_TEST_REDIS_URL; each test
+scripts/test serves a private redis-server and names it in $REDIS_TEST_URL; each test
 works under its own app name, so tests never share a budget.
 """
 
@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def redis_url() -> str:
-    url = os.environ.get("BCSYNC_TEST_REDIS_URL", "")
+    url = os.environ.get("REDIS_TEST_URL", "")
     if not url:
         pytest.fail("no Redis for the shared rate limit: run `bash scripts/test`, which serves one")
     return url
