@@ -15,11 +15,22 @@ from datetime import date
 from enum import StrEnum
 from typing import Protocol, TypeVar
 
-from bcsync.model import Asset, AssetKey, BusinessCenterConfig, Member, State
+from bcsync.model import (
+    Asset,
+    AssetKey,
+    BusinessCenterConfig,
+    Member,
+    MemberRole,
+    MemberStatus,
+    State,
+    is_managed,
+)
 
 K = TypeVar("K")
 
 BC_ASSET = "business_center"  # the asset type of a membership (or partnership) row
+# Desired members have no status; actual ones count when they have joined.
+_JOINED = (None, MemberStatus.BOUND)
 
 
 class Status(StrEnum):
@@ -32,6 +43,7 @@ class Status(StrEnum):
     ROLE_DIFFERS = "role differs"
     IGNORED = "ignored"  # in BC, member matched by policy.ignore_members: never managed
     ASSET_GROUP = "asset group"  # in BC through an asset group: not managed by bcsync
+    ADMIN_ROLE = "admin role"  # a BC admin reaches every asset: shown per asset, not a grant
 
 
 class Kind(StrEnum):
@@ -69,6 +81,19 @@ class BCSummary:
     path: str
     read: bool
     unmanaged_assets: tuple[Asset, ...] = ()
+    digest: str = ""  # the config's digest, as plans record it
+    read_at: str | None = None  # when the BC was read (UTC, ISO 8601); None: offline
+    read_via: str | None = None  # how: the provider and where it reached
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where a report comes from, so it can be handed over as evidence."""
+
+    tool_version: str
+    generated_at: str  # UTC, ISO 8601
+    git_commit: str | None  # HEAD of the checkout holding the configs; None outside one
+    git_dirty: bool | None  # uncommitted changes in that checkout; None outside one
 
 
 @dataclass(frozen=True)
@@ -79,6 +104,7 @@ class AccessReport:
     bcs: list[BCSummary]
     offline: bool
     as_of: date
+    provenance: Provenance | None = None
 
     def counts(self) -> dict[str, int]:
         """Rows per status, for summaries."""
@@ -116,6 +142,8 @@ class Observed:
     state: State
     unmanaged_assets: tuple[Asset, ...] = ()
     group_access: Sequence[GroupAccessLike] = field(default_factory=tuple)
+    read_at: str | None = None  # when the read ended (UTC, ISO 8601)
+    read_via: str | None = None  # the provider and where it reached
 
 
 def explain_source(source: str, member: Member | None) -> str:
@@ -129,6 +157,7 @@ def build_report(
     configs: Sequence[BusinessCenterConfig],
     observed: Mapping[str, Observed] | None,
     as_of: date,
+    provenance: Provenance | None = None,
 ) -> AccessReport:
     """The matrix of every BC; `observed` (by bc_id) None means offline, from config alone."""
     rows: list[AccessRow] = []
@@ -143,9 +172,12 @@ def build_report(
                 path=config.path,
                 read=seen is not None,
                 unmanaged_assets=seen.unmanaged_assets if seen else (),
+                digest=config.digest,
+                read_at=seen.read_at if seen else None,
+                read_via=seen.read_via if seen else None,
             )
         )
-    return AccessReport(rows=rows, bcs=bcs, offline=observed is None, as_of=as_of)
+    return AccessReport(rows, bcs, observed is None, as_of, provenance)
 
 
 def bc_rows(config: BusinessCenterConfig, seen: Observed | None) -> Iterator[AccessRow]:
@@ -155,6 +187,7 @@ def bc_rows(config: BusinessCenterConfig, seen: Observed | None) -> Iterator[Acc
     yield from row.grants()
     if seen is not None:
         yield from row.group_access(seen.group_access)
+    yield from row.admin_access(seen.unmanaged_assets if seen else ())
     yield from row.partners()
     yield from row.shares()
 
@@ -221,9 +254,15 @@ class _RowMaker:
 
     def members(self) -> Iterator[AccessRow]:
         actual = self.actual.members if self.actual else {}
+        policy = self.config.policy
         for email in _union(self.desired.members, actual):
             want, have = self.desired.members.get(email), actual.get(email)
+            gone = have is not None and not is_managed(have, policy) and not self._ignored(email)
+            if want is None and gone:
+                continue  # declined or former: not a member, and apply removes nothing
             role, actual_role = _member_role(want), _member_role(have)
+            if have is not None and want is not None and not is_managed(have, policy):
+                actual_role = None  # a declined invitee has no role in the BC
             note = None
             if have is not None and have.status is not None and have.status.value != "bound":
                 note = f"invitation {have.status.value}"
@@ -299,6 +338,36 @@ class _RowMaker:
                 status=Status.ASSET_GROUP,
             )
 
+    def admin_access(self, unmanaged: Iterable[Asset]) -> Iterator[AccessRow]:
+        """A BC admin reaches every asset of the BC: one row per admin and asset, so filtering
+        on an asset shows its admins too (marked as coming from the admin role)."""
+        actual = self.actual.members if self.actual else {}
+        admins = [
+            e
+            for e in _union(self.desired.members, actual)
+            if _is_admin(self.desired.members.get(e)) or _is_admin(actual.get(e))
+        ]
+        assets = [*self.desired.assets, *(a.key for a in unmanaged)]
+        for email in admins:
+            want = self.desired.members.get(email)
+            role = "admin" if _is_admin(want) else None
+            actual_role = ("admin" if _is_admin(actual.get(email)) else None) if actual else None
+            line = f" (member {want.source})" if want and want.source else ""
+            for asset in assets:
+                yield self._row(
+                    Kind.MEMBER,
+                    email,
+                    email,
+                    asset,
+                    role=role,
+                    actual_role=actual_role,
+                    sources=(f"admin role{line}",),
+                    expires=want.expires if want and role else None,
+                    reason=None,
+                    status=Status.ADMIN_ROLE,
+                    note="BC admins reach every asset",
+                )
+
     def _partner_name(self, bc_id: str) -> str:
         alias = self.config.partner_aliases.get(bc_id)
         partner = self.desired.partners.get(bc_id) or (
@@ -345,6 +414,10 @@ class _RowMaker:
                 reason=want.reason if want else None,
                 status=self._status(role, actual_role, ""),
             )
+
+
+def _is_admin(member: Member | None) -> bool:
+    return member is not None and member.role is MemberRole.ADMIN and member.status in _JOINED
 
 
 def _union(first: Mapping[K, object], second: Mapping[K, object]) -> list[K]:

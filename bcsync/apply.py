@@ -19,17 +19,7 @@ from bcsync.change import Change, Stage
 from bcsync.errors import AuthError, BcsyncError, PermissionDeniedError
 from bcsync.plan import Plan
 from bcsync.providers.base import Provider, WriteResult
-from bcsync.schedule import (
-    Assign,
-    Invite,
-    RemoveMember,
-    RemovePartner,
-    Share,
-    Step,
-    Unassign,
-    Unshare,
-    UpdateMember,
-)
+from bcsync.schedule import Step
 
 
 class Outcome(StrEnum):
@@ -76,26 +66,8 @@ ProgressCallback = Callable[[StepResult], None]
 
 
 async def run_step(provider: Provider, step: Step) -> WriteResult:
-    """Call the provider operation a step's typed parameters name."""
-    match step.params:
-        case Invite(emails, role, finance_role, ad_accounts, advertiser_role):
-            return await provider.invite(emails, role, finance_role, ad_accounts, advertiser_role)
-        case UpdateMember(user_id, _, role, finance_role):
-            return await provider.update_member(user_id, role, finance_role)
-        case RemoveMember(email, user_id):
-            if user_id:
-                return await provider.remove_member(user_id=user_id)
-            return await provider.remove_member(email=email)
-        case Assign(user_id, _, asset, role):
-            return await provider.assign(user_id, asset, role)
-        case Unassign(user_id, _, asset):
-            return await provider.unassign(user_id, asset)
-        case Share(partner, asset_ids, role):
-            return await provider.share(partner, asset_ids, role)
-        case Unshare(partner, asset_type, asset_ids):
-            return await provider.unshare(partner, asset_type, asset_ids)
-        case RemovePartner(partner):
-            return await provider.remove_partner(partner)
+    """Perform a step: its typed parameters name the provider operation."""
+    return await provider.write(step.params)
 
 
 def audit_record(plan: Plan, checksum: str, res: StepResult, change: Change) -> dict[str, object]:

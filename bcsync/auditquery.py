@@ -8,13 +8,14 @@ over `MAX_LINE_BYTES` is skipped without being held in memory. Nothing here rais
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
 from bcsync.errors import FileAccessError
+from bcsync.expiry import parse_within
 
 MAX_LINE_BYTES = 1 << 20  # a real record is well under 10 KB
 _CHUNK = 1 << 16
@@ -60,6 +61,19 @@ def parse_since(text: str) -> datetime:
         return datetime.fromisoformat(value).replace(tzinfo=UTC)
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_when(text: str, now: datetime) -> datetime:
+    """`--since`: 'today', 'yesterday' (00:00 UTC), a window back from `now` as `expiring
+    --within` reads it ('7d', '2w', '30'), or a date / ISO time; ValueError otherwise."""
+    word = text.strip().lower()
+    midnight = datetime(now.year, now.month, now.day, tzinfo=UTC)
+    if word in ("today", "yesterday"):
+        return midnight - timedelta(days=1 if word == "yesterday" else 0)
+    try:
+        return now - parse_within(word)
+    except ValueError:
+        return parse_since(text)
 
 
 def record_time(record: dict[str, Any]) -> datetime | None:
@@ -170,3 +184,17 @@ def _keep(result: AuditResult, record: dict[str, Any], where: AuditFilter, bad: 
         result.warnings.append(bad)
     elif where.matches(record, when):
         result.records.append(record)
+
+
+def query_all(paths: Sequence[Path], where: AuditFilter) -> AuditResult:
+    """`query` over several logs (configs in several directories), records in time order."""
+    if len(paths) == 1:
+        return query(paths[0], where)
+    merged = AuditResult()
+    for path in paths:
+        found = query(path, where)
+        merged.records += found.records
+        merged.warnings += found.warnings
+        merged.lines += found.lines
+    merged.records.sort(key=lambda r: str(r.get("time", "")))
+    return merged

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any
 
+from bcsync.emails import code_points
 from bcsync.model import AssetKey, AssetType
 
 
@@ -85,6 +86,8 @@ class Target:
         doc: dict[str, Any] = {}
         if self.email is not None:
             doc["email"] = self.email
+            if not self.email.isascii():  # derived, so a reader sees what the bytes are
+                doc["email_code_points"] = code_points(self.email)
         if self.user_id is not None:
             doc["user_id"] = self.user_id
         if self.asset is not None:
@@ -111,6 +114,28 @@ class Target:
 
 
 @dataclass(frozen=True, slots=True)
+class HeldAccess:
+    """Access a member or partner holds now (actual state), which their removal takes away."""
+
+    asset: AssetKey
+    role: str
+    label: str  # "ad_accounts.acme-us" (the config's alias), else TYPE/ID
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "asset_type": self.asset.type.value,
+            "asset_id": self.asset.id,
+            "asset": self.label,
+            "role": self.role,
+        }
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> HeldAccess:
+        asset = AssetKey(AssetType(doc["asset_type"]), str(doc["asset_id"]))
+        return cls(asset, str(doc["role"]), str(doc.get("asset") or asset))
+
+
+@dataclass(frozen=True, slots=True)
 class Change:
     """One reviewable change (or an explained no-op)."""
 
@@ -129,6 +154,8 @@ class Change:
     # The config's own words for the entry (`reason:`) and its expiry, for reviewers and audits.
     note: str | None = None
     expires: str | None = None
+    # A member's or partner's removal: the grants or shares that go with it, as read now.
+    takes_away: tuple[HeldAccess, ...] = ()
 
     @property
     def is_change(self) -> bool:
@@ -153,6 +180,8 @@ class Change:
             doc["note"] = self.note
         if self.expires is not None:
             doc["expires"] = self.expires
+        if self.takes_away:
+            doc["takes_away"] = [held.to_json() for held in self.takes_away]
         return doc
 
     @classmethod
@@ -173,4 +202,5 @@ class Change:
             cause=NoopCause(cause) if cause is not None else None,
             note=doc.get("note"),
             expires=doc.get("expires"),
+            takes_away=tuple(HeldAccess.from_json(h) for h in doc.get("takes_away") or ()),
         )

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from bcsync.change import Action, Change, Kind, NoopCause, Stage, Target
+from bcsync.change import Action, Change, HeldAccess, Kind, NoopCause, Stage, Target
 from bcsync.model import (
     ROLES,
     AssetKey,
@@ -29,6 +29,7 @@ from bcsync.model import (
     Partner,
     PartnerShare,
     State,
+    managed_members,
 )
 
 ID_PREFIX: Mapping[Kind, str] = {
@@ -45,8 +46,11 @@ class _Context:
 
     config: BusinessCenterConfig
     actual: State
-    # Actual members minus `ignore_members`; a former (UNBOUND) member counts as absent.
+    # Managed actual members (`model.is_managed`) and declined invitees; a former (UNBOUND)
+    # member counts as absent.
     members: Mapping[str, Member]
+    # What each member or partner to be removed holds now: what the removal takes away.
+    held: Mapping[str, tuple[HeldAccess, ...]]
 
     @property
     def desired(self) -> State:
@@ -77,13 +81,42 @@ class _Context:
 
 def diff(config: BusinessCenterConfig, actual: State) -> list[Change]:
     """Every change that takes `actual` to `config.desired`, plus explained no-ops."""
+    # Managed members, plus declined invitees (not members, but their entries are explained).
     members = {
-        email: m
-        for email, m in actual.members.items()
-        if not config.policy.is_ignored(email) and m.status is not MemberStatus.UNBOUND
+        **managed_members(actual, config.policy),
+        **{
+            email: m
+            for email, m in actual.members.items()
+            if m.status is MemberStatus.REJECTED and not config.policy.is_ignored(email)
+        },
     }
-    ctx = _Context(config, actual, members)
+    ctx = _Context(config, actual, members, {})
+    ctx = replace(ctx, held=_held_by_removed(ctx))
     return [*_members(ctx), *_grants(ctx), *_partners(ctx), *_shares(ctx)]
+
+
+def _held_by_removed(ctx: _Context) -> dict[str, tuple[HeldAccess, ...]]:
+    """The actual grants of each member, and shares of each partner, that the config removes."""
+    gone = {e for e in ctx.members if e not in ctx.desired.members}
+    gone |= {p for p in ctx.actual.partners if p not in ctx.desired.partners}
+    if not gone:
+        return {}  # the usual plan: no pass over 100,000 grants
+    held: dict[str, list[HeldAccess]] = {}
+    for (asset, email), grant in ctx.actual.grants.items():
+        if email in gone:
+            held.setdefault(email, []).append(_held(ctx, asset, grant.role))
+    for (partner, asset), share in ctx.actual.shares.items():
+        if partner in gone:
+            held.setdefault(partner, []).append(_held(ctx, asset, share.role))
+    order = {t: i for i, t in enumerate(AssetType)}
+    return {
+        who: tuple(sorted(items, key=lambda h: (order[h.asset.type], h.label)))
+        for who, items in held.items()
+    }
+
+
+def _held(ctx: _Context, asset: AssetKey, role: str) -> HeldAccess:
+    return HeldAccess(asset, role, ctx.asset_label(asset))
 
 
 def _change(
@@ -99,6 +132,7 @@ def _change(
     target: Target | None = None,
     cause: NoopCause | None = None,
     entry: Member | Grant | Partner | PartnerShare | None = None,
+    takes_away: tuple[HeldAccess, ...] = (),
 ) -> Change:
     return Change(
         id=f"{ID_PREFIX[kind]}:{key}",
@@ -114,6 +148,7 @@ def _change(
         cause=cause if action is Action.NOOP else None,
         note=entry.reason if entry is not None else None,
         expires=entry.expires.isoformat() if entry is not None and entry.expires else None,
+        takes_away=takes_away,
     )
 
 
@@ -190,7 +225,7 @@ def _member_removal(ctx: _Context, email: str, have: Member) -> list[Change]:
         stage=Stage.DEMOTE_ADMIN if is_admin else Stage.REMOVE_MEMBER,
         target=Target(email=email, user_id=None if pending else have.user_id),
     )
-    return [change]
+    return [replace(change, takes_away=ctx.held.get(email, ()))]
 
 
 def _member_update(email: str, want: Member, have: Member) -> list[Change]:
@@ -449,6 +484,7 @@ def _partners(ctx: _Context) -> list[Change]:
                     before={"bc_id": bc_id, "name": have.name, "shared_assets": shared[bc_id]},
                     stage=Stage.REVOKE,
                     target=Target(partner=bc_id),
+                    takes_away=ctx.held.get(bc_id, ()),
                 )
             )
     return changes

@@ -6,19 +6,26 @@ asks the activity log only when there is a difference to attribute.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 
-from bcsync.drift import ChangelogEntry, DriftItem, DriftReport, attribute, compare
+from bcsync.drift import ChangelogEntry, DriftReport, OwnApply, compare, explain
 from bcsync.errors import ProviderError
 from bcsync.model import BusinessCenterConfig
 from bcsync.providers.base import Provider, Scope
 
 
 async def check_drift(
-    config: BusinessCenterConfig, provider: Provider, *, log_since: date, log_until: date
+    config: BusinessCenterConfig,
+    provider: Provider,
+    *,
+    log_since: date,
+    log_until: date,
+    applies: Sequence[OwnApply] = (),
 ) -> DriftReport:
-    """Read the BC, compare, and attribute each difference from its log between the two days."""
+    """Read the BC, compare, and attribute each difference from its log between the two days;
+    `applies` (from the audit log) recognise the entries bcsync's own applies wrote."""
     read = await provider.read_state(Scope.of_state(config.desired))
     changes, pending = compare(config, read.state)
     base = DriftReport(
@@ -28,7 +35,8 @@ async def check_drift(
         return replace(base, calls=read.calls)
     entries, unavailable = await _changelog(provider, config.bc_id, log_since, log_until)
     emails = {m.user_id: e for e, m in read.state.members.items() if m.user_id}
-    items = [DriftItem(c, attribute(c, entries, emails)) for c in changes]
+    log = None if unavailable else entries
+    items = [explain(c, log, emails, applies) for c in changes]
     return replace(base, items=items, changelog_unavailable=unavailable, calls=read.calls)
 
 

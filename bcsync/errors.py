@@ -1,4 +1,4 @@
-"""One exception hierarchy; each class owns its exit code (DESIGN.md section 8).
+"""One exception hierarchy; each class owns its exit code (ARCHITECTURE.md, "The parts").
 
     BcsyncError                 1  root of every error bcsync reports to a user
     ├── ConfigError             3  the configuration is invalid; carries every located Problem
@@ -131,7 +131,9 @@ class RefusedError(BcsyncError):
 
 
 class UnsafePlanError(RefusedError):
-    """A safety guard refused the plan."""
+    """A safety guard refused the plan; `refusals` holds the typed verdicts (`bcsync.refusal`)."""
+
+    refusals: tuple[object, ...] = ()
 
 
 class StalePlanError(RefusedError):

@@ -127,8 +127,21 @@ class Repo:
         args = ["log", "--no-merges", "--topo-order", "--reverse", f"--format={LOG_FORMAT}"]
         if since is not None:
             args.append(f"--since={since:%Y-%m-%d} 00:00:00 +0000")
-        args += [ref, "--", *(_pathspec(p) for p in self.pathspecs(paths))]
+        specs = [*self.pathspecs(paths), *self._former_names(paths, ref)]
+        args += [ref, "--", *(_pathspec(p) for p in specs)]
         return _parse_log(self.git(*args))
+
+    def _former_names(self, paths: Sequence[str], ref: str) -> list[str]:
+        """Earlier names of the config files in PATHS (git's renames), so history follows a move."""
+        names: list[str] = []
+        for raw in paths:
+            rel = self.relative(raw)
+            entry = self.git("ls-tree", "--full-tree", ref, "--", _pathspec(rel)).split()
+            if entry[1:2] != [b"blob"]:
+                continue  # a directory, or a file not committed
+            out = self.git("log", "--follow", "--name-only", "--format=", ref, "--", _pathspec(rel))
+            names += [n for n in out.decode("utf-8", "surrogateescape").splitlines() if n]
+        return list(dict.fromkeys(names))
 
     def is_shallow(self) -> bool:
         return self.git("rev-parse", "--is-shallow-repository").strip() == b"true"
@@ -166,6 +179,9 @@ class Repo:
         found: list[Blob] = []
         for raw in paths:
             rel = self.relative(raw)
+            if rel not in listing and not _children(listing, rel):
+                raw, rel = self._before_rename(rev, raw, rel)
+                listing.update(self._ls_tree(rev, [_pathspec(rel)]))
             if rel in listing:
                 mode, sha, size = listing[rel]
                 found.append(Blob(SourceFile(raw), sha, size, mode))
@@ -174,6 +190,17 @@ class Repo:
                 mode, sha, size = listing[_join(rel, name)]
                 found.append(Blob(SourceFile(os.path.join(raw, name), True), sha, size, mode))
         return _unique(found)
+
+    def _before_rename(self, rev: str, raw: str, rel: str) -> tuple[str, str]:
+        """A config file missing at `rev` under its name now: its name there, if git saw a rename
+        between `rev` and HEAD (so a moved config keeps its history); else the name unchanged."""
+        out = self.git("diff", "-M", "--name-status", "-z", "--diff-filter=R", rev, "HEAD", "--")
+        parts = out.decode("utf-8", "surrogateescape").split("\x00")
+        for i in range(0, len(parts) - 2, 3):
+            if parts[i].startswith("R") and parts[i + 2] == rel:
+                old = parts[i + 1]
+                return os.path.relpath(self.root / old, self.cwd), old
+        return raw, rel
 
     def _default_blobs(self, listing: dict[str, tuple[str, str, int]]) -> list[Blob]:
         for name in DEFAULT_FILES:
@@ -313,7 +340,8 @@ def _parse_day(text: str) -> date:
 
 def _pathspec(path: str) -> str:
     # Literal pathspecs: a config named `*.yaml` or `:x` must not turn into a pattern.
-    return ":(top,literal)" + path if path != "." else ":(top)."
+    # The repository's root is ":(top)" alone: git matches nothing for ":(top)." (`history .`).
+    return ":(top,literal)" + path if path != "." else ":(top)"
 
 
 def _join(directory: str, name: str) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -259,7 +259,7 @@ class Policy:
     ignore_members: tuple[str, ...] = ()
 
     def is_ignored(self, email: str) -> bool:
-        return any(fnmatchcase(email.lower(), pat.lower()) for pat in self.ignore_members)
+        return matches_ignored(email, self.ignore_members)
 
     def is_protected_member(self, email: str) -> bool:
         return email.lower() in {p.lower() for p in self.protected if not p.startswith("partner:")}
@@ -267,6 +267,30 @@ class Policy:
     def is_protected_partner(self, bc_id: str, alias: str | None = None) -> bool:
         names = {p.split(":", 1)[1] for p in self.protected if p.startswith("partner:")}
         return bc_id in names or (alias is not None and alias in names)
+
+
+def matches_ignored(email: str, patterns: Iterable[str]) -> bool:
+    """Whether an email matches one of `ignore_members`' fnmatch patterns (case-insensitive)."""
+    lower = email.lower()
+    return any(fnmatchcase(lower, pattern.lower()) for pattern in patterns)
+
+
+# The statuses of a member bcsync manages: joined, or invited and not yet answered. A declined
+# invitation (REJECTED) and a former member (UNBOUND) are not members: nothing to take away.
+MANAGED_STATUSES: frozenset[MemberStatus | None] = frozenset(
+    {MemberStatus.BOUND, MemberStatus.PENDING, None}
+)
+
+
+def is_managed(member: Member, policy: Policy) -> bool:
+    """THE definition of a managed actual member: a member or invitee not matched by
+    `ignore_members`. Diff, guards, drift, report and the config rules all ask this."""
+    return member.status in MANAGED_STATUSES and not policy.is_ignored(member.email)
+
+
+def managed_members(state: State, policy: Policy) -> dict[str, Member]:
+    """The state's managed members (see `is_managed`), by email."""
+    return {email: m for email, m in state.members.items() if is_managed(m, policy)}
 
 
 class ProviderType(StrEnum):

@@ -10,16 +10,20 @@ import asyncio
 from collections.abc import Mapping, Sequence
 
 from bcsync.access import Observed
+from bcsync.audit import now_iso
 from bcsync.model import BusinessCenterConfig
+from bcsync.provenance import read_via
 from bcsync.providers.base import Provider, ReadResult, Scope
 
 
-def observed_from(read: ReadResult) -> Observed:
-    """What the report needs of one read."""
+def observed_from(read: ReadResult, read_at: str | None = None, via: str | None = None) -> Observed:
+    """What the report needs of one read, and when and how it was made."""
     return Observed(
         state=read.state,
         unmanaged_assets=read.unmanaged,
         group_access=read.asset_group_access,
+        read_at=read_at,
+        read_via=via,
     )
 
 
@@ -30,6 +34,6 @@ async def observe_all(
 
     async def one(config: BusinessCenterConfig) -> tuple[str, Observed]:
         read = await providers[config.bc_id].read_state(Scope.of_state(config.desired))
-        return config.bc_id, observed_from(read)
+        return config.bc_id, observed_from(read, now_iso(), read_via(config, read.calls))
 
     return dict(await asyncio.gather(*(one(c) for c in configs)))

@@ -4,7 +4,7 @@
 `checksum` names exactly what would run (its changes and steps, value for value): a saved plan
 or a `--checksum` is applied only when a fresh plan has the same one.
 
-Order, so that nobody is locked out (DESIGN.md section 6): invites and promotions, then grants and
+Order, so that nobody is locked out: invites and promotions, then grants and
 role changes, partner shares, revocations, member removals, and admin demotions and removals last.
 """
 
@@ -22,6 +22,7 @@ from bcsync.change import WARNING_CAUSES, Action, Change, Kind, NoopCause
 from bcsync.changed import ChangedScope, restrict
 from bcsync.diff import diff
 from bcsync.model import BusinessCenterConfig, State
+from bcsync.refusal import Refusal
 from bcsync.schedule import Step, schedule
 
 FORMAT_VERSION = 2
@@ -90,7 +91,7 @@ class Plan:
     config_path: str | None = None
     warnings: tuple[str, ...] = ()
     # What the safety guards refused in these steps; a refused plan is never applied.
-    refusals: tuple[str, ...] = ()
+    refusals: tuple[Refusal, ...] = ()
     # Entries already as the config wants them, by kind (for "N unchanged" in every view).
     unchanged: Mapping[str, int] = field(default_factory=dict)
     # `plan --changed`: the members and partners this plan read and compared; None: all.
@@ -132,7 +133,7 @@ class Plan:
             "summary": self.summary.to_json(),
             "unchanged": dict(self.unchanged),
             "warnings": list(self.warnings),
-            "refusals": list(self.refusals),
+            "refusals": [r.to_json() for r in self.refusals],
             "checksum": self.checksum(),
             "changes": [c.to_json() for c in self.changes],
             "steps": [s.to_json() for s in self.steps],
@@ -153,7 +154,7 @@ class Plan:
             unmanaged_assets=int(doc.get("unmanaged_assets", 0)),
             config_path=doc.get("config_path"),
             warnings=tuple(doc.get("warnings", ())),
-            refusals=tuple(doc.get("refusals", ())),
+            refusals=tuple(Refusal.from_json(r) for r in doc.get("refusals", ())),
             unchanged=dict(doc.get("unchanged") or {}),
             scope=ChangedScope.from_json(doc["scope"]) if doc.get("scope") else None,
         )

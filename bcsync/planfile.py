@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 import tempfile
 from functools import cache
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 import jsonschema
 
 from bcsync.errors import PlanFileError
+from bcsync.files.reader import FileTooLarge, NotRegularFile, read_regular
 from bcsync.plan import FORMAT_VERSION, Plan
 
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "plan.schema.json"
@@ -57,40 +57,24 @@ def read_bytes(path: str | Path, limit: int = MAX_BYTES) -> bytes:
     """The bytes of a regular file of at most `limit` bytes; never opens a FIFO or a device."""
     source = Path(path)
     try:
-        info = os.stat(source)
-    except OSError as exc:
-        raise PlanFileError(f"cannot read the plan file {source}: {exc.strerror or exc}") from exc
-    if not stat.S_ISREG(info.st_mode):
+        return read_regular(source, limit)
+    except NotRegularFile as exc:
         raise PlanFileError(
             f"{source}: not a regular file (a directory, FIFO, socket or device); "
             "refusing to read it as a plan",
             hint=HINT,
-        )
-    if info.st_size > limit:
-        raise PlanFileError(f"{source}: {info.st_size} bytes is over the {limit}-byte limit")
-    try:
-        fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK)
-        with os.fdopen(fd, "rb") as fh:
-            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):  # swapped after the stat
-                raise PlanFileError(f"{source}: not a regular file", hint=HINT)
-            data = fh.read(limit + 1)
+        ) from exc
+    except FileTooLarge as exc:
+        raise PlanFileError(f"{source}: {exc.size} bytes is over the {limit}-byte limit") from exc
     except OSError as exc:
         raise PlanFileError(f"cannot read the plan file {source}: {exc.strerror or exc}") from exc
-    if len(data) > limit:
-        raise PlanFileError(f"{source}: over the {limit}-byte limit")
-    return data
 
 
 def looks_like_plan(path: str | Path) -> bool:
     """Whether `path` is a regular file whose content starts like a JSON object (a saved plan)."""
     try:
-        info = os.stat(path)
-        if not stat.S_ISREG(info.st_mode):
-            return False
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-        with os.fdopen(fd, "rb") as fh:
-            head = fh.read(4096)
-    except OSError:
+        head = read_regular(path, 4096, head=True)
+    except (OSError, NotRegularFile):
         return False
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     return text.startswith(b"{") and b'"' in text[:64]

@@ -25,6 +25,7 @@ from deepdiff import DeepDiff
 
 from bcsync.apply import ApplyResult, ProgressCallback, execute
 from bcsync.audit import AuditLog
+from bcsync.change import Change
 from bcsync.changed import ChangedScope
 from bcsync.errors import LockHeldError, ProviderError, StalePlanError
 from bcsync.model import BusinessCenterConfig, State
@@ -204,7 +205,7 @@ def progress_of(reviewed: Plan, fresh: Plan) -> Convergence:
         raise StalePlanError(f"{fresh.name}: {why}", hint=REPLAN_HINT)
     for change in todo:
         was = made.get(change.id)
-        if was is None or was.to_json() != change.to_json():
+        if was is None or not _within_review(was, change):
             what = (
                 _describe_difference(was.to_json(), change.to_json())
                 if was is not None
@@ -216,6 +217,14 @@ def progress_of(reviewed: Plan, fresh: Plan) -> Convergence:
             )
     progress = Progress.REMAINDER if todo else Progress.DONE
     return Convergence(fresh.bc_id, fresh.name, progress, len(made), len(todo))
+
+
+def _within_review(was: Change, now: Change) -> bool:
+    """`now` is the reviewed change `was`; a removal may take away less than reviewed (an
+    earlier apply revoked some of it), never more."""
+    if not set(now.takes_away) <= set(was.takes_away):
+        return False
+    return replace(was, takes_away=()).to_json() == replace(now, takes_away=()).to_json()
 
 
 def _whole(plan: Plan) -> Convergence:

@@ -1,152 +1,36 @@
 """Ordered changes into API calls: typed steps, batched where the API allows. Pure, no I/O.
 
-A `Step` is one API call carrying out one or more changes: an invite of up to 50 emails, a
-partner share of up to 50 ad accounts, one assign... Its parameters are one typed value per
-operation, so a role stays a `MemberRole` from the YAML to the wire, the guards read exactly the
-calls that will run, and two plans are the same plan exactly when their steps are equal.
+A `Step` is one API call carrying out one or more changes: an invite of up to 50 emails, a partner
+share of up to 50 ad accounts, one assign... Its parameters are one typed value per operation
+(`bcsync.operations`, re-exported here), so a role stays a `MemberRole` from the YAML to the wire,
+the guards read exactly the calls that will run, and two plans are the same plan exactly when their
+steps are equal.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any, TypeVar
 
 from bcsync.change import Action, Change, Kind, Stage
 from bcsync.model import AssetKey, AssetType, FinanceRole, MemberRole
-from bcsync.providers.base import MAX_INVITE_EMAILS, MAX_SHARE_ASSETS
-
-
-class Op(StrEnum):
-    """The provider operation a step performs."""
-
-    INVITE = "invite"
-    UPDATE_MEMBER = "update_member"
-    REMOVE_MEMBER = "remove_member"
-    ASSIGN = "assign"
-    UNASSIGN = "unassign"
-    SHARE = "share"
-    UNSHARE = "unshare"
-    REMOVE_PARTNER = "remove_partner"
-
-
-@dataclass(frozen=True, slots=True)
-class Invite:
-    emails: tuple[str, ...]
-    role: MemberRole
-    finance_role: FinanceRole | None
-    # Ad accounts granted with the invitation, all with `advertiser_role`.
-    ad_accounts: tuple[str, ...] = ()
-    advertiser_role: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class UpdateMember:
-    user_id: str
-    email: str
-    role: MemberRole
-    # None leaves the finance role as it is: the API has no value that clears one.
-    finance_role: FinanceRole | None
-
-
-@dataclass(frozen=True, slots=True)
-class RemoveMember:
-    email: str
-    # None revokes a pending invitation (by email).
-    user_id: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Assign:
-    user_id: str
-    email: str
-    asset: AssetKey
-    role: str
-
-
-@dataclass(frozen=True, slots=True)
-class Unassign:
-    user_id: str
-    email: str
-    asset: AssetKey
-
-
-@dataclass(frozen=True, slots=True)
-class Share:
-    partner_bc_id: str
-    asset_ids: tuple[str, ...]
-    role: str
-
-
-@dataclass(frozen=True, slots=True)
-class Unshare:
-    partner_bc_id: str
-    asset_type: AssetType
-    asset_ids: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class RemovePartner:
-    partner_bc_id: str
-
-
-Params = Invite | UpdateMember | RemoveMember | Assign | Unassign | Share | Unshare | RemovePartner
-
-OP_OF: Mapping[type[Any], Op] = {
-    Invite: Op.INVITE,
-    UpdateMember: Op.UPDATE_MEMBER,
-    RemoveMember: Op.REMOVE_MEMBER,
-    Assign: Op.ASSIGN,
-    Unassign: Op.UNASSIGN,
-    Share: Op.SHARE,
-    Unshare: Op.UNSHARE,
-    RemovePartner: Op.REMOVE_PARTNER,
-}
-
-
-def params_to_json(params: Params) -> dict[str, Any]:
-    """The wire-neutral JSON form of a step's parameters (enums as their values)."""
-    doc: dict[str, Any] = {}
-    for name in params.__slots__:
-        value = getattr(params, name)
-        if isinstance(value, AssetKey):
-            doc["asset_type"], doc["asset_id"] = value.type.value, value.id
-        elif isinstance(value, tuple):
-            doc[name] = list(value)
-        elif isinstance(value, StrEnum):
-            doc[name] = value.value
-        else:
-            doc[name] = value
-    return doc
-
-
-def params_from_json(op: Op, doc: Mapping[str, Any]) -> Params:
-    """Typed parameters from a saved plan's step (the plan schema has checked the shape)."""
-    finance = FinanceRole(doc["finance_role"]) if doc.get("finance_role") else None
-    if op is Op.INVITE:
-        return Invite(
-            tuple(doc["emails"]),
-            MemberRole(doc["role"]),
-            finance,
-            tuple(doc.get("ad_accounts", ())),
-            doc.get("advertiser_role"),
-        )
-    if op is Op.UPDATE_MEMBER:
-        return UpdateMember(doc["user_id"], doc["email"], MemberRole(doc["role"]), finance)
-    if op is Op.REMOVE_MEMBER:
-        return RemoveMember(doc["email"], doc.get("user_id"))
-    if op in (Op.ASSIGN, Op.UNASSIGN):
-        asset = AssetKey(AssetType(doc["asset_type"]), doc["asset_id"])
-        if op is Op.ASSIGN:
-            return Assign(doc["user_id"], doc["email"], asset, doc["role"])
-        return Unassign(doc["user_id"], doc["email"], asset)
-    if op is Op.SHARE:
-        return Share(doc["partner_bc_id"], tuple(doc["asset_ids"]), doc["role"])
-    if op is Op.UNSHARE:
-        asset_type = AssetType(doc["asset_type"])
-        return Unshare(doc["partner_bc_id"], asset_type, tuple(doc["asset_ids"]))
-    return RemovePartner(doc["partner_bc_id"])
+from bcsync.operations import (
+    MAX_INVITE_EMAILS,
+    MAX_SHARE_ASSETS,
+    Assign,
+    Invite,
+    Op,
+    Params,
+    RemoveMember,
+    RemovePartner,
+    Share,
+    Unassign,
+    Unshare,
+    UpdateMember,
+    params_from_json,
+    params_to_json,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +45,7 @@ class Step:
 
     @property
     def op(self) -> Op:
-        return OP_OF[type(self.params)]
+        return self.params.op
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -1,4 +1,7 @@
-"""What `bcsync why` finds: a person's grants, the config lines behind them, their commits. Pure."""
+"""What `bcsync why` finds: a person's grants, the config lines behind them, where each was gained.
+
+Pure. `bcsync.origins` finds the commits from the configs' effective-access history.
+"""
 
 from __future__ import annotations
 
@@ -6,40 +9,32 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from bcsync.access import AccessRow
-
-NOT_COMMITTED = "0" * 40
+from bcsync.revisions import Commit
 
 
 @dataclass(frozen=True, slots=True)
-class BlameLine:
-    """The commit that last changed one line (None for a line not committed yet)."""
+class Gained:
+    """The commit where an entry took its current value, and through what config source."""
 
-    commit: str | None
-    author: str
-    author_mail: str
-    date: date | None
-    summary: str
-
-    def describe(self) -> str:
-        if self.commit is None:
-            return "not committed yet"
-        return f"{self.commit[:12]} {self.author} {self.date} {self.summary!r}"
+    commit: Commit | None  # None: not committed yet (the working tree differs from HEAD)
+    via: tuple[str, ...] = ()  # the entry's sources at that commit: FILE:LINE, "group G"
+    merged_in: Commit | None = None  # the merge that brought `commit` to HEAD's first parents
 
 
 @dataclass(frozen=True, slots=True)
 class LineStory:
-    """One config line behind a grant: what it does, where it is, its text and its commit."""
+    """One config line behind a grant today: what it does, where it is, its text."""
 
     label: str
     ref: str
     text: str | None
-    blame: BlameLine | None
 
 
 @dataclass(frozen=True, slots=True)
 class GrantStory:
     row: AccessRow
     lines: tuple[LineStory, ...]
+    gained: Gained | None = None  # None: the history is unavailable (see WhyResult)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,5 +50,5 @@ class WhyResult:
     asset: str | None
     stories: list[GrantStory] = field(default_factory=list)
     expired: list[ExpiredEntry] = field(default_factory=list)
-    # file -> why blame is unavailable for it
-    blame_unavailable: dict[str, str] = field(default_factory=dict)
+    # config file -> why its git history is unavailable
+    history_unavailable: dict[str, str] = field(default_factory=dict)

@@ -1,21 +1,24 @@
-"""`bcsync why`: one person's access, explained line by line, with the git history of each line.
+"""`bcsync why`: one person's access, the config lines behind it, and where each was gained.
 
 An edge module: it reads the config files again (for the lines of groups and of the member's
-`groups:` list, which the built state does not keep) and runs git blame through `Blamer`.
-Works from the config alone: no token, no Business Center read.
+`groups:` list, which the built state does not keep) and asks `bcsync.origins` for the commit
+where each grant took its current value, from the effective-access history `history` shows
+(not from who last touched a line). Works from the config alone: no token, no BC read.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
-from bcsync.access import BC_ASSET, AccessRow, Kind, bc_rows
-from bcsync.blame import Blamer, split_ref
+from bcsync import access_diff
+from bcsync.access import BC_ASSET, AccessRow, Kind, Status, bc_rows
 from bcsync.config.document import Document
 from bcsync.config.loader import LoadFailed, read_document
 from bcsync.model import AssetKey, AssetType, BusinessCenterConfig
+from bcsync.origins import ADMIN_ROLE, EntryKey, origins
 from bcsync.story import ExpiredEntry, GrantStory, LineStory, WhyResult
 
 _GROUP = re.compile(r"^group (?P<name>\S+)(?: \(via (?P<via>\S+)\))?$")
@@ -68,41 +71,72 @@ class _Sources:
         return found[line - 1].strip() if 0 < line <= len(found) else None
 
 
-class Explainer:
-    """Builds `WhyResult`s; one per call, sharing file reads and blame across calls."""
+def split_ref(ref: str) -> tuple[str, int] | None:
+    """'dir/bcsync.yaml:12' -> ('dir/bcsync.yaml', 12); None when it names no line."""
+    file, sep, line = ref.rpartition(":")
+    if not sep or not file or not line.isdigit():
+        return None
+    return file, int(line)
 
-    def __init__(self, blamer: Blamer | None = None) -> None:
-        self.blamer = blamer or Blamer()
+
+def entry_key(row: AccessRow) -> EntryKey:
+    """The effective-access key of a report row: membership, grant, partner or share."""
+    if row.status is Status.ADMIN_ROLE:  # an admin reaches the asset through the admin role
+        return ADMIN_ROLE, row.principal, None
+    if row.asset_type == BC_ASSET:
+        kind = access_diff.Kind.MEMBER if row.kind is Kind.MEMBER else access_diff.Kind.PARTNER
+        return kind, row.principal, None
+    asset = AssetKey(AssetType(row.asset_type), row.asset_id)
+    kind = access_diff.Kind.GRANT if row.kind is Kind.MEMBER else access_diff.Kind.SHARE
+    return kind, row.principal, asset
+
+
+class Explainer:
+    """Builds `WhyResult`s; one per call, sharing file reads across calls."""
+
+    def __init__(self) -> None:
         self.sources = _Sources()
 
     def explain(
-        self, configs: Sequence[BusinessCenterConfig], who: str, asset: str | None = None
+        self,
+        configs: Sequence[BusinessCenterConfig],
+        who: str,
+        asset: str | None = None,
+        now: date | None = None,
     ) -> WhyResult:
-        """Every grant of `who` (an email, or a partner's alias or BC id) on `asset` or all."""
+        """Every grant of `who` (an email, or a partner's alias or BC id) on `asset` or all.
+
+        With `now` (the day the configs were built for), each grant says where it was gained."""
         wanted = who.lower()
         result = WhyResult(who=wanted, asset=asset)
         for config in configs:
-            for row in bc_rows(config, None):
-                if _is_who(row, wanted) and matches_asset(row, asset):
-                    result.stories.append(GrantStory(row, tuple(self._lines(config, row))))
+            rows = [
+                r for r in bc_rows(config, None) if _is_who(r, wanted) and matches_asset(r, asset)
+            ]
+            gained, unavailable = (
+                ({}, None)
+                if now is None or not rows
+                else origins(config, [entry_key(r) for r in rows], now)
+            )
+            if unavailable:
+                result.history_unavailable[config.path] = unavailable
+            for row in rows:
+                lines = tuple(self._lines(config, row))
+                result.stories.append(GrantStory(row, lines, gained.get(entry_key(row))))
             result.expired.extend(_expired(config, wanted, asset))
-        for story in result.stories:
-            for line in story.lines:
-                parts = split_ref(line.ref)
-                reason = self.blamer.unavailable(parts[0]) if parts else None
-                if parts and reason:
-                    result.blame_unavailable[parts[0]] = reason
         return result
 
     def _story(self, label: str, ref: str | None) -> LineStory | None:
         if not ref:
             return None
-        parts = split_ref(ref)
-        blame = self.blamer.line(*parts) if parts else None
-        return LineStory(label, ref, self.sources.text(ref), blame)
+        return LineStory(label, ref, self.sources.text(ref))
 
     def _lines(self, config: BusinessCenterConfig, row: AccessRow) -> list[LineStory]:
         out: list[LineStory | None] = []
+        if row.status is Status.ADMIN_ROLE:
+            member = config.desired.members.get(row.principal)
+            story = self._story("admin role reaches every asset", member.source if member else None)
+            return [story] if story else []
         if row.asset_type == BC_ASSET or row.kind is Kind.PARTNER:
             label = "member line" if row.kind is Kind.MEMBER else "partner line"
             out += [self._story(label, s) for s in row.sources]

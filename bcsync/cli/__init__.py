@@ -1,7 +1,7 @@
 """The click layer: `bcsync` and its commands. Nothing outside this package imports it.
 
 Commands parse, call the library, render and return an exit code. `BcsyncGroup.main` is the one
-handler that turns every outcome into the process status (DESIGN.md section 8): a BcsyncError
+handler that turns every outcome into the process status (ARCHITECTURE.md): a BcsyncError
 into its class's exit code, click's usage errors into 64 (never 2, "changes pending"), anything
 else into one line and 70 (a bug; the traceback only with --debug).
 """

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
 from pathlib import Path
 
 import click
@@ -16,7 +18,7 @@ from bcsync.cli.base import (
     run_async,
     state_dir_option,
 )
-from bcsync.errors import ExitCode, FileAccessError
+from bcsync.errors import ConfigError, ExitCode, FileAccessError
 
 
 def _beside(config_path: str) -> Path:
@@ -24,20 +26,23 @@ def _beside(config_path: str) -> Path:
     return Path(config_path).parent / ".bcsync"
 
 
-def _default_log(state_dir: str | None, paths: tuple[str, ...] = ()) -> Path:
-    """STATE_DIR/audit.jsonl; without --state-dir, the one beside the (first) config of PATHS,
-    as apply writes it; without PATHS, that of bcsync.yaml or of bcsync/*.yaml."""
-    if state_dir:
-        return Path(state_dir) / "audit.jsonl"
-    if paths:
-        from bcsync.config.loader import discover
+def audit_logs(paths: tuple[str, ...], state_dir: str | None) -> list[Path]:
+    """Where apply wrote: STATE_DIR/audit.jsonl, else `.bcsync/audit.jsonl` beside each config.
 
-        files, _ = discover(list(paths))  # no need to validate the configs to find their log
-        if files:
-            return _beside(files[0].path) / "audit.jsonl"
-    here = Path(".bcsync") / "audit.jsonl"
-    nested = Path("bcsync") / ".bcsync" / "audit.jsonl"
-    return nested if not here.exists() and nested.exists() else here
+    Every directory holding a config in PATHS (default: bcsync.yaml, else bcsync/*.yaml) is
+    looked in, since apply writes beside the first config it was given; the logs that exist are
+    read (the first one is named when none does)."""
+    from bcsync.config.loader import discover
+
+    if state_dir:
+        return [Path(state_dir) / "audit.jsonl"]
+    files, problems = discover(list(paths))
+    if problems and paths:
+        raise ConfigError(problems, "cannot find the configs whose audit log to read")
+    logs = list(dict.fromkeys(_beside(f.path) / "audit.jsonl" for f in files))
+    if not logs:
+        return [Path(".bcsync") / "audit.jsonl"]
+    return [log for log in logs if log.exists()] or logs[:1]
 
 
 def _emit(text: str, out: str | None) -> None:
@@ -94,9 +99,15 @@ def report(
                 return await observe_all(configs, providers)
 
         observed = run_async(go)
-    result = build_report(configs, observed, parse_now(now))
+    from bcsync.provenance import collect
+
+    result = build_report(configs, observed, parse_now(now), collect(configs))
+    # Text wraps to the terminal's width; piped or written to a file, to 100 columns.
+    width = report_text.TEXT_WIDTH
+    if out is None and fmt == "text" and sys.stdout.isatty():
+        width = shutil.get_terminal_size((width, 24)).columns
     views = {
-        "text": report_text.render_text,
+        "text": lambda r: report_text.render_text(r, width),
         "markdown": report_text.render_markdown,
         "json": report_data.render_json,
         "csv": report_data.render_csv,
@@ -119,19 +130,22 @@ def split_asset_paths(rest: tuple[str, ...]) -> tuple[str | None, tuple[str, ...
 @format_option("text", "json", help="Output format.")
 @now_option
 def why(email: str, rest: tuple[str, ...], fmt: str, now: str | None) -> int:
-    """Explain one person's access: each grant, its config lines, and who introduced each line.
+    """Explain one person's access: each grant, where it was gained, and its config lines.
 
     EMAIL is a member (or a partner's alias or BC id); ASSET narrows to one asset (alias, id or
     TYPE/ID); an argument naming an existing file or directory starts the PATHS. From the config
-    alone (no token); git blame names the commit, author and date of every line, and says so
-    when the config is not in a git checkout.
+    alone (no token). For each grant: the commit (author, date, message) where it took its
+    current value and through which config line or group, from the same commit-by-commit
+    effective access as `history` (group edits for others, reformatting and moved lines do not
+    change the answer; a grant from a merged branch names its commit and the merge). Every
+    revision is evaluated as of --now. Says so when the config is not in a git checkout.
     """
     from bcsync.render import auditor
     from bcsync.why import Explainer
 
     asset, paths = split_asset_paths(rest)
     configs = load_configs(paths, now)
-    found = Explainer().explain(configs, email, asset)
+    found = Explainer().explain(configs, email, asset, parse_now(now))
     click.echo(auditor.why_json(found) if fmt == "json" else auditor.why_text(found), nl=False)
     return 0
 
@@ -177,9 +191,14 @@ def expiring(paths: tuple[str, ...], within: str, fmt: str, now: str | None) -> 
     "--log",
     "log",
     type=click.Path(dir_okay=False),
-    help="The audit log (default: STATE_DIR/audit.jsonl).",
+    help="The audit log (default: .bcsync/audit.jsonl beside the configs, or STATE_DIR's).",
 )
-@click.option("--since", metavar="DATE", help="Records at or after DATE (YYYY-MM-DD or ISO time).")
+@click.option(
+    "--since",
+    metavar="WHEN",
+    help="Records at or after WHEN: YYYY-MM-DD, an ISO time, today, yesterday, or a window back "
+    "from now as --within reads it (7d, 2w).",
+)
 @click.option("--member", metavar="EMAIL", help="Records about this member.")
 @click.option("--bc", "bc_id", metavar="ID", help="Records of this Business Center.")
 @format_option("text", "json", "csv", help="Output format.")
@@ -195,21 +214,28 @@ def audit(
 ) -> int:
     """Query the audit log: what apply changed, when, who ran it, from which commit.
 
-    The log is STATE_DIR/audit.jsonl: by default in .bcsync/ beside the config of PATHS (where
-    `bcsync apply PATHS` writes it), or without PATHS beside bcsync.yaml, or bcsync/.bcsync/.
+    The log is where apply wrote it: .bcsync/audit.jsonl beside the configs in PATHS (beside
+    each, when they lie in several directories), or STATE_DIR/audit.jsonl with --state-dir.
 
     Damaged lines (a truncated last line after a crash, non-JSON, oversized) are skipped with
     a FILE:LINE warning on stderr.
+
+    PATHS are config files or directories of them (default: bcsync.yaml, else bcsync/*.yaml).
     """
-    from bcsync.auditquery import AuditFilter, parse_since, query
+    from datetime import UTC, datetime
+
+    from bcsync.auditquery import AuditFilter, parse_when, query_all
     from bcsync.render import auditor
 
     try:
-        start = parse_since(since) if since else None
+        start = parse_when(since, datetime.now(UTC)) if since else None
     except ValueError as exc:
-        raise click.BadParameter(f"expected YYYY-MM-DD or an ISO time, got {since!r}") from exc
-    path = Path(log) if log else _default_log(state_dir, paths)
-    found = query(path, AuditFilter(since=start, member=member, bc_id=bc_id))
+        raise click.BadParameter(
+            f"expected YYYY-MM-DD, an ISO time, today, yesterday or 7d/2w, got {since!r}",
+            param_hint="--since",
+        ) from exc
+    logs = [Path(log)] if log else audit_logs(paths, state_dir)
+    found = query_all(logs, AuditFilter(since=start, member=member, bc_id=bc_id))
     for warning in found.warnings:
         echo_err(warning.format())
     if fmt == "json":

@@ -1,4 +1,4 @@
-"""`bcsync emulator serve|reset|accept`: the local Business Center (DESIGN.md section 10).
+"""`bcsync emulator serve|reset|accept`: the local Business Center (see the README).
 
 Registered by `bcsync.cli`. Imports of the emulator are lazy, so other commands do not pay for
 starlette and uvicorn. Emulator errors reach the one handler in `bcsync.cli` (a bad seed: exit 3).

@@ -116,23 +116,38 @@ def diff(
     show_default=True,
     help="How far back the activity log is searched for who made each change.",
 )
+@click.option(
+    "--audit-log",
+    type=click.Path(dir_okay=False),
+    help="bcsync's audit log, to recognise its own applies in the activity log "
+    "[default: .bcsync/audit.jsonl beside the configs, or STATE_DIR's].",
+)
 @now_option
 @state_dir_option
 def drift(
-    paths: tuple[str, ...], fmt: str, log_days: int, now: str | None, state_dir: str | None
+    paths: tuple[str, ...],
+    fmt: str,
+    log_days: int,
+    audit_log: str | None,
+    now: str | None,
+    state_dir: str | None,
 ) -> int:
     """Read-only: what in each Business Center differs from the config, and who changed it.
 
-    Every difference is labelled "changed outside bcsync"; where the BC's activity log answers,
-    the newest entry naming it says who made it and when. Pending invitations are not drift.
-    Nothing is written. Exit 0 when there is no drift, 2 when there is (for a scheduled gate).
+    Each difference is attributed only to the newest activity-log entry about the same subject
+    and field (a member's membership or role, a grant on that asset, a partner, a share), and
+    says so when no entry is. An entry written by bcsync's own apply (recognised from the audit
+    log: BC, subject, asset, time, with its plan checksum and request ids) is never reported as
+    a change by hand: the config changed since. Pending invitations are not drift. Nothing is
+    written. Exit 0 when there is no drift, 2 when there is (for a scheduled gate).
 
     PATHS are config files or directories of them (default: bcsync.yaml, else bcsync/*.yaml).
     """
     import asyncio
     from pathlib import Path
 
-    from bcsync.drift import DriftReport
+    from bcsync.auditquery import read_records
+    from bcsync.drift import DriftReport, own_applies
     from bcsync.drift_read import check_drift
     from bcsync.providers import open_providers
     from bcsync.render import drift as view
@@ -141,6 +156,15 @@ def drift(
     # --now decides expiry; the activity log is searched up to the real today.
     until = datetime.now(UTC).date()
     since = until - timedelta(days=log_days)
+    if audit_log:
+        logs = [Path(audit_log)]
+    elif state_dir:
+        logs = [Path(state_dir) / "audit.jsonl"]
+    else:
+        logs = list(dict.fromkeys(Path(c.path).parent / ".bcsync" / "audit.jsonl" for c in configs))
+    applies = own_applies(
+        r for log in logs if audit_log or log.is_file() for r in read_records(log)
+    )
 
     async def go() -> list[DriftReport]:
         # Drift writes nothing, so it needs no state directory: only --state-dir's if given.
@@ -149,7 +173,13 @@ def drift(
             return list(
                 await asyncio.gather(
                     *(
-                        check_drift(c, providers[c.bc_id], log_since=since, log_until=until)
+                        check_drift(
+                            c,
+                            providers[c.bc_id],
+                            log_since=since,
+                            log_until=until,
+                            applies=applies,
+                        )
                         for c in configs
                     )
                 )

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
-from fnmatch import fnmatchcase
 from pathlib import PurePath
 from typing import Any, NamedTuple
 
@@ -171,7 +170,7 @@ def _members(
     grants: dict[GrantKey, Grant] = {}
     for email, entry in mapping_at(doc.data, "members").items():
         lower = email.lower()
-        if any(fnmatchcase(lower, p.lower()) for p in policy.ignore_members):
+        if policy.is_ignored(lower):
             continue
         entries = _own_entries(doc, ("members", email), aliases)
         for group in list_at(entry, "groups"):

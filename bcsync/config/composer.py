@@ -1,34 +1,21 @@
-"""YAML parse events to plain data, with the line and column of every key and value.
+"""A config's YAML: the shared located composer with a config's rules, problems as `Problem`s.
 
-Building from events (instead of pyyaml's recursive composer and constructor) lets us reject
-duplicate keys, which pyyaml silently resolves to the last one; keep keys as the text written
-(`on:` stays "on"); construct only plain scalars (never a Python object); survive any nesting
-depth (the loop is iterative); and bound alias expansion ("billion laughs").
+The composer itself (`bcsync.files.composer`) is shared with the emulator's seeds and lives below
+both; what is the config's own is here: `LoadFailed`, the rules a config is read with, and how a
+located fact becomes a `Problem` naming the file and the path in the document.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import Any
 
-import yaml
-from yaml.constructor import SafeConstructor
-from yaml.nodes import ScalarNode
-from yaml.resolver import Resolver
-
-from bcsync.config.document import DocPath, Mark, Marks, PathPart, format_path
+from bcsync.config.document import format_path
 from bcsync.errors import Problem
+from bcsync.files.composer import ComposeFailed, Composer, Located, Rules, compose
 
-MAX_DEPTH = 64
-# Nodes after expanding aliases: bounds "billion laughs" documents.
-MAX_NODES = 1_000_000
-
-_TAG = "tag:yaml.org,2002:"
-_SCALAR_TAGS = {_TAG + t for t in ("null", "bool", "int", "float", "timestamp", "str", "binary")}
-_resolver = Resolver()
-_constructor = SafeConstructor()
-_IMPLICIT_FIRST = frozenset(Resolver.yaml_implicit_resolvers)
+# A config at TikTok's limits is ~350,000 nodes; a million bounds "billion laughs" documents.
+RULES = Rules(max_nodes=1_000_000)
+ONE_DOCUMENT_HINT = "one file per BC"
 
 
 class LoadFailed(Exception):
@@ -39,338 +26,17 @@ class LoadFailed(Exception):
         self.problems = list(problems)
 
 
-@dataclass(slots=True)
-class _Frame:
-    """An open mapping or sequence while composing."""
-
-    value: dict[str, Any] | list[Any]
-    path: DocPath
-    anchor: str | None
-    # The Marks' own dicts for this node's children (values, and keys in a mapping).
-    child_marks: dict[PathPart, Mark]
-    child_key_marks: dict[PathPart, Mark]
-    size: int = 1
-    key: str | None = None  # pending key in a mapping (None: expecting a key)
-    skip: bool = False  # the pending value belongs to a duplicate key: drop it
-    merges: list[tuple[dict[str, Any], Mark]] = field(default_factory=list)
-    merge_pending: Mark | None = None
+def problem_of(file: str, found: Located) -> Problem:
+    """A composer's located fact as a config Problem."""
+    hint = found.hint
+    if hint is None and found.message.startswith("more than one YAML document"):
+        hint = ONE_DOCUMENT_HINT
+    return Problem(file, found.line, found.column, format_path(found.path), found.message, hint)
 
 
-class Composer:
-    """Builds plain data from parse events, recording positions; iterative, so depth is safe."""
-
-    def __init__(self, file: str) -> None:
-        self.file = file
-        self.data: Any = None
-        self.found_document = False
-        self.marks = Marks()
-        self.key_marks = Marks()
-        self.problems: list[Problem] = []
-        self.stack: list[_Frame] = []
-        self.anchors: dict[str, tuple[Any, int]] = {}
-        self.open_anchors: set[str] = set()
-        self.nodes = 0
-
-    def fail(self, mark: Mark, path: DocPath, message: str, hint: str | None = None) -> LoadFailed:
-        return LoadFailed(Problem(self.file, mark[0], mark[1], format_path(path), message, hint))
-
-    def run(self, events: Any) -> None:
-        """Compose from an iterable of parse events."""
-        for event in events:
-            self.dispatch(event)
-
-    def run_parser(self, parser: Any) -> None:
-        """Compose straight from a pyyaml parser, inlining the common case (speed).
-
-        A config at TikTok's limits is ~350,000 events, most of them plain keys, plain values
-        and flow mappings inside a mapping; those are handled in this loop with a few dict
-        operations (a function call per event costs a tenth of validate's time), everything
-        else (lists, anchors, tags, merges, duplicates, values YAML would type) by `dispatch`.
-        """
-        get_event = parser.get_event
-        stack, marks = self.stack, self.marks
-        scalar_event, end_event = yaml.ScalarEvent, yaml.StreamEndEvent
-        starts = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
-        ends = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
-        implicit_first = _IMPLICIT_FIRST
-        top: _Frame | None = None
-        while True:
-            event = get_event()
-            kind = type(event)
-            if top is not None and top.merge_pending is None:
-                # Any: the frame's kind is known from is_map, which mypy cannot follow.
-                container: Any = top.value
-                is_map = type(container) is dict
-                key = top.key
-                if kind is scalar_event and event.anchor is None:
-                    text, start = event.value, event.start_mark
-                    if is_map and key is None:
-                        if text != "<<" and text not in container:
-                            top.child_key_marks[text] = (start.line + 1, start.column + 1)
-                            top.key = text
-                            continue
-                    elif event.tag is None and not top.skip:
-                        first = text[:1]
-                        # A string whatever it says (see _is_text), inlined.
-                        if (
-                            not event.implicit[0]
-                            or first not in implicit_first
-                            or (first.isalpha() and len(text) > 5)
-                        ):
-                            mark = (start.line + 1, start.column + 1)
-                            self.nodes += 1
-                            if self.nodes > MAX_NODES:
-                                self.count(0, mark, top.path)  # raises
-                            if key is not None:
-                                top.child_marks[key] = mark
-                                container[key] = text
-                                top.key = None
-                            else:
-                                top.child_marks[len(container)] = mark
-                                container.append(text)
-                            top.size += 1
-                            continue
-                elif kind in ends:
-                    if not top.merges and top.anchor is None:
-                        stack.pop()
-                        if stack:
-                            self.attach(container, marks[top.path], top.path, top.size, True)
-                            top = stack[-1]
-                        else:
-                            self.data, top = container, None
-                        continue
-                elif (
-                    kind in starts
-                    and event.anchor is None
-                    and event.tag is None
-                    and (key is not None or not is_map)
-                    and len(stack) < MAX_DEPTH
-                ):
-                    start = event.start_mark
-                    part = len(container) if key is None else key
-                    path = (*top.path, part)
-                    self.count(1, (start.line + 1, start.column + 1), path)
-                    top.child_marks[part] = (start.line + 1, start.column + 1)
-                    top = self.frame({} if kind is starts[0] else [], path, None)
-                    stack.append(top)
-                    continue
-            if event is None or kind is end_event:
-                return
-            self.dispatch(event)
-            top = stack[-1] if stack else None
-
-    def dispatch(self, event: Any) -> None:
-        kind = type(event)
-        if kind is yaml.ScalarEvent:
-            self.on_scalar(event, (event.start_mark.line + 1, event.start_mark.column + 1))
-        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
-            self.on_end()
-        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
-            self.on_start(event, (event.start_mark.line + 1, event.start_mark.column + 1))
-        elif kind is yaml.AliasEvent:
-            self.on_alias(event, (event.start_mark.line + 1, event.start_mark.column + 1))
-        elif kind is yaml.DocumentStartEvent:
-            if self.found_document:
-                mark = (event.start_mark.line + 1, event.start_mark.column + 1)
-                raise self.fail(
-                    mark, (), "more than one YAML document in the file", "one file per BC"
-                )
-            self.found_document = True
-
-    def child_path(self) -> DocPath | None:
-        """Path of the next value, or None when the next node is a mapping key."""
-        if not self.stack:
-            return ()
-        top = self.stack[-1]
-        if isinstance(top.value, list):
-            return (*top.path, len(top.value))
-        if top.key is None and top.merge_pending is None:
-            return None
-        return (*top.path, top.key if top.key is not None else "<<")
-
-    def count(self, size: int, mark: Mark, path: DocPath) -> None:
-        self.nodes += size
-        if self.nodes > MAX_NODES:
-            raise self.fail(mark, path, f"document too large: more than {MAX_NODES:,} nodes")
-
-    def on_scalar(self, event: yaml.ScalarEvent, mark: Mark) -> None:
-        path = self.child_path()
-        if path is None:
-            self.on_key(event, mark)
-            return
-        self.count(1, mark, path)
-        value = self.construct(event, mark, path)
-        if event.anchor:
-            self.anchors[event.anchor] = (value, 1)
-        self.attach(value, mark, path, 1)
-
-    def on_key(self, event: yaml.ScalarEvent, mark: Mark) -> None:
-        top = self.stack[-1]
-        key = event.value
-        if key == "<<" and event.implicit[0] and not event.tag:
-            top.merge_pending = mark
-            return
-        path = (*top.path, key)
-        if key in top.value:
-            first = self.key_marks.get(path, mark)
-            self.problems.append(
-                Problem(
-                    self.file,
-                    mark[0],
-                    mark[1],
-                    format_path(path),
-                    f"duplicate key {key!r} (first defined at line {first[0]})",
-                    "YAML would silently keep only the last one; remove or merge the duplicate",
-                )
-            )
-            top.skip = True
-        else:
-            self.key_marks[path] = mark
-        top.key = key
-
-    def on_alias(self, event: yaml.AliasEvent, mark: Mark) -> None:
-        path = self.child_path()
-        if path is None:
-            raise self.fail(mark, self.stack[-1].path, "an alias cannot be used as a mapping key")
-        name = event.anchor
-        if name in self.open_anchors:
-            raise self.fail(mark, path, f"recursive alias *{name}")
-        if name not in self.anchors:
-            raise self.fail(mark, path, f"undefined alias *{name}", f"define it with &{name}")
-        value, size = self.anchors[name]
-        self.count(size, mark, path)
-        self.attach(value, mark, path, size)
-
-    def on_start(self, event: yaml.MappingStartEvent | yaml.SequenceStartEvent, mark: Mark) -> None:
-        path = self.child_path()
-        if path is None:
-            message = "a mapping key must be a plain string, not a list or mapping"
-            raise self.fail(mark, self.stack[-1].path, message)
-        if len(self.stack) >= MAX_DEPTH:
-            raise self.fail(mark, path[:3], f"nesting deeper than {MAX_DEPTH} levels")
-        is_map = isinstance(event, yaml.MappingStartEvent)
-        expected = _TAG + ("map" if is_map else "seq")
-        if event.tag not in (None, "!", expected):
-            raise self.fail(mark, path, f"unsupported YAML tag {event.tag}")
-        self.count(1, mark, path)
-        self.marks[path] = mark
-        if event.anchor:
-            self.open_anchors.add(event.anchor)
-        self.stack.append(self.frame({} if is_map else [], path, event.anchor))
-
-    def frame(self, value: dict[str, Any] | list[Any], path: DocPath, anchor: str | None) -> _Frame:
-        # by_parent directly (one C call each): a config at the limits opens 50,000 of these.
-        marks = self.marks.by_parent.setdefault(path, {})
-        keys = self.key_marks.by_parent.setdefault(path, {}) if type(value) is dict else {}
-        return _Frame(value, path, anchor, marks, keys)
-
-    def on_end(self) -> None:
-        frame = self.stack.pop()
-        if isinstance(frame.value, dict):
-            self.apply_merges(frame)
-        if frame.anchor:
-            self.open_anchors.discard(frame.anchor)
-            self.anchors[frame.anchor] = (frame.value, frame.size)
-        mark = self.marks[frame.path]
-        if self.stack:
-            self.attach(frame.value, mark, frame.path, frame.size, marked=True)
-        else:
-            self.data = frame.value
-
-    def attach(
-        self, value: Any, mark: Mark, path: DocPath, size: int, marked: bool = False
-    ) -> None:
-        if not marked:
-            self.marks[path] = mark
-        if not self.stack:
-            self.data = value
-            return
-        top = self.stack[-1]
-        top.size += size
-        if isinstance(top.value, list):
-            top.value.append(value)
-        elif top.merge_pending is not None:
-            self.add_merge(top, value, top.merge_pending)
-        else:
-            if not top.skip and top.key is not None:
-                top.value[top.key] = value
-            top.key, top.skip = None, False
-
-    def add_merge(self, top: _Frame, value: Any, mark: Mark) -> None:
-        sources = value if isinstance(value, list) else [value]
-        if not all(isinstance(s, dict) for s in sources):
-            raise self.fail(mark, top.path, "a merge key '<<' needs a mapping or a list of them")
-        top.merges.extend((s, mark) for s in sources)
-        top.merge_pending = None
-
-    def apply_merges(self, frame: _Frame) -> None:
-        assert isinstance(frame.value, dict)
-        for source, mark in frame.merges:
-            for key, value in source.items():
-                if key not in frame.value:
-                    frame.value[key] = value
-                    self.key_marks[(*frame.path, key)] = mark
-                    self.marks[(*frame.path, key)] = mark
-
-    def construct(self, event: yaml.ScalarEvent, mark: Mark, path: DocPath) -> Any:
-        tag = event.tag
-        if tag is None and _is_text(event):
-            return event.value
-        if tag is None or tag == "!":
-            tag = _resolver.resolve(ScalarNode, event.value, event.implicit)
-        if tag not in _SCALAR_TAGS:
-            if event.tag in (None, "!"):
-                return event.value  # implicit tags we do not construct (e.g. '=') stay strings
-            self.problems.append(
-                Problem(
-                    self.file,
-                    mark[0],
-                    mark[1],
-                    format_path(path),
-                    f"unsupported YAML tag {event.tag}",
-                    "quote the value to make it a string",
-                )
-            )
-            return event.value
-        if tag == _TAG + "timestamp" and event.tag in (None, "!"):
-            # Dates stay the text the user wrote: the schema checks YYYY-MM-DD strings, the
-            # rules report impossible dates, and a name that looks like a date stays a name.
-            return event.value
-        # libyaml's marks are its own class; pyyaml's constructors only read them.
-        start: Any = event.start_mark
-        end: Any = event.end_mark
-        node = ScalarNode(tag, event.value, start, end, event.style)
-        try:
-            value = _constructor.yaml_constructors[tag](_constructor, node)
-        except Exception as exc:  # a bad !!int, !!binary, !!timestamp: report, keep the text
-            self.problems.append(
-                Problem(
-                    self.file,
-                    mark[0],
-                    mark[1],
-                    format_path(path),
-                    f"cannot read {event.value!r} as {tag.removeprefix(_TAG)}: {_reason_of(exc)}",
-                )
-            )
-            return event.value
-        if isinstance(value, datetime | date):
-            return event.value
-        return value
-
-
-def _is_text(event: yaml.ScalarEvent) -> bool:
-    """True for an untagged scalar that is a string whatever it says: quoted or block, or plain
-    with a first character no implicit type (null, bool, number, date, merge) starts with, or
-    a word longer than any YAML 1.1 boolean or null ("operator" starts like "on", "off")."""
-    if not event.implicit[0]:
-        return True
-    text = event.value
-    first = text[:1]
-    return first not in _IMPLICIT_FIRST or (first.isalpha() and len(text) > 5)
-
-
-def _reason_of(exc: Exception) -> str:
-    """A constructor error's reason without pyyaml's '<unicode string>' position suffix."""
-    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem:
-        return exc.problem
-    return str(exc).split("\n", 1)[0]
+def compose_config(file: str, text: str, parser: Any = None) -> Composer:
+    """Compose a config's text; LoadFailed with every problem when it cannot be read."""
+    try:
+        return compose(text, RULES, parser)
+    except ComposeFailed as exc:
+        raise LoadFailed(*(problem_of(file, p) for p in exc.problems)) from None

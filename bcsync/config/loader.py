@@ -1,7 +1,8 @@
 """Reading config files: paths to files, bytes to a `Document` with every key's position.
 
 Safe YAML only: libyaml's parser (pyyaml's pure-Python one when libyaml is missing) produces
-events, and `composer.Composer` builds plain data from them; nothing can construct an object.
+events, and the shared composer (`bcsync.files.composer`) builds plain data from them; nothing
+can construct an object. Files are read by `bcsync.files.reader` (regular files, bounded size).
 Every failure is a LoadFailed carrying located problems, never a traceback.
 """
 
@@ -10,24 +11,20 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from bcsync.config.composer import Composer, LoadFailed
+from bcsync.config.composer import LoadFailed, compose_config, problem_of
 from bcsync.config.document import Document, Mark, short_repr
 from bcsync.errors import Problem
+from bcsync.files.reader import BadText, FileTooLarge, NotRegularFile, decode_utf8, read_regular
 
 # A config at TikTok's limits (100,000 grants, one a line) is 3-6 MiB; nodes are capped too.
 MAX_BYTES = 16 * 1024 * 1024
 DEFAULT_FILES = ("bcsync.yaml", "bcsync.yml")
 DEFAULT_DIR = "bcsync"
 SUFFIXES = (".yaml", ".yml")
-
-_Parser: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # Recognising an emulator seed in a config directory from its first top-level keys, without
 # parsing what may be 100,000 lines.
@@ -165,39 +162,18 @@ def document_from_bytes(file: str, raw: bytes, cwd: str | None = None) -> Docume
 
 
 def _read_bytes(file: str, path: Path, limit: int | None = None) -> bytes:
-    """The file's bytes (at most `limit`, default all up to the cap); regular files only."""
+    """The file's bytes (the first `limit`, default all up to the cap); regular files only."""
     try:
-        # O_NONBLOCK: opening a FIFO must not wait for a writer; the mode is checked on the
-        # descriptor itself, so the file cannot be swapped between the check and the read.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
-        try:
-            raw = _read_regular(file, fd, limit)
-        finally:
-            os.close(fd)
+        if limit is not None:
+            return read_regular(path, limit, head=True)
+        return read_regular(path, MAX_BYTES)
+    except NotRegularFile as exc:
+        what = " (a directory)" if exc.is_dir else ""
+        raise LoadFailed(Problem(file, None, None, "", f"not a regular file{what}")) from exc
+    except FileTooLarge as exc:
+        raise LoadFailed(_too_big(file, exc.size)) from exc
     except OSError as exc:
         raise LoadFailed(Problem(file, None, None, "", f"cannot read: {_reason(exc)}")) from exc
-    if limit is None and len(raw) > MAX_BYTES:
-        raise LoadFailed(_too_big(file, len(raw)))
-    return raw
-
-
-def _read_regular(file: str, fd: int, limit: int | None) -> bytes:
-    info = os.fstat(fd)
-    if not stat.S_ISREG(info.st_mode):
-        what = " (a directory)" if stat.S_ISDIR(info.st_mode) else ""
-        raise LoadFailed(Problem(file, None, None, "", f"not a regular file{what}"))
-    if limit is None and info.st_size > MAX_BYTES:
-        raise LoadFailed(_too_big(file, info.st_size))
-    # Read one byte past the cap: the file may have grown since fstat.
-    wanted = MAX_BYTES + 1 if limit is None else limit
-    chunks, size = [], 0
-    while size < wanted:
-        chunk = os.read(fd, min(wanted - size, 1 << 20))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
 
 
 def _too_big(file: str, size: int) -> Problem:
@@ -217,19 +193,7 @@ def parse_document(file: str, raw: bytes) -> Document:
     text = _decode(file, raw)
     if not text.strip():
         raise LoadFailed(_empty(file))
-    composer = Composer(file)
-    try:
-        _compose(composer, text)
-    except LoadFailed as exc:
-        raise LoadFailed(*composer.problems, *exc.problems) from exc
-    except yaml.MarkedYAMLError as exc:
-        raise LoadFailed(*composer.problems, _syntax_problem(file, text, exc)) from exc
-    except yaml.reader.ReaderError as exc:
-        line, col = _position(text, exc.position)
-        message = f"unacceptable character #x{exc.character:04x}: {exc.reason}"
-        raise LoadFailed(Problem(file, line, col, "", message)) from exc
-    except yaml.YAMLError as exc:  # any other parser failure still names the file
-        raise LoadFailed(Problem(file, None, None, "", f"invalid YAML: {exc}")) from exc
+    composer = compose_config(file, text)
     if composer.data is None and not composer.found_document:
         raise LoadFailed(_empty(file))
     if not isinstance(composer.data, dict):
@@ -247,7 +211,7 @@ def parse_document(file: str, raw: bytes) -> Document:
         )
     if composer.problems:
         # Duplicate keys and bad tags: report them all, but do not check the data further.
-        raise LoadFailed(*composer.problems)
+        raise LoadFailed(*(problem_of(file, p) for p in composer.problems))
     return Document(
         file=file,
         data=composer.data,
@@ -255,14 +219,6 @@ def parse_document(file: str, raw: bytes) -> Document:
         key_marks=composer.key_marks,
         digest="sha256:" + hashlib.sha256(raw).hexdigest(),
     )
-
-
-def _compose(composer: Composer, text: str) -> None:
-    parser = _Parser(text)
-    try:
-        composer.run_parser(parser)
-    finally:
-        parser.dispose()
 
 
 def _empty(file: str) -> Problem:
@@ -281,51 +237,15 @@ def _decode(file: str, raw: bytes) -> str:
         message = "binary file (contains NUL bytes); expected YAML text"
         raise LoadFailed(Problem(file, line, col, "", message))
     try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line, col = _byte_position(raw, exc.start)
-        message = f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); is it a binary file?"
-        raise LoadFailed(Problem(file, line, col, "", message)) from exc
+        return decode_utf8(raw)
+    except BadText as exc:
+        message = f"not UTF-8 text (byte 0x{exc.byte:02x}); is it a binary file?"
+        raise LoadFailed(Problem(file, exc.line, exc.column, "", message)) from exc
 
 
 def _byte_position(raw: bytes, index: int) -> Mark:
     line_start = raw.rfind(b"\n", 0, index) + 1
     return raw.count(b"\n", 0, index) + 1, index - line_start + 1
-
-
-def _position(text: str, index: int) -> Mark:
-    index = max(0, min(index, len(text)))
-    line_start = text.rfind("\n", 0, index) + 1
-    return text.count("\n", 0, index) + 1, index - line_start + 1
-
-
-def _syntax_problem(file: str, text: str, exc: yaml.MarkedYAMLError) -> Problem:
-    mark = exc.problem_mark or exc.context_mark
-    message = f"invalid YAML: {exc.problem or exc.context or 'syntax error'}"
-    hints = []
-    context = exc.context_mark
-    if (
-        exc.context
-        and exc.problem
-        and context is not None
-        and mark is not None
-        and (context.line, context.column) != (mark.line, mark.column)
-    ):
-        where = f"line {context.line + 1}, column {context.column + 1}"
-        hints.append(f"{exc.context} started at {where}")
-    if mark is not None and _char_at(text, mark.line, mark.column) == "\t":
-        hints.append("YAML cannot indent with tabs; use spaces")
-    hint = "; ".join(hints) or None
-    if mark is None:
-        return Problem(file, None, None, "", message, hint)
-    return Problem(file, mark.line + 1, mark.column + 1, "", message, hint)
-
-
-def _char_at(text: str, line: int, column: int) -> str:
-    lines = text.split("\n", line + 1)
-    if line < len(lines) and 0 <= column < len(lines[line]):
-        return lines[line][column]
-    return ""
 
 
 def _kind(value: Any) -> str:

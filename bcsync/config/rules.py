@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from fnmatch import fnmatchcase
 from ipaddress import ip_address
 from typing import Any
 from urllib.parse import urlsplit
 
+from bcsync.config.addresses import check_addresses
 from bcsync.config.document import (
     DocPath,
     Document,
@@ -25,7 +25,7 @@ from bcsync.config.document import (
     short_repr,
 )
 from bcsync.errors import Problem
-from bcsync.model import MAX_ADMINS, MAX_MEMBERS, AssetType
+from bcsync.model import MAX_ADMINS, MAX_MEMBERS, AssetType, matches_ignored
 
 EXPIRY_WARNING_DAYS = 14
 DEFAULT_MIN_ADMINS = 2
@@ -84,6 +84,7 @@ def check_rules(doc: Document, now: date) -> list[Problem]:
         _check_provider,
     ):
         problems.extend(check(ctx))
+    problems.extend(check_addresses(doc))
     return problems
 
 
@@ -161,11 +162,11 @@ def _ignore_patterns(ctx: _Context) -> list[tuple[int, str]]:
 
 def _active_members(ctx: _Context) -> dict[str, dict[str, Any]]:
     """Declared members that build keeps: not expired, not ignored."""
-    patterns = [p.lower() for _, p in _ignore_patterns(ctx)]
+    patterns = [p for _, p in _ignore_patterns(ctx)]
     active = {}
     for lower in ctx.members:
         entry = _member(ctx, lower)
-        if _is_expired(ctx, entry) or any(fnmatchcase(lower, p) for p in patterns):
+        if _is_expired(ctx, entry) or matches_ignored(lower, patterns):
             continue
         active[lower] = entry
     return active
@@ -390,11 +391,7 @@ def _check_protected(ctx: _Context) -> Iterator[Problem]:
             continue
         path = ("policy", "protected", index)
         if entry.startswith("partner:"):
-            name = entry.split(":", 1)[1]
-            if name and name not in partner_names:
-                hint = join_hints(did_you_mean(name, partners), TWO_EDITS.format(list="protected"))
-                message = f"protected partner {name!r} is not declared in partners"
-                yield ctx.doc.problem(path, message, hint)
+            yield from _protected_partner(ctx, path, entry.split(":", 1)[1], partner_names)
         elif entry.lower() not in ctx.members:
             hint = join_hints(
                 did_you_mean(entry.lower(), ctx.members), TWO_EDITS.format(list="protected")
@@ -403,13 +400,35 @@ def _check_protected(ctx: _Context) -> Iterator[Problem]:
             yield ctx.doc.problem(path, message, hint)
 
 
+def _protected_partner(
+    ctx: _Context, path: DocPath, name: str, partner_names: set[str]
+) -> Iterator[Problem]:
+    """A protected partner is named by its BC id: an alias can be pointed at another BC in one
+    harmless-looking line, which would move the protection (README "Safety")."""
+    partners = mapping_at(ctx.doc.data, "partners")
+    entry = partners.get(name)
+    if isinstance(entry, dict) and isinstance(entry.get("bc_id"), str):
+        yield ctx.doc.problem(
+            path,
+            f"protected partner {name!r} is named by its alias: protection binds to the "
+            "partner's BC id, so that changing the alias's bc_id cannot move it",
+            f"write partner:{entry['bc_id']}",
+        )
+    elif name and name not in partner_names:
+        hint = join_hints(did_you_mean(name, partners), TWO_EDITS.format(list="protected"))
+        message = f"protected partner {name!r} is not declared in partners"
+        if name.isdigit():
+            message += " (if an alias's bc_id was changed, the protected partner is still this one)"
+        yield ctx.doc.problem(path, message, hint)
+
+
 def _check_ignored(ctx: _Context) -> Iterator[Problem]:
     patterns = _ignore_patterns(ctx)
     if not patterns:
         return
     for lower, email in ctx.members.items():
         for index, pattern in patterns:
-            if fnmatchcase(lower, pattern.lower()):
+            if matches_ignored(lower, (pattern,)):
                 line = _line(ctx.doc, ("policy", "ignore_members", index))
                 yield ctx.doc.problem(
                     ("members", email),

@@ -1,4 +1,4 @@
-"""The local Business Center: an independent emulator of the TikTok Business API (issue 3).
+"""The local Business Center: an independent emulator of the TikTok Business API.
 
 It imports nothing from bcsync's core or providers, so a misreading of the wire contract cannot
 hide on both sides at once (tests/emulator/test_independence.py enforces it).

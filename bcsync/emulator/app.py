@@ -1,8 +1,8 @@
 """The ASGI app: the TikTok Business API under /open_api/v1.3/, control endpoints under /_emulator/.
 
 Every API answer is HTTP 200 with {code, message, request_id, data}, except what a gateway says:
-an unknown path, a missing trailing slash or a wrong method ("404 page not found", contract 1) and
-the injected 5xx faults (HTML, contract 2).
+an unknown path, a missing trailing slash or a wrong method ("404 page not found") and
+the injected 5xx faults (HTML), as TikTok's gateway answers.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     )
 }
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-# The real API's answers to a missing/empty or unknown token (contract 5; AB tests).
+# The real API's answers to a missing/empty or unknown token (observed by other clients' tests).
 TOKEN_MISSING_MESSAGE = (
     "Access token is null, you should set it in http header with key Access-Token."
 )
@@ -289,7 +289,7 @@ async def read_body(request: Request) -> bytes:
 
 
 def not_found_page() -> Response:
-    """What the real gateway answers for an unknown path or a wrong method (contract 1)."""
+    """What the real gateway answers for an unknown path or a wrong method."""
     return PlainTextResponse("404 page not found", status_code=404)
 
 

@@ -100,7 +100,7 @@ def get_assets(call: Call) -> Data:
     page, size = p.page(50)
     roles = _roles_of(call, bc_id, asset_type or "", user_id, email)
     # The member's granted assets, each looked up by key: the cost follows their grants, not
-    # every asset of the BC (issue 13).
+    # every asset of the BC (a BC at TikTok's limits has 2,000).
     found = [call.tx.bc_asset(bc_id, asset_type or "", asset_id) for asset_id in roles]
     assets = sorted(
         (a for a in found if a is not None), key=lambda a: (a["relation_type"], a["pos"])
@@ -160,7 +160,8 @@ def get_admin_assets(call: Call) -> Data:
     status = f.enum("relation_status", ASSET_STATUSES)
     show = f.enum("advertiser_show_status", SHOW_STATUSES)
     page, size = p.page(50)
-    # Filtered and paged in SQL (issue 13); every asset shows as APPROVED.
+    # Filtered and paged in SQL, so a call's cost does not grow with the BC; every asset shows
+    # as APPROVED.
     select = f"SELECT * FROM ({BC_ASSETS}) WHERE ?"
     args: list[Any] = [*bc_asset_args(bc["bc_id"], asset_type or ""), show in (None, SHOWN)]
     for column, value in (("relation_type", relation_type), ("relation_status", status)):

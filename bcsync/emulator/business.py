@@ -35,7 +35,7 @@ def bc_item(bc: sqlite3.Row, me: sqlite3.Row) -> Data:
         },
         "user_role": me["user_role"],
         "ext_user_role": {"finance_role": me["finance_role"]} if me["finance_role"] else {},
-        # [unknown] binding_status values are undocumented (contract 8.8); the member's status.
+        # [unknown] binding_status values are undocumented by TikTok; the member's status.
         "binding_status": me["relation_status"],
     }
 

@@ -39,8 +39,8 @@ class Call:
         bc_id = self.params.id("bc_id", required=True)
         assert bc_id is not None
         bc = self.tx.bc(bc_id)
-        # [unknown] contract 9: an unknown bc_id may be 40001 or 40007; we answer 40007, and 40001
-        # for a BC that exists but that the caller has not joined.
+        # [unknown] TikTok does not say: an unknown bc_id may be 40001 or 40007; we answer 40007,
+        # and 40001 for a BC that exists but that the caller has not joined.
         if bc is None:
             raise not_found(f"Business Center {bc_id}")
         me = self.tx.member_by_user(bc_id, self.caller["user_id"])

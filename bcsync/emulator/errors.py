@@ -1,4 +1,4 @@
-"""The emulator's own errors; it must not import bcsync core modules (DESIGN.md section 10).
+"""The emulator's own errors; it imports nothing of the client (ARCHITECTURE.md).
 
 EmulatorError          anything a user of the emulator can meet (bad seed, bad faults, no database)
   SeedError            the seed file is invalid; carries every located problem
@@ -7,7 +7,7 @@ ApiFailure             an API-level failure answered inside the envelope (code, 
 
 from __future__ import annotations
 
-# Return codes the emulator answers with (contract section 5).
+# Return codes the emulator answers with (TikTok's code table, tiktok_code.py in its SDK).
 OK = 0
 NO_PERMISSION = 40001
 PARAM_ERROR = 40002

@@ -19,11 +19,11 @@ from .errors import APP_QPS_LIMIT, TOO_FREQUENT, EmulatorError
 
 RATES = ("throttle_rate", "error_5xx_rate", "timeout_rate", "lost_response_rate")
 # Upper bounds: a fault is for rehearsing, and an unbounded sleep would hang every request and
-# the server's shutdown (issue 8: `latency_ms: Infinity` did).
+# the server's shutdown (`latency_ms: Infinity` once did).
 DURATIONS = {"latency_ms": 60_000.0, "jitter_ms": 60_000.0, "hang_seconds": 600.0}
 MAX_LIMIT = 1_000_000
 
-# Messages as seen from the real API (contract section 5: AB test fixture, AB issue #70992).
+# Messages as seen from the real API (recorded in other clients' test fixtures and bug reports).
 QPS_MESSAGE = "App reaches the QPS limit."
 QPM_MESSAGE = "Due to too many requests, requests from App are temporarily restricted."
 TOO_FREQUENT_MESSAGE = "Requests made too frequently, please try again later."
@@ -173,7 +173,7 @@ def throttle_message(code: int) -> str:
 
 
 def gateway_page(status: int) -> str:
-    """The HTML a gateway answers with; deliberately not JSON (contract section 2)."""
+    """The HTML a gateway answers with; deliberately not JSON, as TikTok's gateway answers."""
     reason = {502: "Bad Gateway", 503: "Service Temporarily Unavailable", 504: "Gateway Time-out"}
     title = f"{status} {reason.get(status, 'Error')}"
     return (

@@ -23,7 +23,7 @@ MEMBER_PAGE_CAP = 20
 def member_item(m: sqlite3.Row) -> Data:
     """A member as /bc/member/get/ lists it.
 
-    An invitee has no usable user id (contract 3.2) [inferred: sent as "", a string like every id,
+    An invitee has no usable user id until it joins [inferred: sent as "", a string like every id,
     with an empty user_name until they join].
     """
     return {
@@ -142,7 +142,7 @@ def check_limits(tx: Tx, bc_id: str, *, new_members: int, new_admins: int) -> No
 
 
 def keep_an_admin(tx: Tx, bc_id: str, member: sqlite3.Row, field: str) -> None:
-    """[inferred; contract 7 lists it as unknown] a BC keeps at least one joined admin."""
+    """[inferred; TikTok does not document it] a BC keeps at least one joined admin."""
     if member["user_role"] != "ADMIN":
         return
     others = tx.scalar(

@@ -19,7 +19,7 @@ from .errors import SeedError
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "emulator-seed.schema.json"
 
-# Valid roles per asset type (contract section 4); TT_ACCOUNT takes a set of these.
+# Valid roles per asset type (the SDK's enums); TT_ACCOUNT takes a set of these.
 ROLES: dict[str, tuple[str, ...]] = {
     "ADVERTISER": ("ADMIN", "OPERATOR", "ANALYST"),
     "CATALOG": ("ADMIN", "AD_PROMOTE"),
@@ -131,8 +131,8 @@ def _tokens(data: Any) -> set[str]:
 
 
 def _schema_problems(data: dict[str, Any]) -> Iterator[tuple[PathT, str]]:
-    # jsonschema-rs answers "valid?" in a fraction of jsonschema's time (5.6 s at TikTok's limits,
-    # issue 13); jsonschema explains, with paths, only when something is wrong.
+    # jsonschema-rs answers "valid?" in a fraction of jsonschema's time (5.6 s at TikTok's limits);
+    # jsonschema explains, with paths, only when something is wrong.
     fast = _fast_validator()
     try:
         if fast is not None and fast.is_valid(data):

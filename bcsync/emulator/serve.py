@@ -43,7 +43,7 @@ def serve(app: Starlette, sock: socket.socket, *, access_log: bool = False) -> N
     """Run uvicorn on `sock` until Ctrl+C or SIGTERM; closes the socket afterwards.
 
     Requests still running GRACE_SECONDS after the signal are cancelled: injected latency and
-    timeouts must not keep a stopped server alive (issue 8: it ignored SIGTERM).
+    timeouts must not keep a stopped server alive (it once ignored SIGTERM).
     """
     config = uvicorn.Config(
         app,

@@ -69,7 +69,8 @@ CREATE TABLE changelog (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, bc_id TEXT NOT NULL, ts REAL NOT NULL,
     activity_type TEXT NOT NULL, operator_id TEXT NOT NULL, activity_log TEXT NOT NULL);
 CREATE INDEX changelog_by_bc ON changelog (bc_id, ts);
--- What each endpoint filters on (issue 13): pages of a BC's members in order, an asset's grants
+-- What each endpoint filters on, so a call costs its page, not the BC: pages of a BC's
+-- members in order, an asset's grants
 -- (asset/member/get, unshare), a BC's assets by type, what partners share with a BC, invitations
 -- due for acceptance.
 CREATE INDEX members_by_bc ON members (bc_id);
@@ -183,7 +184,7 @@ class Tx:
         """One page of `select`, counted and cut in SQL; at most `cap` rows when cap is set.
 
         Pages come from SQL, not from every row sliced in Python, so a call costs what its page
-        costs, not what the BC holds (issue 13).
+        costs, not what the BC holds.
         """
         total = self.scalar(f"SELECT COUNT(*) FROM ({select})", *args)
         start = (page - 1) * size

@@ -1,4 +1,4 @@
-"""The provider contract: read one Business Center's actual state, perform each kind of write.
+"""The provider contract: read one Business Center's actual state, perform one write at a time.
 
 Pure: dataclasses and a Protocol, no I/O (the layering test keeps httpx out of here).
 Every write returns the TikTok `request_id` of each call it made, for the audit log.
@@ -10,11 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from bcsync.model import Asset, AssetKey, AssetType, FinanceRole, MemberRole, State
-
-# The API's batch limits (wire contract 3.2 and 3.5).
-MAX_INVITE_EMAILS = 50
-MAX_SHARE_ASSETS = 50
+from bcsync.model import Asset, AssetKey, AssetType, State
+from bcsync.operations import Params
 
 
 @dataclass(frozen=True)
@@ -109,7 +106,9 @@ class Provider(Protocol):
     - must never send a write the API cannot perform (an empty `ext_user_role`, a role field
       for a pixel);
     - must not batch more than the API allows: invites and shares take at most 50 items
-      (a longer list is a `ValueError`: batching is the plan's job).
+      (a longer list is a `ValueError`: batching is the plan's job);
+    - `write` performs exactly the operation its parameters' type names, and each operation
+      is dispatched from one table (a new `Params` type without a writer is a `TypeError`).
     """
 
     bc_id: str
@@ -118,47 +117,6 @@ class Provider(Protocol):
         """Read members, declared assets, their grants, partners and our shares with them."""
         ...
 
-    async def invite(
-        self,
-        emails: Sequence[str],
-        role: MemberRole,
-        finance_role: FinanceRole | None,
-        ad_accounts: Sequence[str] = (),
-        advertiser_role: str | None = None,
-    ) -> WriteResult:
-        """Invite up to 50 emails with one role, optionally granting ad accounts with one role."""
-        ...
-
-    async def update_member(
-        self, user_id: str, role: MemberRole, finance_role: FinanceRole | None
-    ) -> WriteResult:
-        """Set a joined member's role, and finance role unless None (the API cannot clear one)."""
-        ...
-
-    async def remove_member(
-        self, *, user_id: str | None = None, email: str | None = None
-    ) -> WriteResult:
-        """Remove a joined member (by user id) or revoke a pending invitation (by email)."""
-        ...
-
-    async def assign(self, user_id: str, asset: AssetKey, role: str) -> WriteResult:
-        """Give a joined member a role on one asset (also changes an existing role)."""
-        ...
-
-    async def unassign(self, user_id: str, asset: AssetKey) -> WriteResult:
-        """Take one asset away from a joined member."""
-        ...
-
-    async def share(self, partner_bc_id: str, asset_ids: Sequence[str], role: str) -> WriteResult:
-        """Share up to 50 ad accounts with a partner BC with one role (adds the partner)."""
-        ...
-
-    async def unshare(
-        self, partner_bc_id: str, asset_type: AssetType, asset_ids: Sequence[str]
-    ) -> WriteResult:
-        """Stop sharing assets with a partner."""
-        ...
-
-    async def remove_partner(self, partner_bc_id: str) -> WriteResult:
-        """Remove a partner BC (and everything shared with it)."""
+    async def write(self, params: Params) -> WriteResult:
+        """Perform the one operation `params` names (`bcsync.operations`: invite, assign...)."""
         ...

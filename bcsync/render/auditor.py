@@ -13,20 +13,34 @@ from bcsync.render.report_table import ASSET_TYPE_LABELS
 
 if TYPE_CHECKING:
     from bcsync.expiry import Expiring
-    from bcsync.story import LineStory, WhyResult
+    from bcsync.revisions import Commit
+    from bcsync.story import Gained, LineStory, WhyResult
 
 
 # --- why -----------------------------------------------------------------------------------
 
 
-def _blame_text(story: LineStory, unavailable: bool) -> str:
-    if story.blame is None:
-        return "blame unavailable" if unavailable else "no blame for this line"
-    return story.blame.describe()
+def _commit_words(commit: Commit) -> str:
+    day = commit.authored.date().isoformat()
+    return f"{commit.short} {day} {commit.author} <{commit.email}> {commit.subject!r}"
+
+
+def gained_text(gained: Gained | None, unavailable: bool) -> str:
+    """ "gained in 1a2b3c4d5e 2026-10-01 Bob <b@x> 'Bob runs EU' via group buyers"."""
+    if gained is None:
+        return "history unavailable" if unavailable else "not in the configs' history"
+    if gained.commit is None:
+        return "gained in the working tree: not committed yet"
+    text = f"gained in {_commit_words(gained.commit)}"
+    if gained.via:
+        text += f" via {', '.join(gained.via)}"
+    if gained.merged_in is not None:
+        text += f"; merged in {_commit_words(gained.merged_in)}"
+    return text
 
 
 def why_text(result: WhyResult) -> str:
-    """Each grant, then the lines behind it with the commit that introduced each."""
+    """Each grant, where it was gained (commit, author, via), then the lines behind it now."""
     scope = f" on {result.asset}" if result.asset else ""
     if not result.stories and not result.expired:
         return f"{result.who} has no access{scope} in the config.\n"
@@ -41,39 +55,60 @@ def why_text(result: WhyResult) -> str:
             ]
         )
         out.append(f"  {row.bc_name}: {what} {row.asset_name}: {row.role}{extra}")
+        out.append(f"    {gained_text(story.gained, bool(result.history_unavailable))}")
         for line in story.lines:
-            file = line.ref.rpartition(":")[0]
             text = f"  `{line.text}`" if line.text else ""
-            out.append(f"    {line.label}: {line.ref}{text}")
-            out.append(f"      {_blame_text(line, file in result.blame_unavailable)}")
+            out.append(f"    now: {line.label}: {line.ref}{text}")
     for gone in result.expired:
         out.append(f"  {gone.bc_name}: {gone.what}: expired {gone.expired_on} (no longer granted)")
-    for file, reason in sorted(result.blame_unavailable.items()):
-        out.append(f"Blame unavailable for {file}: {reason}.")
+    for file, reason in sorted(result.history_unavailable.items()):
+        out.append(f"History unavailable for {file}: {reason}.")
     return "\n".join(out) + "\n"
+
+
+def _commit_json(commit: Commit | None) -> dict[str, Any] | None:
+    if commit is None:
+        return None
+    return {
+        "commit": commit.sha,
+        "author": commit.author,
+        "email": commit.email,
+        "date": commit.authored.isoformat(),
+        "subject": commit.subject,
+    }
+
+
+def _gained_json(gained: Gained | None) -> dict[str, Any] | None:
+    if gained is None:
+        return None
+    return {
+        **(_commit_json(gained.commit) or {"commit": None}),
+        "committed": gained.commit is not None,
+        "via": list(gained.via),
+        "merged_in": _commit_json(gained.merged_in),
+    }
 
 
 def why_json(result: WhyResult) -> str:
     def line(s: LineStory) -> dict[str, Any]:
-        b = s.blame
-        blame = None
-        if b is not None:
-            day = b.date.isoformat() if b.date else None
-            blame = {"commit": b.commit, "author": b.author, "author_mail": b.author_mail}
-            blame |= {"date": day, "summary": b.summary}
-        return {"label": s.label, "ref": s.ref, "text": s.text, "blame": blame}
+        return {"label": s.label, "ref": s.ref, "text": s.text}
 
     doc = {
         "who": result.who,
         "asset": result.asset,
         "access": [
-            {**row_json(s.row), "lines": [line(x) for x in s.lines]} for s in result.stories
+            {
+                **row_json(s.row),
+                "gained": _gained_json(s.gained),
+                "lines": [line(x) for x in s.lines],
+            }
+            for s in result.stories
         ],
         "expired": [
             {"bc_name": e.bc_name, "what": e.what, "expired_on": e.expired_on.isoformat()}
             for e in result.expired
         ],
-        "blame_unavailable": result.blame_unavailable,
+        "history_unavailable": result.history_unavailable,
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 

@@ -1,8 +1,9 @@
 """Views of drift (`bcsync drift`): text, Markdown, JSON. Pure.
 
 Drift is seen from the config: `+` the BC has access the config does not give, `-` the config
-gives access the BC lacks, `~` the role differs. Each line says "changed outside bcsync" and,
-where the activity log named it, who made the change and when.
+gives access the BC lacks, `~` the role differs. Each line says what it is ("changed outside
+bcsync", "as bcsync applied it; the config changed since", "no activity-log entry about it")
+and, where an activity-log entry about it was found, who made the change and when.
 """
 
 from __future__ import annotations
@@ -33,17 +34,31 @@ def describe(change: AccessChange) -> str:
     return f"{bc}{on} in the BC, {config} in the config"
 
 
-def attribution_text(attribution: Attribution | None, since: date | None = None) -> str:
+_FIELDS = {Kind.MEMBER: "membership or role", Kind.GRANT: "grant", Kind.PARTNER: "partnership"}
+
+
+def attribution_text(
+    attribution: Attribution | None, since: date | None = None, change: AccessChange | None = None
+) -> str:
     if attribution is None:
-        return "no activity-log entry names it" + (f" since {since}" if since else "")
+        field = f" {_FIELDS.get(change.kind, 'share')}" if change is not None else ""
+        about = f" about this{field}" if field else ""
+        return f"no activity-log entry{about}" + (f" since {since}" if since else "")
     when = f" at {attribution.when:%Y-%m-%d %H:%M:%S} UTC" if attribution.when else ""
+    applied = attribution.applied
+    if applied is not None:
+        ids = ", ".join(applied.request_ids) or "none recorded"
+        return (
+            f"applied by bcsync{when} (plan {applied.plan_digest}, request id(s) {ids}, "
+            f"run by {applied.actor or 'unknown'}): {attribution.text}"
+        )
     return f"last change by {attribution.who}{when}: {attribution.text}"
 
 
 def _line(item: DriftItem, log: bool, since: date | None) -> str:
     c = item.change
     text = f"{MARKS[c.effect.direction]} {c.subject_label}: {describe(c)} ({item.label})"
-    return text + (f"\n      {attribution_text(item.attribution, since)}" if log else "")
+    return text + (f"\n      {attribution_text(item.attribution, since, c)}" if log else "")
 
 
 def _title(report: DriftReport) -> str:
@@ -91,13 +106,13 @@ def markdown(reports: Sequence[DriftReport], limit: int = GITHUB_COMMENT_LIMIT) 
         if not r.has_drift:
             out.append("No drift.")
         else:
-            out += ["", "| | who | differs | changed outside bcsync |", "|---|---|---|---|"]
+            out += ["", "| | who | differs | cause | by |", "|---|---|---|---|---|"]
             for i in r.items:
                 c = i.change
                 who = "not attributed"
                 if note is None:
-                    who = attribution_text(i.attribution, r.changelog_since)
-                cells = (MARKS[c.effect.direction], c.subject_label, describe(c), who)
+                    who = attribution_text(i.attribution, r.changelog_since, c)
+                cells = (MARKS[c.effect.direction], c.subject_label, describe(c), i.label, who)
                 out.append("| " + " | ".join(escape(x) for x in cells) + " |")
         out.append("")
     body = "\n".join(out)
@@ -136,8 +151,21 @@ def _item_json(item: DriftItem) -> dict[str, object]:
     doc["config"] = doc.pop("before")
     doc["bc"] = doc.pop("after")
     doc["label"] = item.label
+    doc["cause"] = item.cause.name.lower()
     a = item.attribution
     doc["changed_by"] = (
         {"who": a.who, "when": a.when.isoformat() if a.when else None, "log": a.text} if a else None
+    )
+    applied = a.applied if a else None
+    doc["applied_by_bcsync"] = (
+        {
+            "time": applied.time.isoformat(),
+            "plan_digest": applied.plan_digest,
+            "request_ids": list(applied.request_ids),
+            "op": applied.op,
+            "actor": applied.actor,
+        }
+        if applied
+        else None
     )
     return doc

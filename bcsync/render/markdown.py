@@ -15,9 +15,17 @@ from collections.abc import Mapping, Sequence
 from bcsync.change import Action, Change, Kind
 from bcsync.plan import Plan, checksum_of
 from bcsync.render import total_summary
-from bcsync.render.text import config_words, describe, printable, unchanged_sentence
+from bcsync.render.text import (
+    config_words,
+    describe,
+    printable,
+    takes_away_words,
+    unchanged_sentence,
+)
 
 GITHUB_COMMENT_LIMIT = 65536
+# A removal lists this many of the grants or shares it takes away, and counts the rest.
+TAKES_AWAY_SHOWN = 12
 TITLE = "## bcsync plan"
 # A CI step finds its earlier comment by this marker and updates it instead of adding another.
 MARKER = "<!-- bcsync-plan -->"
@@ -104,7 +112,7 @@ def _head(plans: Sequence[Plan]) -> list[str]:
             "> [!CAUTION]",
             "> **Refused by the safety guards: apply will not run this plan.**",
         ]
-        lines += [f"> - {_bc_label(p)}: {escape(r)}" for p, r in refused]
+        lines += [f"> - {_bc_label(p)}: {escape(r.sentence())}" for p, r in refused]
         head.append("\n".join(lines))
     # `plan --changed`: a scoped plan says so up front.
     notes = [f"> - {_bc_label(p)}: {escape(p.scope.sentence())}" for p in plans if p.scope]
@@ -154,10 +162,26 @@ def _kind_block(kind: Kind, changes: Sequence[Change]) -> str:
             escape(c.title or c.key),
             escape(describe(c.kind, c.before)),
             escape(describe(c.kind, c.after)),
-            escape("; ".join(w for w in (c.reason, config_words(c)) if w)),
+            escape("; ".join(w for w in (c.reason, config_words(c), _takes(c)) if w)),
         )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join([*lines, "", "</details>"])
+
+
+def _takes(change: Change) -> str:
+    return takes_away_words(change, TAKES_AWAY_SHOWN)
+
+
+def _taken_sentence(plans: Sequence[Plan]) -> str | None:
+    """For the summarised comment: how much access the removals take away with them."""
+    removals = [c for p in plans for c in p.changes if c.takes_away]
+    if not removals:
+        return None
+    held = sum(len(c.takes_away) for c in removals)
+    return (
+        f"**{len(removals)} removal(s) of members or partners take away {held} grant(s) or "
+        "share(s) with them**; run `bcsync plan` for the list."
+    )
 
 
 def _notes(plan: Plan) -> list[str]:
@@ -186,6 +210,9 @@ def _summarised(plans: Sequence[Plan], shown: int) -> str:
                 numbers = " | ".join(str(counts[a]) for a in Action)
                 lines.append(f"| {_bc_label(plan)} | {KIND_TITLES[kind].lower()} | {numbers} |")
     blocks.append("\n".join(lines))
+    taken = _taken_sentence(plans)
+    if taken:
+        blocks.append(taken)
     hidden = sum(len(plan.changes) for plan in plans)
     blocks.append(f"{hidden} more changes not shown; run `bcsync plan` for the full list.")
     return "\n\n".join(blocks) + "\n"

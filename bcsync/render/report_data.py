@@ -7,7 +7,7 @@ from typing import Any
 
 from bcsync.access import AccessReport, AccessRow, BCSummary
 from bcsync.render.csvtext import csv_text
-from bcsync.render.report_table import HEADERS, cells
+from bcsync.render.report_table import HEADERS, cells, provenance_lines
 
 REPORT_FORMAT_VERSION = 1
 
@@ -38,11 +38,28 @@ def _bc_json(bc: BCSummary) -> dict[str, Any]:
         "bc_id": bc.bc_id,
         "name": bc.bc_name,
         "config": bc.path,
+        "config_digest": bc.digest or None,
         "read": bc.read,
+        "read_at": bc.read_at,
+        "read_via": bc.read_via,
         "unmanaged_assets_count": len(bc.unmanaged_assets),
         "unmanaged_assets": [
             {"type": a.key.type.value, "id": a.key.id, "name": a.name} for a in bc.unmanaged_assets
         ],
+    }
+
+
+def _provenance_json(report: AccessReport) -> dict[str, Any] | None:
+    p = report.provenance
+    if p is None:
+        return None
+    return {
+        "tool": "bcsync",
+        "tool_version": p.tool_version,
+        "generated_at": p.generated_at,
+        "git_commit": p.git_commit,
+        "git_dirty": p.git_dirty,
+        "bc_read": "offline" if report.offline else "live",
     }
 
 
@@ -52,6 +69,7 @@ def document(report: AccessReport) -> dict[str, Any]:
         "format_version": REPORT_FORMAT_VERSION,
         "as_of": report.as_of.isoformat(),
         "offline": report.offline,
+        "provenance": _provenance_json(report),
         "summary": report.counts(),
         "business_centers": [_bc_json(bc) for bc in report.bcs],
         "rows": [row_json(r) for r in report.rows],
@@ -71,6 +89,11 @@ def render_json(report: AccessReport) -> str:
 
 
 def render_csv(report: AccessReport) -> str:
-    """One header line, one line per row; BC id and asset id as their own columns for joins."""
+    """Provenance as `#` comment lines, then one header line and one line per row; BC id and
+    asset id as their own columns for joins (pandas: `comment="#"`)."""
+    head = "".join(
+        "# " + " ".join(f"{label}: {value}".split()) + "\n"
+        for label, value in provenance_lines(report)
+    )
     rows = ([row.bc_id, *cells(row), row.asset_id] for row in report.rows)
-    return csv_text(["BC id", *HEADERS, "Asset id"], rows)
+    return head + csv_text(["BC id", *HEADERS, "Asset id"], rows)

@@ -83,3 +83,28 @@ def unmanaged_line(bc: BCSummary) -> str | None:
         for a in bc.unmanaged_assets
     )
     return f"{count} asset(s) in the BC are not declared in {bc.path}: {names}"
+
+
+def provenance_lines(report: AccessReport) -> list[tuple[str, str]]:
+    """(label, value) pairs saying where the report comes from: commit, tool, each BC's read."""
+    p = report.provenance
+    out: list[tuple[str, str]] = []
+    if p is not None:
+        out.append(("Generated", f"{p.generated_at} by bcsync {p.tool_version}"))
+        if p.git_commit is None:
+            commit = "not in a git checkout"
+        else:
+            state = {True: "uncommitted changes in the checkout", False: "clean checkout"}
+            dirty = state[p.git_dirty] if p.git_dirty is not None else "checkout state unknown"
+            commit = f"{p.git_commit} ({dirty})"
+        out.append(("Commit", commit))
+    out.append(("Expiry evaluated as of", report.as_of.isoformat()))
+    for bc in report.bcs:
+        read = (
+            f"read {bc.read_at} from {bc.read_via}"
+            if bc.read
+            else "offline: the BC was not read (config alone)"
+        )
+        digest = f", digest {bc.digest}" if bc.digest else ""
+        out.append((f"{bc.bc_name} ({bc.bc_id})", f"config {bc.path}{digest}; {read}"))
+    return out

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bcsync.change import STAGE_TITLES, WARNING_CAUSES, Action, Change, Kind, Stage
+from bcsync.emails import code_points
 from bcsync.plan import Plan, checksum_of
 from bcsync.render import total_summary
 
@@ -68,11 +69,28 @@ def unchanged_sentence(plan: Plan) -> str | None:
 def config_words(change: Change) -> str:
     """The config's own words for an entry: 'reason: "Q3 launch"; expires 2027-01-31'."""
     parts = []
+    email = change.target.email
+    if email is not None and not email.isascii():
+        parts.append(f"email code points: {code_points(email)}")
     if change.note:
         parts.append(f'reason: "{change.note}"')
     if change.expires:
         parts.append(f"expires {change.expires}")
     return "; ".join(parts)
+
+
+def takes_away_words(change: Change, limit: int | None = None) -> str:
+    """ "takes away ad_accounts.acme-us operator, lead_forms.signup admin" for a removal.
+
+    `limit` lists that many and counts the rest (the pull-request comment has a size limit)."""
+    held = change.takes_away
+    if not held:
+        return ""
+    shown = held if limit is None else held[:limit]
+    words = ", ".join(f"{h.label} {h.role}" for h in shown)
+    if len(held) > len(shown):
+        words += f" and {len(held) - len(shown)} more"
+    return f"takes away {words}"
 
 
 def describe(kind: Kind, doc: Mapping[str, Any] | None) -> str:
@@ -174,7 +192,7 @@ def _render_plan(plan: Plan, color: bool) -> str:
             "",
             _paint("Refused by the safety guards (apply will not run this plan)", RED, color),
         ]
-        lines += [f"  {_paint('x', RED, color)} {printable(r)}" for r in plan.refusals]
+        lines += [f"  {_paint('x', RED, color)} {printable(r.sentence())}" for r in plan.refusals]
     lines += ["", plan.summary.sentence()]
     return "\n".join(lines)
 
@@ -191,4 +209,6 @@ def _change_lines(changes: Sequence[Change], color: bool) -> list[str]:
         if why:
             text += "  " + _paint(f"# {printable(why)}", DIM, color)
         lines.append(text.rstrip())
+        if change.takes_away:
+            lines.append("      " + _paint(printable(takes_away_words(change)), RED, color))
     return lines

@@ -8,7 +8,8 @@ checks that the BC converged.
 Prints figures, and as its last line one JSON object:
   changes, calls (write calls the emulator saw during apply), min_calls (steps after batching),
   wall_s, qps, ratio_wall (= wall_s / (calls / qps)), converged.
-Targets: calls == min_calls, ratio_wall <= 1.15, every change applied.
+Targets: calls == min_calls, ratio_wall <= 1.15, every change applied (nothing failed, the BC
+converged); the exit status is 1 when one is missed.
 
     python tests/benchmarks/apply_changes.py [--qps 50] [--latency-ms 30]
 """
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import socket
 import subprocess
 import sys
@@ -28,6 +28,7 @@ from typing import Any
 
 import httpx
 import yaml
+from targets import Target, verdict
 
 from bcsync.audit import AuditLog
 from bcsync.config import load_strict
@@ -126,7 +127,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--qps", type=int, default=50)
     parser.add_argument("--latency-ms", type=float, default=30.0)
@@ -158,7 +159,7 @@ def main() -> None:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise SystemExit("the emulator did not start") from None
                 time.sleep(0.2)
-        asyncio.run(run(work, url, args))
+        return asyncio.run(run(work, url, args))
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -168,7 +169,7 @@ def stats(url: str) -> dict[str, Any]:
     return httpx.get(f"{url}/_emulator/stats", timeout=5).json()
 
 
-async def run(work: Path, url: str, args: argparse.Namespace) -> None:
+async def run(work: Path, url: str, args: argparse.Namespace) -> int:
     from datetime import date
 
     configs = load_strict([str(work / "bcsync.yaml")], now=date(2026, 11, 25)).configs
@@ -208,8 +209,14 @@ async def run(work: Path, url: str, args: argparse.Namespace) -> None:
         "failed": counts["failed"],
         "converged": remaining == 0,
     }
-    print(json.dumps(figures))
+    targets = [
+        Target("calls", "==", min_calls),
+        Target("ratio_wall", "<=", 1.15),
+        Target("failed", "==", 0),
+        Target("converged", "==", True),
+    ]
+    return verdict(figures, targets)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -27,10 +27,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from targets import Target, verdict  # noqa: E402
+
 from tests.examples import copy_example  # noqa: E402
 
 CONFIG = "configs/agency.yaml"
-TARGETS = {"history_50_s": 5.0, "diff_s": 5.0}
+TARGETS = [Target("history_50_s", "<=", 5.0), Target("diff_s", "<=", 5.0)]
 
 
 def git(root: Path, *args: str, when: str | None = None) -> None:
@@ -135,11 +137,8 @@ def main() -> int:
         "diff_s": round(diff_s, 3),
         "commits": options.commits,
         "commits_reported": reported,
-        "targets": TARGETS,
-        "met": history_s <= TARGETS["history_50_s"] and diff_s <= TARGETS["diff_s"],
     }
-    print(json.dumps(result, sort_keys=True))
-    return 0
+    return verdict(result, TARGETS, sort_keys=True)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
 Serves the emulator on 127.0.0.1 (uvicorn, in a child process) with a QPS limit and latency,
 reads the BC's state with the client's limiter set to that QPS, and prints figures; the last
 line is one JSON object: calls, min_calls, wall_s, qps, ratio_calls, ratio_wall, throttled.
+Target: the state read is correct (the exit status is 1 otherwise). ratio_calls and ratio_wall are
+figures to compare between runs, not targets: a throttled call is retried and counted.
 
     python tests/benchmarks/read_state.py [--members 500 --ad-accounts 300 --catalogs 50
         --grants 5000 --partners 20 --shares 10 --qps 50 --latency-ms 30]
@@ -24,6 +26,8 @@ import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+from targets import Target, verdict
 
 BC_ID = "7000000000000000001"
 TOKEN = "bench-admin-token"
@@ -196,7 +200,7 @@ async def read(args: argparse.Namespace, port: int, seed: dict[str, Any]) -> dic
     return {"result": result, "wall": wall, "throttled": throttled, "correct": correct}
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=500)
     parser.add_argument("--pending", type=int, default=20, help="of the members, how many invited")
@@ -216,7 +220,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.serve:
         serve(args)
-        return
+        return 0
     seed = make_seed(args)
     best, chosen = min_calls(seed)
     with tempfile.TemporaryDirectory(prefix="bcsync-bench-") as tmp:
@@ -257,8 +261,8 @@ def main() -> None:
         "throttled": outcome["throttled"],
         "correct": outcome["correct"],
     }
-    print(json.dumps(figures))
+    return verdict(figures, [Target("correct", "==", True)])
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,8 +1,8 @@
 """The conformance table: every endpoint bcsync uses, as TikTok's SDK specifies it.
 
-Written from ../shared/api/sdk-verified.md (the SDK's `yml_files/bc_*.yml`, its Python models and
-`tiktok_code.py`; facts only, nothing copied). One table checks both sides, so the provider's
-requests and the emulator's validators cannot drift apart:
+Written from TikTok's SDK (tiktok/tiktok-business-api-sdk: its `yml_files/bc_*.yml`, its Python
+models and `tiktok_code.py`; facts only, nothing copied). One table checks both sides, so the
+provider's requests and the emulator's validators cannot drift apart:
 - test_provider.py: every request the provider sends has the row's method, its required fields,
   values inside the enums, lists within maxItems and a page size within the cap;
 - test_emulator.py: the emulator refuses each missing required field, each bad or ✗-listed enum
@@ -10,7 +10,7 @@ requests and the emulator's validators cannot drift apart:
   the row says so), and answers list items with exactly the mapped response fields.
 
 Where the SDK's layers disagree (schema, extra_rule, Python model), `required` takes the strictest
-layer (section 11.2): that is what both sides keep. Where the SDK is silent, the row says which
+layer: that is what both sides keep. Where the SDK is silent, the row says which
 reading it takes in `note`.
 """
 

@@ -12,6 +12,16 @@ import httpx
 import pytest
 
 from bcsync.model import AssetKey, AssetType, FinanceRole, MemberRole
+from bcsync.operations import (
+    Assign,
+    Invite,
+    RemoveMember,
+    RemovePartner,
+    Share,
+    Unassign,
+    Unshare,
+    UpdateMember,
+)
 from bcsync.providers.base import Scope
 from bcsync.providers.tiktok import write
 from bcsync.providers.tiktok.client import RetryPolicy, TikTokClient
@@ -103,12 +113,18 @@ async def exercise(client: TikTokClient) -> None:
         result = await TikTokProvider(BC, client, strategy=strategy).read_state(SCOPE)
         assert result.asset_group_access, "the world's asset group must be read"
     p = TikTokProvider(BC, client)
-    await p.invite(["plain@conformance.example"], MemberRole.STANDARD, None)
-    await p.invite(
-        ["ads@conformance.example"], MemberRole.ADMIN, FinanceRole.ANALYST, [AD1, AD2], "operator"
+    await p.write(Invite(["plain@conformance.example"], MemberRole.STANDARD, None))
+    await p.write(
+        Invite(
+            ["ads@conformance.example"],
+            MemberRole.ADMIN,
+            FinanceRole.ANALYST,
+            [AD1, AD2],
+            "operator",
+        )
     )
-    await p.update_member(STD, MemberRole.ADMIN, None)
-    await p.update_member(STD, MemberRole.STANDARD, FinanceRole.MANAGER)
+    await p.write(UpdateMember(STD, "", MemberRole.ADMIN, None))
+    await p.write(UpdateMember(STD, "", MemberRole.STANDARD, FinanceRole.MANAGER))
     for key, role in [
         (AssetKey(AssetType.AD_ACCOUNT, AD1), "admin"),
         (AssetKey(AssetType.CATALOG, CATALOG), "admin"),
@@ -117,13 +133,13 @@ async def exercise(client: TikTokClient) -> None:
         (AssetKey(AssetType.LEAD_FORM, LEAD), "admin"),
         (AssetKey(AssetType.PIXEL, PIXEL), "access"),
     ]:
-        await p.assign(STD, key, role)
-        await p.unassign(STD, key)
-    await p.share(PARTNER, [AD2], "analyst")
-    await p.unshare(PARTNER, AssetType.AD_ACCOUNT, [AD2])
-    await p.remove_partner(PARTNER)
-    await p.remove_member(email="pending@conformance.example")
-    await p.remove_member(user_id=BOB)
+        await p.write(Assign(STD, "", key, role))
+        await p.write(Unassign(STD, "", key))
+    await p.write(Share(PARTNER, [AD2], "analyst"))
+    await p.write(Unshare(PARTNER, AssetType.AD_ACCOUNT, [AD2]))
+    await p.write(RemovePartner(PARTNER))
+    await p.write(RemoveMember("pending@conformance.example", None))
+    await p.write(RemoveMember("", BOB))
 
 
 def problems(method: str, path: str, values: dict[str, Any]) -> list[str]:

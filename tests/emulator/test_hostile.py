@@ -1,4 +1,4 @@
-"""Hostile requests: every bad request is a TikTok error envelope, never HTTP 500 (issue 8 §6)."""
+"""Hostile requests: every bad request is a TikTok error envelope, never HTTP 500."""
 
 from __future__ import annotations
 

@@ -125,14 +125,14 @@ def test_modest_aliases_and_merges_still_work(tmp_path: Path) -> None:
     ("text", "fragment"),
     [
         ("version: 1\n---\nversion: 1\n", "seed.yaml:2:1: more than one YAML document"),
-        ("version: !!python/object:os.system x\n", "seed.yaml:1:10: tag"),
-        ("version: !custom [1]\n", "seed.yaml:1:10: tag !custom"),
+        ("version: !!python/object:os.system x\n", "seed.yaml:1:10: unsupported YAML tag"),
+        ("version: !custom [1]\n", "seed.yaml:1:10: unsupported YAML tag !custom"),
         ("version: 1\nusers: *nowhere\n", "seed.yaml:2:8: undefined alias *nowhere"),
         ("a: &x [*x]\n", "refers to itself"),
-        ("? [a]\n: 1\n", "a key must be plain text"),
+        ("? [a]\n: 1\n", "a mapping key must be a plain string"),
         ("users:\n  - a: 1\n    a: 2\n", "seed.yaml:3:5: duplicate key 'a'"),
         ("version: 1\n\tusers: []\n", "seed.yaml:2:1: invalid YAML"),
-        ("version: 1\x07\n", "seed.yaml:1:11: control characters are not allowed"),
+        ("version: 1\x07\n", "seed.yaml:1:11: unacceptable character #x0007: control characters"),
     ],
 )
 def test_yaml_problems_are_located(tmp_path: Path, text: str, fragment: str) -> None:

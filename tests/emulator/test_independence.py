@@ -1,4 +1,8 @@
-"""The emulator imports nothing from bcsync's core or providers (DESIGN.md section 10)."""
+"""The emulator imports nothing from bcsync's core or providers (ARCHITECTURE.md).
+
+The one part it shares with the client is `bcsync.files` (reading a hostile file, composing
+YAML with positions), which sits below both and imports neither.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "bcsync"
 ALLOWED_THIRD_PARTY = {"starlette", "uvicorn", "yaml", "jsonschema", "jsonschema_rs"}
+# Below both the client and the emulator: the only bcsync package the emulator may import.
+SHARED = "bcsync.files"
 
 
 def imports(path: Path) -> list[tuple[str, int]]:
@@ -39,7 +45,26 @@ def test_emulator_modules_import_only_stdlib_and_their_libraries(path: Path) -> 
         top = module.split(".")[0]
         allowed = top in sys.stdlib_module_names or top in ALLOWED_THIRD_PARTY
         allowed = allowed or module.startswith("bcsync.emulator")
+        allowed = allowed or module == SHARED or module.startswith(SHARED + ".")
         assert allowed, f"{path.name} imports {module}"
+
+
+SHARED_FILES = sorted((PACKAGE / "files").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", SHARED_FILES, ids=lambda p: p.name)
+def test_the_shared_files_package_imports_neither_side(path: Path) -> None:
+    """What the emulator shares with the client is about files, never about either of them."""
+    for module, level in imports(path):
+        assert level == 0, f"{path.name}: relative import"
+        top = module.split(".")[0]
+        allowed = top in sys.stdlib_module_names or top == "yaml"
+        allowed = allowed or module == SHARED or module.startswith(SHARED + ".")
+        assert allowed, f"{path.name} imports {module}"
+
+
+def test_the_shared_package_exists() -> None:
+    assert {p.name for p in SHARED_FILES} >= {"reader.py", "composer.py", "marks.py"}
 
 
 def test_the_emulator_commands_import_no_http_client_or_core() -> None:

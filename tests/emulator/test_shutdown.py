@@ -1,4 +1,4 @@
-"""`serve` stops within seconds of SIGTERM, even with slow requests in flight (issue 8 §6)."""
+"""`serve` stops within seconds of SIGTERM, even with slow requests in flight."""
 
 from __future__ import annotations
 

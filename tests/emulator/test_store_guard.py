@@ -1,4 +1,4 @@
-"""The emulator opens and overwrites only its own SQLite files (issue 8 §6)."""
+"""The emulator opens and overwrites only its own SQLite files."""
 
 from __future__ import annotations
 

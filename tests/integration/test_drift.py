@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from bcsync.model import AssetKey, AssetType
+from bcsync.operations import Assign
 from bcsync.providers.tiktok.client import TikTokClient
 from bcsync.providers.tiktok.limiter import RateLimit, RateLimiter
 from bcsync.providers.tiktok.provider import TikTokProvider
@@ -39,7 +40,7 @@ def change_by_hand(agency: Path) -> None:
             client = TikTokClient(
                 http, token=OPS_TOKEN, limiter=limiter, base_url=LOCAL, in_process=True
             )
-            await TikTokProvider(BRIGHT, client).assign(BUYER1, BRIGHT_HOUSE, "admin")
+            await TikTokProvider(BRIGHT, client).write(Assign(BUYER1, "", BRIGHT_HOUSE, "admin"))
 
     try:
         asyncio.run(go())

@@ -301,3 +301,27 @@ def test_a_symbolic_link_at_a_revision_is_not_followed(repo: GitRepo, tmp_path: 
     last = history_json()[-1]
     assert last["sha"] == sha and last["invalid"]
     assert last["problems"][0]["message"] == "a symbolic link in git; not followed"
+
+
+def test_history_of_dot_at_the_repository_root_lists_the_commits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    quickstart = Path(__file__).parents[2] / "examples/quickstart"
+    for name in ("bcsync.yaml", "seed.yaml"):
+        (root / name).write_text((quickstart / name).read_text())
+    made = GitRepo(root)
+    made.git("init", "-q", "-b", "main")
+    first = made.commit("quickstart")
+    made.replace(
+        "  ops@acme.com:", "  new@acme.com: { role: standard }\n  ops@acme.com:", "bcsync.yaml"
+    )
+    second = made.commit("new joins")
+    monkeypatch.chdir(root)
+    shas = []
+    for paths in ((), ("bcsync.yaml",), (".",)):
+        result = run("history", *paths, "--format", "json")
+        assert result.exit_code == 0, result.output
+        shas.append([c["sha"] for c in json.loads(result.output)["commits"]])
+    assert shas == [[first, second]] * 3

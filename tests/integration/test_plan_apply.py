@@ -126,9 +126,9 @@ def test_guard_refuses_demoting_an_admin_before_the_new_one_joined(
     assert bcsync("validate", str(quickstart), "--now", NOW).exit_code == 0
     result = bcsync("plan", str(quickstart), "--now", NOW)
     assert result.exit_code == 4, result.output
-    assert "demoting admin ops@acme.com would leave 1 admin(s); policy min_admins is 2" in (
-        result.output
-    )
+    assert "demoting admin ops@acme.com (user " in result.output
+    assert "would leave 1 admin(s); policy min_admins is 2" in result.output
+    assert "pass --" not in result.output  # no flag overrides the admin floor
     refused = bcsync("apply", str(quickstart), "--auto-approve", "--now", NOW)
     assert refused.exit_code == 4, refused.output
 

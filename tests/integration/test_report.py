@@ -38,7 +38,12 @@ def test_offline_report_needs_no_bc_and_explains_every_line(
     bob_us = rows[("bob@acme.com", "ad_accounts", "acme-us")]
     assert bob_us["sources"] == [f"group media-buyers (member quickstart/bcsync.yaml:{bob_line})"]
     assert bob_us["role"] == "operator"
-    assert {r["status"] for r in json.loads(result.output)["rows"]} == {"config"}
+    every = json.loads(result.output)["rows"]
+    assert {r["status"] for r in every} == {"config", "admin role"}
+    # Every asset lists the BC admins who reach it through their role, marked as such.
+    on_us = [r for r in every if r["asset_name"] == "acme-us" and r["status"] == "admin role"]
+    assert {r["principal"] for r in on_us} == {"owner@acme.com", "ops@acme.com", "dave@acme.com"}
+    assert all(r["sources"][0].startswith("admin role (member quickstart/") for r in on_us)
     # Offline means the BC was not even opened: no local database, no state directory.
     assert sorted(bcsync.workdir.rglob("*")) == before
 
@@ -123,15 +128,17 @@ def test_why_names_lines_groups_and_the_commits_behind_them(
     own_line = 1 + next(i for i, t in enumerate(lines) if "acme-eu: admin }" in t)
     group_line = 1 + next(i for i, t in enumerate(lines) if "acme-eu: analyst" in t)
     assert own["ref"] == f"quickstart/bcsync.yaml:{own_line}" and "acme-eu: admin" in own["text"]
-    assert own["blame"]["author"] == "Bob Builder"
-    assert own["blame"]["summary"] == "Bob runs Acme EU"
+    assert eu["gained"]["author"] == "Bob Builder"
+    assert eu["gained"]["subject"] == "Bob runs Acme EU"
+    assert f"quickstart/bcsync.yaml:{own_line}" in eu["gained"]["via"]
     assert group["label"] == "group media-buyers grants it"
     assert group["ref"] == f"quickstart/bcsync.yaml:{group_line}"
     assert "acme-eu: analyst" in group["text"]
-    assert group["blame"]["author"] == "Alice Auditor"
-    assert joins["label"] == "member joins group media-buyers"
-    assert "media-buyers" in joins["text"] and joins["blame"]["date"] == "2026-10-01"
-    assert doc["blame_unavailable"] == {}
+    us = access["acme-us"]["gained"]
+    assert (us["author"], us["via"]) == ("Alice Auditor", ["group media-buyers"])
+    assert us["date"].startswith("2026-10-01")
+    assert joins["label"] == "member joins group media-buyers" and "media-buyers" in joins["text"]
+    assert doc["history_unavailable"] == {}
     text = bcsync("why", "bob@acme.com", "acme-eu", "quickstart", "--now", NOW).output
     assert "Bob Builder" in text and "ad account acme-us" not in text
 
@@ -140,7 +147,9 @@ def test_why_outside_git_still_explains(bcsync: Bcsync, quickstart: Path) -> Non
     result = bcsync("why", "temp@contractor.example", "quickstart", "--now", NOW)
     assert result.exit_code == 0, result.output
     assert "acme-us: analyst, expires 2027-01-31, reason: Q1 campaign review" in result.output
-    assert "Blame unavailable for quickstart/bcsync.yaml: not in a git checkout." in result.output
+    assert "History unavailable for quickstart/bcsync.yaml: not inside a git checkout" in (
+        result.output
+    )
     later = bcsync("why", "temp@contractor.example", "quickstart", "--now", "2027-02-15")
     assert "ad_accounts acme-us: expired 2027-01-31 (no longer granted)" in later.output
     nobody = bcsync("why", "nobody@acme.com", "quickstart", "--now", NOW)

@@ -23,6 +23,7 @@ from click.testing import CliRunner, Result
 from bcsync.cli import cli
 from bcsync.plan import Plan, checksum_of
 from bcsync.reconcile import bc_lock
+from bcsync.refusal import Act, Refusal, RefusalKind, Subject, SubjectKind
 from tests.examples import copy_example
 
 from .conftest import NOW
@@ -137,6 +138,14 @@ def op_swap(doc: Doc) -> None:
 MEMBER_UPDATE = "member:dave@acme.com"
 GRANT_UPDATE = "grant:ad_accounts/7100000000000000001:bob@acme.com"
 
+# A refusal claiming an override exists for protection: apply must not care what it says.
+FORGED_REFUSAL = Refusal(
+    RefusalKind.PROTECTED,
+    Subject(SubjectKind.MEMBER, OWNER, user_id=OWNER_UID),
+    Act.REMOVE,
+    override="--allow-removals",
+)
+
 EDITS: dict[str, Callable[[Doc], None]] = {
     "a change's action": lambda d: change_of(d, GRANT_UPDATE).update(action="create"),
     "a role in a change": lambda d: change_of(d, GRANT_UPDATE)["after"].update(role="admin"),
@@ -158,7 +167,8 @@ EDITS: dict[str, Callable[[Doc], None]] = {
     "an empty config_digest": lambda d: body(d).update(config_digest=""),
     "another config_digest": lambda d: body(d).update(config_digest="sha256:" + "a" * 64),
     "the format_version": lambda d: d.update(format_version=1),
-    "a refusal added": lambda d: body(d).update(refusals=["refusing nothing"]),
+    "a refusal added": lambda d: body(d).update(refusals=[FORGED_REFUSAL.to_json()]),
+    "a refusal in words only": lambda d: body(d).update(refusals=["refusing nothing"]),
 }
 
 UNSEALED: dict[str, Callable[[Doc], None]] = {
@@ -223,7 +233,10 @@ def test_a_refused_plan_is_saved_marked_refused_and_never_applied(quickstart: Qu
     path, made = quickstart.save_plan("refused.json")
     assert made.exit_code == 4, made.output
     doc = json.loads(path.read_text(encoding="utf-8"))
-    assert body(doc)["refusals"]
+    (saved_refusal,) = body(doc)["refusals"]
+    assert saved_refusal["kind"] == "removal_limit"
+    assert saved_refusal["override"] == "--allow-removals"
+    assert saved_refusal["limit"] == "1" and saved_refusal["count"] > 1
     before = before or quickstart.snapshot()
     refused(quickstart, doc, "refused.json", before)
     # Emptying the refusals does not help: the guards run again on the fresh plan.
@@ -294,3 +307,89 @@ def test_a_held_lock_refuses_apply_whatever_the_state_dir(
     assert result.exit_code == 4, result.output
     assert "lock" in result.output
     assert quickstart.snapshot() == before
+
+
+# -- config edits that move a protected identity (README "Safety": identities, not spellings) --
+
+LOOKALIKE_OWNER = "\u043ewner@acme.com"  # a Cyrillic "о"
+
+
+def edit_config(qs: Quickstart, old: str, new: str) -> None:
+    """Edit the config as a pull request would, after the local BC was made from the seed."""
+    if not qs.database.exists():
+        assert qs("plan", str(qs.config)).exit_code == 0
+    config = qs.config / "bcsync.yaml"
+    text = config.read_text(encoding="utf-8")
+    assert old in text
+    config.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def refusal_kinds(result: Result) -> set[tuple[str, str]]:
+    doc = json.loads(result.stdout)
+    return {(r["kind"], r["subject"]["id"]) for p in doc["plans"] for r in p["refusals"]}
+
+
+def untouched_after_apply(qs: Quickstart, code: int) -> Result:
+    before = qs.snapshot()
+    result = qs("apply", str(qs.config), "--auto-approve")
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    assert qs.snapshot() == before
+    return result
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('bc_id: "7200000000000000009"', 'bc_id: "7200000000000000077"', "is not declared"),
+        ('"partner:7200000000000000009"', '"partner:agency-x"', "is named by its alias"),
+    ],
+    ids=["alias retargeted", "protected by alias"],
+)
+def test_a_protected_partner_cannot_be_moved_by_its_alias(
+    quickstart: Quickstart, old: str, new: str, message: str
+) -> None:
+    edit_config(quickstart, old, new)
+    checked = quickstart("validate", str(quickstart.config))
+    assert checked.exit_code == 3 and message in checked.output, checked.output
+    untouched_after_apply(quickstart, 3)
+
+
+@pytest.mark.parametrize(
+    ("new", "kinds"),
+    [
+        (
+            LOOKALIKE_OWNER,
+            {("lookalike", LOOKALIKE_OWNER), ("identity_moved", OWNER)},
+        ),
+        ("0wner@acme.com", {("identity_moved", OWNER)}),
+    ],
+    ids=["lookalike", "another address"],
+)
+def test_rewriting_the_owners_address_everywhere_is_refused(
+    quickstart: Quickstart, new: str, kinds: set[tuple[str, str]]
+) -> None:
+    """The config stays valid (it can't know the BC); the plan sees the owner leave."""
+    edit_config(quickstart, OWNER, new)
+    assert quickstart("validate", str(quickstart.config)).exit_code == 0
+    planned = quickstart("plan", str(quickstart.config), "--format", "json")
+    assert planned.exit_code == 4, planned.output
+    assert kinds <= refusal_kinds(planned)
+    result = untouched_after_apply(quickstart, 4)
+    assert new.isascii() or "U+043E CYRILLIC SMALL LETTER O" in result.output
+
+
+@pytest.mark.parametrize(
+    "new",
+    ["owner@acme.com\u200b", "owner@acme.com.", "own\u202eer@acme.com", "\ufb00owner@acme.com"],
+    ids=["zero-width space", "trailing dot", "bidi override", "ligature"],
+)
+def test_an_owner_address_that_is_not_what_tiktok_delivers_to_is_invalid(
+    quickstart: Quickstart, new: str
+) -> None:
+    edit_config(quickstart, OWNER, new)
+    checked = quickstart("validate", str(quickstart.config))
+    assert checked.exit_code == 3, checked.output
+    assert "is not a deliverable address" in checked.output or "compatibility" in checked.output
+    assert "[U+" in checked.output or new.endswith(".")
+    untouched_after_apply(quickstart, 3)

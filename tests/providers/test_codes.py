@@ -10,6 +10,7 @@ import pytest
 
 from bcsync.errors import AmbiguousWriteError, ApiError, ThrottledError
 from bcsync.model import AssetKey, AssetType, MemberRole
+from bcsync.operations import Assign, Invite
 from bcsync.providers.tiktok import write
 from bcsync.providers.tiktok.client import RetryPolicy
 from bcsync.providers.tiktok.limiter import RateLimit, RateLimiter
@@ -89,7 +90,7 @@ async def test_a_partial_invite_resends_only_what_a_read_shows_missing() -> None
 
     api = FakeApi(handler)
     result = await write.invite(
-        api.client(), BC, ["a@x.example", "b@x.example"], MemberRole.STANDARD, None
+        api.client(), BC, Invite(["a@x.example", "b@x.example"], MemberRole.STANDARD, None)
     )
     # Round 1 invited a and b, a read showed only a; round 2 resent b alone and a read confirmed.
     assert invites == [["a@x.example", "b@x.example"], ["b@x.example"]]
@@ -108,7 +109,7 @@ async def test_a_partial_success_is_not_taken_for_success_when_nothing_happened(
 
     api = FakeApi(handler)
     with pytest.raises(AmbiguousWriteError, match="still unconfirmed"):
-        await write.assign(api.client(), BC, USER, PIXEL, "access")
+        await write.assign(api.client(), BC, Assign(USER, "", PIXEL, "access"))
     assert posts == FAST.attempts
 
 
@@ -130,7 +131,7 @@ async def test_already_done_is_success_when_a_read_confirms_it(code: int) -> Non
         return paged(member_list("a@x.example"), request, 20)
 
     result = await write.invite(
-        FakeApi(handler).client(), BC, ["a@x.example"], MemberRole.STANDARD, None
+        FakeApi(handler).client(), BC, Invite(["a@x.example"], MemberRole.STANDARD, None)
     )
     assert result.note == write.ALREADY_DONE and result.request_ids == ("rq-7",)
 
@@ -144,7 +145,7 @@ async def test_already_done_that_a_read_contradicts_is_an_error(code: int) -> No
 
     with pytest.raises(ApiError, match=str(code)) as caught:
         await write.invite(
-            FakeApi(handler).client(), BC, ["a@x.example"], MemberRole.STANDARD, None
+            FakeApi(handler).client(), BC, Invite(["a@x.example"], MemberRole.STANDARD, None)
         )
     assert caught.value.exit_code == 1
 
@@ -159,5 +160,7 @@ async def test_reads_confirming_already_done_use_the_member_list() -> None:
         assert params(request)["bc_id"] == BC
         return paged(member_list("a@x.example"), request, 20)
 
-    await write.invite(FakeApi(handler).client(), BC, ["A@x.example"], MemberRole.STANDARD, None)
+    await write.invite(
+        FakeApi(handler).client(), BC, Invite(["A@x.example"], MemberRole.STANDARD, None)
+    )
     assert seen == ["POST /open_api/v1.3/bc/member/invite/", "GET /open_api/v1.3/bc/member/get/"]

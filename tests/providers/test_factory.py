@@ -24,6 +24,7 @@ from bcsync.model import (
     ProviderType,
     State,
 )
+from bcsync.operations import Invite
 from bcsync.providers import Scope, open_providers
 from bcsync.providers.local import local_database, local_seed
 from bcsync.providers.tiktok.limiter import RateLimit
@@ -72,7 +73,7 @@ async def test_local_state_lives_beside_the_seed_not_the_cwd(
     async with open_providers([local], state_dir=tmp_path / "state", env={}) as providers:
         provider = providers[BC]
         assert len((await provider.read_state(Scope.of([AD1]))).state.members) == 5
-        await provider.invite(["later@acme.example"], MemberRole.STANDARD, None)
+        await provider.write(Invite(["later@acme.example"], MemberRole.STANDARD, None))
     assert local_database(local) == project / ".bcsync" / "local" / "seed.yaml.db"
     assert [p.name for p in (project / ".bcsync" / "local").iterdir()] == ["seed.yaml.db"]
     assert list(elsewhere.iterdir()) == [] and not (tmp_path / "state").exists()

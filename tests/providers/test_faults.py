@@ -13,6 +13,16 @@ import pytest
 from bcsync.emulator import Faults
 from bcsync.errors import AmbiguousWriteError, BcsyncError
 from bcsync.model import AssetKey, AssetType, MemberRole
+from bcsync.operations import (
+    Assign,
+    Invite,
+    RemoveMember,
+    RemovePartner,
+    Share,
+    Unassign,
+    Unshare,
+    UpdateMember,
+)
 from bcsync.providers.base import Scope, WriteResult
 from bcsync.providers.tiktok.client import RetryPolicy
 from bcsync.providers.tiktok.provider import TikTokProvider
@@ -61,18 +71,18 @@ class InviteGuard(httpx.AsyncBaseTransport):
 async def workload(provider: TikTokProvider) -> list[WriteResult]:
     emails = [f"new{i}@acme.example" for i in range(60)]
     return [
-        await provider.invite(emails[:50], MemberRole.STANDARD, None, [AD1.id], "analyst"),
-        await provider.invite(emails[50:], MemberRole.ADMIN, None),
-        await provider.update_member(uid(3), MemberRole.ADMIN, None),
-        await provider.assign(uid(3), CAT, "admin"),
-        await provider.assign(uid(2), SHOP, "manager"),
-        await provider.assign(uid(3), AD1, "admin"),
-        await provider.unassign(uid(3), LEAD),
-        await provider.share(Y, [AD1.id, AD2.id], "operator"),
-        await provider.unshare(X, AssetType.AD_ACCOUNT, [AD3.id]),
-        await provider.remove_member(email="new@acme.example"),
-        await provider.remove_partner(X),
-        await provider.remove_member(user_id=uid(2)),
+        await provider.write(Invite(emails[:50], MemberRole.STANDARD, None, [AD1.id], "analyst")),
+        await provider.write(Invite(emails[50:], MemberRole.ADMIN, None)),
+        await provider.write(UpdateMember(uid(3), "", MemberRole.ADMIN, None)),
+        await provider.write(Assign(uid(3), "", CAT, "admin")),
+        await provider.write(Assign(uid(2), "", SHOP, "manager")),
+        await provider.write(Assign(uid(3), "", AD1, "admin")),
+        await provider.write(Unassign(uid(3), "", LEAD)),
+        await provider.write(Share(Y, [AD1.id, AD2.id], "operator")),
+        await provider.write(Unshare(X, AssetType.AD_ACCOUNT, [AD3.id])),
+        await provider.write(RemoveMember("new@acme.example", None)),
+        await provider.write(RemovePartner(X)),
+        await provider.write(RemoveMember("", uid(2))),
     ]
 
 
@@ -125,14 +135,16 @@ async def test_a_hang_longer_than_the_deadline_is_verified(
     world = make_world(every_kind(), faults=faults)
     retry = RetryPolicy(attempts=2, base_delay=0.001, throttle_delay=0, request_timeout=0.05)
     with pytest.raises(AmbiguousWriteError, match="checking what happened failed") as caught:
-        await world.provider(retry=retry).invite(["z@acme.example"], MemberRole.STANDARD, None)
+        await world.provider(retry=retry).write(
+            Invite(["z@acme.example"], MemberRole.STANDARD, None)
+        )
     assert caught.value.exit_code == 1
 
 
 async def test_lost_responses_are_verified_not_resent(make_world: Callable[..., World]) -> None:
     world = make_world(every_kind(), faults=Faults(lost_response_rate=1.0))
     provider = world.provider(retry=PATIENT)
-    result = await provider.invite(["z@acme.example"], MemberRole.STANDARD, None)
+    result = await provider.write(Invite(["z@acme.example"], MemberRole.STANDARD, None))
     assert result.note == VERIFIED and result.request_ids == ()
     stats = world.emulator.stats()["by_endpoint"]
     assert stats["/open_api/v1.3/bc/member/invite/"] == 1
@@ -142,7 +154,7 @@ async def test_persistent_5xx_on_a_write_ends_ambiguous(make_world: Callable[...
     world = make_world(every_kind(), faults=Faults(error_5xx_rate=1.0))
     retry = RetryPolicy(attempts=3, base_delay=0.001, throttle_delay=0)
     with pytest.raises(AmbiguousWriteError) as caught:
-        await world.provider(retry=retry).assign(uid(3), CAT, "admin")
+        await world.provider(retry=retry).write(Assign(uid(3), "", CAT, "admin"))
     assert isinstance(caught.value, BcsyncError) and TOKEN not in str(caught.value)
 
 

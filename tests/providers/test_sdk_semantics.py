@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from bcsync.model import AssetKey, AssetStatus, AssetType, MemberRole
+from bcsync.operations import Assign, Invite, Unassign
 from bcsync.providers.base import AssetGroupAccess, Scope
 from bcsync.providers.tiktok.paging import IncompleteReadError
 from bcsync.providers.tiktok.read import Strategy, fetch_members
@@ -64,10 +65,10 @@ async def test_lead_forms_and_pixels_are_read_by_presence(world: World, strategy
 
 async def test_pixel_grants_are_written_without_a_role(world: World) -> None:
     provider = world.provider()
-    await provider.assign(uid(2), PIXEL, "access")
+    await provider.write(Assign(uid(2), "", PIXEL, "access"))
     state = (await provider.read_state(SCOPE)).state
     assert state.grants[(PIXEL, "ops@acme.example")].role == "access"
-    await provider.unassign(uid(2), PIXEL)
+    await provider.write(Unassign(uid(2), "", PIXEL))
     assert (PIXEL, "ops@acme.example") not in (await provider.read_state(SCOPE)).state.grants
 
 
@@ -94,7 +95,9 @@ async def test_no_declared_ad_accounts_reads_no_groups(world: World) -> None:
 
 
 async def test_a_member_page_is_asked_for_twenty_at_most(world: World) -> None:
-    await world.provider().invite([f"p{i}@x.example" for i in range(30)], MemberRole.STANDARD, None)
+    await world.provider().write(
+        Invite([f"p{i}@x.example" for i in range(30)], MemberRole.STANDARD, None)
+    )
     members = await fetch_members(world.provider().client, BC)
     assert len(members) == 5 + 30  # the emulator cuts pages at 20 without saying so
 

@@ -12,6 +12,7 @@ import pytest
 from bcsync.emulator import Faults
 from bcsync.errors import BcsyncError
 from bcsync.model import AssetKey, AssetType, MemberRole, ProviderSettings, ProviderType
+from bcsync.operations import Assign, Invite, Share, UpdateMember
 from bcsync.providers import Scope, open_providers
 from bcsync.providers.factory import _endpoint
 from bcsync.providers.tiktok.client import RetryPolicy
@@ -49,11 +50,11 @@ async def test_token_never_shows(
     seen += [repr(provider), repr(provider.client), repr(provider.client.limiter)]
     attempts = [
         provider.read_state(Scope.of([AD1])),
-        provider.invite(["a@acme.example", "b@acme.example"], MemberRole.STANDARD, None),
-        provider.invite(["not-an-email"], MemberRole.STANDARD, None),  # 40002
-        provider.assign(uid(99), AD1, "admin"),  # 40007
-        provider.update_member(uid(3), MemberRole.ADMIN, None),
-        provider.share("7200000000000000008", [AD1.id], "analyst"),
+        provider.write(Invite(["a@acme.example", "b@acme.example"], MemberRole.STANDARD, None)),
+        provider.write(Invite(["not-an-email"], MemberRole.STANDARD, None)),  # 40002
+        provider.write(Assign(uid(99), "", AD1, "admin")),  # 40007
+        provider.write(UpdateMember(uid(3), "", MemberRole.ADMIN, None)),
+        provider.write(Share("7200000000000000008", [AD1.id], "analyst")),
     ]
     for attempt in attempts:
         try:

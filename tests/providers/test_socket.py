@@ -13,6 +13,7 @@ import uvicorn
 from bcsync.emulator import create_app
 from bcsync.model import AssetKey, AssetType, MemberRole, MemberStatus, ProviderSettings
 from bcsync.model import ProviderType as Kind
+from bcsync.operations import Invite
 from bcsync.providers import Scope, open_providers
 
 from .fakes import TOKEN
@@ -50,7 +51,7 @@ async def test_read_and_write_over_loopback(served: str) -> None:
     async with open_providers([config(settings)], env=env) as found:
         provider = found[BC]
         before = await provider.read_state(Scope.of([AD1]))
-        result = await provider.invite(["wire@acme.example"], MemberRole.STANDARD, None)
+        result = await provider.write(Invite(["wire@acme.example"], MemberRole.STANDARD, None))
         after = await provider.read_state(Scope.of([AD1]))
     assert len(before.state.members) == 5 and before.state.grants
     assert len(result.request_ids) == 1 and result.request_ids[0]

@@ -8,30 +8,23 @@ many ran at once, and fails the calls it is told to (by op name and first argume
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from bcsync.errors import ApiError, BcsyncError, NotFoundError
 from bcsync.model import (
     AssetKey,
     AssetType,
-    FinanceRole,
     Grant,
     Member,
-    MemberRole,
     MemberStatus,
     Partner,
     PartnerShare,
     State,
 )
-from bcsync.providers.base import (
+from bcsync.operations import (
     MAX_INVITE_EMAILS,
     MAX_SHARE_ASSETS,
-    ReadResult,
-    Scope,
-    WriteResult,
-)
-from bcsync.schedule import (
     Assign,
     Invite,
     Params,
@@ -42,6 +35,7 @@ from bcsync.schedule import (
     Unshare,
     UpdateMember,
 )
+from bcsync.providers.base import ReadResult, Scope, WriteResult
 
 
 def _by_user_id(state: State, user_id: str) -> Member:
@@ -160,44 +154,22 @@ class FakeProvider:
     def ops(self) -> list[str]:
         return [name for name, _ in self.calls]
 
-    async def invite(
-        self,
-        emails: Sequence[str],
-        role: MemberRole,
-        finance_role: FinanceRole | None,
-        ad_accounts: Sequence[str] = (),
-        advertiser_role: str | None = None,
-    ) -> WriteResult:
-        params = Invite(tuple(emails), role, finance_role, tuple(ad_accounts), advertiser_role)
-        return await self._write("invite", ",".join(emails), params)
+    async def write(self, params: Params) -> WriteResult:
+        """The provider's one write entry point: `simulate` the step on the state."""
+        return await self._write(params.op.value, _subject(params), params)
 
-    async def update_member(
-        self, user_id: str, role: MemberRole, finance_role: FinanceRole | None
-    ) -> WriteResult:
-        params = UpdateMember(user_id, "", role, finance_role)
-        return await self._write("update_member", user_id, params)
 
-    async def remove_member(
-        self, *, user_id: str | None = None, email: str | None = None
-    ) -> WriteResult:
-        params = RemoveMember(email or "", user_id)
-        return await self._write("remove_member", user_id or email, params)
-
-    async def assign(self, user_id: str, asset: AssetKey, role: str) -> WriteResult:
-        return await self._write("assign", user_id, Assign(user_id, "", asset, role))
-
-    async def unassign(self, user_id: str, asset: AssetKey) -> WriteResult:
-        return await self._write("unassign", user_id, Unassign(user_id, "", asset))
-
-    async def share(self, partner_bc_id: str, asset_ids: Sequence[str], role: str) -> WriteResult:
-        params = Share(partner_bc_id, tuple(asset_ids), role)
-        return await self._write("share", partner_bc_id, params)
-
-    async def unshare(
-        self, partner_bc_id: str, asset_type: AssetType, asset_ids: Sequence[str]
-    ) -> WriteResult:
-        params = Unshare(partner_bc_id, asset_type, tuple(asset_ids))
-        return await self._write("unshare", partner_bc_id, params)
-
-    async def remove_partner(self, partner_bc_id: str) -> WriteResult:
-        return await self._write("remove_partner", partner_bc_id, RemovePartner(partner_bc_id))
+def _subject(params: Params) -> str:
+    """What a call is about, as `fail` keys name it: the emails, user id, partner..."""
+    match params:
+        case Invite(emails=emails):
+            return ",".join(emails)
+        case RemoveMember(email, user_id):
+            return user_id or email
+        case UpdateMember(user_id=user_id) | Assign(user_id=user_id) | Unassign(user_id=user_id):
+            return user_id
+        case Share(partner_bc_id=partner) | Unshare(partner_bc_id=partner):
+            return partner
+        case RemovePartner(partner_bc_id=partner):
+            return partner
+    raise AssertionError(f"unknown step parameters {params!r}")

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, replace
 from datetime import date
 
+import pytest
 from builders import AGENCY, BC, Entry, bc_config, bound, member, state
 
 from bcsync.access import (
@@ -14,6 +15,7 @@ from bcsync.access import (
     AccessRow,
     Kind,
     Observed,
+    Provenance,
     Status,
     build_report,
     explain_source,
@@ -71,8 +73,8 @@ def by_key(rows: list[AccessRow]) -> dict[tuple[str, str, str], AccessRow]:
 
 def test_offline_rows_come_from_config_with_sources_expiry_and_reason() -> None:
     report = build_report([desired_config()], None, NOW)
-    rows = by_key(report.rows)
-    assert report.offline and {r.status for r in report.rows} == {Status.CONFIG}
+    rows = by_key([r for r in report.rows if r.status is not Status.ADMIN_ROLE])
+    assert report.offline and {r.status for r in report.rows} == {Status.CONFIG, Status.ADMIN_ROLE}
     grant = rows[("bob@acme.com", "ad_accounts", EU.id)]
     assert (grant.role, grant.expires, grant.reason) == ("analyst", date(2027, 1, 31), "Q1 review")
     assert grant.sources == ("bcsync.yaml:44",)
@@ -83,7 +85,7 @@ def test_offline_rows_come_from_config_with_sources_expiry_and_reason() -> None:
     assert membership.role == "admin" and membership.kind is Kind.MEMBER
     share = rows[(AGENCY, "ad_accounts", US.id)]
     assert share.kind is Kind.PARTNER and share.principal_name == "agency-x (Agency X)"
-    assert len(report.rows) == 6
+    assert len(rows) == 6
 
 
 def test_every_difference_with_the_bc_is_marked() -> None:
@@ -134,7 +136,7 @@ def test_asset_group_access_and_named_unmanaged_assets_are_reported() -> None:
     ]
     assert grouped[0].sources == ("asset group Night shift (g1)",)
     text = report_text.render_text(report)
-    assert "Acme Legacy (7100000000000000009)" in text
+    assert "Acme Legacy (7100000000000000009)" in " ".join(text.split())  # however it wraps
     doc = json.loads(report_data.render_json(report))
     assert doc["business_centers"][0]["unmanaged_assets"] == [
         {"type": "ad_accounts", "id": "7100000000000000009", "name": "Acme Legacy"}
@@ -160,7 +162,7 @@ def test_html_escapes_config_values_and_needs_no_network() -> None:
     assert "<script>alert(1)" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "http://" not in page and "https://" not in page and "src=" not in page
-    assert page.count("<script>") == 1
+    assert page.count("<script>") == 2  # the table's script and the views'
 
 
 def test_csv_neutralises_formulas_and_markdown_escapes_cells() -> None:
@@ -173,5 +175,55 @@ def test_csv_neutralises_formulas_and_markdown_escapes_cells() -> None:
 
 def test_summary_counts_statuses() -> None:
     report = build_report([desired_config()], None, NOW)
-    assert report.counts() == {"config": 6}
-    assert "6 access entries in 1 Business Center(s)" in report_text.render_text(report)
+    assert report.counts() == {"config": 6, "admin role": 2}
+    assert "8 access entries in 1 Business Center(s)" in report_text.render_text(report)
+
+
+@pytest.mark.parametrize("width", [60, 80, 100, 160])
+def test_text_fits_the_width_it_is_given(width: int) -> None:
+    report = with_reason("a long reason that has to wrap onto more lines than one " * 3)
+    text = report_text.render_text(report, width)
+    assert max(len(line) for line in text.splitlines()) <= width
+    assert "bob@acme.com" in text  # an email is not split while other columns can give
+
+
+def test_fitted_wraps_a_long_cell_inside_its_column() -> None:
+    table = [["Who", "Asset"], ["bob@acme.com", "ad account with a very long name indeed"]]
+    head, row = report_text.fitted(table, 30)
+    assert head == ["Who           Asset"]
+    assert row == [
+        "bob@acme.com  ad account with",
+        "              a very long name",
+        "              indeed",
+    ]
+
+
+def test_provenance_cannot_break_out_of_its_csv_comment_or_html() -> None:
+    config = replace(desired_config(), name="Acme\n=HYPERLINK(1)\r</dd><script>x</script>")
+    prov = Provenance("0.1.0", "2026-11-25T00:00:00.000Z", "c" * 40, True)
+    report = build_report([config], None, NOW, prov)
+    lines = report_data.render_csv(report).splitlines()
+    head = lines[: lines.index(next(line for line in lines if not line.startswith("#")))]
+    assert len(head) == 4 and all(line.startswith("# ") for line in head)
+    assert lines[len(head)].startswith("BC id,")
+    assert "# Commit: " + "c" * 40 + " (uncommitted changes in the checkout)" in head
+    page = report_html.render_html(report)
+    assert "<script>x</script>" not in page and "&lt;script&gt;x" in page
+
+
+def test_the_report_uses_the_one_definition_of_managed_members() -> None:
+    """A declined invitee or former member is not a member: no 'not in config' row (apply
+    removes nothing), and a declared one is missing, not present with a role."""
+    actual = state(
+        [
+            bound("owner@acme.com", "admin"),
+            member("bob@acme.com", status="rejected"),  # declared, declined the invitation
+            member("gone@acme.com", "admin", status="unbound"),  # a former member
+        ],
+        [US, EU],
+    )
+    report = build_report([desired_config()], {BC: Observed(actual)}, NOW)
+    rows = by_key(report.rows)
+    assert ("gone@acme.com", BC_ASSET, BC) not in rows
+    bob = rows[("bob@acme.com", BC_ASSET, BC)]
+    assert (bob.status, bob.actual_role, bob.note) == (Status.MISSING, None, "invitation rejected")

@@ -101,3 +101,30 @@ def test_missing_or_odd_log_is_one_clear_error(tmp_path: Path) -> None:
         query(tmp_path / "nope.jsonl", AuditFilter())
     with pytest.raises(BcsyncError, match="not a regular file"):
         query(tmp_path, AuditFilter())
+
+
+NOON = datetime(2026, 11, 25, 12, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("today", datetime(2026, 11, 25, tzinfo=UTC)),
+        ("Yesterday", datetime(2026, 11, 24, tzinfo=UTC)),
+        ("7d", datetime(2026, 11, 18, 12, 30, tzinfo=UTC)),
+        ("2w", datetime(2026, 11, 11, 12, 30, tzinfo=UTC)),
+        ("3", datetime(2026, 11, 22, 12, 30, tzinfo=UTC)),
+        ("2026-11-01", datetime(2026, 11, 1, tzinfo=UTC)),
+        ("2026-11-01T10:00:00Z", datetime(2026, 11, 1, 10, tzinfo=UTC)),
+    ],
+)
+def test_since_reads_relative_windows_as_expiring_within_does(
+    text: str, expected: datetime
+) -> None:
+    assert auditquery.parse_when(text, NOON) == expected
+
+
+@pytest.mark.parametrize("text", ["last week", "7x", "-7d", "", "tomorrow"])
+def test_since_refuses_what_it_cannot_read(text: str) -> None:
+    with pytest.raises(ValueError):
+        auditquery.parse_when(text, NOON)

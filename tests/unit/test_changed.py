@@ -24,6 +24,7 @@ from bcsync.model import (
     State,
 )
 from bcsync.plan import Plan, checksum_of, make_plan
+from bcsync.refusal import RefusalKind
 from bcsync.render import json as render_json
 from bcsync.render import markdown, text
 
@@ -180,7 +181,10 @@ def test_a_scoped_plan_refuses_demoting_the_second_to_last_admin() -> None:
     config = bc_config(state(desired), policy=POLICY)
     scoped = make_plan(config, state(READ), scope=scope([OPS]))
     assert [c.key for c in scoped.changes if c.is_change] == [OPS]
-    assert any(OPS in r and "min_admins is 2" in r for r in scoped.refusals)
+    assert any(
+        r.kind is RefusalKind.ADMIN_FLOOR and r.subject.id == OPS and r.limit == "2"
+        for r in scoped.refusals
+    )
 
 
 def test_the_removal_limit_counts_members_the_scoped_read_did_not_list() -> None:
@@ -188,7 +192,9 @@ def test_the_removal_limit_counts_members_the_scoped_read_did_not_list() -> None
     read = [bound(OWNER, "admin"), bound(OPS, "admin"), *(bound(e) for e in gone)]
     config = bc_config(state(DESIRED[:2]), policy=POLICY)
     alone = make_plan(config, state(read), scope=scope(gone))
-    assert any("refusing to remove 12 of 14" in r for r in alone.refusals)
+    assert [(r.kind, r.count, r.total) for r in alone.refusals] == [
+        (RefusalKind.REMOVAL_LIMIT, 12, 14)
+    ]
     counted = make_plan(config, state(read), scope=scope(gone), unread_members=100)
     assert counted.refusals == ()
 

@@ -139,7 +139,7 @@ def test_policy_and_provider(full: BusinessCenterConfig) -> None:
     assert policy.min_admins == 2
     assert policy.required_admins == ("owner@acme.com",)
     assert policy.max_removals == RemovalLimit(10, percent=False)
-    assert policy.protected == ("owner@acme.com", "partner:agency-x")
+    assert policy.protected == ("owner@acme.com", "partner:7200000000000000009")
     assert policy.is_protected_partner(AGENCY, "agency-x")
     assert policy.ignore_members == ("*@tiktok-support.example",)
     assert full.provider.type is ProviderType.LOCAL

@@ -79,6 +79,15 @@ INVALID = [
     ("seed-on-tiktok-provider", 5, 3, "'seed' does not apply to the tiktok provider", "local", 1),
     # protection cannot be deleted with the block it protects
     ("protected-partner-undeclared", 10, 31, "protected partner 'agency-x' is not", "two", 1),
+    # identities, not spellings (README "Safety")
+    ("protected-partner-by-alias", 10, 31, "'agency-x' is named by its alias", "partner:72", 1),
+    ("protected-partner-retargeted", 9, 31, "'7200000000000000009' is not declared", "two", 1),
+    ("member-lookalike", 8, 3, "[U+043E CYRILLIC SMALL LETTER O at 1] looks like owner@", None, 1),
+    ("required-admin-lookalike", 10, 21, "U+043E CYRILLIC SMALL LETTER O at 1] looks", None, 2),
+    ("member-invisible-character", 8, 3, "ops@acme.com\\u200b [U+200B ZERO WIDTH SPACE", None, 1),
+    ("member-bidi-control", 8, 3, "[U+202E RIGHT-TO-LEFT OVERRIDE at 1]", None, 1),
+    ("member-trailing-dot", 8, 3, "bob@acme.com. is not a deliverable address", None, 1),
+    ("member-ligature", 8, 3, "[U+FB01 LATIN SMALL LIGATURE FI at 1] holds compat", "invisible", 1),
     ("protected-member-undeclared", 10, 31, "'ownr@acme.com' is not declared", "two", 1),
     # an ignored admin is no admin: it neither counts nor may be declared
     ("ignored-admin-not-counted", 5, 1, "1 admin(s) declared; the default", None, 2),

@@ -52,7 +52,7 @@ def test_every_duplicate_key_is_reported() -> None:
         (b"a: &x [*x]\n", "recursive alias *x"),
         (b"? [a]\n: b\n", "a mapping key must be a plain string"),
         (b"a: &k k\n*k : v\n", "an alias cannot be used as a mapping key"),
-        (b"a: " + b"[" * 80 + b"]" * 80 + b"\n", "nesting deeper than 64 levels"),
+        (b"a: " + b"[" * 80 + b"]" * 80 + b"\n", "nested more than 64 levels deep"),
         (b"a: !!set {x}\n", "unsupported YAML tag"),
         (b"a: !!python/name:os.system x\n", "unsupported YAML tag"),
         (b"b: {x: 1}\na:\n  <<: 5\n", "a merge key '<<' needs a mapping"),

@@ -32,6 +32,7 @@ from bcsync.reconcile import (
     plan_all,
     progress_of,
 )
+from bcsync.refusal import Act, Refusal, RefusalKind, Subject, SubjectKind
 from bcsync.schedule import schedule
 
 Doc = dict[str, Any]
@@ -164,11 +165,22 @@ async def _plan(config: BusinessCenterConfig, provider: FakeProvider, **kw: bool
     return await plan_all([config], {BC: provider}, **kw)
 
 
+REMOVAL_REFUSED = Refusal(
+    RefusalKind.REMOVAL_LIMIT,
+    Subject(SubjectKind.ENTRIES),
+    Act.REMOVE,
+    count=9,
+    total=10,
+    limit="25%",
+    override="--allow-removals",
+)
+
+
 async def test_a_refused_or_other_config_plan_is_never_a_remainder(tmp_path: Path) -> None:
     reviewed, provider, config = await half_applied(tmp_path)
     (rest,) = await fresh([config], {BC: provider})
     for other in (
-        replace(reviewed, refusals=("refusing to remove 9 of 10",)),
+        replace(reviewed, refusals=(REMOVAL_REFUSED,)),
         replace(reviewed, config_digest="sha256:" + "f" * 64),
         replace(reviewed, config_digest=""),
     ):
@@ -226,7 +238,7 @@ EDITS: dict[str, Callable[[Doc], None]] = {
     "steps swapped": swap_steps,
     "the remaining change altered": alter_remaining,
     "another BC": lambda d: d.update(bc_id="7099999999999999999"),
-    "a refusal emptied into one": lambda d: d.update(refusals=["refusing everything"]),
+    "a refusal emptied into one": lambda d: d.update(refusals=[REMOVAL_REFUSED.to_json()]),
 }
 
 

@@ -472,7 +472,7 @@ def test_a_pending_invitation_is_revoked_by_email_alone() -> None:
 
 
 def test_pending_invitees_grants_are_deferred_not_waiting() -> None:
-    """DESIGN 6: a pending member waits; its grants are *deferred* and not counted as waiting."""
+    """A pending member waits; its grants are *deferred* and not counted as waiting."""
     desired = (member(BOB), grant(US, BOB, "analyst"), grant(CAT, BOB, "admin"))
     plan = make_plan(config(desired), actual(member(BOB, status="pending")))
     causes = {c.id: c.cause for c in plan.changes}

@@ -1,4 +1,4 @@
-"""The import graph: the core does no I/O, and nothing imports the CLI (DESIGN.md section 2)."""
+"""The import graph: the core does no I/O, and nothing imports the CLI (ARCHITECTURE.md)."""
 
 from __future__ import annotations
 
@@ -14,12 +14,17 @@ CORE_PATTERNS = (
     "changed.py",  # what a `plan --changed` reads: two desired States compared
     "diff.py",
     "schedule.py",
+    "operations.py",  # each write operation's typed parameters, shared by plans and providers
     "plan.py",
     "safety.py",
+    "refusal.py",  # a guard's verdict as data, and its words
+    "emails.py",  # the accepted form of an address and its confusable skeleton
     "render/*.py",
     "config/rules.py",
     "config/build.py",
+    "config/addresses.py",
     "config/document.py",  # the Document type rules and build read
+    "files/marks.py",  # positions in a YAML document, shared by config and seed files
     "providers/base.py",
     "access.py",  # the access matrix, expiry and `why` findings behind the auditors' views
     "expiry.py",
@@ -181,5 +186,53 @@ def test_commands_run_coroutines_through_run_async() -> None:
         and node.func.attr == "run"
         and isinstance(node.func.value, ast.Name)
         and node.func.value.id == "asyncio"
+    ]
+    assert offenders == []
+
+
+# Auditor features read and report; none of them may reach the code that writes a BC.
+AUDITOR_MODULES = (
+    "access",
+    "access_diff",
+    "auditquery",
+    "drift",
+    "drift_read",
+    "expiry",
+    "gitrev",
+    "history",
+    "observe",
+    "origins",
+    "revisions",
+    "story",
+    "why",
+)
+WRITERS = {"bcsync.apply", "bcsync.reconcile", "bcsync.planfile"}
+
+
+@pytest.mark.parametrize("name", AUDITOR_MODULES)
+def test_auditor_features_never_apply(name: str) -> None:
+    found = {n for _, n in imports(PACKAGE / f"{name}.py")}
+    assert not {n for n in found if n in WRITERS or n.rsplit(".", 1)[0] in WRITERS}
+
+
+PLAN_MODULES = {"bcsync.plan", "bcsync.apply", "bcsync.reconcile", "bcsync.safety", "bcsync.diff"}
+
+
+@pytest.mark.parametrize(
+    "path", sorted((PACKAGE / "providers").rglob("*.py")), ids=lambda p: p.name
+)
+def test_providers_know_nothing_of_plans(path: Path) -> None:
+    """A provider performs one operation at a time; which plan it belongs to is not its business."""
+    found = {n for _, n in imports(path)}
+    assert not {n for n in found if n in PLAN_MODULES or n.rsplit(".", 1)[0] in PLAN_MODULES}
+
+
+def test_files_import_neither_the_client_nor_the_emulator() -> None:
+    """`bcsync.files` sits below config, planfile and the emulator: it imports none of them."""
+    offenders = [
+        f"{path.name}:{line}: {name}"
+        for path in sorted((PACKAGE / "files").glob("*.py"))
+        for line, name in imports(path)
+        if name.split(".")[0] == "bcsync" and not name.startswith("bcsync.files")
     ]
     assert offenders == []

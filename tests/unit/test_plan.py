@@ -25,6 +25,7 @@ from bcsync.model import (
     State,
 )
 from bcsync.plan import Plan, Summary, checksum_of, make_plan, order
+from bcsync.refusal import RefusalKind
 from bcsync.schedule import Invite, Op
 
 STUDIO = "7200000000000000010"
@@ -221,10 +222,12 @@ def test_guards_give_a_verdict_without_changing_what_runs() -> None:
     config = bc_config(state(desired), policy=Policy(min_admins=1))
     refused = make_plan(config, state(actual))
     allowed = make_plan(config, state(actual), allow_removals=True)
-    assert len(refused.refusals) == 1 and "--allow-removals" in refused.refusals[0]
+    (refusal,) = refused.refusals
+    assert (refusal.kind, refusal.override) == (RefusalKind.REMOVAL_LIMIT, "--allow-removals")
     assert allowed.refusals == ()
     assert refused.steps == allowed.steps
-    assert refused.to_json()["refusals"] == list(refused.refusals)
+    assert refused.to_json()["refusals"] == [refusal.to_json()]
+    assert Plan.from_json(refused.to_json()).refusals == refused.refusals
 
 
 def test_warnings_are_the_changes_a_reviewer_should_check() -> None:

@@ -34,6 +34,7 @@ from bcsync.model import (
     State,
 )
 from bcsync.plan import Plan, checksum_of, make_plan, order
+from bcsync.refusal import Act, Refusal, RefusalKind, Subject, SubjectKind
 from bcsync.render import json as render_json
 from bcsync.render import markdown, text
 from bcsync.schedule import schedule
@@ -636,17 +637,27 @@ def test_schema_rejects_an_oversized_invite(validator: jsonschema.Draft202012Val
     assert list(validator.iter_errors(doc)) != []
 
 
+PROTECTED_OWNER = Refusal(
+    RefusalKind.PROTECTED,
+    Subject(SubjectKind.MEMBER, "owner@acme.com", user_id="6900000000000000001"),
+    Act.REMOVE,
+)
+
+
 def test_a_refused_plan_says_so_first_in_every_view() -> None:
-    refused = replace(acme_plan(), refusals=("refusing to remove protected member owner@acme.com",))
+    refused = replace(acme_plan(), refusals=(PROTECTED_OWNER,))
+    sentence = PROTECTED_OWNER.sentence()
+    assert "owner@acme.com" in sentence and "6900000000000000001" in sentence
     md = markdown.render([refused])
     caution = md.index("Refused by the safety guards")
     assert caution < md.index("**Plan:")
-    assert "refusing to remove protected member owner@acme.com" in md
+    assert markdown.escape(sentence) in md
     out = text.render([refused])
     assert "Refused by the safety guards" in out
-    assert "refusing to remove protected member owner@acme.com" in out
+    assert sentence in out
     doc = make_document([refused])
-    assert doc["plans"][0]["refusals"] == list(refused.refusals)
+    assert doc["plans"][0]["refusals"] == [PROTECTED_OWNER.to_json()]
+    assert doc["plans"][0]["refusals"][0]["override"] is None
 
 
 def test_config_reasons_and_expiries_reach_every_view() -> None:
@@ -682,3 +693,46 @@ def test_csv_cells_never_start_a_formula(value: str) -> None:
 
     line = csv_text(["a"], [[value]]).splitlines()[1]
     assert line.lstrip('"').startswith("'"), line
+
+
+def lookalike_plan() -> Plan:
+    """A plan inviting an address with a Cyrillic "о", refused because the BC has owner@a.com."""
+    lookalike = "\u043ewner@a.com"
+    desired = State(
+        ACME,
+        members={
+            "owner@a.com": Member("owner@a.com", MemberRole.ADMIN),
+            lookalike: Member(lookalike, MemberRole.STANDARD),
+        },
+    )
+    actual = State(
+        ACME,
+        members={
+            "owner@a.com": Member(
+                "owner@a.com", MemberRole.ADMIN, status=MemberStatus.BOUND, user_id="u1"
+            )
+        },
+    )
+    config = BusinessCenterConfig(
+        "bcsync.yaml", ACME, "Acme", ProviderSettings(), Policy(min_admins=1), desired, DIGEST
+    )
+    return make_plan(config, actual)
+
+
+def test_every_view_shows_a_non_ascii_emails_code_points(
+    validator: jsonschema.Draft202012Validator,
+) -> None:
+    plan = lookalike_plan()
+    (refusal,) = plan.refusals
+    assert refusal.kind is RefusalKind.LOOKALIKE
+    points = "U+043E CYRILLIC SMALL LETTER O at 1"
+    out = text.render([plan])
+    md = markdown.render([plan])
+    # The change line and the refusal both name the code points, in text and in Markdown.
+    assert out.count(points) >= 2 and md.count(points) >= 2
+    doc = json.loads(render_json.dumps(make_document([plan])))
+    assert list(validator.iter_errors(doc)) == []
+    (invite,) = [c for c in doc["plans"][0]["changes"] if c["action"] == "create"]
+    assert invite["target"]["email_code_points"] == points
+    assert points in doc["plans"][0]["refusals"][0]["message"]
+    assert [Plan.from_json(p) for p in doc["plans"]] == [plan]

@@ -32,6 +32,7 @@ from bcsync.model import (
     Partner,
     PartnerShare,
     Policy,
+    RemovalLimit,
     State,
 )
 from bcsync.plan import make_plan
@@ -225,4 +226,91 @@ def test_the_verdict_does_not_depend_on_allow_removals_except_for_the_limit(
     strict = make_plan(config, actual).refusals
     lenient = make_plan(config, actual, allow_removals=True).refusals
     assert set(lenient) <= set(strict)
-    assert all("--allow-removals" in r for r in set(strict) - set(lenient))
+    assert all(r.override == "--allow-removals" for r in set(strict) - set(lenient))
+    assert all(r.override is None for r in lenient)
+
+
+# -- the removal limit -----------------------------------------------------------------------
+
+MANY = (*(f"m{i}@acme.com" for i in range(12)), "bot@support.example", "ops@support.example")
+
+
+@st.composite
+def crowded_states(draw: st.DrawFn) -> State:
+    """A BC with joined, pending, declined, former and ignored members (up to 14)."""
+    members = []
+    for email in MANY:
+        status = draw(st.sampled_from([None, *MemberStatus]))
+        if status is None:
+            continue
+        user_id = f"uid-{email}" if status in (MemberStatus.BOUND, MemberStatus.UNBOUND) else None
+        members.append(Member(email, draw(roles), draw(finances), status, user_id))
+    # Grants are read for whoever the BC lists on a declared asset: former members' too.
+    listed = [m.email for m in members if m.user_id]
+    partners, shares = draw(partners_and_shares())
+    return as_state(members, draw(grants_of(listed)), partners, shares)
+
+
+@st.composite
+def keeping_some(draw: st.DrawFn, actual: State) -> State:
+    """A desired state that keeps a random part of the BC (so the plan removes the rest)."""
+    kept = [
+        Member(e, m.role, m.finance_role)
+        for e, m in actual.members.items()
+        if not e.endswith("support.example") and draw(st.booleans())
+    ]
+    emails = {m.email for m in kept}
+    grants = [g for g in actual.grants.values() if g.member in emails and draw(st.booleans())]
+    partners = [p for p in actual.partners.values() if draw(st.booleans())]
+    ids = {p.bc_id for p in partners}
+    shares = [s for s in actual.shares.values() if s.partner in ids and draw(st.booleans())]
+    return as_state(kept, grants, partners, shares)
+
+
+def managed_entries(state: State) -> set[object]:
+    """What the removal limit is about, defined here apart from the code: joined or invited,
+    not ignored members, their grants, partners and shares."""
+    members = {
+        e
+        for e, m in state.members.items()
+        if m.status in (MemberStatus.BOUND, MemberStatus.PENDING) and not e.endswith("example")
+    }
+    return {
+        *(("member", e) for e in members),
+        *(("grant", k) for k, g in state.grants.items() if g.member in members),
+        *(("partner", p) for p in state.partners),
+        *(("share", k) for k in state.shares),
+    }
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    data=st.data(),
+    actual=crowded_states(),
+    limit=st.one_of(
+        st.builds(RemovalLimit, st.integers(0, 100).map(float)),
+        st.builds(RemovalLimit, st.integers(0, 6).map(float), st.just(False)),
+    ),
+    floor=st.integers(0, 12),
+)
+def test_an_accepted_plan_removes_no_more_than_max_removals(
+    data: st.DataObject, actual: State, limit: RemovalLimit, floor: int
+) -> None:
+    """Whatever the BC holds (pending, declined, former, ignored members), a plan the guards
+    accept removes at most `max_removals` of the managed entries that exist."""
+    desired = data.draw(keeping_some(actual))
+    policy = Policy(
+        min_admins=0, max_removals=limit, removal_threshold_floor=floor, ignore_members=IGNORE
+    )
+    plan = make_plan(bc_config(desired, policy=policy), actual)
+    if plan.refusals:
+        return
+    state = actual
+    for step in plan.steps:
+        state = simulate(state, step.params)
+    existing = managed_entries(actual)
+    removed = existing - managed_entries(state)
+    if len(existing) >= floor:
+        assert limit.allows(len(removed), len(existing)), (
+            f"removed {len(removed)} of {len(existing)} under {limit}: {sorted(map(str, removed))}"
+        )

@@ -22,10 +22,9 @@ from bcsync.model import (
     PartnerShare,
     Policy,
 )
+from bcsync.operations import MAX_INVITE_EMAILS, MAX_SHARE_ASSETS, PARAMS_OF
 from bcsync.plan import order
-from bcsync.providers.base import MAX_INVITE_EMAILS, MAX_SHARE_ASSETS
 from bcsync.schedule import (
-    OP_OF,
     Assign,
     Invite,
     Op,
@@ -267,8 +266,9 @@ EVERY_OP: list[Params] = [
 
 
 def test_every_params_type_has_one_op() -> None:
-    assert set(OP_OF) == {type(p) for p in EVERY_OP}
-    assert sorted(OP_OF.values()) == sorted(Op)
+    assert set(PARAMS_OF.values()) == {type(p) for p in EVERY_OP}
+    assert sorted(PARAMS_OF) == sorted(Op)
+    assert all(PARAMS_OF[p.op] is type(p) for p in EVERY_OP)
 
 
 @pytest.mark.parametrize("params", EVERY_OP, ids=lambda p: type(p).__name__)
@@ -277,7 +277,7 @@ def test_params_json_round_trip(params: Params) -> None:
     text = json.dumps(step.to_json())
     back = Step.from_json(json.loads(text))
     assert back == step
-    assert back.op is OP_OF[type(params)]
+    assert back.op is params.op
     assert params_from_json(step.op, params_to_json(params)) == params
 
 

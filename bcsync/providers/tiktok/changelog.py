@@ -1,6 +1,6 @@
 """The BC activity log, `GET /changelog/get/`: who changed what, and when.
 
-Not in TikTok's SDK; documented by third-party clients (sdk-verified.md section 9): filtering
+Not in TikTok's SDK; documented by third-party clients of the API: filtering
 {start_date, end_date} as YYYY-MM-DD in UTC (both or neither), 50 entries a page, newest first,
 `changelog_list[]{time, activity_type, operator_id, activity_log}`. A server that does not serve
 it answers an error code or HTTP 404; callers treat that as "no activity log", not a failure.

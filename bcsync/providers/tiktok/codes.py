@@ -1,7 +1,8 @@
 """TikTok return codes -> what the client does and what it raises.
 
-The groups follow the SDK's code table (`tiktok_business/tiktok_code.py`, summarised in
-sdk-verified.md section 10); the SDK gives only constant names, so the actions are read from them.
+The groups follow the SDK's code table (`tiktok_business/tiktok_code.py` in
+tiktok/tiktok-business-api-sdk); the SDK gives only constant names, so the actions are read
+from them.
 """
 
 from __future__ import annotations

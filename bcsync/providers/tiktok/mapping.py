@@ -47,7 +47,7 @@ ROLE_FIELD: Mapping[AssetType, str] = {
 # asset/admin/get's relation_status; REJECT is listed by the SDK but marked invalid.
 ASSET_STATUS_WIRE: Mapping[str, AssetStatus] = {s.value.upper(): s for s in AssetStatus}
 
-# /bc/asset/member/get/ accepts only these asset types (wire contract 3.3).
+# /bc/asset/member/get/ accepts only these asset types (the SDK specification of that endpoint).
 PER_ASSET_TYPES: frozenset[AssetType] = frozenset(
     {AssetType.AD_ACCOUNT, AssetType.CATALOG, AssetType.LEAD_FORM}
 )

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from bcsync.model import AssetKey, AssetType, FinanceRole, MemberRole
+from bcsync.operations import Params
 from bcsync.providers.base import ReadResult, Scope, WriteResult
 from bcsync.providers.tiktok import read, write
 from bcsync.providers.tiktok.client import TikTokClient
@@ -27,49 +25,6 @@ class TikTokProvider:
         """Read members, declared assets, their grants, partners and our shares with them."""
         return await read.read_state(self.client, self.bc_id, scope, strategy=self.strategy)
 
-    async def invite(
-        self,
-        emails: Sequence[str],
-        role: MemberRole,
-        finance_role: FinanceRole | None,
-        ad_accounts: Sequence[str] = (),
-        advertiser_role: str | None = None,
-    ) -> WriteResult:
-        """Invite up to 50 emails with one role, optionally granting ad accounts."""
-        return await write.invite(
-            self.client, self.bc_id, emails, role, finance_role, ad_accounts, advertiser_role
-        )
-
-    async def update_member(
-        self, user_id: str, role: MemberRole, finance_role: FinanceRole | None
-    ) -> WriteResult:
-        """Set a joined member's role, and finance role unless None (the API cannot clear one)."""
-        return await write.update_member(self.client, self.bc_id, user_id, role, finance_role)
-
-    async def remove_member(
-        self, *, user_id: str | None = None, email: str | None = None
-    ) -> WriteResult:
-        """Remove a joined member (by user id) or revoke a pending invitation (by email)."""
-        return await write.remove_member(self.client, self.bc_id, user_id=user_id, email=email)
-
-    async def assign(self, user_id: str, asset: AssetKey, role: str) -> WriteResult:
-        """Give a joined member a role on one asset (also changes an existing role)."""
-        return await write.assign(self.client, self.bc_id, user_id, asset, role)
-
-    async def unassign(self, user_id: str, asset: AssetKey) -> WriteResult:
-        """Take one asset away from a joined member."""
-        return await write.unassign(self.client, self.bc_id, user_id, asset)
-
-    async def share(self, partner_bc_id: str, asset_ids: Sequence[str], role: str) -> WriteResult:
-        """Share up to 50 ad accounts with a partner BC with one role."""
-        return await write.share(self.client, self.bc_id, partner_bc_id, asset_ids, role)
-
-    async def unshare(
-        self, partner_bc_id: str, asset_type: AssetType, asset_ids: Sequence[str]
-    ) -> WriteResult:
-        """Stop sharing assets with a partner."""
-        return await write.unshare(self.client, self.bc_id, partner_bc_id, asset_type, asset_ids)
-
-    async def remove_partner(self, partner_bc_id: str) -> WriteResult:
-        """Remove a partner BC."""
-        return await write.remove_partner(self.client, self.bc_id, partner_bc_id)
+    async def write(self, params: Params) -> WriteResult:
+        """Perform the one operation `params` names, verified after an ambiguous failure."""
+        return await write.perform(self.client, self.bc_id, params)

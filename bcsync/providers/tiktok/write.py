@@ -6,8 +6,10 @@ failure reads the BC and resends only the part that is still missing. The same r
 partial success (20001: which items took effect is never assumed) and "already done" answers
 (40012 NO_UPDATE, 40050 DUPLICATED_REQUEST: success only if the BC shows it).
 
-The body builders (`*_body`) are separate so the conformance tests can check them against the
-SDK's specification without a server.
+Each operation is one function taking its typed parameters (`bcsync.operations`): the wire call
+and how to verify it sit side by side, and `WRITERS` is the one table `perform` (the provider's
+single write entry point) dispatches through. The body builders (`*_body`) are separate so the
+conformance tests can check them against the SDK's specification without a server.
 """
 
 from __future__ import annotations
@@ -17,8 +19,21 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from bcsync.errors import AmbiguousWriteError, NotFoundError, ProviderError
-from bcsync.model import AssetKey, AssetType, FinanceRole, MemberRole, MemberStatus
-from bcsync.providers.base import MAX_INVITE_EMAILS, MAX_SHARE_ASSETS, WriteResult
+from bcsync.model import AssetKey, FinanceRole, MemberRole, MemberStatus
+from bcsync.operations import (
+    MAX_INVITE_EMAILS,
+    MAX_SHARE_ASSETS,
+    Assign,
+    Invite,
+    Params,
+    RemoveMember,
+    RemovePartner,
+    Share,
+    Unassign,
+    Unshare,
+    UpdateMember,
+)
+from bcsync.providers.base import WriteResult
 from bcsync.providers.tiktok import mapping
 from bcsync.providers.tiktok.client import TikTokClient
 from bcsync.providers.tiktok.codes import AlreadyDoneError, PartialSuccessError
@@ -91,16 +106,10 @@ async def _check(
         ) from None
 
 
-async def invite(
-    client: TikTokClient,
-    bc_id: str,
-    emails: Sequence[str],
-    role: MemberRole,
-    finance_role: FinanceRole | None,
-    ad_accounts: Sequence[str] = (),
-    advertiser_role: str | None = None,
-) -> WriteResult:
+async def invite(client: TikTokClient, bc_id: str, op: Invite) -> WriteResult:
     """Invite up to 50 emails; never resends to an email that became a member or pending."""
+    emails, role, finance_role = op.emails, op.role, op.finance_role
+    ad_accounts, advertiser_role = op.ad_accounts, op.advertiser_role
     wanted = [e.strip().lower() for e in emails]
     _check_batch("emails", wanted, MAX_INVITE_EMAILS)
     _check_batch("ad accounts", ad_accounts, MAX_SHARE_ASSETS, allow_empty=True)
@@ -117,18 +126,13 @@ async def invite(
     return await write_verified(client, wanted, send, missing)
 
 
-async def update_member(
-    client: TikTokClient,
-    bc_id: str,
-    user_id: str,
-    role: MemberRole,
-    finance_role: FinanceRole | None,
-) -> WriteResult:
+async def update_member(client: TikTokClient, bc_id: str, op: UpdateMember) -> WriteResult:
     """Set a joined member's role, and finance role when one is given.
 
     `finance_role=None` leaves the finance role as it is: the API has no value that clears one
     (the plan shows such a change as one bcsync cannot make).
     """
+    user_id, role, finance_role = op.user_id, op.role, op.finance_role
     body = update_member_body(bc_id, user_id, role, finance_role)
 
     async def missing(batch: list[str]) -> list[str]:
@@ -188,10 +192,9 @@ def assign_body(bc_id: str, user_id: str, asset: AssetKey, role: str) -> dict[st
     }
 
 
-async def remove_member(
-    client: TikTokClient, bc_id: str, *, user_id: str | None = None, email: str | None = None
-) -> WriteResult:
+async def remove_member(client: TikTokClient, bc_id: str, op: RemoveMember) -> WriteResult:
     """Remove a joined member by user id, or revoke a pending invitation by email."""
+    user_id, email = op.user_id, op.email
     if not user_id and not email:
         raise ValueError("remove_member needs a user_id or an email")
     address = {"user_id": user_id} if user_id else {"user_email": str(email).strip().lower()}
@@ -214,10 +217,9 @@ async def remove_member(
     )
 
 
-async def assign(
-    client: TikTokClient, bc_id: str, user_id: str, asset: AssetKey, role: str
-) -> WriteResult:
+async def assign(client: TikTokClient, bc_id: str, op: Assign) -> WriteResult:
     """Give a joined member a role on one asset; assigning again changes the role."""
+    user_id, asset, role = op.user_id, op.asset, op.role
     body = assign_body(bc_id, user_id, asset, role)
     wanted = mapping.role_from_wire(asset.type, mapping.role_to_wire(asset.type, role))
 
@@ -230,8 +232,9 @@ async def assign(
     )
 
 
-async def unassign(client: TikTokClient, bc_id: str, user_id: str, asset: AssetKey) -> WriteResult:
+async def unassign(client: TikTokClient, bc_id: str, op: Unassign) -> WriteResult:
     """Take one asset away from a joined member."""
+    user_id, asset = op.user_id, op.asset
     body = {
         "bc_id": bc_id,
         "user_id": user_id,
@@ -248,10 +251,9 @@ async def unassign(client: TikTokClient, bc_id: str, user_id: str, asset: AssetK
     )
 
 
-async def share(
-    client: TikTokClient, bc_id: str, partner_bc_id: str, asset_ids: Sequence[str], role: str
-) -> WriteResult:
+async def share(client: TikTokClient, bc_id: str, op: Share) -> WriteResult:
     """Share up to 50 ad accounts with a partner (adding it), or change their role."""
+    partner_bc_id, asset_ids, role = op.partner_bc_id, op.asset_ids, op.role
     ids = [str(a) for a in asset_ids]
     _check_batch("ad accounts", ids, MAX_SHARE_ASSETS)
     body = {
@@ -271,14 +273,9 @@ async def share(
     return await write_verified(client, ids, send, missing)
 
 
-async def unshare(
-    client: TikTokClient,
-    bc_id: str,
-    partner_bc_id: str,
-    asset_type: AssetType,
-    asset_ids: Sequence[str],
-) -> WriteResult:
+async def unshare(client: TikTokClient, bc_id: str, op: Unshare) -> WriteResult:
     """Stop sharing assets with a partner, 50 ids a call."""
+    partner_bc_id, asset_type, asset_ids = op.partner_bc_id, op.asset_type, op.asset_ids
     ids = [str(a) for a in asset_ids]
     body = {
         "bc_id": bc_id,
@@ -302,8 +299,9 @@ async def unshare(
     return WriteResult(tuple(request_ids), note)
 
 
-async def remove_partner(client: TikTokClient, bc_id: str, partner_bc_id: str) -> WriteResult:
+async def remove_partner(client: TikTokClient, bc_id: str, op: RemovePartner) -> WriteResult:
     """Remove a partner BC."""
+    partner_bc_id = op.partner_bc_id
     body = {"bc_id": bc_id, "partner_id": partner_bc_id}
 
     async def missing(batch: list[str]) -> list[str]:
@@ -311,6 +309,28 @@ async def remove_partner(client: TikTokClient, bc_id: str, partner_bc_id: str) -
 
     sender = _sender(client, "bc/partner/delete/", body)
     return await write_verified(client, [partner_bc_id], sender, missing)
+
+
+Writer = Callable[[TikTokClient, str, Any], Awaitable[WriteResult]]
+# The one dispatch table: each operation's parameters type -> the function that performs it.
+WRITERS: dict[type[Params], Writer] = {
+    Invite: invite,
+    UpdateMember: update_member,
+    RemoveMember: remove_member,
+    Assign: assign,
+    Unassign: unassign,
+    Share: share,
+    Unshare: unshare,
+    RemovePartner: remove_partner,
+}
+
+
+async def perform(client: TikTokClient, bc_id: str, params: Params) -> WriteResult:
+    """The provider's one write entry point: the writer `params`' type names."""
+    writer = WRITERS.get(type(params))
+    if writer is None:
+        raise TypeError(f"no writer for {type(params).__name__}")
+    return await writer(client, bc_id, params)
 
 
 async def _shared(client: TikTokClient, bc_id: str, partner_bc_id: str) -> dict[str, str]:
