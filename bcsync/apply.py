@@ -95,13 +95,15 @@ async def execute(
     audit: AuditLog,
     concurrency: int = 8,
     on_step: ProgressCallback | None = None,
+    digest: str | None = None,
 ) -> ApplyResult:
-    """Run every step of `plan` in stage order; never raises for a failed step."""
+    """Run every step of `plan` in stage order; never raises for a failed step. Audit records
+    name `digest` (the reviewed plan this is all or part of), else the plan's own checksum."""
     result = ApplyResult(plan)
     by_id = {c.id: c for c in plan.changes}
     semaphore = asyncio.Semaphore(max(1, concurrency))
     aborted: str | None = None
-    checksum = plan.checksum()
+    checksum = digest or plan.checksum()
 
     def record(res: StepResult) -> None:
         res.changes = tuple(by_id[c] for c in res.step.changes if c in by_id)

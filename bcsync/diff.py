@@ -173,6 +173,7 @@ def noop_reason(cause: NoopCause, subject: str) -> str:
             f"the API cannot clear {subject}'s finance role; remove it in Business Center, "
             "or declare it in config"
         ),
+        NoopCause.APPLIED_NOT_VISIBLE: "applied (the audit log says so), not yet visible",
     }[cause]
 
 

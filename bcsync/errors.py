@@ -41,6 +41,7 @@ class ExitCode(IntEnum):
     CHANGES_PENDING = 2
     CONFIG_INVALID = 3
     REFUSED = 4
+    NOT_YET_VISIBLE = 5  # apply: every change made, some not yet visible to reads
     USAGE = 64
     INTERNAL = 70
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bcsync import safety
+from bcsync.applied import Ledger, settle
 from bcsync.change import WARNING_CAUSES, Action, Change, Kind, NoopCause
 from bcsync.changed import ChangedScope, restrict
 from bcsync.diff import diff
@@ -206,13 +207,20 @@ def make_plan(
     allow_removals: bool = False,
     scope: ChangedScope | None = None,
     unread_members: int = 0,
+    applied: Ledger | None = None,
 ) -> Plan:
-    """Diff, order, batch and guard: the plan for one BC (only `scope`'s entries, if given)."""
+    """Diff, order, batch and guard: the plan for one BC (only `scope`'s entries, if given).
+
+    Changes the `applied` ledger holds as made become explained no-ops: a read that lags
+    behind the writes must not make them twice (bcsync.applied).
+    """
     # A scoped plan (`--changed`) read only part of the BC: both sides are cut to the scope
     # before diffing, so nothing outside it is ever removed for being absent from the read.
     # The guards still see the whole read (every admin) and count the members it did not list.
     compared = config if scope is None else replace(config, desired=restrict(config.desired, scope))
     changes = order(diff(compared, actual if scope is None else restrict(actual, scope)))
+    if applied is not None:
+        changes = order(settle(config.bc_id, changes, applied))
     steps = schedule(changes)
     warnings = (
         *config.warnings,

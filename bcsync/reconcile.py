@@ -23,6 +23,7 @@ from typing import Any
 import filelock
 from deepdiff import DeepDiff
 
+from bcsync.applied import Ledger
 from bcsync.apply import ApplyResult, ProgressCallback, execute
 from bcsync.audit import AuditLog
 from bcsync.change import Change
@@ -55,8 +56,10 @@ async def plan_one(
     *,
     allow_removals: bool = False,
     scope: ChangedScope | None = None,
+    applied: Ledger | None = None,
 ) -> PlannedBC:
-    """Read one BC (only `scope`'s members and partners, if given) and plan it."""
+    """Read one BC (only `scope`'s members and partners, if given) and plan it; what the
+    `applied` ledger holds as made is not made again (bcsync.applied)."""
     wanted = Scope.of_state(config.desired)
     if scope is not None:  # `--changed`: a narrowed read, a plan of that scope only
         wanted = replace(wanted, members=scope.members, partners=scope.partners)
@@ -68,6 +71,7 @@ async def plan_one(
         allow_removals=allow_removals,
         scope=scope,
         unread_members=read.unread_members,
+        applied=applied,
     )
     return PlannedBC(config, read, plan)
 
@@ -78,6 +82,7 @@ async def plan_all(
     *,
     allow_removals: bool = False,
     scopes: Mapping[str, ChangedScope | None] | None = None,
+    applied: Ledger | None = None,
 ) -> list[PlannedBC]:
     """Plan every BC, reading them concurrently; `scopes` narrows some BCs (by BC id)."""
     scoped = scopes or {}
@@ -85,7 +90,11 @@ async def plan_all(
         await asyncio.gather(
             *(
                 plan_one(
-                    c, providers[c.bc_id], allow_removals=allow_removals, scope=scoped.get(c.bc_id)
+                    c,
+                    providers[c.bc_id],
+                    allow_removals=allow_removals,
+                    scope=scoped.get(c.bc_id),
+                    applied=applied,
                 )
                 for c in configs
             )
@@ -113,6 +122,7 @@ async def plan_each(
     *,
     allow_removals: bool = False,
     scopes: Mapping[str, ChangedScope | None] | None = None,
+    applied: Ledger | None = None,
 ) -> tuple[list[PlannedBC], list[FailedBC]]:
     """Plan every BC, a few at a time; one that fails is set aside and the others go on.
 
@@ -130,6 +140,7 @@ async def plan_each(
                     providers[config.bc_id],
                     allow_removals=allow_removals,
                     scope=scoped.get(config.bc_id),
+                    applied=applied,
                 )
             except ProviderError as err:
                 return FailedBC(config, err)
@@ -417,12 +428,25 @@ async def apply_planned(
     audit: AuditLog,
     concurrency: int = 8,
     on_step: ProgressCallback | None = None,
+    digests: Mapping[str, str] | None = None,
 ) -> list[ApplyResult]:
-    """Apply several BCs' plans concurrently (they share the per-app rate limiter)."""
+    """Apply several BCs' plans concurrently (they share the per-app rate limiter).
+
+    `digests`: the reviewed plan's checksum per BC, which the audit records name even when only
+    what remains of it runs, so the ledger knows every change of that plan (bcsync.applied).
+    """
+    named = digests or {}
     return list(
         await asyncio.gather(
             *(
-                execute(plan, provider, audit=audit, concurrency=concurrency, on_step=on_step)
+                execute(
+                    plan,
+                    provider,
+                    audit=audit,
+                    concurrency=concurrency,
+                    on_step=on_step,
+                    digest=named.get(plan.bc_id),
+                )
                 for plan, provider in planned
             )
         )

@@ -10,6 +10,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +40,16 @@ if TYPE_CHECKING:
     from bcsync.model import BusinessCenterConfig
     from bcsync.plan import Plan
     from bcsync.reconcile import FailedBC, PlannedBC, Reviewed
+    from bcsync.settle import Visibility
+
+
+audit_log_option = click.option(
+    "--audit-log",
+    type=click.Path(dir_okay=False),
+    help="The audit log apply appends to, and reads as the ledger of what it applied "
+    "(default: STATE_DIR/audit.jsonl).",
+)
+SETTLE_SECONDS = 120.0
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -210,6 +221,7 @@ def changed_scopes(
 @allow_removals_option
 @changed_option
 @base_option
+@audit_log_option
 @now_option
 @state_dir_option
 def plan(
@@ -220,6 +232,7 @@ def plan(
     allow_removals: bool,
     changed: bool,
     base: str | None,
+    audit_log: str | None,
     now: str | None,
     state_dir: str | None,
 ) -> int:
@@ -234,9 +247,13 @@ def plan(
     Business Center only the members and partners whose desired state differs, plus every admin
     and the member count for the guards; the plan says it is scoped. `bcsync plan` (without
     --changed) or `bcsync drift` reads everything.
+
+    A change the audit log records as applied in the last 120 s, and that no read has confirmed
+    yet, is shown as "applied at T, not yet visible" and is not planned again (reads may lag
+    writes; see "Consistency" in the README).
     """
 
-    from bcsync import planfile
+    from bcsync import ledger, planfile
     from bcsync.plan import raise_if_refused
     from bcsync.providers import open_providers
     from bcsync.reconcile import plan_each
@@ -245,13 +262,16 @@ def plan(
     configs = load_configs(paths, now)
     scopes = changed_scopes(paths, configs, changed, base, now)
     state = resolve_state_dir(state_dir, configs)
+    log = Path(audit_log) if audit_log else state / "audit.jsonl"
+    applied = ledger.load(log, now=datetime.now(UTC), window=SETTLE_SECONDS)
 
     async def go() -> tuple[list[PlannedBC], list[FailedBC]]:
         async with open_providers(configs, state_dir=state) as providers:
             with _reading(configs):
                 return await plan_each(
-                    configs, providers, allow_removals=allow_removals, scopes=scopes
-                )
+                    configs, providers, allow_removals=allow_removals, scopes=scopes,
+                    applied=applied,
+                )  # fmt: skip
 
     planned, failed = run_async(go)
     if failed and not planned:
@@ -353,10 +373,15 @@ def configs_of_plan(
 @allow_removals_option
 @changed_option
 @base_option
+@audit_log_option
 @click.option(
-    "--audit-log",
-    type=click.Path(dir_okay=False),
-    help="Append audit records here (default: STATE_DIR/audit.jsonl).",
+    "--settle-timeout",
+    type=click.FloatRange(0, 3600),
+    default=SETTLE_SECONDS,
+    show_default=True,
+    metavar="SECONDS",
+    help="After writing, read back what changed until it shows, for at most SECONDS (0: skip). "
+    "Changes still unseen then are reported 'applied, not yet visible' (exit 5).",
 )
 @click.option(
     "--parallelism",
@@ -384,6 +409,7 @@ def apply(
     changed: bool,
     base: str | None,
     audit_log: str | None,
+    settle_timeout: float,
     parallelism: int,
     lock_timeout: float,
     now: str | None,
@@ -434,9 +460,12 @@ def apply(
     state = resolve_state_dir(state_dir, configs)
     audit_path = Path(audit_log) if audit_log else state / "audit.jsonl"
     with locks([c.bc_id for c in configs], timeout=lock_timeout):
-        run = _Apply(configs, state, reviewed, allow_removals, auto_approve, parallelism, scopes)
-        results = run_async(lambda: run.go(audit_path))
-    code = report_results(results, audit_path)
+        run = _Apply(
+            configs, state, reviewed, allow_removals, auto_approve, parallelism, scopes,
+            settle_timeout,
+        )  # fmt: skip
+        results, seen = run_async(lambda: run.go(audit_path))
+    code = report_results(results, audit_path, seen)
     raise_if_some_failed(run.failed, len(configs), "applied")
     return code
 
@@ -452,21 +481,44 @@ class _Apply:
     auto_approve: bool
     parallelism: int
     scopes: Mapping[str, ChangedScope | None] | None = None  # `--changed` or a saved scoped plan
+    settle_timeout: float = SETTLE_SECONDS
     failed: list[FailedBC] = field(default_factory=list)  # BCs that could not be planned
 
-    async def go(self, audit_path: Path) -> list[ApplyResult]:
+    async def go(self, audit_path: Path) -> tuple[list[ApplyResult], list[Visibility]]:
+        from bcsync import ledger
         from bcsync.audit import AuditLog
         from bcsync.providers import open_providers
+        from bcsync.providers.tiktok.client import RetryPolicy
         from bcsync.reconcile import Progress, apply_planned, check_apply, plan_each
+        from bcsync.settle import already_applied, reviewed_digests
 
         color = use_color()
-        async with open_providers(self.configs, state_dir=self.state) as providers:
+        digests = reviewed_digests(self.reviewed)
+        # How long reads may lag is TikTok's, not this run's: a shorter --settle-timeout makes
+        # this run wait less, never trusts a read sooner.
+        applied = ledger.load(
+            audit_path,
+            now=datetime.now(UTC),
+            window=max(self.settle_timeout, SETTLE_SECONDS),
+            digests=set(digests.values()),
+        )
+        when = already_applied(self.reviewed, applied)
+        if when is not None:
+            click.echo(
+                f"Already applied at {when:%Y-%m-%d %H:%M:%S} UTC: the audit log records every "
+                "change of the reviewed plan as made. Nothing was read or sent."
+            )
+            return [], []
+        # A write whose answer was lost is read back for as long as apply reads back its writes.
+        retry = RetryPolicy(settle_seconds=self.settle_timeout)
+        async with open_providers(self.configs, state_dir=self.state, retry=retry) as providers:
             with _reading(self.configs):
                 planned, self.failed = await plan_each(
                     self.configs,
                     providers,
                     allow_removals=self.allow_removals,
                     scopes=self.scopes,
+                    applied=applied,
                 )
             # A reviewed plan runs whole or not at all; otherwise the others go on.
             if self.failed and (self.reviewed is not None or not planned):
@@ -481,18 +533,43 @@ class _Apply:
             if not any(p.has_changes for p in plans):
                 done = any(v.progress is Progress.DONE for v in progress)
                 click.echo("Already applied: nothing to do." if done else "Nothing to apply.")
-                return []
+                return [], []
             if self.reviewed is None and not self.auto_approve:
                 confirm_apply()
             audit = AuditLog(audit_path, context=audit_context(self.configs))
             total = sum(len(p.changes) for p in plans)
             with _progress(total, color) as on_step, audit:
-                return await apply_planned(
+                results = await apply_planned(
                     [(p, providers[p.bc_id]) for p in plans],
                     audit=audit,
                     concurrency=self.parallelism,
                     on_step=on_step,
+                    digests=digests,
                 )
+                seen = await self._read_back(planned, results, providers, audit, digests)
+            return results, seen
+
+    async def _read_back(
+        self,
+        planned: Sequence[PlannedBC],
+        results: Sequence[ApplyResult],
+        providers: Mapping[str, Any],
+        audit: Any,
+        digests: Mapping[str, str],
+    ) -> list[Visibility]:
+        """Read back what the apply made until it shows (settle.py); record what was seen."""
+        from bcsync.settle import confirm_visible, visibility_records
+
+        if self.settle_timeout <= 0:
+            return []
+        if any(r.results for r in results):
+            echo_err(f"Reading back the changes (up to {self.settle_timeout:g} s)…")
+        seen = await confirm_visible(planned, results, providers, timeout=self.settle_timeout)
+        for result, visibility in zip(results, seen, strict=True):
+            for record in visibility_records(result, visibility, digests.get(result.plan.bc_id)):
+                audit.write(record)
+        audit.sync()
+        return seen
 
 
 def confirm_apply() -> None:
@@ -533,7 +610,9 @@ def change_line(change: Change, outcome: str) -> str:
     return f"{text}: {words.get(outcome, outcome)}"
 
 
-def report_results(results: Sequence[ApplyResult], audit_path: Path) -> int:
+def report_results(
+    results: Sequence[ApplyResult], audit_path: Path, seen: Sequence[Visibility] = ()
+) -> int:
     if not results:
         return 0
     color = use_color()
@@ -547,6 +626,16 @@ def report_results(results: Sequence[ApplyResult], audit_path: Path) -> int:
             for change in step_result.changes:
                 click.echo(f"  {change_line(change, step_result.outcome.value)}")
             click.echo(f"    {step_result.error}")
+    unseen = [c for v in seen for c in v.not_visible]
+    for visibility in seen:
+        if visibility.confirmed and visibility.settled:
+            count = len(visibility.confirmed)
+            click.echo(f"  confirmed by a read: {count} change(s) ({visibility.waited:g} s)")
+        for change in visibility.not_visible:
+            click.echo(
+                f"  {change_line(change, 'succeeded')}; applied, not yet visible after "
+                f"{visibility.waited:g} s"
+            )
     click.echo(f"Audit log: {audit_path}")
     if failed:
         echo_err(
@@ -554,6 +643,13 @@ def report_results(results: Sequence[ApplyResult], audit_path: Path) -> int:
             "apply again to finish the reviewed plan."
         )
         return int(ExitCode.RUNTIME)
+    if unseen:
+        echo_err(
+            f"{len(unseen)} change(s) applied but not yet visible to reads. TikTok's reads may "
+            "lag its writes: a plan made now shows them as 'applied, not yet visible' and does "
+            "not make them again; check later with `bcsync plan`."
+        )
+        return int(ExitCode.NOT_YET_VISIBLE)
     return 0
 
 

@@ -95,6 +95,15 @@ db_option = click.option(
     type=AcceptAfter(),
     help="Accept invitations after SECONDS, or never (default: the seed's setting).",
 )
+@click.option(
+    "--read-lag",
+    type=click.FloatRange(min=0, max=3600),
+    default=0.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Reads see the state as of SECONDS ago; writes take effect at once (eventual "
+    "consistency, to rehearse re-runs and retries).",
+)
 @click.option("--access-log", is_flag=True, help="Print one line per request.")
 def serve(
     seed: Path | None,
@@ -104,6 +113,7 @@ def serve(
     control: bool,
     reseed: bool,
     accept_invites_after: float | None,
+    read_lag: float,
     access_log: bool,
     **fault_options: Any,
 ) -> None:
@@ -121,7 +131,7 @@ def serve(
         faults = _faults(fault_options)
         app = create_app(
             db, seed, control=control, faults=faults, invite_accept_after=accept_invites_after,
-            reset=reseed,
+            reset=reseed, read_lag=read_lag,
         )  # fmt: skip
         emu = app.state.emulator
         try:
@@ -173,6 +183,8 @@ def _describe(emu: Any, seed: Path | None, db: Path, url: str, control: bool, fa
     changed = {k: v for k, v in faults.to_dict().items() if v not in (0, 0.0, None)}
     changed.pop("hang_seconds", None)
     click.echo(f"  faults    {', '.join(f'{k}={v}' for k, v in changed.items()) or 'none'}")
+    if emu.replica is not None:
+        click.echo(f"  reads     lag {emu.replica.lag:g} s behind writes")
     where = seed if seed else "the seed file"
     click.echo(f"  tokens    send a user's `token` from {where} as the Access-Token header;")
     for bc in emu.business_centers():

@@ -38,6 +38,7 @@ from .errors import (
     EmulatorError,
 )
 from .faults import Draw, FaultInjector, Faults, gateway_page, throttle_message
+from .lag import AfterPage, Replica, check_lag
 from .params import Params, parse_body
 from .seed import load_seed
 from .store import Store, snapshot
@@ -84,6 +85,7 @@ class Emulator:
         faults: Faults,
         invite_accept_after: float | None,
         clock: Callable[[], float],
+        read_lag: float = 0.0,
     ) -> None:
         self.store = store
         self.seed_source = seed
@@ -96,6 +98,9 @@ class Emulator:
         self._ids = itertools.count(1)
         self.created = False  # whether create_app built the database from the seed
         self.invite_accept_after = self._accept_after()
+        self.replica: Replica | None = None
+        self.after_page: list[AfterPage] = []
+        self.set_read_lag(read_lag)
 
     # -- the interface other modules use -------------------------------------------------------
 
@@ -121,7 +126,22 @@ class Emulator:
             "total": sum(self._counts.values()),
             "throttled": self._throttled,
             "by_endpoint": dict(sorted(self._counts.items())),
+            "read_lag": self.replica.lag if self.replica else 0.0,
+            "writes_not_yet_visible": self.replica.pending if self.replica else 0,
         }
+
+    def set_read_lag(self, seconds: float) -> None:
+        """Reads see the state as of SECONDS ago from now on (0: at once); see lag.py."""
+        seconds = check_lag(seconds)
+        if self.replica is not None:
+            self.replica.close()
+            self.replica = None
+        if seconds:
+            self.replica = Replica(self.store, seconds)
+
+    def _journal(self, at: float, replay: Callable[[Any], Any]) -> None:
+        if self.replica is not None:
+            self.replica.record(at, replay)
 
     def set_faults(self, faults: Faults) -> None:
         """Switch faults at runtime; restarts the random sequence from `faults.seed`."""
@@ -129,8 +149,11 @@ class Emulator:
 
     def accept_invitation(self, bc_id: str, email: str, accept: bool = True) -> str:
         """Settle a pending invitation as the invitee would; the new relation_status."""
+        now = self.clock()
         with self.store.transaction(write=True) as tx:
-            return members.settle_invitation(tx, bc_id, email, accept, self.clock())
+            status = members.settle_invitation(tx, bc_id, email, accept, now)
+        self._journal(now, lambda tx: members.settle_invitation(tx, bc_id, email, accept, now))
+        return status
 
     def snapshot(self) -> dict[str, Any]:
         """The current world in the seed's shape, without tokens."""
@@ -143,13 +166,18 @@ class Emulator:
         if source is None:
             raise EmulatorError("no seed to reset from")
         self.store.create(load_seed(source), self.clock())
+        if self.replica is not None:
+            self.replica.restart(self.store)
+        self.after_page.clear()
         self._counts.clear()
         self._throttled = 0
         self.injector.configure(self.injector.faults)
         self.invite_accept_after = self._accept_after()
 
     def close(self) -> None:
-        """Close the database."""
+        """Close the database (and the replica)."""
+        if self.replica is not None:
+            self.replica.close()
         self.store.close()
 
     # -- serving --------------------------------------------------------------------------------
@@ -183,6 +211,8 @@ class Emulator:
             else:
                 raw = dict(request.query_params)
             data = self._run(endpoint, token, raw, draw, arrived)
+            if not endpoint.write and self.after_page:
+                self._after_page(endpoint, raw)
             # Lost response: committed, but the answer is lost on the way [inferred: a 502/504
             # from the gateway, at once; a client that wants a hang uses timeout_rate].
             if endpoint.write and draw.lost_status:
@@ -195,11 +225,19 @@ class Emulator:
             return self.envelope(INTERNAL, INTERNAL_MESSAGE, {})
 
     def _run(
-        self, endpoint: Endpoint, token: str, raw: Mapping[str, Any], draw: Draw, arrived: float
+        self,
+        endpoint: Endpoint,
+        token: str,
+        raw: Mapping[str, Any],
+        draw: Draw,
+        arrived: float | None = None,  # when the request reached the server (None: now)
     ) -> Any:
         now = self.clock()
         self._settle_due(now)
-        with self.store.transaction(write=endpoint.write) as tx:
+        store = self.store
+        if self.replica is not None and not endpoint.write:
+            store = self.replica.catch_up(now)  # a lagging read: the replica, as of `lag` ago
+        with store.transaction(write=endpoint.write) as tx:
             user = tx.user_by_token(token)
             if user is None:
                 raise ApiFailure(TOKEN_INVALID, TOKEN_INVALID_MESSAGE)
@@ -210,7 +248,30 @@ class Emulator:
                 code = code or APP_QPS_LIMIT
                 raise ApiFailure(code, over_limit or throttle_message(code))
             params = Params(raw, from_query=not endpoint.write)
-            return endpoint.handler(Call(tx, user, params, now))
+            data = endpoint.handler(Call(tx, user, params, now))
+        if endpoint.write:
+            self._journal(now, lambda tx: _replay(tx, endpoint, token, raw, now))
+        return data
+
+    def _after_page(self, endpoint: Endpoint, raw: Mapping[str, Any]) -> None:
+        """Another admin's changes right after the page a hook names: the first such hook, spent."""
+        page = str(raw.get("page", "1"))
+        hook = next(
+            (h for h in self.after_page if h.path == endpoint.path and str(h.page) == page), None
+        )
+        if hook is None:
+            return
+        self.after_page.remove(hook)
+        with self.store.transaction() as tx:
+            actor = tx.user_by_email(hook.actor)
+        if actor is None or not actor["token"]:
+            raise EmulatorError(f"after-page: no user {hook.actor} with a token")
+        quiet = Draw(0.0, False, None, None, None)
+        for call in hook.calls:
+            target = ENDPOINTS.get(str(call["path"]).strip("/") + "/")
+            if target is None or not target.write:
+                raise EmulatorError(f"after-page: {call['path']} is not a write endpoint")
+            self._run(target, actor["token"], dict(call.get("body") or {}), quiet)
 
     def _settle_due(self, now: float) -> None:
         after = self.invite_accept_after
@@ -224,6 +285,7 @@ class Emulator:
         if due:
             with self.store.transaction(write=True) as tx:
                 members.accept_due_invitations(tx, now, after)
+            self._journal(now, lambda tx: members.accept_due_invitations(tx, now, after))
 
     def envelope(self, code: int, message: str, data: Any) -> JSONResponse:
         request_id = f"{datetime.now(UTC):%Y%m%d%H%M%S}{next(self._ids):08X}{secrets.token_hex(4)}"
@@ -238,6 +300,8 @@ class Emulator:
             ("POST", "faults"): self._control_faults,
             ("POST", "invitations/accept"): self._control_accept,
             ("GET", "stats"): lambda _: self.stats(),
+            ("POST", "read-lag"): self._control_read_lag,
+            ("POST", "after-page"): self._control_after_page,
         }
         action = actions.get((request.method, request.path_params["path"]))
         if action is None:
@@ -259,12 +323,27 @@ class Emulator:
         self.set_faults(self.injector.faults.merged(body))
         return self.injector.faults.to_dict()
 
+    def _control_read_lag(self, body: dict[str, Any]) -> dict[str, Any]:
+        self.set_read_lag(body.get("seconds"))  # type: ignore[arg-type]  # checked there
+        return {"read_lag": self.replica.lag if self.replica else 0.0}
+
+    def _control_after_page(self, body: dict[str, Any]) -> dict[str, Any]:
+        hook = AfterPage.from_json(body)
+        self.after_page.append(hook)
+        return {"path": hook.path, "page": hook.page, "calls": len(hook.calls)}
+
     def _control_accept(self, body: dict[str, Any]) -> dict[str, Any]:
         bc_id, email, accept = body.get("bc_id"), body.get("email"), body.get("accept", True)
         if not isinstance(bc_id, str) or not isinstance(email, str) or not isinstance(accept, bool):
             raise EmulatorError('expected {"bc_id": "...", "email": "...", "accept": true|false}')
         status = self.accept_invitation(bc_id, email, accept)
         return {"bc_id": bc_id, "email": email.lower(), "relation_status": status}
+
+
+def _replay(tx: Any, endpoint: Endpoint, token: str, raw: Mapping[str, Any], now: float) -> None:
+    """A committed write, run again on the replica as the same caller at the same time."""
+    user = tx.user_by_token(token)
+    endpoint.handler(Call(tx, user, Params(raw, from_query=False), now))
 
 
 async def _control_body(request: Request) -> dict[str, Any]:
@@ -310,6 +389,7 @@ def create_app(
     invite_accept_after: float | None = None,
     reset: bool = False,
     clock: Callable[[], float] | None = None,
+    read_lag: float = 0.0,
 ) -> Starlette:
     """The emulator as an ASGI app; `app.state.emulator` is its Emulator.
 
@@ -334,6 +414,7 @@ def create_app(
             faults=faults or Faults(),
             invite_accept_after=invite_accept_after,
             clock=clock,
+            read_lag=read_lag,
         )
     except BaseException:
         store.close()

@@ -287,6 +287,11 @@ class Store:
                 raise
             self._conn.execute("COMMIT")
 
+    def copy_to(self, other: Store) -> None:
+        """Make OTHER an exact copy of this database (SQLite's online backup)."""
+        with self._lock, other._lock:
+            self._conn.backup(other._conn)
+
     def is_initialised(self) -> bool:
         """Whether the file holds an emulator database; raise EmulatorError for a foreign one."""
         with self.transaction() as tx:

@@ -33,7 +33,11 @@ BC_ID = "7000000000000000001"
 TOKEN = "bench-admin-token"
 WIRE = {"ADVERTISER": "ad_accounts", "CATALOG": "catalogs"}
 ROLES = {"ADVERTISER": ["ADMIN", "OPERATOR", "ANALYST"], "CATALOG": ["ADMIN", "AD_PROMOTE"]}
-MEMBER_PAGE, LIST_PAGE, ASSET_MEMBER_PAGE = 50, 50, 20
+# The page sizes the provider asks for and the emulator answers (the member list's cap is 20).
+MEMBER_PAGE, LIST_PAGE, ASSET_MEMBER_PAGE = 20, 50, 20
+# Reading consistently (page 1 again for a list of several pages) may cost this much over the
+# minimum on a Business Center nobody changes (issue 23).
+QUIET_READ_TARGET = 1.02
 
 
 def pages(count: int, size: int) -> int:
@@ -100,10 +104,12 @@ def make_seed(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def min_calls(seed: dict[str, Any]) -> tuple[int, dict[str, str]]:
-    """The fewest calls a correct read needs: lists, shares, and per type the cheaper strategy."""
+    """The fewest calls a correct read needs: lists, shares, and per type the cheaper strategy,
+    each page read once."""
     bc = seed["business_centers"][0]
     bound = [m["email"] for m in bc["members"] if m.get("status", "BOUND") == "BOUND"]
     calls = 1  # /bc/get/: the admin check
+    calls += 1 if bc["assets"].get("ADVERTISER") else 0  # the asset-group list (no groups here)
     calls += pages(len(bc["members"]), MEMBER_PAGE)
     calls += sum(pages(len(lst), LIST_PAGE) for lst in bc["assets"].values())
     calls += pages(len(bc["partners"]), LIST_PAGE)
@@ -257,11 +263,16 @@ def main() -> int:
         "wall_s": round(wall, 3),
         "qps": args.qps,
         "ratio_calls": round(result.calls / best, 3),
+        "quiet_read_call_ratio": round(result.calls / best, 4),
+        "quiet_read_target": QUIET_READ_TARGET,
         "ratio_wall": round(wall / (result.calls / args.qps), 3),
         "throttled": outcome["throttled"],
         "correct": outcome["correct"],
     }
-    return verdict(figures, [Target("correct", "==", True)])
+    return verdict(
+        figures,
+        [Target("correct", "==", True), Target("quiet_read_call_ratio", "<=", QUIET_READ_TARGET)],
+    )
 
 
 if __name__ == "__main__":

@@ -99,7 +99,7 @@ async def captured(tmp_path: Path) -> AsyncIterator[list[tuple[str, str, dict[st
                 token=TOKEN,
                 limiter=RateLimiter(RateLimit(qps=10_000, qpm=None, margin=0.0)),
                 base_url="http://conformance.local/open_api/v1.3/",
-                retry=RetryPolicy(attempts=2, base_delay=0.001, max_delay=0.002),
+                retry=RetryPolicy(attempts=2, base_delay=0.001, max_delay=0.002, settle_seconds=0),
                 in_process=True,
             )
             await exercise(client)

@@ -109,7 +109,13 @@ async def test_control_reset_and_stats(client: httpx.AsyncClient) -> None:
         client, "POST", "bc/member/invite/", asset_ids=[], bc_id=BC, emails=["gone@test.example"]
     )
     stats = (await client.get("/_emulator/stats")).json()
-    assert stats == {"total": 1, "throttled": 0, "by_endpoint": {API + "bc/member/invite/": 1}}
+    assert stats == {
+        "total": 1,
+        "throttled": 0,
+        "by_endpoint": {API + "bc/member/invite/": 1},
+        "read_lag": 0.0,
+        "writes_not_yet_visible": 0,
+    }
     reset = await client.post("/_emulator/reset")
     assert reset.json()["reset"] is True
     assert "gone@test.example" not in await members(client)

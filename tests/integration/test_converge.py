@@ -63,13 +63,21 @@ def test_a_rerun_after_a_successful_apply_is_already_applied(
     database = quickstart / ".bcsync" / "local" / "seed.yaml.db"
     before = snapshot(database)
 
-    for args in (
+    reviewed = (
         (str(plan_file),),
         (str(plan_file), "--checksum", checksum),
         (str(quickstart), "--plan", str(plan_file), "--checksum", checksum),
         (str(quickstart), "--plan", str(plan_file)),
-    ):
+    )
+    # The audit log records every change as made: nothing is read or sent (issue 23).
+    for args in reviewed:
         again = run(tmp_path, "apply", *args)
+        assert again.exit_code == 0, again.output
+        assert "Already applied at" in again.output and "Nothing was read" in again.output
+    # Without that log (another runner), a fresh read shows the plan made: already applied.
+    elsewhere = str(tmp_path / "other-audit.jsonl")
+    for args in reviewed:
+        again = run(tmp_path, "apply", *args, "--audit-log", elsewhere)
         assert again.exit_code == 0, again.output
         assert "already applied" in again.output and "12 reviewed changes" in again.output
     assert snapshot(database) == before

@@ -15,7 +15,7 @@ from bcsync.providers.tiktok.limiter import RateLimit, RateLimiter
 TOKEN = "tok-SECRET-do-not-leak"
 FAST = RetryPolicy(
     attempts=4, total_seconds=5.0, base_delay=0.001, max_delay=0.002, throttle_delay=0.0,
-    request_timeout=0.2, seed=7,
+    request_timeout=0.2, settle_seconds=0.05, seed=7,
 )  # fmt: skip
 UNLIMITED = RateLimit(qps=10_000, qpm=None, margin=0.0)
 

@@ -26,7 +26,7 @@ from bcsync.operations import (
 from bcsync.providers.base import Scope, WriteResult
 from bcsync.providers.tiktok.client import RetryPolicy
 from bcsync.providers.tiktok.provider import TikTokProvider
-from bcsync.providers.tiktok.write import VERIFIED
+from bcsync.providers.tiktok.write import LOST
 
 from .conftest import World
 from .fakes import TOKEN
@@ -40,7 +40,7 @@ SCOPE = Scope.of([AD1, AD2, AD3, CAT, SHOP, LEAD])
 X, Y = "7200000000000000009", "7200000000000000008"
 PATIENT = RetryPolicy(
     attempts=20, total_seconds=30, base_delay=0.001, max_delay=0.002, throttle_delay=0,
-    request_timeout=0.3, seed=3,
+    request_timeout=0.3, settle_seconds=0.05, seed=3,
 )  # fmt: skip
 
 
@@ -123,8 +123,8 @@ async def test_writes_converge_under_faults(
     assert guard.violations == []
     assert set(guard.invited) == {f"new{i}@acme.example" for i in range(60)}
     assert world.emulator.stats()["throttled"] > 0
-    assert any(r.note == VERIFIED for r in results), "no write met an ambiguous failure"
-    assert all(r.request_ids or r.note == VERIFIED for r in results)
+    assert any(r.note == LOST for r in results), "no write met an ambiguous failure"
+    assert all(r.request_ids or r.note == LOST for r in results)
     assert TOKEN not in caplog.text
 
 
@@ -133,7 +133,9 @@ async def test_a_hang_longer_than_the_deadline_is_verified(
 ) -> None:
     faults = Faults(timeout_rate=1.0, hang_seconds=10.0)
     world = make_world(every_kind(), faults=faults)
-    retry = RetryPolicy(attempts=2, base_delay=0.001, throttle_delay=0, request_timeout=0.05)
+    retry = RetryPolicy(
+        attempts=2, base_delay=0.001, throttle_delay=0, request_timeout=0.05, settle_seconds=0
+    )
     with pytest.raises(AmbiguousWriteError, match="checking what happened failed") as caught:
         await world.provider(retry=retry).write(
             Invite(["z@acme.example"], MemberRole.STANDARD, None)
@@ -145,14 +147,14 @@ async def test_lost_responses_are_verified_not_resent(make_world: Callable[..., 
     world = make_world(every_kind(), faults=Faults(lost_response_rate=1.0))
     provider = world.provider(retry=PATIENT)
     result = await provider.write(Invite(["z@acme.example"], MemberRole.STANDARD, None))
-    assert result.note == VERIFIED and result.request_ids == ()
+    assert result.note == LOST and result.request_ids == ()
     stats = world.emulator.stats()["by_endpoint"]
     assert stats["/open_api/v1.3/bc/member/invite/"] == 1
 
 
 async def test_persistent_5xx_on_a_write_ends_ambiguous(make_world: Callable[..., World]) -> None:
     world = make_world(every_kind(), faults=Faults(error_5xx_rate=1.0))
-    retry = RetryPolicy(attempts=3, base_delay=0.001, throttle_delay=0)
+    retry = RetryPolicy(attempts=3, base_delay=0.001, throttle_delay=0, settle_seconds=0.02)
     with pytest.raises(AmbiguousWriteError) as caught:
         await world.provider(retry=retry).write(Assign(uid(3), "", CAT, "admin"))
     assert isinstance(caught.value, BcsyncError) and TOKEN not in str(caught.value)
@@ -167,3 +169,73 @@ async def test_reads_converge_under_faults(make_world: Callable[..., World]) -> 
     assert noisy.calls > clean.calls
     assert world.emulator.stats()["total"] == noisy.calls
     assert BC in noisy.state.bc_id
+
+
+# ---- read lag: a lost answer is settled by reading until the write shows (issue 23) -----------
+
+LAGGED = RetryPolicy(
+    attempts=4, base_delay=0.02, max_delay=0.05, throttle_delay=0, request_timeout=1.0,
+    settle_seconds=3.0, seed=5,
+)  # fmt: skip
+
+
+def writes_to(world: World, path: str) -> int:
+    return int(world.emulator.stats()["by_endpoint"].get(f"/open_api/v1.3/{path}", 0))
+
+
+async def test_a_lost_invitation_is_read_back_through_the_lag_never_sent_twice(
+    make_world: Callable[..., World],
+) -> None:
+    world = make_world(every_kind(), faults=Faults(lost_response_rate=1.0), read_lag=0.3)
+    result = await world.provider(retry=LAGGED).write(
+        Invite(("z@acme.example",), MemberRole.STANDARD, None)
+    )
+    assert result.note == LOST
+    assert writes_to(world, "bc/member/invite/") == 1
+
+
+async def test_a_lost_removal_is_read_back_through_the_lag(
+    make_world: Callable[..., World],
+) -> None:
+    world = make_world(every_kind(), faults=Faults(lost_response_rate=1.0), read_lag=0.3)
+    result = await world.provider(retry=LAGGED).write(RemoveMember("user2@acme.example", uid(2)))
+    assert result.note == LOST
+    assert writes_to(world, "bc/member/delete/") == 1
+
+
+async def test_a_removal_sent_again_and_not_found_took_effect(
+    make_world: Callable[..., World],
+) -> None:
+    """No time to settle: the read still shows the member, the resend meets "not found"."""
+    world = make_world(every_kind(), faults=Faults(lost_response_rate=1.0), read_lag=60)
+    impatient = RetryPolicy(attempts=3, base_delay=0.001, throttle_delay=0, settle_seconds=0)
+    result = await world.provider(retry=impatient).write(RemoveMember("user2@acme.example", uid(2)))
+    assert result.note == LOST
+    assert writes_to(world, "bc/member/delete/") == 2
+
+
+class DropFirstWrite(httpx.AsyncBaseTransport):
+    """The first POST never reaches the API: the gateway answers 502 and nothing commits."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.dropped = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and not self.dropped:
+            self.dropped = True
+            return httpx.Response(502, text="<html>502 Bad Gateway</html>")
+        return await self.inner.handle_async_request(request)
+
+
+async def test_an_unseen_write_is_read_back_until_the_settle_time_then_sent_again(
+    make_world: Callable[..., World],
+) -> None:
+    world = make_world(every_kind(), wrap=DropFirstWrite)
+    policy = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.02, settle_seconds=0.2)
+    result = await world.provider(retry=policy).write(
+        Invite(("z@acme.example",), MemberRole.STANDARD, None)
+    )
+    assert result.request_ids  # the second invitation was answered
+    assert writes_to(world, "bc/member/invite/") == 1  # the first never arrived
+    assert writes_to(world, "bc/member/get/") > 2  # read back several times before resending

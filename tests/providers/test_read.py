@@ -141,7 +141,12 @@ async def test_paging_at_page_boundaries(
     assert len(result.state.grants) == members - 1
     grant_calls = max(1, -(-(members - 1) // 20)) if strategy is Strategy.PER_ASSET else members
     # bc, members (20 a page), ad accounts, partners, grants, asset groups.
-    assert result.calls == 1 + -(-members // 20) + 1 + 1 + grant_calls + 1
+    assert result.calls == 1 + consistent(-(-members // 20)) + 1 + 1 + grant_calls + 1
+
+
+def consistent(pages: int) -> int:
+    """The member list's calls: each page once, and page 1 again when there are several."""
+    return pages + (1 if pages > 1 else 0)
 
 
 @pytest.mark.parametrize(

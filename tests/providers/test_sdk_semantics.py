@@ -120,13 +120,14 @@ def short_member_pages(answers: list[int]) -> FakeApi:
 
 
 async def test_an_incomplete_list_is_read_again_then_refused() -> None:
-    api = short_member_pages([20, 20])
+    api = short_member_pages([20, 20, 20])
     with pytest.raises(IncompleteReadError) as caught:
         await fetch_members(api.client(), BC)
     err = caught.value
     assert err.exit_code == 1 and err.endpoint == "GET /bc/member/get/"
+    assert "changed while being read, 3 times" in err.message
     assert "returned 20 items but page_info.total_number says 30" in err.message
-    assert len(api.requests) == 2
+    assert len(api.requests) == 3
 
 
 async def test_a_list_complete_on_the_second_read_is_accepted() -> None:

@@ -23,7 +23,9 @@ from .test_factory import config, write_seed
 from .world import every_kind, uid
 
 AD1 = AssetKey(AssetType.AD_ACCOUNT, "7100000000000000001")
-QUICK = RetryPolicy(attempts=3, base_delay=0.001, throttle_delay=0, request_timeout=0.2, seed=1)
+QUICK = RetryPolicy(
+    attempts=3, base_delay=0.001, throttle_delay=0, request_timeout=0.2, settle_seconds=0, seed=1
+)
 
 
 def texts_of(err: BaseException) -> list[str]:

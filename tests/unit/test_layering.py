@@ -32,6 +32,7 @@ CORE_PATTERNS = (
     "access_diff.py",  # effective access gained and lost, and the history/drift data it feeds
     "revisions.py",
     "drift.py",
+    "applied.py",  # the ledger of applied changes (read from the audit log by ledger.py)
 )
 FORBIDDEN = ("httpx", "click", "yaml", "jsonschema", "sqlite3", "os", "time", "subprocess")
 # Calls that read a file or the clock, whatever was imported: `open(...)`, `x.read_text()`,

@@ -55,6 +55,9 @@ class RetryPolicy:
     # Enforced with asyncio as well, because in-process transports ignore httpx timeouts.
     request_timeout: float = 30.0
     connect_timeout: float = 10.0
+    # How long a write whose answer was lost is read back (with the backoff above) before it is
+    # sent again: TikTok promises no read-after-write consistency (write.py's docstring).
+    settle_seconds: float = 120.0
     seed: int | None = None
 
     def timeout(self) -> httpx.Timeout:
@@ -241,6 +244,10 @@ class TikTokClient:
         """Back off before the next round of a write that had to be verified."""
         await self._sleep(self._backoff(attempt, Verdict.TRANSIENT))
 
+    def now(self) -> float:
+        """The client's monotonic clock (virtual in tests)."""
+        return self._clock()
+
     async def get(self, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
         """GET one page; returns the envelope's `data`."""
         data, _ = await self._call("GET", path, params=encode_params(params), write=False)
@@ -258,10 +265,11 @@ class TikTokClient:
         page_size: int,
         fallback_page_size: int | None = None,
         list_key: str = "list",
+        confirm: bool = False,
     ) -> Listing:
-        """Every page of a list: page 1 first, then the rest concurrently."""
+        """Every page of a list: page 1 first, then the rest concurrently; checked (paging.py)."""
         pager = Pager(self.get, self._page_caps)
-        return await pager.fetch(path, params, page_size, fallback_page_size, list_key)
+        return await pager.fetch(path, params, page_size, fallback_page_size, list_key, confirm)
 
     async def _call(
         self,

@@ -13,7 +13,8 @@ declared ad accounts is returned beside the state, for reviewers, and never ente
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -107,7 +108,9 @@ async def check_admin(client: TikTokClient, bc_id: str) -> None:
 
 async def fetch_members(client: TikTokClient, bc_id: str) -> dict[str, Member]:
     """Every member of every relation status, keyed by lower-cased email."""
-    listing = await client.get_all("bc/member/get/", {"bc_id": bc_id}, page_size=MEMBER_PAGE)
+    listing = await client.get_all(
+        "bc/member/get/", {"bc_id": bc_id}, page_size=MEMBER_PAGE, confirm=True
+    )
     members: dict[str, Member] = {}
     for item in listing.items:
         mapping.merge_member(members, mapping.member_from_wire(item))
@@ -137,7 +140,9 @@ async def fetch_member_assets(
 
 async def fetch_partners(client: TikTokClient, bc_id: str) -> dict[str, Partner]:
     """Partner BCs by id."""
-    listing = await client.get_all("bc/partner/get/", {"bc_id": bc_id}, page_size=LIST_PAGE)
+    listing = await client.get_all(
+        "bc/partner/get/", {"bc_id": bc_id}, page_size=LIST_PAGE, confirm=True
+    )
     partners: dict[str, Partner] = {}
     for item in listing.items:
         pid = str(item.get("bc_id") or "")
@@ -176,11 +181,36 @@ async def _members_assets_grants(
         fetch_members(client, bc_id), list_assets(client, bc_id, scope.asset_types)
     )
     assets, unmanaged = split_declared(listed, scope)
-    grants, groups = await both(
+    (grants, gone), groups = await both(
         _grants(client, bc_id, types, members, assets, strategy),
         fetch_group_access(client, bc_id, scope, members),
     )
+    if gone:
+        members = await _without_the_departed(client, bc_id, members, gone)
+        grants = {k: g for k, g in grants.items() if g.member in members}
     return members, assets, unmanaged, grants, groups
+
+
+async def _without_the_departed(
+    client: TikTokClient, bc_id: str, members: dict[str, Member], gone: set[str]
+) -> dict[str, Member]:
+    """Members whose grants answered "not found" moments after the member list named them.
+
+    Someone removed them meanwhile: the list is read again to be sure, and the plan is made
+    from what is there. One still listed is an error of the API's, never of the config's.
+    """
+    now = await fetch_members(client, bc_id)
+    still = sorted(e for e in gone if e in now and now[e].status is MemberStatus.BOUND)
+    if still:
+        raise NotFoundError(
+            f"TikTok lists {', '.join(still)} as members of BC {bc_id} but says their assets "
+            "do not exist",
+            hint="the ids came from TikTok's own member list, not from the config: run again; "
+            "if it persists, report it with the request ids (--debug)",
+            endpoint="GET /bc/asset/get/",
+        )
+    log.info("%s left BC %s while it was read; planning without them", ", ".join(gone), bc_id)
+    return {e: m for e, m in members.items() if e not in gone}
 
 
 def split_declared(
@@ -231,10 +261,11 @@ async def _grants(
     members: Mapping[str, Member],
     assets: Mapping[AssetKey, Asset],
     forced: Strategy | None,
-) -> dict[GrantKey, Grant]:
+) -> tuple[dict[GrantKey, Grant], set[str]]:
+    """Grants on the declared assets, and the members who were gone when their grants were read."""
     bound = {m.user_id: m for m in members.values() if m.status is MemberStatus.BOUND and m.user_id}
     by_email = {m.email: m for m in bound.values()}
-    jobs = []
+    jobs: list[Coroutine[Any, Any, list[Grant] | Departed]] = []
     for asset_type in types:
         keys = sorted(k for k in assets if k.type is asset_type)
         if not keys or not bound:
@@ -253,10 +284,21 @@ async def _grants(
                 _grants_of_member(client, bc_id, asset_type, m, wanted) for m in bound.values()
             ]
     grants: dict[GrantKey, Grant] = {}
+    gone: set[str] = set()
     for batch in await run_all(jobs):
+        if isinstance(batch, Departed):
+            gone.add(batch.email)
+            continue
         for grant in batch:
             grants[grant.key] = grant
-    return grants
+    return grants, gone
+
+
+@dataclass(frozen=True, slots=True)
+class Departed:
+    """A member the member list named whose grants TikTok then said do not exist."""
+
+    email: str
 
 
 async def _grants_of_asset(
@@ -289,8 +331,11 @@ async def _grants_of_member(
     asset_type: AssetType,
     member: Member,
     wanted: frozenset[AssetKey],
-) -> list[Grant]:
-    held = await fetch_member_assets(client, bc_id, str(member.user_id), asset_type)
+) -> list[Grant] | Departed:
+    try:
+        held = await fetch_member_assets(client, bc_id, str(member.user_id), asset_type)
+    except NotFoundError:
+        return Departed(member.email)  # listed moments ago: removed meanwhile (checked above)
     return [
         Grant(asset=key, member=member.email, role=role)
         for asset_id, role in held.items()

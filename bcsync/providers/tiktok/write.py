@@ -6,6 +6,14 @@ failure reads the BC and resends only the part that is still missing. The same r
 partial success (20001: which items took effect is never assumed) and "already done" answers
 (40012 NO_UPDATE, 40050 DUPLICATED_REQUEST: success only if the BC shows it).
 
+TikTok promises nothing about reading your own writes, and a read served by a copy that lags
+would show a write that happened as missing. So the read is repeated with backoff until the write
+shows or `RetryPolicy.settle_seconds` pass (Terraform's AWS provider waits the same way after an
+IAM write), and only what is still missing then is sent again. A removal sent again and answered
+"not found" took effect the first time. Either way the result says "took effect; its answer was
+lost" (LOST), and one change never sends a second invitation email while its first may still
+be on its way into view.
+
 Each operation is one function taking its typed parameters (`bcsync.operations`): the wire call
 and how to verify it sit side by side, and `WRITERS` is the one table `perform` (the provider's
 single write entry point) dispatches through. The body builders (`*_body`) are separate so the
@@ -45,7 +53,7 @@ from bcsync.providers.tiktok.read import (
 )
 
 log = logging.getLogger("bcsync.providers.tiktok")
-VERIFIED = "verified by reading after an ambiguous failure"
+LOST = "took effect; its answer was lost (confirmed by reading)"
 PARTIAL = "verified by reading after a partial success (20001)"
 ALREADY_DONE = "TikTok said it was already done; confirmed by reading"
 T = TypeVar("T")
@@ -56,9 +64,13 @@ async def write_verified(
     items: Sequence[T],
     send: Callable[[list[T]], Awaitable[str]],
     missing: Callable[[list[T]], Awaitable[list[T]]],
+    *,
+    removal: bool = False,
 ) -> WriteResult:
-    """Send; after an ambiguous failure or a partial success (20001) read what is `missing` and
-    resend only that; "already done" (40012, 40050) counts only once a read confirms it."""
+    """Send; after an ambiguous failure or a partial success (20001) read what is `missing`,
+    until it shows or the settle time passes, and resend only what is still missing; "already
+    done" (40012, 40050) counts only once a read confirms it. For a `removal`, "not found" on a
+    resend means the first one took effect."""
     pending = list(items)
     ids: list[str] = []
     note: str | None = None
@@ -68,16 +80,20 @@ async def write_verified(
             ids.append(await send(pending))
             return WriteResult(request_ids=tuple(i for i in ids if i), note=note)
         except AlreadyDoneError as err:
-            if await _check(missing, pending, err):
+            if await _settle(client, missing, pending, err):
                 raise err from None
             return WriteResult(tuple(i for i in [*ids, err.request_id or ""] if i), ALREADY_DONE)
+        except NotFoundError:
+            if not (removal and note == LOST):
+                raise
+            return WriteResult(request_ids=tuple(i for i in ids if i), note=LOST)
         except (AmbiguousWriteError, PartialSuccessError) as err:
-            note, last = (VERIFIED if isinstance(err, AmbiguousWriteError) else PARTIAL), err
+            note, last = (LOST if isinstance(err, AmbiguousWriteError) else PARTIAL), err
             if isinstance(err, PartialSuccessError) and err.request_id:
                 ids.append(err.request_id)
-            log.info("%s; checking what happened (round %d)", err.message, attempt)
+            log.info("%s; reading what happened (round %d)", err.message, attempt)
             await client.pause(attempt)
-            pending = await _check(missing, pending, err)
+            pending = await _settle(client, missing, pending, err)
             if not pending:
                 return WriteResult(request_ids=tuple(i for i in ids if i), note=note)
     assert last is not None
@@ -88,6 +104,27 @@ async def write_verified(
         request_id=last.request_id,
         endpoint=last.endpoint,
     )
+
+
+async def _settle(
+    client: TikTokClient,
+    missing: Callable[[list[T]], Awaitable[list[T]]],
+    pending: list[T],
+    err: ProviderError,
+) -> list[T]:
+    """What is still missing once the write shows, or once `settle_seconds` have passed."""
+    deadline = client.now() + client.retry.settle_seconds
+    still = await _check(missing, pending, err)
+    rounds = 0
+    while still and client.now() < deadline:
+        rounds += 1
+        await client.pause(rounds)
+        still = await _check(missing, still, err)
+    if still and rounds:
+        log.info(
+            "%d item(s) still not visible after %d reads; sending them again", len(still), rounds
+        )
+    return still
 
 
 async def _check(
@@ -213,7 +250,7 @@ async def remove_member(client: TikTokClient, bc_id: str, op: RemoveMember) -> W
 
     target = str(user_id or email)
     return await write_verified(
-        client, [target], _sender(client, "bc/member/delete/", body), missing
+        client, [target], _sender(client, "bc/member/delete/", body), missing, removal=True
     )
 
 
@@ -247,7 +284,7 @@ async def unassign(client: TikTokClient, bc_id: str, op: Unassign) -> WriteResul
         return batch if asset.id in held else []
 
     return await write_verified(
-        client, [asset.id], _sender(client, "bc/asset/unassign/", body), missing
+        client, [asset.id], _sender(client, "bc/asset/unassign/", body), missing, removal=True
     )
 
 
@@ -293,7 +330,8 @@ async def unshare(client: TikTokClient, bc_id: str, op: Unshare) -> WriteResult:
     request_ids: list[str] = []
     note = None
     for start in range(0, len(ids), MAX_SHARE_ASSETS):
-        result = await write_verified(client, ids[start : start + MAX_SHARE_ASSETS], send, missing)
+        batch = ids[start : start + MAX_SHARE_ASSETS]
+        result = await write_verified(client, batch, send, missing, removal=True)
         request_ids += result.request_ids
         note = note or result.note
     return WriteResult(tuple(request_ids), note)
@@ -308,7 +346,7 @@ async def remove_partner(client: TikTokClient, bc_id: str, op: RemovePartner) ->
         return batch if partner_bc_id in await fetch_partners(client, bc_id) else []
 
     sender = _sender(client, "bc/partner/delete/", body)
-    return await write_verified(client, [partner_bc_id], sender, missing)
+    return await write_verified(client, [partner_bc_id], sender, missing, removal=True)
 
 
 Writer = Callable[[TikTokClient, str, Any], Awaitable[WriteResult]]
