@@ -16,6 +16,7 @@ from typing import IO, Any
 
 from bcsync.errors import FileAccessError
 from bcsync.expiry import parse_within
+from bcsync.files.jsontext import is_unicode_text
 
 MAX_LINE_BYTES = 1 << 20  # a real record is well under 10 KB
 _CHUNK = 1 << 16
@@ -131,8 +132,12 @@ def _parse(line: bytes | None, last: bool) -> tuple[dict[str, Any] | None, str |
         if last and not line.endswith(b"\n"):
             return None, "truncated last line (an interrupted write?); skipped"
         return None, f"not JSON ({getattr(exc, 'msg', 'too deeply nested')}); skipped"
+    except ValueError:  # an integer of thousands of digits (Python's int-to-str limit)
+        return None, "a number too long to read; skipped"
     if not isinstance(doc, dict):
         return None, f"a JSON {type(doc).__name__}, not an audit record; skipped"
+    if not is_unicode_text(doc):
+        return None, "a lone surrogate escape (\\ud800-\\udfff), not Unicode text; skipped"
     return doc, None
 
 

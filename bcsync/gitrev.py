@@ -103,6 +103,8 @@ class Repo:
 
     def commit_before(self, day: date, ref: str = "HEAD") -> Commit | None:
         """The newest first-parent commit of `ref` that landed before `day` (00:00 UTC)."""
+        if day == date.min:  # nothing comes before the first day there is (and -1 s overflows)
+            return None
         cutoff = datetime(day.year, day.month, day.day, tzinfo=UTC) - timedelta(seconds=1)
         out = self.git(
             "rev-list", "-1", "--first-parent", f"--before={cutoff:%Y-%m-%d %H:%M:%S} +0000", ref

@@ -97,6 +97,9 @@ class Plan:
     unchanged: Mapping[str, int] = field(default_factory=dict)
     # `plan --changed`: the members and partners this plan read and compared; None: all.
     scope: ChangedScope | None = None
+    # Where the BC was read: its API base URL, or `local:` and the local database's path.
+    # A saved plan applies only where it was made (`reconcile.first_difference`).
+    target: str | None = None
 
     @property
     def summary(self) -> Summary:
@@ -141,6 +144,8 @@ class Plan:
         }
         if self.scope is not None:  # only scoped plans carry the key: full ones are unchanged
             doc["scope"] = {**self.scope.to_json(), "sentence": self.scope.sentence()}
+        if self.target is not None:
+            doc["target"] = self.target
         return doc
 
     @classmethod
@@ -158,6 +163,7 @@ class Plan:
             refusals=tuple(Refusal.from_json(r) for r in doc.get("refusals", ())),
             unchanged=dict(doc.get("unchanged") or {}),
             scope=ChangedScope.from_json(doc["scope"]) if doc.get("scope") else None,
+            target=doc.get("target"),
         )
 
 

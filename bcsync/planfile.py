@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from functools import cache
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 import jsonschema
 
 from bcsync.errors import PlanFileError
+from bcsync.files.jsontext import is_unicode_text
 from bcsync.files.reader import FileTooLarge, NotRegularFile, read_regular
 from bcsync.plan import FORMAT_VERSION, Plan
 
@@ -37,20 +39,41 @@ def _validator() -> jsonschema.protocols.Validator:
 def validate_document(doc: Any) -> list[str]:
     """Schema problems of a plan document, as `path: message` lines."""
     errors = sorted(_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))
-    return [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in errors]
+    return [
+        f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {_bounded(e.message)}" for e in errors
+    ]
+
+
+def _bounded(message: str, limit: int = 200) -> str:
+    """A schema message quotes the value: a 5,000-character one is not echoed back whole."""
+    if len(message) <= limit:
+        return message
+    return f"{message[: limit // 2]}…({len(message)} characters)…{message[-limit // 2 :]}"
 
 
 def write(path: str | Path, text: str) -> None:
     """Write a plan file atomically (never half a plan), readable by its owner only."""
     target = Path(path)
     try:
+        info = os.lstat(target)
+    except (OSError, ValueError):
+        info = None  # absent (or a name the OS refuses: the write below says so)
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        # Replacing atomically would swap a device (/dev/null, as root) or a link for a file.
+        raise PlanFileError(
+            f"{target}: not a regular file (a device, FIFO, link or directory); "
+            "refusing to replace it with the plan",
+            hint="save the plan to a file: `bcsync plan --out plan.json`",
+        )
+    try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".bcsync-plan-", dir=str(target.parent))
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.replace(tmp, target)
-    except OSError as exc:
-        raise PlanFileError(f"cannot write the plan file {target}: {exc.strerror or exc}") from exc
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise PlanFileError(f"cannot write the plan file {target}: {reason}") from exc
 
 
 def read_bytes(path: str | Path, limit: int = MAX_BYTES) -> bytes:
@@ -125,6 +148,12 @@ def _parse(source: Path, data: bytes) -> Any:
         raise PlanFileError(f"{source}: not a bcsync plan ({exc})", hint=HINT) from exc
     if _depth(doc) > MAX_DEPTH:
         raise PlanFileError(f"{source}: nested deeper than {MAX_DEPTH} levels", hint=HINT)
+    if not is_unicode_text(doc):
+        raise PlanFileError(
+            f"{source}: a string holds a lone surrogate (an unpaired \\ud800-\\udfff escape), "
+            "which is not Unicode text, so not a bcsync plan",
+            hint=HINT,
+        )
     return doc
 
 

@@ -57,9 +57,11 @@ async def plan_one(
     allow_removals: bool = False,
     scope: ChangedScope | None = None,
     applied: Ledger | None = None,
+    target: str | None = None,
 ) -> PlannedBC:
     """Read one BC (only `scope`'s members and partners, if given) and plan it; what the
-    `applied` ledger holds as made is not made again (bcsync.applied)."""
+    `applied` ledger holds as made is not made again (bcsync.applied); `target` names where the
+    BC was read (the plan records it, and a saved plan applies only there)."""
     wanted = Scope.of_state(config.desired)
     if scope is not None:  # `--changed`: a narrowed read, a plan of that scope only
         wanted = replace(wanted, members=scope.members, partners=scope.partners)
@@ -73,7 +75,7 @@ async def plan_one(
         unread_members=read.unread_members,
         applied=applied,
     )
-    return PlannedBC(config, read, plan)
+    return PlannedBC(config, read, replace(plan, target=target) if target else plan)
 
 
 async def plan_all(
@@ -83,9 +85,12 @@ async def plan_all(
     allow_removals: bool = False,
     scopes: Mapping[str, ChangedScope | None] | None = None,
     applied: Ledger | None = None,
+    targets: Mapping[str, str] | None = None,
 ) -> list[PlannedBC]:
-    """Plan every BC, reading them concurrently; `scopes` narrows some BCs (by BC id)."""
+    """Plan every BC, reading them concurrently; `scopes` narrows some BCs, `targets` names
+    where each was read (both by BC id; by default where each config's provider reaches)."""
     scoped = scopes or {}
+    where = targets if targets is not None else {c.bc_id: _target(c) for c in configs}
     return list(
         await asyncio.gather(
             *(
@@ -95,6 +100,7 @@ async def plan_all(
                     allow_removals=allow_removals,
                     scope=scoped.get(c.bc_id),
                     applied=applied,
+                    target=where.get(c.bc_id),
                 )
                 for c in configs
             )
@@ -249,6 +255,11 @@ def _not_a_remainder(reviewed: Plan, fresh: Plan) -> str | None:
         return "it was refused by the safety guards when it was made"
     if not reviewed.config_digest or reviewed.config_digest != fresh.config_digest:
         return f"the config {fresh.config_path} changed since it was made"
+    if reviewed.target != fresh.target:
+        return (
+            f"it was made for the Business Center at {_target_shown(reviewed.target)}, and its "
+            f"config {fresh.config_path} now reaches {_target_shown(fresh.target)}"
+        )
     if reviewed.bc_id != fresh.bc_id:
         return f"it is the plan of Business Center {reviewed.bc_id}"
     if (reviewed.scope and reviewed.scope.key()) != (fresh.scope and fresh.scope.key()):
@@ -326,11 +337,28 @@ def _bodies_by_bc(reviewed: Reviewed, fresh: Sequence[Plan]) -> dict[str, Mappin
     return saved
 
 
+def _target(config: BusinessCenterConfig) -> str | None:
+    """Where a config's BC is reached (`providers.factory.target_of`); None when its provider
+    settings cannot say (reading it fails with that error anyway)."""
+    from bcsync.errors import ConfigError
+    from bcsync.providers.factory import target_of
+
+    try:
+        return target_of(config)
+    except ConfigError:
+        return None
+
+
 def first_difference(saved: Mapping[str, Any], fresh: Plan) -> str | None:
     """The first way a saved plan body differs from a fresh plan, or None when they are one."""
     now = fresh.to_json()
     if saved.get("refusals"):
         return "it was refused by the safety guards when it was made"
+    if saved.get("target") != now.get("target"):
+        return (
+            f"it was made for the Business Center at {_target_shown(saved.get('target'))}, "
+            f"and its config {fresh.config_path} now reaches {_target_shown(now.get('target'))}"
+        )
     if not saved.get("config_digest") or saved.get("config_digest") != now["config_digest"]:
         return f"the config {fresh.config_path} changed since it was made"
     for field in ("changes", "steps"):
@@ -346,6 +374,13 @@ def first_difference(saved: Mapping[str, Any], fresh: Plan) -> str | None:
     if saved.get("checksum") != now["checksum"]:
         return f"its checksum {saved.get('checksum')!r} is not {now['checksum']}"
     return None
+
+
+def _target_shown(target: Any) -> str:
+    """A plan's target as a refusal quotes it: bounded; absent said so."""
+    if not isinstance(target, str) or not target:
+        return "(no target named)"
+    return target if len(target) <= 300 else target[:300] + "…"
 
 
 def _describe_difference(old: Any, new: Any) -> str:

@@ -21,13 +21,16 @@ from bcsync.errors import BcsyncError, ConfigError, ExitCode
 
 def report_error(err: BcsyncError, debug: bool) -> int:
     """Print a BcsyncError as one clear message (and its located problems); its exit code."""
+    from bcsync.render.text import terminal_text
+
     color = use_color(sys.stderr)
     if isinstance(err, ConfigError) and err.problems:
         for problem in err.problems:
             echo_err(format_problem(problem, color))
-    echo_err(f"{style('Error:', color, fg='red', bold=True)} {err.message}")
+    # Messages quote data (a plan file's paths, the API's words): never raw on a terminal.
+    echo_err(f"{style('Error:', color, fg='red', bold=True)} {terminal_text(err.message)}")
     if err.hint:
-        echo_err(f"  hint: {err.hint}")
+        echo_err(f"  hint: {terminal_text(err.hint)}")
     if debug:
         echo_err("".join(traceback.format_exception(err)))
     return int(err.exit_code)
@@ -39,14 +42,19 @@ def report_emulator_error(err: Exception) -> int | None:
 
     if not isinstance(err, EmulatorError):
         return None
-    echo_err(f"Error: {err.message}")
+    from bcsync.render.text import terminal_text
+
+    echo_err(f"Error: {terminal_text(err.message)}")
     return int(ExitCode.CONFIG_INVALID if isinstance(err, SeedError) else ExitCode.RUNTIME)
 
 
 def report_internal_error(exc: BaseException, debug: bool) -> int:
     """A bug: one line and exit 70; the traceback only with --debug."""
+    from bcsync.render.text import printable
+
+    what = printable(str(exc)[:500])
     echo_err(
-        f"Internal error: {type(exc).__name__}: {exc}. This is a bug in bcsync; "
+        f"Internal error: {type(exc).__name__}: {what}. This is a bug in bcsync; "
         "re-run with --debug for the traceback and report it."
     )
     if debug:

@@ -10,6 +10,8 @@ import click
 
 from bcsync.cli.base import (
     CONTEXT_SETTINGS,
+    EARLIEST_DAY,
+    LATEST_DAY,
     echo_err,
     format_option,
     load_configs,
@@ -229,11 +231,16 @@ def audit(
 
     try:
         start = parse_when(since, datetime.now(UTC)) if since else None
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
+        shown = (since or "")[:40]
         raise click.BadParameter(
-            f"expected YYYY-MM-DD, an ISO time, today, yesterday or 7d/2w, got {since!r}",
+            f"expected YYYY-MM-DD, an ISO time, today, yesterday or 7d/2w, got {shown!r}",
             param_hint="--since",
         ) from exc
+    if start is not None and not EARLIEST_DAY <= start.date() <= LATEST_DAY:
+        raise click.BadParameter(
+            f"expected a time from {EARLIEST_DAY} to {LATEST_DAY}", param_hint="--since"
+        )
     logs = [Path(log)] if log else audit_logs(paths, state_dir)
     found = query_all(logs, AuditFilter(since=start, member=member, bc_id=bc_id))
     for warning in found.warnings:

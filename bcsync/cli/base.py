@@ -61,7 +61,9 @@ def echo_err(message: str) -> None:
 
 
 def format_problem(problem: Problem, color: bool) -> str:
-    text = problem.format()
+    from bcsync.render.text import terminal_text
+
+    text = terminal_text(problem.format())
     if not color:
         return text
     tag = f"{problem.severity}:"
@@ -69,14 +71,35 @@ def format_problem(problem: Problem, color: bool) -> str:
     return text.replace(tag, colored, 1)
 
 
+# Dates a command computes with (--now plus a warning period or an --within window of up to
+# 99,999 weeks) must stay inside what Python's dates can hold; 9999-12-31 + 14 days cannot.
+EARLIEST_DAY = date(1970, 1, 1)
+LATEST_DAY = date(7999, 12, 31)
+
+
+def parse_day(value: str, option: str) -> date:
+    """A YYYY-MM-DD date from EARLIEST_DAY to LATEST_DAY; anything else is a usage error (64)."""
+    text = value.strip()
+    try:
+        if len(text) != 10:
+            raise ValueError(text)
+        day = date.fromisoformat(text)
+    except ValueError as exc:
+        shown = text if len(text) <= 40 and text.isprintable() else repr(text[:40])
+        raise click.BadParameter(f"expected YYYY-MM-DD, got {shown}", param_hint=option) from exc
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise click.BadParameter(
+            f"{day} is out of range: expected a date from {EARLIEST_DAY} to {LATEST_DAY}",
+            param_hint=option,
+        )
+    return day
+
+
 def parse_now(value: str | None) -> date:
     """`--now`: evaluate expiry dates as of this date; today (UTC) by default."""
     if not value:
         return datetime.now(UTC).date()
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError as exc:
-        raise click.BadParameter(f"expected YYYY-MM-DD, got {value!r}", param_hint="--now") from exc
+    return parse_day(value, "--now")
 
 
 def load_configs(paths: tuple[str, ...], now: str | None) -> list[BusinessCenterConfig]:

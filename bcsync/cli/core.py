@@ -343,15 +343,30 @@ def configs_of_plan(
         candidates = [config]
         if made_in and not config.is_absolute():
             candidates.insert(0, Path(made_in) / config)
-        match = next((c for c in candidates if c.is_file()), None)
+        match = next((c for c in candidates if _is_file(c)), None)
         if match is None:
             raise PlanFileError(
-                f"{path}: the config {config} it was made from is not here"
-                + (f" (the plan was made in {made_in})" if made_in else ""),
+                f"{path}: the config {_shown(str(config))} it was made from is not here"
+                + (f" (the plan was made in {_shown(str(made_in))})" if made_in else ""),
                 hint="apply the plan from the directory it was made in, next to its config",
             )
         found.append(str(match))
     return load_configs(tuple(found), now)
+
+
+def _shown(text: str, limit: int = 200) -> str:
+    """A path from a plan file as a message shows it: bounded, control characters escaped."""
+    from bcsync.render.text import printable
+
+    return printable(text if len(text) <= limit else text[:limit] + "…")
+
+
+def _is_file(path: Path) -> bool:
+    """Whether a path a plan file names is a file here; a name no file can have is not one."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL byte
+        return False
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -425,7 +440,9 @@ def apply(
     part of it, and exits 0 saying "already applied" when nothing remains.
     The safety guards check the very steps that run. Every change attempt is appended to the
     audit log. Without a terminal to ask, pass --auto-approve, a PLANFILE or --checksum.
-    --changed [--base REF] plans and applies only what changed (see `bcsync plan --changed`);
+    A saved plan applies only to the Business Center it names (its target: the API base URL, or
+    the local Business Center's database). --changed [--base REF] plans and applies only what
+    changed (see `bcsync plan --changed`);
     a saved scoped plan re-reads the scope it records.
     """
     from bcsync import planfile
@@ -615,6 +632,8 @@ def report_results(
 ) -> int:
     if not results:
         return 0
+    from bcsync.render.text import terminal_text
+
     color = use_color()
     failed = False
     for result in results:
@@ -625,7 +644,7 @@ def report_results(
                 continue
             for change in step_result.changes:
                 click.echo(f"  {change_line(change, step_result.outcome.value)}")
-            click.echo(f"    {step_result.error}")
+            click.echo(f"    {terminal_text(str(step_result.error))}")
     unseen = [c for v in seen for c in v.not_visible]
     for visibility in seen:
         if visibility.confirmed and visibility.settled:

@@ -7,6 +7,7 @@ starlette and uvicorn. Emulator errors reach the one handler in `bcsync.cli` (a 
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -71,7 +72,13 @@ db_option = click.option(
 @click.option(
     "--port", type=click.IntRange(0, 65535), default=8787, show_default=True, help="0 picks one."
 )
-@click.option("--control", is_flag=True, help="Enable the control endpoints under /_emulator/.")
+@click.option(
+    "--control",
+    is_flag=True,
+    help="Enable the control endpoints under /_emulator/: only for Host localhost, 127.0.0.1 or "
+    "[::1], with the control token in the Emulator-Control-Token header (from "
+    "$BCSYNC_EMULATOR_CONTROL_TOKEN, else a new one written to DB.control-token, mode 0600).",
+)
 @click.option("--reset", "reseed", is_flag=True, help="Recreate the database from --seed first.")
 @click.option("--latency-ms", type=click.FloatRange(min=0), default=0.0, help="Fixed latency.")
 @click.option(
@@ -120,7 +127,7 @@ def serve(
     """Serve the emulator over HTTP (loopback by default) until Ctrl+C."""
 
     def body() -> None:
-        from bcsync.emulator import EmulatorError, create_app
+        from bcsync.emulator import CONTROL_TOKEN_ENV, EmulatorError, create_app
         from bcsync.emulator.serve import base_url, bind, is_loopback
         from bcsync.emulator.serve import serve as run_server
 
@@ -129,18 +136,20 @@ def serve(
         if seed is None and not db.exists():
             raise EmulatorError(f"no database at {db} yet; pass --seed FILE to create it")
         faults = _faults(fault_options)
+        chosen = os.environ.get(CONTROL_TOKEN_ENV) or None
         app = create_app(
-            db, seed, control=control, faults=faults, invite_accept_after=accept_invites_after,
-            reset=reseed, read_lag=read_lag,
+            db, seed, control=control, control_token=chosen, faults=faults,
+            invite_accept_after=accept_invites_after, reset=reseed, read_lag=read_lag,
         )  # fmt: skip
         emu = app.state.emulator
         try:
             sock = bind(host, port)
+            token_note = _control_token_note(emu, db, chosen) if control else ""
         except EmulatorError:
             emu.close()
             raise
         url = base_url(sock)
-        _describe(emu, seed, db, url, control, faults)
+        _describe(emu, seed, db, url, token_note, faults)
         if not is_loopback(host):
             click.echo(
                 f"Warning: {host} is not a loopback address; anyone who can reach it can use "
@@ -170,7 +179,27 @@ def _faults(options: dict[str, Any]) -> Any:
     )
 
 
-def _describe(emu: Any, seed: Path | None, db: Path, url: str, control: bool, faults: Any) -> None:
+def _control_token_note(emu: Any, db: Path, chosen: str | None) -> str:
+    """Where a control client finds the control token (never printed): the variable it came
+    from, or a file beside the database, readable by its owner only."""
+    from bcsync.emulator import CONTROL_HEADER, CONTROL_TOKEN_ENV, EmulatorError
+
+    if chosen:
+        return f"send ${CONTROL_TOKEN_ENV} as the {CONTROL_HEADER} header"
+    path = db.with_name(db.name + ".control-token")
+    try:
+        path.unlink(missing_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(emu.control_token + "\n")
+    except OSError as exc:
+        raise EmulatorError(f"cannot write the control token to {path}: {exc.strerror}") from None
+    return f"send the token in {path} as the {CONTROL_HEADER} header"
+
+
+def _describe(
+    emu: Any, seed: Path | None, db: Path, url: str, token_note: str, faults: Any
+) -> None:
     """Where it listens and how to talk to it; names admins, never prints a token."""
     click.echo("Local Business Center (emulator of the TikTok Business API)")
     if emu.created:
@@ -179,7 +208,10 @@ def _describe(emu: Any, seed: Path | None, db: Path, url: str, control: bool, fa
         note = "; the seed is used only by reset" if seed else ""
         click.echo(f"  database  {db} (existing state{note}; --reset reseeds it)")
     click.echo(f"  API       {url}/open_api/v1.3/")
-    click.echo(f"  control   {url}/_emulator/" if control else "  control   off (--control)")
+    if token_note:
+        click.echo(f"  control   {url}/_emulator/ ({token_note})")
+    else:
+        click.echo("  control   off (--control)")
     changed = {k: v for k, v in faults.to_dict().items() if v not in (0, 0.0, None)}
     changed.pop("hang_seconds", None)
     click.echo(f"  faults    {', '.join(f'{k}={v}' for k, v in changed.items()) or 'none'}")
@@ -189,7 +221,9 @@ def _describe(emu: Any, seed: Path | None, db: Path, url: str, control: bool, fa
     click.echo(f"  tokens    send a user's `token` from {where} as the Access-Token header;")
     for bc in emu.business_centers():
         admin = bc["admin_email"] or "no admin with a token"
-        click.echo(f"            {bc['bc_id']} {bc['name']}: admin {admin}")
+        # A seed's names are data: control characters shown escaped, never sent raw.
+        line = f"{bc['bc_id']} {bc['name']}: admin {admin}"
+        click.echo(f"            {line if line.isprintable() else ascii(line)[1:-1]}")
 
 
 @emulator.command(context_settings=CONTEXT_SETTINGS)
@@ -265,7 +299,8 @@ def accept(email: str, paths: tuple[str, ...], decline: bool) -> None:
     settled = settle_local_invitation(_local_configs(paths), email, accept=not decline)
     for bc_id, status in settled:
         done = "joined" if status == "BOUND" else "declined the invitation to"
-        click.echo(f"{email.strip().lower()} {done} Business Center {bc_id}.")
+        line = f"{email.strip().lower()} {done} Business Center {bc_id}."
+        click.echo(line if line.isprintable() else ascii(line)[1:-1])
 
 
 def _local_configs(paths: tuple[str, ...]) -> list[BusinessCenterConfig]:

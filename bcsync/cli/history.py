@@ -12,6 +12,7 @@ from bcsync.cli.base import (
     format_option,
     load_configs,
     now_option,
+    parse_day,
     parse_now,
     run_async,
     state_dir_option,
@@ -20,12 +21,7 @@ from bcsync.errors import ExitCode
 
 
 def _day(value: str | None, option: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise click.BadParameter(f"expected YYYY-MM-DD, got {value!r}", param_hint=option) from exc
+    return parse_day(value, option) if value else None
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -56,9 +52,10 @@ def history(
     from bcsync.history import history as walk
     from bcsync.render import access
 
-    repo = open_repo(".")
     when = parse_now(now) if now else None
-    entries = walk(repo, paths, since=_day(since, "--since"), now=when, member=member, asset=asset)
+    first = _day(since, "--since")  # options are checked before the repository is looked for
+    repo = open_repo(".")
+    entries = walk(repo, paths, since=first, now=when, member=member, asset=asset)
     if repo.is_shallow():
         echo_err("warning: this clone is shallow; history starts at its oldest fetched commit")
     views = {

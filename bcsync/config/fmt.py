@@ -223,11 +223,28 @@ def _verify(before: str, after: str) -> None:
         raise FormatError("formatting would lose a comment (a bug in bcsync fmt); left as is")
 
 
+class _DataLoader(yaml.SafeLoader):
+    """pyyaml's safe loader, with dates compared as the text they are written as.
+
+    A timestamp pyyaml cannot build (`2026-01-01T25:00:00Z`) must not stop fmt: fmt leaves
+    dates as written, and `validate` reports the impossible date with its line.
+    """
+
+
+def _timestamp_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> tuple[str, str]:
+    return ("timestamp", str(loader.construct_scalar(node)))
+
+
+_DataLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_text)
+
+
 def _data(text: str) -> Any:
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_DataLoader)
     except yaml.YAMLError as exc:
         raise FormatError(f"formatting would break the YAML ({exc}); left as is") from None
+    except (ValueError, TypeError, OverflowError) as exc:  # a value YAML cannot build
+        raise FormatError(f"a value YAML cannot read ({exc}); left as is") from None
 
 
 def _comments(text: str) -> Counter[str]:

@@ -9,10 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from ipaddress import ip_address
 from typing import Any
-from urllib.parse import urlsplit
 
+from bcsync.baseurl import BaseUrlError, parse_base_url
 from bcsync.config.addresses import check_addresses
 from bcsync.config.document import (
     DocPath,
@@ -44,8 +43,6 @@ PROVIDER_KEYS = {
     "url": ("emulator", "tiktok"),
     "token_env": ("emulator", "tiktok"),
 }
-# TikTok's API hosts: the only places the TikTok token goes without an allow-list.
-TIKTOK_API_HOSTS = ("business-api.tiktok.com", "sandbox-ads.tiktok.com")
 # Set by a pipeline's owner, outside the config: other URLs the token may be sent to.
 ALLOWED_URLS_ENV = "BCSYNC_ALLOWED_API_URLS"
 TWO_EDITS = (
@@ -384,7 +381,9 @@ def _check_protected(ctx: _Context) -> Iterator[Problem]:
     """Each protected entry names something declared: deleting its block alone is an error."""
     partners = mapping_at(ctx.doc.data, "partners")
     partner_names = set(partners) | {
-        p["bc_id"] for p in partners.values() if isinstance(p, dict) and "bc_id" in p
+        p["bc_id"]
+        for p in partners.values()
+        if isinstance(p, dict) and isinstance(p.get("bc_id"), str)
     }
     for index, entry in enumerate(list_at(ctx.doc.data, "policy", "protected")):
         if not isinstance(entry, str):
@@ -511,10 +510,8 @@ def _check_provider(ctx: _Context) -> Iterator[Problem]:
             key=True,
         )
     yield from _check_token_env(ctx, kind, provider.get("token_env"))
-    if kind == "tiktok":
-        yield from _check_tiktok_url(ctx, provider.get("url"))
-    elif kind == "emulator":
-        yield from _check_emulator_url(ctx, provider.get("url"))
+    if kind in ("tiktok", "emulator"):
+        yield from _check_url(ctx, kind, provider.get("url"))
 
 
 def _check_token_env(ctx: _Context, kind: str, token_env: Any) -> Iterator[Problem]:
@@ -528,58 +525,51 @@ def _check_token_env(ctx: _Context, kind: str, token_env: Any) -> Iterator[Probl
         )
 
 
-def _check_tiktok_url(ctx: _Context, url: Any) -> Iterator[Problem]:
-    if not isinstance(url, str) or is_tiktok_api_url(url):
+def _check_url(ctx: _Context, kind: str, url: Any) -> Iterator[Problem]:
+    """The URL check plan and apply use (`bcsync.baseurl`): what fails it is an error here."""
+    if not isinstance(url, str):
         return
-    yield ctx.doc.problem(
-        ("provider", "url"),
-        f"{short_repr(url, 80)} is not TikTok's API: plan and apply will refuse to send the "
-        "TikTok token there",
-        f"unless the pipeline's owner lists this URL in ${ALLOWED_URLS_ENV}, outside the "
-        "config; TikTok's API is https://business-api.tiktok.com/",
-        warning=True,
-    )
-
-
-def _check_emulator_url(ctx: _Context, url: Any) -> Iterator[Problem]:
-    """A served emulator off this machine gets the token only through the allow-list."""
-    if not isinstance(url, str) or is_loopback_url(url):
+    try:
+        base = parse_base_url(url)
+    except BaseUrlError as err:
+        yield ctx.doc.problem(
+            ("provider", "url"),
+            f"{short_repr(url, 80)} is not a URL plan and apply would send a token to: {err}",
+            "e.g. https://business-api.tiktok.com/ (tiktok) or http://127.0.0.1:8787 (emulator)",
+        )
         return
-    yield ctx.doc.problem(
-        ("provider", "url"),
-        f"{short_repr(url, 80)} is not on this machine: plan and apply will refuse to send the "
-        "emulator token there",
-        f"unless the pipeline's owner lists this URL in ${ALLOWED_URLS_ENV}, outside the config",
-        warning=True,
-    )
+    if kind == "tiktok" and not base.is_tiktok_api:
+        yield ctx.doc.problem(
+            ("provider", "url"),
+            f"{short_repr(url, 80)} is not TikTok's API: plan and apply will refuse to send the "
+            "TikTok token there",
+            f"unless the pipeline's owner lists this URL in ${ALLOWED_URLS_ENV}, outside the "
+            "config; TikTok's API is https://business-api.tiktok.com/",
+            warning=True,
+        )
+    elif kind == "emulator" and not base.is_loopback:
+        # A served emulator off this machine gets the token only through the allow-list.
+        yield ctx.doc.problem(
+            ("provider", "url"),
+            f"{short_repr(url, 80)} is not on this machine: plan and apply will refuse to send "
+            "the emulator token there",
+            f"unless the pipeline's owner lists this URL in ${ALLOWED_URLS_ENV}, outside the "
+            "config",
+            warning=True,
+        )
 
 
 def is_loopback_url(url: str) -> bool:
-    """True for a URL whose host is 127.0.0.0/8, ::1 or localhost."""
+    """True for a base URL whose host is 127.0.0.0/8, ::1 or localhost."""
     try:
-        host = urlsplit(url).hostname or ""
-    except ValueError:
-        return False
-    if host.rstrip(".") == "localhost":
-        return True
-    try:
-        return ip_address(host).is_loopback
-    except ValueError:
+        return parse_base_url(url).is_loopback
+    except BaseUrlError:
         return False
 
 
 def is_tiktok_api_url(url: str) -> bool:
     """True for an https URL on one of TikTok's API hosts (no user info, default port)."""
     try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
+        return parse_base_url(url).is_tiktok_api
+    except BaseUrlError:
         return False
-    return (
-        parts.scheme == "https"
-        and parts.hostname in TIKTOK_API_HOSTS
-        and parts.username is None
-        and parts.password is None
-        and port in (None, 443)
-        and parts.netloc.lower() in (parts.hostname, f"{parts.hostname}:443")
-    )

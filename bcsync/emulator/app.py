@@ -26,6 +26,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from . import assets, business, groups, members, partners
+from .control import check_control_token, control_refusal, new_control_token
 from .endpoint import Call, Endpoint
 from .errors import (
     APP_QPS_LIMIT,
@@ -98,6 +99,8 @@ class Emulator:
         self._ids = itertools.count(1)
         self.created = False  # whether create_app built the database from the seed
         self.invite_accept_after = self._accept_after()
+        # What a control request must carry (control.py); set by create_app when control is on.
+        self.control_token: str | None = None
         self.replica: Replica | None = None
         self.after_page: list[AfterPage] = []
         self.set_read_lag(read_lag)
@@ -293,6 +296,9 @@ class Emulator:
         return JSONResponse(body)
 
     async def control_endpoint(self, request: Request) -> Response:
+        refusal = control_refusal(request, self.control_token or new_control_token())
+        if refusal is not None:
+            return refusal
         actions: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
             ("POST", "reset"): self._control_reset,
             ("GET", "state"): lambda _: self.snapshot(),
@@ -385,6 +391,7 @@ def create_app(
     seed: SeedSource | None = None,
     *,
     control: bool = False,
+    control_token: str | None = None,
     faults: Faults | None = None,
     invite_accept_after: float | None = None,
     reset: bool = False,
@@ -392,6 +399,9 @@ def create_app(
     read_lag: float = 0.0,
 ) -> Starlette:
     """The emulator as an ASGI app; `app.state.emulator` is its Emulator.
+
+    `control` serves /_emulator/, answered only to loopback Host names carrying `control_token`
+    (a new random one when None: read it from `app.state.emulator.control_token`).
 
     A missing database (or `reset=True`) is created from `seed`; an existing one is used as it
     is and the seed is kept only for a later reset. `invite_accept_after`: seconds after which
@@ -420,6 +430,10 @@ def create_app(
         store.close()
         raise
     emulator.created = created
+    if control:
+        emulator.control_token = (
+            check_control_token(control_token) if control_token else new_control_token()
+        )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -130,6 +130,18 @@ async def open_providers(
         }
 
 
+def target_of(config: BusinessCenterConfig) -> str:
+    """Where a config's BC is reached, as a plan records it: the API base URL, or `local:` and
+    the local Business Center's database (chosen by where the config lies, so a saved plan
+    must name it: the config's digest covers its bytes, not its place)."""
+    settings = config.provider
+    if settings.type is ProviderType.LOCAL:
+        return f"local:{local_database(config)}"
+    if settings.type is ProviderType.EMULATOR:
+        return _checked_url(config, settings.url or "")
+    return _checked_url(config, settings.url or DEFAULT_BASE_URL)
+
+
 def _endpoint(
     config: BusinessCenterConfig,
     env: Mapping[str, str],

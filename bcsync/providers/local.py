@@ -67,6 +67,10 @@ def local_seed(config: BusinessCenterConfig) -> Path:
     path = Path(seed)
     if not path.is_absolute():
         path = Path(config.path).parent / path
+    if len(str(path).encode()) > 4000 or any(len(p.encode()) > 255 for p in path.parts):
+        raise provider_problem(
+            config, "seed", "the seed file's name is longer than a file system allows"
+        )
     return path.resolve()
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from bcsync.access_diff import AccessChange, Kind, summary
 from bcsync.render.csvtext import csv_text
 from bcsync.render.markdown import GITHUB_COMMENT_LIMIT, escape
+from bcsync.render.text import terminal_text
 
 if TYPE_CHECKING:
     from bcsync.revisions import Commit, CommitAccess, RevisionDiff
@@ -112,7 +113,7 @@ def history_text(entries: Sequence[CommitAccess]) -> str:
             out.append(f"  {_bc_title(bc_changes)}:")
             out.extend(f"    {sentence(c)}" for c in bc_changes)
         out.append("")
-    return "\n".join(out)
+    return terminal_text("\n".join(out))
 
 
 def history_markdown(entries: Sequence[CommitAccess], limit: int = GITHUB_COMMENT_LIMIT) -> str:
@@ -197,7 +198,7 @@ def diff_text(result: RevisionDiff) -> str:
         out.extend(f"    {sentence(c)}" for c in bc_changes)
     if result.changes:
         out.append(f"Summary: {counts_text(result.changes)}.")
-    return "\n".join(out) + "\n"
+    return terminal_text("\n".join(out) + "\n")
 
 
 def diff_markdown(result: RevisionDiff, limit: int = GITHUB_COMMENT_LIMIT) -> str:

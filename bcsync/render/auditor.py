@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from bcsync.render.csvtext import csv_text
 from bcsync.render.report_data import row_json
 from bcsync.render.report_table import ASSET_TYPE_LABELS
+from bcsync.render.text import terminal_text
 
 if TYPE_CHECKING:
     from bcsync.expiry import Expiring
@@ -43,7 +44,7 @@ def why_text(result: WhyResult) -> str:
     """Each grant, where it was gained (commit, author, via), then the lines behind it now."""
     scope = f" on {result.asset}" if result.asset else ""
     if not result.stories and not result.expired:
-        return f"{result.who} has no access{scope} in the config.\n"
+        return terminal_text(f"{result.who} has no access{scope} in the config.\n")
     out = [f"Access of {result.who}{scope}:"]
     for story in result.stories:
         row = story.row
@@ -63,7 +64,7 @@ def why_text(result: WhyResult) -> str:
         out.append(f"  {gone.bc_name}: {gone.what}: expired {gone.expired_on} (no longer granted)")
     for file, reason in sorted(result.history_unavailable.items()):
         out.append(f"History unavailable for {file}: {reason}.")
-    return "\n".join(out) + "\n"
+    return terminal_text("\n".join(out) + "\n")
 
 
 def _commit_json(commit: Commit | None) -> dict[str, Any] | None:
@@ -142,7 +143,7 @@ def expiring_text(entries: Sequence[Expiring], now: date, window: str) -> str:
             out.append(f"    from: {e.source}")
     gone = sum(e.expired for e in entries)
     out.append(f"{len(entries) - gone} expiring within {window}, {gone} expired already.")
-    return "\n".join(out) + "\n"
+    return terminal_text("\n".join(out) + "\n")
 
 
 def _expiring_row(e: Expiring, now: date) -> dict[str, Any]:
@@ -225,9 +226,9 @@ def audit_text(records: Sequence[dict[str, Any]], lines: int) -> str:
     if not records:
         return f"No matching records ({lines} line(s) read).\n"
     out = ["  ".join(_clip(c) for c in audit_fields(r) if c) for r in records]
-    runs = len({r.get("plan_digest") for r in records})
+    runs = len({str(r.get("plan_digest")) for r in records})  # any JSON value, hashable
     out.append(f"{len(records)} record(s) from {runs} plan(s); {lines} line(s) read.")
-    return "\n".join(out) + "\n"
+    return terminal_text("\n".join(out) + "\n")
 
 
 def _clip(text: str, width: int = 200) -> str:

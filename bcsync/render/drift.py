@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from bcsync.access_diff import AccessChange, Kind
 from bcsync.render.access import MARKS
 from bcsync.render.markdown import GITHUB_COMMENT_LIMIT, escape
+from bcsync.render.text import terminal_text
 
 if TYPE_CHECKING:
     from bcsync.drift import Attribution, DriftItem, DriftReport
@@ -92,7 +93,7 @@ def text(reports: Sequence[DriftReport]) -> str:
         if total
         else f"No drift in {len(reports)} Business Center(s)."
     )
-    return "\n".join(out) + "\n"
+    return terminal_text("\n".join(out) + "\n")
 
 
 def markdown(reports: Sequence[DriftReport], limit: int = GITHUB_COMMENT_LIMIT) -> str:

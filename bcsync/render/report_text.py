@@ -21,6 +21,7 @@ from bcsync.render.report_table import (
     summary_line,
     unmanaged_line,
 )
+from bcsync.render.text import terminal_text
 
 TEXT_WIDTH = 100  # when the output is not a terminal
 MIN_COLUMN = 8
@@ -153,7 +154,7 @@ def render_text(report: AccessReport, width: int = TEXT_WIDTH) -> str:
             )
         out.append("")
     out += textwrap.wrap(summary_line(report), width)
-    return "\n".join(out) + "\n"
+    return terminal_text("\n".join(out) + "\n")
 
 
 def render_markdown(report: AccessReport) -> str:

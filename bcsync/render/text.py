@@ -142,6 +142,16 @@ def printable(text: str) -> str:
     return "".join(ch if ch.isprintable() else _escaped(ch) for ch in text)
 
 
+def terminal_text(text: str) -> str:
+    """A whole text view for a terminal: each line's control and format characters escaped.
+
+    For views that add no escape codes of their own (every text view but the coloured plan,
+    which escapes each value): data from the audit log, git or the API cannot move the cursor,
+    rewrite a line (\\r), set the title or reorder what follows (U+202E).
+    """
+    return "\n".join(printable(line) for line in text.split("\n"))
+
+
 def _escaped(ch: str) -> str:
     code = ord(ch)
     return (

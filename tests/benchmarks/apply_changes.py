@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -148,12 +150,13 @@ def main() -> int:
          "--db", str(work / "bench.db"), "--port", str(port), "--control",
          "--qps-limit", str(args.qps), "--latency-ms", str(args.latency_ms)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "BCSYNC_EMULATOR_CONTROL_TOKEN": CONTROL_TOKEN},
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
-                httpx.get(f"{url}/_emulator/stats", timeout=1)
+                httpx.get(f"{url}/_emulator/stats", headers=CONTROL_HEADERS, timeout=1)
                 break
             except httpx.TransportError:
                 if time.monotonic() > deadline or server.poll() is not None:
@@ -165,8 +168,13 @@ def main() -> int:
         server.wait(timeout=10)
 
 
+# The served emulator's control token: its own, chosen per run, never a TikTok token.
+CONTROL_TOKEN = secrets.token_urlsafe(24)
+CONTROL_HEADERS = {"Emulator-Control-Token": CONTROL_TOKEN}
+
+
 def stats(url: str) -> dict[str, Any]:
-    return httpx.get(f"{url}/_emulator/stats", timeout=5).json()
+    return httpx.get(f"{url}/_emulator/stats", headers=CONTROL_HEADERS, timeout=5).json()
 
 
 async def run(work: Path, url: str, args: argparse.Namespace) -> int:

@@ -32,7 +32,7 @@ from typing import Any
 
 import httpx
 import yaml
-from apply_changes import TOKEN, free_port, generate
+from apply_changes import CONTROL_HEADERS, CONTROL_TOKEN, TOKEN, free_port, generate
 from targets import Target, verdict
 
 HERE = Path(__file__).resolve().parent
@@ -49,7 +49,8 @@ def cli(work: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def writes(url: str) -> int:
-    by_endpoint = httpx.get(f"{url}/_emulator/stats", timeout=5).json()["by_endpoint"]
+    stats = httpx.get(f"{url}/_emulator/stats", headers=CONTROL_HEADERS, timeout=5)
+    by_endpoint = stats.json()["by_endpoint"]
     return sum(n for path, n in by_endpoint.items() if not path.endswith(("get/", "list/")))
 
 
@@ -69,11 +70,14 @@ def serve(work: Path, port: int, args: argparse.Namespace) -> subprocess.Popen[b
          "--qps-limit", str(args.qps), "--read-lag", str(args.read_lag),
          "--lost-response-rate", str(args.lost_rate), "--fault-seed", "7"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "BCSYNC_EMULATOR_CONTROL_TOKEN": CONTROL_TOKEN},
     )  # fmt: skip
     deadline = time.monotonic() + 60
     while True:
         try:
-            httpx.get(f"http://127.0.0.1:{port}/_emulator/stats", timeout=1)
+            httpx.get(
+                f"http://127.0.0.1:{port}/_emulator/stats", headers=CONTROL_HEADERS, timeout=1
+            )
             return server
         except httpx.TransportError:
             if time.monotonic() > deadline or server.poll() is not None:

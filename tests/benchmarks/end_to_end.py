@@ -37,6 +37,7 @@ import argparse
 import json
 import os
 import re
+import secrets
 import shutil
 import socket
 import statistics
@@ -300,10 +301,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# The served emulator's control token: its own, chosen per run, never a TikTok token.
+CONTROL_TOKEN = secrets.token_urlsafe(24)
+CONTROL_HEADERS = {"Emulator-Control-Token": CONTROL_TOKEN}
+
+
 def stats(url: str) -> dict[str, Any]:
     import httpx
 
-    return dict(httpx.get(f"{url}/_emulator/stats", timeout=5).json())
+    return dict(httpx.get(f"{url}/_emulator/stats", headers=CONTROL_HEADERS, timeout=5).json())
 
 
 def serve(db: Path, port: int) -> subprocess.Popen[bytes]:
@@ -312,11 +318,16 @@ def serve(db: Path, port: int) -> subprocess.Popen[bytes]:
 
     command = ["timeout", str(LIMIT_S), sys.executable, "-m", "bcsync", "emulator", "serve"]
     command += ["--db", str(db), "--port", str(port), "--control", "--qps-limit", str(QPS)]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {**os.environ, "BCSYNC_EMULATOR_CONTROL_TOKEN": CONTROL_TOKEN}
+    server = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+    )
     deadline = time.monotonic() + 120
     while True:
         try:
-            httpx.get(f"http://127.0.0.1:{port}/_emulator/stats", timeout=1)
+            httpx.get(
+                f"http://127.0.0.1:{port}/_emulator/stats", headers=CONTROL_HEADERS, timeout=1
+            )
             return server
         except httpx.TransportError:
             if time.monotonic() > deadline or server.poll() is not None:

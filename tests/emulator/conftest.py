@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 
 from bcsync.emulator import create_app
 
-from .world import SEED, client_for
+from .world import CONTROL_TOKEN, SEED, client_for
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def db(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def app(db: Path, seed: dict[str, Any]) -> Iterator[Starlette]:
-    application = create_app(db, seed, control=True)
+    application = create_app(db, seed, control=True, control_token=CONTROL_TOKEN)
     yield application
     application.state.emulator.close()
 

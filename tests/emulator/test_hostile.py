@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from starlette.applications import Starlette
 
-from .world import AD1, API, BC, BOB, TOKENS
+from bcsync.emulator import EmulatorError, create_app
+
+from .world import AD1, API, BASE_URL, BC, BOB, CONTROL_HEADERS, CONTROL_TOKEN, TOKENS
 
 HEADERS = {"Access-Token": TOKENS["admin1"]}
 DEEP = "[" * 100_000 + "]" * 100_000
@@ -27,7 +30,9 @@ def short(value: object) -> str:
 async def raw(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     """A client that sees what a socket would: an app exception becomes HTTP 500, not a raise."""
     transport = httpx.ASGITransport(app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as c:
+    async with httpx.AsyncClient(
+        transport=transport, base_url=BASE_URL, headers=CONTROL_HEADERS
+    ) as c:
         yield c
 
 
@@ -221,3 +226,82 @@ async def test_an_answer_that_cannot_be_rendered_is_a_50000_envelope(
     emulator = app.state.emulator
     emulator._run = lambda *args: {"list": ["\ud800"]}  # text that UTF-8 cannot encode
     envelope(await get(raw, "bc/member/get/"), 50000)
+
+
+# --- the control endpoints: this machine only, with their own token ---------------------------
+
+REBOUND_HOSTS = [
+    "evil.example",  # DNS rebinding: the page's own name, resolving to 127.0.0.1
+    "evil.example:8787",
+    "127.0.0.1.nip.io",
+    "localhost.evil.example",
+    "localhost:8787.evil.example",
+    "[::1].evil.example",
+    "10.0.0.1",
+    "0.0.0.0",
+    "127.0.0.1:99999999",
+    "[::ffff:127.0.0.1]",  # an IPv4-mapped address: not the loopback names the emulator serves
+    "",
+]
+
+
+@pytest.mark.parametrize("host", REBOUND_HOSTS)
+async def test_control_refuses_a_host_that_is_not_this_machine(
+    raw: httpx.AsyncClient, host: str
+) -> None:
+    """Even with the right token: a browser that was rebound sends the attacker's name as Host."""
+    before = (await raw.get("/_emulator/state")).json()
+    response = await raw.post("/_emulator/reset", headers={"Host": host})
+    assert response.status_code == 403, response.text
+    assert "localhost" in response.json()["error"]
+    faults = await raw.post("/_emulator/faults", json={"timeout_rate": 1.0}, headers={"Host": host})
+    assert faults.status_code == 403
+    assert (await raw.get("/_emulator/state")).json() == before
+    assert (await raw.get("/_emulator/faults")).json()["timeout_rate"] == 0
+
+
+@pytest.mark.parametrize(
+    "host", ["localhost", "LOCALHOST:8787", "127.0.0.1", "127.8.9.10:1", "[::1]:8787"]
+)
+async def test_control_answers_loopback_names(raw: httpx.AsyncClient, host: str) -> None:
+    assert (await raw.get("/_emulator/stats", headers={"Host": host})).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        None,
+        "",
+        "wrong-token-of-enough-length",
+        CONTROL_TOKEN + "x",
+        CONTROL_TOKEN[:-1],
+        TOKENS["admin1"],  # a TikTok user's token is not the control token
+    ],
+    ids=["none", "empty", "wrong", "longer", "shorter", "a TikTok token"],
+)
+async def test_control_needs_its_own_token(app: Starlette, token: str | None) -> None:
+    transport = httpx.ASGITransport(app)
+    headers = {} if token is None else {"Emulator-Control-Token": token}
+    headers |= {"Access-Token": TOKENS["admin1"]}  # a TikTok token beside it changes nothing
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL, headers=headers) as c:
+        for method, path in (("GET", "state"), ("POST", "reset"), ("POST", "faults")):
+            response = await c.request(method, f"/_emulator/{path}", json={})
+            assert response.status_code == 401, response.text
+            assert "Emulator-Control-Token" in response.json()["error"]
+
+
+def test_a_chosen_control_token_must_be_long_and_visible(db: Path, seed: dict[str, Any]) -> None:
+    for bad in ("short", "sixteen chars ok", "x" * 15, "\x1b" * 20):
+        with pytest.raises(EmulatorError, match="control token"):
+            create_app(db, seed, control=True, control_token=bad)
+
+
+def test_without_a_chosen_token_each_app_makes_a_random_one(db: Path, seed: dict[str, Any]) -> None:
+    first = create_app(db, seed, control=True).state.emulator
+    second = create_app(db, seed, control=True).state.emulator
+    try:
+        assert first.control_token and second.control_token
+        assert first.control_token != second.control_token and len(first.control_token) >= 32
+    finally:
+        first.close()
+        second.close()

@@ -13,7 +13,7 @@ import pytest
 
 from bcsync.emulator import EmulatorError, create_app
 
-from .world import BC, BOB, SEED, client_for, fails, members, ok
+from .world import BC, BOB, CONTROL_HEADERS, CONTROL_TOKEN, SEED, client_for, fails, members, ok
 
 PENDING, LATE = "pending@test.example", "late@test.example"
 NO_ASSETS: dict[str, list[str]] = {"asset_ids": []}
@@ -34,7 +34,14 @@ def clock() -> Clock:
 
 @pytest.fixture
 async def lagging(tmp_path: Path, clock: Clock) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
-    app = create_app(tmp_path / "e.db", copy.deepcopy(SEED), control=True, clock=clock, read_lag=10)
+    app = create_app(
+        tmp_path / "e.db",
+        copy.deepcopy(SEED),
+        control=True,
+        control_token=CONTROL_TOKEN,
+        clock=clock,
+        read_lag=10,
+    )
     async with client_for(app) as client:
         yield app.state.emulator, client
     app.state.emulator.close()
@@ -86,16 +93,28 @@ def _replica_snapshot(emulator: Any) -> Any:
 
 
 async def test_read_lag_is_set_and_cleared_at_runtime(tmp_path: Path, clock: Clock) -> None:
-    app = create_app(tmp_path / "e.db", copy.deepcopy(SEED), control=True, clock=clock)
+    app = create_app(
+        tmp_path / "e.db",
+        copy.deepcopy(SEED),
+        control=True,
+        control_token=CONTROL_TOKEN,
+        clock=clock,
+    )
     async with client_for(app) as client:
-        answer = await client.post("/_emulator/read-lag", json={"seconds": 30})
+        answer = await client.post(
+            "/_emulator/read-lag", headers=CONTROL_HEADERS, json={"seconds": 30}
+        )
         assert answer.json() == {"read_lag": 30.0}
         await ok(client, "POST", "bc/member/delete/", bc_id=BC, user_id=BOB)
         assert "bob@test.example" in await members(client)
         for bad in (-1, "10", float("nan"), 1e9, True, None):
-            refused = await client.post("/_emulator/read-lag", content=_json(bad))
+            refused = await client.post(
+                "/_emulator/read-lag", headers=CONTROL_HEADERS, content=_json(bad)
+            )
             assert refused.status_code == 400, bad
-        assert (await client.post("/_emulator/read-lag", json={"seconds": 0})).status_code == 200
+        assert (
+            await client.post("/_emulator/read-lag", headers=CONTROL_HEADERS, json={"seconds": 0})
+        ).status_code == 200
         assert "bob@test.example" not in await members(client)  # no lag: the primary
     app.state.emulator.close()
 
@@ -113,7 +132,7 @@ async def test_another_admin_changes_members_between_two_pages(tmp_path: Path) -
         {"user_id": f"68{i:017d}", "email": e, "name": e} for i, e in enumerate(extra)
     ]
     seed["business_centers"][0]["members"] += [{"email": e, "role": "STANDARD"} for e in extra]
-    app = create_app(tmp_path / "e.db", seed, control=True)
+    app = create_app(tmp_path / "e.db", seed, control=True, control_token=CONTROL_TOKEN)
     async with client_for(app) as client:
         hook = {
             "path": "bc/member/get/",
@@ -127,7 +146,9 @@ async def test_another_admin_changes_members_between_two_pages(tmp_path: Path) -
                 },
             ],
         }
-        assert (await client.post("/_emulator/after-page", json=hook)).status_code == 200
+        assert (
+            await client.post("/_emulator/after-page", headers=CONTROL_HEADERS, json=hook)
+        ).status_code == 200
         page1 = await ok(client, "GET", "bc/member/get/", bc_id=BC, page=1, page_size=20)
         page2 = await ok(client, "GET", "bc/member/get/", bc_id=BC, page=2, page_size=20)
         assert page1["page_info"]["total_number"] == page2["page_info"]["total_number"]
@@ -154,9 +175,11 @@ async def test_another_admin_changes_members_between_two_pages(tmp_path: Path) -
     ],
 )
 async def test_a_malformed_hook_is_a_clear_400(tmp_path: Path, body: dict[str, Any]) -> None:
-    app = create_app(tmp_path / "e.db", copy.deepcopy(SEED), control=True)
+    app = create_app(
+        tmp_path / "e.db", copy.deepcopy(SEED), control=True, control_token=CONTROL_TOKEN
+    )
     async with client_for(app) as client:
-        answer = await client.post("/_emulator/after-page", json=body)
+        answer = await client.post("/_emulator/after-page", headers=CONTROL_HEADERS, json=body)
         assert answer.status_code == 400 and "expected" in answer.json()["error"]
     app.state.emulator.close()
 

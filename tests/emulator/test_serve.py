@@ -61,6 +61,11 @@ def test_serve_answers_over_a_real_socket(tmp_path: Path, seed_file: Path) -> No
             f"{url}/open_api/v1.3/" in text and f"{BC} Test Co: admin admin1@test.example" in text
         )
         assert "secret" not in text  # tokens are hinted at, never printed
+        # No control token was given: a new one is written beside the database, never printed.
+        token_file = tmp_path / "served.db.control-token"
+        control = {"Emulator-Control-Token": token_file.read_text().strip()}
+        assert token_file.stat().st_mode & 0o777 == 0o600
+        assert control["Emulator-Control-Token"] not in text and str(token_file) in text
 
         response = httpx.get(
             f"{url}/open_api/v1.3/bc/member/get/",
@@ -71,7 +76,8 @@ def test_serve_answers_over_a_real_socket(tmp_path: Path, seed_file: Path) -> No
         body = response.json()
         assert (response.status_code, body["code"]) == (200, 0)
         assert body["data"]["page_info"]["total_number"] == 6
-        assert httpx.get(f"{url}/_emulator/stats", timeout=10).json()["total"] == 1
+        assert httpx.get(f"{url}/_emulator/stats", headers=control, timeout=10).json()["total"] == 1
+        assert httpx.get(f"{url}/_emulator/stats", timeout=10).status_code == 401
         slashless = httpx.get(f"{url}/open_api/v1.3/bc/get", timeout=10)
         assert (slashless.status_code, slashless.text) == (404, "404 page not found")
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import queue
 import signal
 import subprocess
@@ -16,7 +17,7 @@ import httpx
 import pytest
 import yaml
 
-from .world import BC, SEED, TOKENS
+from .world import BC, CONTROL_HEADERS, CONTROL_TOKEN, SEED, TOKENS
 
 # Real processes and sockets: seconds each; `scripts/test --fast` skips them.
 pytestmark = pytest.mark.slow
@@ -33,8 +34,9 @@ def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
         sys.executable, "-m", "bcsync", "emulator", "serve", "--seed", str(seed_file),
         "--db", str(tmp_path / "served.db"), "--port", "0", "--control", "--latency-ms", "30000",
     ]  # fmt: skip
+    env = {**os.environ, "BCSYNC_EMULATOR_CONTROL_TOKEN": CONTROL_TOKEN}
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path, env=env
     )
     lines: queue.Queue[str] = queue.Queue()
     reader = threading.Thread(target=_read, args=(process.stdout, lines), daemon=True)
@@ -86,7 +88,7 @@ def test_sigterm_stops_serve_with_requests_in_flight(
         client.start()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:  # until the server holds the three requests
-        stats = httpx.get(f"{url}/_emulator/stats", timeout=5)
+        stats = httpx.get(f"{url}/_emulator/stats", headers=CONTROL_HEADERS, timeout=5)
         if stats.json()["total"] >= 3:
             break
         time.sleep(0.05)

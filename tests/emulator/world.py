@@ -103,8 +103,18 @@ SEED: dict[str, Any] = {
 }  # fmt: skip
 
 
+# The control endpoints' own token (never a TikTok token) and the header that carries it.
+CONTROL_TOKEN = "emulator-control-token-for-tests"
+CONTROL_HEADERS = {"Emulator-Control-Token": CONTROL_TOKEN}
+# Control requests are answered only to loopback Host names (against DNS rebinding).
+BASE_URL = "http://127.0.0.1"
+
+
 def client_for(app: Starlette) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://emulator")
+    """A client of the in-process app, as a control client on this machine would be."""
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app), base_url=BASE_URL, headers=CONTROL_HEADERS
+    )
 
 
 async def call(

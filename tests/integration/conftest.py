@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -68,6 +69,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# The served emulator's control token (its own, never a TikTok token): set for the process.
+CONTROL_TOKEN = "integration-control-token"
+CONTROL_HEADERS = {"Emulator-Control-Token": CONTROL_TOKEN}
+
+
 @dataclass
 class Served:
     url: str
@@ -93,12 +99,13 @@ def serve_emulator(seed: Path, db: Path, *extra: str) -> Served:
         "--control",
         *extra,
     ]
-    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {**os.environ, "BCSYNC_EMULATOR_CONTROL_TOKEN": CONTROL_TOKEN}
+    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
-            httpx.get(f"{url}/_emulator/stats", timeout=0.5)
+            httpx.get(f"{url}/_emulator/stats", headers=CONTROL_HEADERS, timeout=0.5)
             return Served(url, process, db)
         except httpx.TransportError:
             if process.poll() is not None:

@@ -17,7 +17,7 @@ import httpx
 import pytest
 import yaml
 
-from .conftest import NOW, Served, serve_emulator
+from .conftest import CONTROL_HEADERS, NOW, Served, serve_emulator
 
 pytestmark = pytest.mark.slow
 
@@ -53,14 +53,17 @@ def cli(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def control(served: Served, path: str, body: dict[str, Any]) -> None:
-    answer = httpx.post(f"{served.url}/_emulator/{path}", json=body, timeout=5)
+    answer = httpx.post(
+        f"{served.url}/_emulator/{path}", json=body, headers=CONTROL_HEADERS, timeout=5
+    )
     assert answer.status_code == 200, answer.text
 
 
 def writes(served: Served) -> int:
-    stats = httpx.get(f"{served.url}/_emulator/stats", timeout=5).json()["by_endpoint"]
+    stats = httpx.get(f"{served.url}/_emulator/stats", headers=CONTROL_HEADERS, timeout=5)
+    by_endpoint = stats.json()["by_endpoint"]
     reads = ("get/", "list/")
-    return sum(n for path, n in stats.items() if not path.endswith(reads))
+    return sum(n for path, n in by_endpoint.items() if not path.endswith(reads))
 
 
 @pytest.fixture

@@ -104,7 +104,10 @@ def test_each_difference_is_attributed_to_its_own_field_or_to_nobody(applied: Pa
     log = (applied / ".bcsync" / "audit.jsonl").read_text()
     records = [json.loads(line) for line in log.splitlines()]
     [assign] = [
-        r for r in records if r["change"]["id"].endswith("7500000000000000001:bob@acme.com")
+        r
+        for r in records
+        if r["change"]["id"].endswith("7500000000000000001:bob@acme.com")
+        and r["result"] == "succeeded"  # (then "confirmed", once a read showed it)
     ]
     assert bob["applied_by_bcsync"]["plan_digest"] == assign["plan_digest"]
     assert bob["applied_by_bcsync"]["request_ids"] == assign["request_ids"] != []

@@ -204,3 +204,68 @@ def test_a_plan_whose_config_is_gone_names_where_it_was_made(
     result = invoke("apply", str(plan), cwd=elsewhere)
     assert result.exit_code == 3, result.output
     assert "bcsync.yaml" in result.output and str(tmp_path) in result.output
+
+
+def edited_plan(quickstart: Path, tmp_path: Path, **body: object) -> Path:
+    """A plan saved for the quickstart copy, its (first) plan body edited; not re-sealed, since
+    these edits must be refused before any checksum is compared."""
+    plan = tmp_path / "plan.json"
+    made = invoke("plan", str(quickstart), "--out", str(plan), cwd=tmp_path)
+    assert made.exit_code == 0, made.output
+    doc = json.loads(plan.read_text())
+    doc["plans"][0].update(body)
+    plan.write_text(json.dumps(doc))
+    return plan
+
+
+@pytest.mark.parametrize(
+    ("config_path", "why"),
+    [
+        ("a" * 5000, "a…(5014 characters)…a"),  # the schema bounds it: "'aaa…' is too long"
+        (
+            "quickstart/" + "b" * 300 + "/bcsync.yaml",
+            "it was made from is not here",
+        ),  # ENAMETOOLONG
+        ("quickstart/bcsync.yaml\x00.evil", "it was made from is not here"),  # a NUL byte
+    ],
+    ids=["5,000 characters", "a 300-character directory", "a NUL byte"],
+)
+def test_a_plan_naming_an_impossible_config_path_is_a_plan_file_error(
+    quickstart: Path, tmp_path: Path, config_path: str, why: str
+) -> None:
+    """Once exit 70 (OSError: File name too long): now the plan file is refused, exit 3."""
+    plan = edited_plan(quickstart, tmp_path, config_path=config_path)
+    result = invoke("apply", str(plan), cwd=tmp_path)
+    assert result.exit_code == 3, result.output
+    assert why in result.output and "plan.json" in result.output
+    assert "Internal error" not in result.output and "\x00" not in result.output
+    assert len(result.output) < 2000  # the 5,000 characters are not echoed back
+
+
+def test_control_characters_in_a_plan_path_reach_the_terminal_escaped(
+    quickstart: Path, tmp_path: Path
+) -> None:
+    """A plan file's text is data: an escape sequence in it is shown, never sent raw."""
+    plan = edited_plan(quickstart, tmp_path, config_path="gone/\x1b]0;pwned\x07\x1b[2J.yaml")
+    result = invoke("apply", str(plan), cwd=tmp_path)
+    assert result.exit_code == 3, result.output
+    assert "\x1b" not in result.output and "\x07" not in result.output
+    assert "\\x1b]0;pwned\\x07\\x1b[2J.yaml" in result.output
+
+
+@pytest.mark.parametrize("kind", ["FIFO", "symbolic link", "link to a device"])
+def test_plan_out_never_replaces_what_is_not_a_regular_file(
+    quickstart: Path, tmp_path: Path, kind: str
+) -> None:
+    """Saving atomically replaces the target; as root, `--out /dev/null` once made it a file."""
+    out = tmp_path / "out.json"
+    if kind == "FIFO":
+        os.mkfifo(out)
+    else:
+        out.symlink_to("/dev/null" if kind == "link to a device" else tmp_path / "elsewhere.json")
+    before = os.lstat(out)
+    result = invoke("plan", str(quickstart), "--out", str(out), cwd=tmp_path)
+    assert result.exit_code == 3, result.output
+    assert "not a regular file" in result.output and "refusing to replace it" in result.output
+    after = os.lstat(out)
+    assert (after.st_mode, after.st_ino) == (before.st_mode, before.st_ino)

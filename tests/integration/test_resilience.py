@@ -22,7 +22,7 @@ from bcsync.providers import open_providers
 from bcsync.providers.tiktok.client import RetryPolicy
 from bcsync.reconcile import apply_planned, plan_all
 
-from .conftest import NOW, Served, serve_emulator
+from .conftest import CONTROL_HEADERS, NOW, Served, serve_emulator
 
 # Real processes and sockets: seconds each; `scripts/test --fast` skips them.
 pytestmark = pytest.mark.slow
@@ -75,7 +75,7 @@ def changelog(url: str) -> list[str]:
 
 
 def set_faults(url: str, **faults: float) -> None:
-    answer = httpx.post(f"{url}/_emulator/faults", json=faults, timeout=5)
+    answer = httpx.post(f"{url}/_emulator/faults", json=faults, headers=CONTROL_HEADERS, timeout=5)
     assert answer.status_code == 200, answer.text
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import closing
@@ -22,6 +23,7 @@ from click.testing import CliRunner, Result
 
 from bcsync.cli import cli
 from bcsync.plan import Plan, checksum_of
+from bcsync.providers.tiktok.client import DEFAULT_BASE_URL
 from bcsync.reconcile import bc_lock
 from bcsync.refusal import Act, Refusal, RefusalKind, Subject, SubjectKind
 from tests.examples import copy_example
@@ -58,7 +60,11 @@ class Quickstart:
 
     def snapshot(self) -> str:
         """Every table of the local BC (the changelog included: any write shows)."""
-        with closing(sqlite3.connect(self.database)) as db:
+        return self.snapshot_of(self.database)
+
+    @staticmethod
+    def snapshot_of(database: Path) -> str:
+        with closing(sqlite3.connect(database)) as db:
             return "\n".join(db.iterdump())
 
     def save_plan(self, name: str, *extra: str) -> tuple[Path, Result]:
@@ -169,6 +175,9 @@ EDITS: dict[str, Callable[[Doc], None]] = {
     "the format_version": lambda d: d.update(format_version=1),
     "a refusal added": lambda d: body(d).update(refusals=[FORGED_REFUSAL.to_json()]),
     "a refusal in words only": lambda d: body(d).update(refusals=["refusing nothing"]),
+    "the target": lambda d: body(d).update(target="local:/elsewhere/.bcsync/local/seed.yaml.db"),
+    "the target removed": lambda d: body(d).pop("target"),
+    "the target as an API URL": lambda d: body(d).update(target=DEFAULT_BASE_URL),
 }
 
 UNSEALED: dict[str, Callable[[Doc], None]] = {
@@ -307,6 +316,35 @@ def test_a_held_lock_refuses_apply_whatever_the_state_dir(
     assert result.exit_code == 4, result.output
     assert "lock" in result.output
     assert quickstart.snapshot() == before
+
+
+def test_a_saved_plan_applies_only_to_the_business_center_it_was_made_for(
+    quickstart: Quickstart,
+) -> None:
+    """The local BC is chosen by where the config lies, which the config digest does not cover.
+
+    A copy of the directory, local database included, is the same config and the same state, so
+    a plan whose config_path is pointed at the copy (re-sealed) re-plans change for change and
+    step for step; only the target it names tells the two Business Centers apart.
+    """
+    path, made = quickstart.save_plan("plan.json")
+    assert made.exit_code == 0, made.output
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    assert body(doc)["target"] == f"local:{quickstart.database.resolve()}"
+    copy_dir = quickstart.root / "copy"
+    shutil.copytree(quickstart.config, copy_dir)  # its local state too: the same world
+    copy_db = copy_dir / ".bcsync" / "local" / "seed.yaml.db"
+    body(doc)["config_path"] = str(copy_dir / "bcsync.yaml")
+    before, copy_before = quickstart.snapshot(), Quickstart.snapshot_of(copy_db)
+    result = refused(quickstart, reseal(doc), "moved.json", before)
+    assert result.exit_code == 4, result.output
+    assert f"it was made for the Business Center at local:{quickstart.database.resolve()}" in (
+        " ".join(result.output.split())
+    )
+    assert f"now reaches local:{copy_db.resolve()}" in " ".join(result.output.split())
+    assert Quickstart.snapshot_of(copy_db) == copy_before
+    # The control: from its own place, the same plan applies.
+    assert quickstart("apply", str(path)).exit_code == 0
 
 
 # -- config edits that move a protected identity (README "Safety": identities, not spellings) --

@@ -239,3 +239,26 @@ async def test_an_unseen_write_is_read_back_until_the_settle_time_then_sent_agai
     assert result.request_ids  # the second invitation was answered
     assert writes_to(world, "bc/member/invite/") == 1  # the first never arrived
     assert writes_to(world, "bc/member/get/") > 2  # read back several times before resending
+
+
+async def test_a_check_whose_list_moves_is_read_again_not_failed(
+    make_world: Callable[..., World],
+) -> None:
+    """This apply's other writes move the member list while a lost removal is checked."""
+    from bcsync.emulator.lag import AfterPage
+
+    from .world import BC, OWNER, generated
+
+    world = make_world(generated(members=50, pending=0, partners=0))
+    world.emulator.set_faults(Faults(lost_response_rate=1.0))
+    invite = {"path": "bc/member/invite/", "body": {"bc_id": BC, "asset_ids": []}}
+    for i in range(4):  # more moves than one check's three reads
+        body = {**invite["body"], "emails": [f"busy{i}@acme.example"]}
+        world.emulator.after_page.append(AfterPage(MEMBERS, 1, OWNER, ({**invite, "body": body},)))
+    policy = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.02, settle_seconds=5)
+    result = await world.provider(retry=policy).write(RemoveMember("user2@acme.example", uid(2)))
+    assert result.note == LOST
+    assert writes_to(world, "bc/member/delete/") == 1
+
+
+MEMBERS = "bc/member/get/"

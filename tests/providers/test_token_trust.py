@@ -43,8 +43,6 @@ async def read_once(settings: ProviderSettings, env: dict[str, str], seen: Seen)
         "http://127.0.0.1:8787",
         "https://example.com/open_api/v1.3/",
         "https://business-api.tiktok.com.evil.example/",
-        "https://business-api.tiktok.com@evil.example/",
-        "https://user:pw@business-api.tiktok.com/",
         "https://business-api.tiktok.com:8443/",
         "https://tiktok.com/",
         "https://ads.tiktok.com/open_api/v1.3/",
@@ -63,6 +61,28 @@ async def test_tiktok_token_is_not_sent_elsewhere(url: str) -> None:
         3,
     )
     assert ALLOWED in (problem.hint or "") and "TikTok" in problem.message
+    assert TOKEN not in problem.format()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://business-api.tiktok.com@evil.example/",
+        "https://user:pw@business-api.tiktok.com/",
+        "https://xn--business-api.tiktok.com/",
+    ],
+)
+async def test_a_url_no_token_goes_to_is_refused_before_any_request(url: str) -> None:
+    """Whatever the allow-list says: user info or an invalid IDNA host is never a base URL."""
+    seen = Seen()
+    settings = ProviderSettings(type=ProviderType.TIKTOK, url=url)
+    env = {"TIKTOK_ACCESS_TOKEN": TOKEN, ALLOWED: url}
+    with pytest.raises(ConfigError) as caught:
+        await read_once(settings, env, seen)
+    assert seen.requests == []
+    (problem,) = caught.value.problems
+    assert (problem.path, caught.value.exit_code) == ("provider.url", 3)
+    assert "user info" in problem.message or "IDNA" in problem.message
     assert TOKEN not in problem.format()
 
 

@@ -153,10 +153,10 @@ def test_only_tiktoks_api_hosts_are_tiktok(url: str, tiktok: bool) -> None:
         ("http://127.8.9.10/", True),
         ("http://localhost:9", True),
         ("http://[::1]:9/", True),
-        ("http://10.0.0.5:8321", False),
-        ("http://emulator.example:8321", False),
-        ("http://127.0.0.1.example.net/", False),
-        ("http://localhost.example.net/", False),
+        ("https://10.0.0.5:8321", False),
+        ("https://emulator.example:8321", False),
+        ("https://127.0.0.1.example.net/", False),
+        ("https://localhost.example.net/", False),
     ],
 )
 def test_an_emulator_off_this_machine_is_a_warning(url: str, here: bool) -> None:

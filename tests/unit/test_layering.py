@@ -33,6 +33,7 @@ CORE_PATTERNS = (
     "revisions.py",
     "drift.py",
     "applied.py",  # the ledger of applied changes (read from the audit log by ledger.py)
+    "baseurl.py",  # the one URL check validate and the providers share
 )
 FORBIDDEN = ("httpx", "click", "yaml", "jsonschema", "sqlite3", "os", "time", "subprocess")
 # Calls that read a file or the clock, whatever was imported: `open(...)`, `x.read_text()`,

@@ -15,6 +15,8 @@ from typing import Any
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import bcsync
 from bcsync.change import Action, Change, Kind, NoopCause, Stage, Target
@@ -693,6 +695,59 @@ def test_csv_cells_never_start_a_formula(value: str) -> None:
 
     line = csv_text(["a"], [[value]]).splitlines()[1]
     assert line.lstrip('"').startswith("'"), line
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "\n=cmd|'/c calc'!A0",  # a line feed first: the cell's text starts on its second line
+        "\r\n=1+1",
+        " =1+1",
+        "\u00a0=1+1",  # a no-break space
+        "\u2003@SUM(A1)",  # an em space
+        "\u200b=1+1",  # a zero-width space
+        "\ufeff+1",  # a byte-order mark
+        "\t \n -2",
+        "\uff1d1+1",  # a full-width equals sign
+        "\x0b=1",
+    ],
+    ids=repr,
+)
+def test_csv_cells_never_start_a_formula_after_white_space(value: str) -> None:
+    """What a spreadsheet skips before a formula is skipped here too: the cell is text."""
+    from bcsync.render.csvtext import safe_cell
+
+    assert safe_cell(value) == "'" + value
+
+
+@pytest.mark.parametrize(
+    "value", ["a=b", "owner@acme.com", " x", "\nline", "", "7100000000000000001"]
+)
+def test_csv_cells_that_are_no_formula_stay_as_they_are(value: str) -> None:
+    from bcsync.render.csvtext import safe_cell
+
+    assert safe_cell(value) == value
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=12))
+@settings(max_examples=300, deadline=None)
+def test_no_csv_cell_reaches_a_formula_character_first(value: str) -> None:
+    """Whatever the value: after what a spreadsheet skips, a formula sign never comes first."""
+    from bcsync.render.csvtext import FORMULA_STARTS, safe_cell
+
+    cell = safe_cell(value)
+    visible = cell.lstrip("".join(ch for ch in cell if ch.isspace() or not ch.isprintable()))
+    assert not visible.startswith(FORMULA_STARTS)
+
+
+@pytest.mark.parametrize("hostile", ["\x1b]0;pwned\x07", "\x1b[2J", "\r", "\u202e", "\x9b31m"])
+def test_terminal_text_escapes_control_characters_line_by_line(hostile: str) -> None:
+    from bcsync.render.text import terminal_text
+
+    out = terminal_text(f"first {hostile} line\nsecond line\n")
+    assert out.split("\n")[1:] == ["second line", ""]
+    assert out.isascii() and all(ch.isprintable() for ch in out.replace("\n", ""))
+    assert hostile not in out
 
 
 def lookalike_plan() -> Plan:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import json
 import logging
 import random
@@ -22,6 +21,11 @@ from typing import Any
 
 import httpx
 
+from bcsync.baseurl import (
+    BaseUrlError,
+    is_loopback_host,
+    parse_base_url,
+)
 from bcsync.errors import (
     AmbiguousWriteError,
     ApiError,
@@ -38,7 +42,6 @@ from bcsync.providers.tiktok.paging import Listing, Pager
 log = logging.getLogger("bcsync.providers.tiktok")
 
 DEFAULT_BASE_URL = "https://business-api.tiktok.com/open_api/v1.3/"
-API_PREFIX = "/open_api/v1.3/"
 REDACTED = "[redacted]"
 
 
@@ -88,64 +91,40 @@ class _Failed(Exception):
 
 def is_loopback(host: str) -> bool:
     """127.0.0.0/8, ::1 or localhost."""
-    if host.rstrip(".").lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_host(host)
 
 
 def check_base_url(url: str, *, in_process: bool = False) -> str:
-    """The base URL with a trailing slash; refuses plain http except to loopback or in-process."""
-    parsed = httpx.URL(url)
-    secure = parsed.scheme == "https" or in_process
-    if not secure and not (parsed.scheme == "http" and is_loopback(parsed.host)):
+    """The base URL in its one spelling (`bcsync.baseurl`, the check validate uses too);
+    ProviderError for anything else, plain http included except to loopback or in-process."""
+    try:
+        return parse_base_url(url, in_process=in_process).text
+    except BaseUrlError as err:
+        shown = url if len(url) <= 80 and url.isprintable() else repr(url[:80])
         raise ProviderError(
-            f"refusing to send the access token to {parsed.scheme}://{parsed.host}: "
-            "only https is allowed (plain http only to 127.0.0.1, ::1 or localhost)",
-            hint="use an https:// URL",
-        )
-    text = str(parsed)
-    if parsed.path in ("", "/"):
-        text = text.rstrip("/") + API_PREFIX
-    return text if text.endswith("/") else text + "/"
-
-
-# Where the TikTok token may go without anyone's say-so (the sandbox too): TikTok's API hosts.
-TIKTOK_API_HOSTS = ("business-api.tiktok.com", "sandbox-ads.tiktok.com")
-DEFAULT_PORTS = {"https": 443, "http": 80}
+            f"refusing to send the access token to {shown}: {err}", hint="use an https:// URL"
+        ) from None
 
 
 def url_key(url: str) -> str:
-    """A base URL in one spelling (case, default port, trailing slash, API path) to compare."""
-    parsed = httpx.URL(url)
-    port = parsed.port if parsed.port not in (None, DEFAULT_PORTS.get(parsed.scheme)) else None
-    path = parsed.path if parsed.path not in ("", "/") else API_PREFIX
-    userinfo = parsed.userinfo.decode("ascii", "replace")
-    return (
-        f"{parsed.scheme}://{userinfo + '@' if userinfo else ''}{parsed.host}"
-        f"{f':{port}' if port else ''}{path.rstrip('/')}/"
-        f"{'?' + parsed.query.decode('ascii', 'replace') if parsed.query else ''}"
-    )
+    """A base URL in one spelling (case, default port, trailing slash, API path) to compare;
+    BaseUrlError (a ValueError) when it is not one."""
+    return parse_base_url(url).text
 
 
 def is_tiktok_api(url: str) -> bool:
     """True for https on one of TikTok's API hosts, default port, no user info."""
-    parsed = httpx.URL(url)
-    return (
-        parsed.scheme == "https"
-        and parsed.host in TIKTOK_API_HOSTS
-        and parsed.port in (None, 443)
-        and not parsed.userinfo
-    )
+    try:
+        return parse_base_url(url).is_tiktok_api
+    except BaseUrlError:
+        return False
 
 
 def parse_allowed_urls(text: str) -> frozenset[str]:
     """`BCSYNC_ALLOWED_API_URLS`: comma-separated base URLs, as `url_key`s (bad entries dropped)."""
     keys = set()
     for entry in text.split(","):
-        with contextlib.suppress(httpx.InvalidURL):
+        with contextlib.suppress(BaseUrlError):
             if entry.strip():
                 keys.add(url_key(entry.strip()))
     return frozenset(keys)

@@ -45,6 +45,7 @@ from bcsync.providers.base import WriteResult
 from bcsync.providers.tiktok import mapping
 from bcsync.providers.tiktok.client import TikTokClient
 from bcsync.providers.tiktok.codes import AlreadyDoneError, PartialSuccessError
+from bcsync.providers.tiktok.paging import IncompleteReadError
 from bcsync.providers.tiktok.read import (
     fetch_member_assets,
     fetch_members,
@@ -112,19 +113,39 @@ async def _settle(
     pending: list[T],
     err: ProviderError,
 ) -> list[T]:
-    """What is still missing once the write shows, or once `settle_seconds` have passed."""
+    """What is still missing once the write shows, or once `settle_seconds` have passed.
+
+    A list that moves while it is read (this apply's other writes, or a copy catching up) says
+    nothing either way: it is read again on the next round, and counts as a failed check only
+    if it is still moving when the settle time is up.
+    """
     deadline = client.now() + client.retry.settle_seconds
-    still = await _check(missing, pending, err)
     rounds = 0
-    while still and client.now() < deadline:
+    while True:
+        try:
+            still = await _check(missing, pending, err)
+        except _Moving as moving:
+            if client.now() >= deadline:
+                raise _unconfirmed(err, moving.error) from None
+            still = pending
+        if not still or client.now() >= deadline:
+            break
         rounds += 1
         await client.pause(rounds)
-        still = await _check(missing, still, err)
+        pending = still
     if still and rounds:
         log.info(
             "%d item(s) still not visible after %d reads; sending them again", len(still), rounds
         )
     return still
+
+
+class _Moving(Exception):
+    """A check's list changed while it was read: no answer yet."""
+
+    def __init__(self, error: IncompleteReadError) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 async def _check(
@@ -133,14 +154,20 @@ async def _check(
     """What is still missing after `err`; a failed read is an unconfirmed write."""
     try:
         return await missing(pending)
+    except IncompleteReadError as moving:
+        raise _Moving(moving) from None
     except ProviderError as check:
-        raise AmbiguousWriteError(
-            f"{err.message}; checking what happened failed too: {check.message}",
-            hint="run `bcsync plan` to see what remains",
-            code=err.code,
-            request_id=err.request_id,
-            endpoint=err.endpoint,
-        ) from None
+        raise _unconfirmed(err, check) from None
+
+
+def _unconfirmed(err: ProviderError, check: ProviderError) -> AmbiguousWriteError:
+    return AmbiguousWriteError(
+        f"{err.message}; checking what happened failed too: {check.message}",
+        hint="run `bcsync plan` to see what remains",
+        code=err.code,
+        request_id=err.request_id,
+        endpoint=err.endpoint,
+    )
 
 
 async def invite(client: TikTokClient, bc_id: str, op: Invite) -> WriteResult:
