@@ -129,13 +129,16 @@ async def plan_each(
     allow_removals: bool = False,
     scopes: Mapping[str, ChangedScope | None] | None = None,
     applied: Ledger | None = None,
+    targets: Mapping[str, str] | None = None,
 ) -> tuple[list[PlannedBC], list[FailedBC]]:
     """Plan every BC, a few at a time; one that fails is set aside and the others go on.
 
-    The plans keep what reading cost but not the state read, and at most BCS_AT_ONCE states are
-    held at once: a hundred BCs cost memory like their few largest, not like their sum.
+    `scopes` and `targets` as for `plan_all`. The plans keep what reading cost but not the
+    state read, and at most BCS_AT_ONCE states are held at once: a hundred BCs cost memory
+    like their few largest, not like their sum.
     """
     scoped = scopes or {}
+    where = targets if targets is not None else {c.bc_id: _target(c) for c in configs}
     room = asyncio.Semaphore(BCS_AT_ONCE)
 
     async def one(config: BusinessCenterConfig) -> PlannedBC | FailedBC:
@@ -147,6 +150,7 @@ async def plan_each(
                     allow_removals=allow_removals,
                     scope=scoped.get(config.bc_id),
                     applied=applied,
+                    target=where.get(config.bc_id),
                 )
             except ProviderError as err:
                 return FailedBC(config, err)
