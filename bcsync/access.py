@@ -245,7 +245,7 @@ class _RowMaker:
             asset_type=atype,
             asset_id=aid,
             asset_name=aname,
-            **kw,  # type: ignore[arg-type]
+            **kw,  # type: ignore[arg-type]  # the row's optional fields, typed at the call
         )
 
     def _ignored(self, email: str) -> bool:

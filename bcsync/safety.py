@@ -30,18 +30,18 @@ from bcsync.model import (
     State,
     managed_members,
 )
-from bcsync.refusal import ALLOW_REMOVALS, Act, Refusal, RefusalKind, Subject, SubjectKind, hint_for
-from bcsync.schedule import (
+from bcsync.operations import (
     Assign,
     Invite,
     RemoveMember,
     RemovePartner,
     Share,
-    Step,
     Unassign,
     Unshare,
     UpdateMember,
 )
+from bcsync.refusal import ALLOW_REMOVALS, Act, Refusal, RefusalKind, Subject, SubjectKind, hint_for
+from bcsync.schedule import Step
 
 
 @dataclass(frozen=True, slots=True)

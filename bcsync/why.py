@@ -15,8 +15,9 @@ from pathlib import Path
 
 from bcsync import access_diff
 from bcsync.access import BC_ASSET, AccessRow, Kind, Status, bc_rows
+from bcsync.config.composer import LoadFailed
 from bcsync.config.document import Document
-from bcsync.config.loader import LoadFailed, read_document
+from bcsync.config.loader import read_document
 from bcsync.model import AssetKey, AssetType, BusinessCenterConfig
 from bcsync.origins import ADMIN_ROLE, EntryKey, origins
 from bcsync.story import ExpiredEntry, GrantStory, LineStory, WhyResult

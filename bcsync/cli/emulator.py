@@ -22,7 +22,7 @@ DEFAULT_DB = Path(".bcsync/emulator.db")
 RATE = click.FloatRange(0.0, 1.0)
 
 
-class AcceptAfter(click.ParamType):
+class AcceptAfter(click.ParamType):  # type: ignore[type-arg]  # generic only in newer click
     """Seconds (>= 0) or "never"."""
 
     name = "SECONDS|never"

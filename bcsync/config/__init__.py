@@ -18,9 +18,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from bcsync.config.build import build_config
+from bcsync.config.composer import LoadFailed
 from bcsync.config.document import Document
 from bcsync.config.loader import (
-    LoadFailed,
     SourceFile,
     discover,
     document_from_bytes,

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from bcsync.config.composer import LoadFailed, compose_config, problem_of
-from bcsync.config.document import Document, Mark, short_repr
+from bcsync.config.document import Document, short_repr
 from bcsync.errors import Problem
+from bcsync.files.marks import Mark
 from bcsync.files.reader import BadText, FileTooLarge, NotRegularFile, decode_utf8, read_regular
 
 # A config at TikTok's limits (100,000 grants, one a line) is 3-6 MiB; nodes are capped too.

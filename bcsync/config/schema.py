@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -254,7 +255,7 @@ def _message(error: ValidationError, fallback: str | None) -> tuple[str, str | N
         "maxLength": lambda: f"too long: at most {value} characters",
         "false": lambda: "not allowed here",
     }
-    maker = simple.get(str(validator))
+    maker: Callable[[], str] | None = simple.get(str(validator))
     text = maker() if maker else error.message
     return text, _quote_hint(error) if validator == "type" else None
 

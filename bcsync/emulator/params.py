@@ -243,7 +243,7 @@ class Params:
             raise param_error(
                 self.name(key), f"must hold between {low} and {high} items, got {len(value)}."
             )
-        return value
+        return list(value)
 
     def ids(self, key: str, *, low: int, high: int, required: bool = False) -> list[str]:
         """A list of ids, duplicates dropped in order."""

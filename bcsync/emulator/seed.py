@@ -43,7 +43,8 @@ MAX_MESSAGE = 300  # characters of one problem: a hostile value is not echoed wh
 @cache
 def seed_schema() -> dict[str, Any]:
     """The seed's JSON Schema (draft 2020-12)."""
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return schema
 
 
 def load_seed(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
@@ -166,7 +167,7 @@ def _schema_message(error: jsonschema.ValidationError, path: PathT) -> str:
         return f"{error.message} (quote ids in YAML so they stay strings)"
     if error.validator == "pattern" and path and str(path[-1]).endswith("id"):
         return f"{error.instance!r} is not an id (a string of 1 to 19 digits)"
-    return error.message
+    return str(error.message)
 
 
 def _cross_problems(data: dict[str, Any]) -> Iterator[tuple[PathT, str]]:

@@ -15,6 +15,7 @@ are `Located` facts (line, column, path, message, hint); each caller words where
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -32,6 +33,8 @@ MAX_DEPTH = 64
 _TAG = "tag:yaml.org,2002:"
 PLAIN_TAGS = frozenset(_TAG + t for t in ("null", "bool", "int", "float", "timestamp", "str"))
 _resolver = Resolver()
+# types-PyYAML leaves Resolver.resolve untyped; it returns the tag of a scalar.
+_resolve: Callable[..., str] = _resolver.resolve
 _constructor = SafeConstructor()
 _IMPLICIT_FIRST = frozenset(Resolver.yaml_implicit_resolvers)
 
@@ -373,7 +376,7 @@ class Composer:
         if tag is None and _is_text(event):
             return event.value
         if tag is None or tag == "!":
-            tag = _resolver.resolve(ScalarNode, event.value, event.implicit)
+            tag = _resolve(ScalarNode, event.value, event.implicit)
         if tag not in self.rules.scalar_tags:
             if event.tag in (None, "!"):
                 return event.value  # implicit tags we do not construct (e.g. '=') stay strings

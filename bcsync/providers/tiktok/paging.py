@@ -74,7 +74,7 @@ async def run_all(coros: list[Coroutine[Any, Any, T]]) -> list[T]:
 async def both(first: Coroutine[Any, Any, A], second: Coroutine[Any, Any, B]) -> tuple[A, B]:
     """Two differently typed coroutines concurrently, with `run_all`'s cancellation."""
     one, two = await run_all([first, second])
-    return one, two  # type: ignore[return-value]
+    return one, two  # type: ignore[return-value]  # run_all's list joins A and B
 
 
 class Pager:
@@ -204,7 +204,9 @@ def _identity(item: Any) -> str:
 
 
 def _int(value: object) -> int | None:
+    if not isinstance(value, int | str | float) or isinstance(value, bool):
+        return None
     try:
-        return int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
         return None
