@@ -43,7 +43,9 @@ async def read_whole(provider: TikTokProvider) -> Snapshot:
     client, bc_id = provider.client, provider.bc_id
     # read_state counts its own calls; this tally counts the listing and bc/get around it.
     with client.tally() as tally:
-        assets = await read.list_assets(client, bc_id, frozenset(AssetType))
+        listed = await read.list_assets(client, bc_id, frozenset(AssetType))
+        # A partner's assets shared with this BC are not the BC's to declare or export.
+        assets = {key: asset for key, asset in listed.items() if not asset.incoming}
         result = await provider.read_state(Scope.of(frozenset(assets)))
         data = await client.get("bc/get/", {"bc_id": bc_id})
     return Snapshot(result.state, _bc_name(data, bc_id), tally.calls + result.calls)

@@ -63,12 +63,18 @@ class NoopCause(StrEnum):
     ASSET_NOT_BOUND = "asset_not_bound"  # the BC lists the asset, but it is not BOUND
     PARTNER_NEEDS_SHARE = "partner_needs_share"  # a partner can only be added with a share
     FINANCE_ROLE_UNCLEARABLE = "finance_role_unclearable"  # the API has no value that clears it
+    SHARE_NOT_CREATABLE = "share_not_creatable"  # partner/add shares ad accounts only
     APPLIED_NOT_VISIBLE = "applied_not_visible"  # the audit log has it applied; reads lag behind
 
 
 # Causes that point at a config or BC problem a reviewer should see as a warning.
 WARNING_CAUSES: frozenset[NoopCause] = frozenset(
-    {NoopCause.ASSET_MISSING, NoopCause.ASSET_NOT_BOUND, NoopCause.FINANCE_ROLE_UNCLEARABLE}
+    {
+        NoopCause.ASSET_MISSING,
+        NoopCause.ASSET_NOT_BOUND,
+        NoopCause.FINANCE_ROLE_UNCLEARABLE,
+        NoopCause.SHARE_NOT_CREATABLE,
+    }
 )
 
 

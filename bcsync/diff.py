@@ -173,6 +173,10 @@ def noop_reason(cause: NoopCause, subject: str) -> str:
             f"the API cannot clear {subject}'s finance role; remove it in Business Center, "
             "or declare it in config"
         ),
+        NoopCause.SHARE_NOT_CREATABLE: (
+            f"the API shares only ad accounts (partner/add); share this with {subject} in "
+            "Business Center, or declare the share as it is"
+        ),
         NoopCause.APPLIED_NOT_VISIBLE: "applied (the audit log says so), not yet visible",
     }[cause]
 
@@ -238,14 +242,17 @@ def _member_update(email: str, want: Member, have: Member) -> list[Change]:
             have.finance_role,
         ):
             reason += "; roles are updated after acceptance"
+        if cause is NoopCause.PENDING and _renames(want, have):
+            reason += "; the name is set after acceptance"
         before, after = _member_doc(have), _member_doc(want)
         return [_noop(Kind.MEMBER, email, email, cause, reason, before, after, want)]
-    if want == have:
+    renames = _renames(want, have)
+    if want == have and not renames:
         return []
     # The API has no value that clears a finance role: keep it, and say so.
     keeps_finance = want.finance_role is None and have.finance_role is not None
     target_finance = have.finance_role if keeps_finance else want.finance_role
-    if keeps_finance and want.role is have.role:
+    if keeps_finance and want.role is have.role and not renames:
         cause = NoopCause.FINANCE_ROLE_UNCLEARABLE
         before, after = _member_doc(have), _member_doc(want)
         return [
@@ -258,6 +265,8 @@ def _member_update(email: str, want: Member, have: Member) -> list[Change]:
         old = have.finance_role.value if have.finance_role else "none"
         new = target_finance.value if target_finance else "none"
         notes.append(f"finance role {old} → {new}")
+    if renames:
+        notes.append(f"name {have.name or 'none'!r} → {want.name!r}")
     if keeps_finance:
         notes.append(noop_reason(NoopCause.FINANCE_ROLE_UNCLEARABLE, email))
     if want.role is MemberRole.ADMIN and have.role is not MemberRole.ADMIN:
@@ -266,23 +275,31 @@ def _member_update(email: str, want: Member, have: Member) -> list[Change]:
         stage = Stage.DEMOTE_ADMIN
     else:
         stage = Stage.GRANT
-    after = {
+    now = _member_doc(have)
+    then: dict[str, Any] = {
         "role": want.role.value,
         "finance_role": target_finance.value if target_finance else None,
     }
+    if renames:  # names appear in a plan only where one changes
+        now["name"], then["name"] = have.name, want.name
     change = _change(
         Action.UPDATE,
         Kind.MEMBER,
         email,
         email,
         "; ".join(notes),
-        before=_member_doc(have),
-        after=after,
+        before=now,
+        after=then,
         stage=stage,
         target=Target(email=email, user_id=have.user_id),
         entry=want,
     )
     return [change]
+
+
+def _renames(want: Member, have: Member) -> bool:
+    """Whether the config names a display name the member does not have (None: unmanaged)."""
+    return want.name is not None and want.name != have.name
 
 
 def _noop(
@@ -438,10 +455,17 @@ def _sources(grant: Grant) -> str:
 # -- partners and shares -------------------------------------------------------------------
 
 
+# What partner/add can share (SDK: asset_type ADVERTISER only); catalog shares are only read
+# and stopped (partner/asset/get, partner/asset/delete).
+CREATABLE_SHARES = frozenset({AssetType.AD_ACCOUNT})
+
+
 def _shareable(ctx: _Context) -> Counter[str]:
     """Per partner: how many desired shares can be made now (their assets exist and are bound)."""
     return Counter(
-        s.partner for s in ctx.desired.shares.values() if ctx.asset_problem(s.asset) is None
+        s.partner
+        for s in ctx.desired.shares.values()
+        if ctx.asset_problem(s.asset) is None and s.asset.type in CREATABLE_SHARES
     )
 
 
@@ -510,10 +534,15 @@ def _shares(ctx: _Context) -> list[Change]:
         title = f"{ctx.asset_label(asset)} shared with {ctx.partner_label(partner)}"
         target = Target(partner=partner, asset=asset)
         problem = ctx.asset_problem(asset) if have is None else None
+        if want is not None and problem is None and asset.type not in CREATABLE_SHARES:
+            # A catalog share can be read and stopped, never made or changed (partner/add).
+            problem = NoopCause.SHARE_NOT_CREATABLE
         if want is not None and problem is not None:
             reason = noop_reason(problem, partner)
-            after = {"role": want.role}
-            changes.append(_noop(Kind.SHARE, share_key, title, problem, reason, None, after, want))
+            before, after = ({"role": have.role} if have else None), {"role": want.role}
+            changes.append(
+                _noop(Kind.SHARE, share_key, title, problem, reason, before, after, want)
+            )
             continue
         if have is None:
             action, reason, stage = Action.CREATE, "in config", Stage.SHARE

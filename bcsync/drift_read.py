@@ -45,11 +45,14 @@ async def _changelog(
 ) -> tuple[list[ChangelogEntry], str | None]:
     """The log's entries, or why there are none (an error code, a 404, no client at all)."""
     from bcsync.providers.tiktok.changelog import read_changelog
+    from bcsync.providers.tiktok.shapes import ShapeError
 
     client = getattr(provider, "client", None)
     if client is None:
         return [], "this provider has no activity log"
     try:
         return await read_changelog(client, bc_id, start, end), None
+    except ShapeError:
+        raise  # a log that answers in another shape is not an absent log
     except ProviderError as err:
         return [], err.message

@@ -20,6 +20,7 @@
         │   ├── PartialSuccessError  20001, some items took effect (tiktok/codes.py)
         │   └── AlreadyDoneError     40012/40050, until a read confirms it (tiktok/codes.py)
         ├── IncompleteReadError    a paged read came back short, twice (tiktok/paging.py)
+        ├── ShapeError             an answer lacks a key bcsync reads, or differs (tiktok/shapes.py)
         ├── ThrottledError         rate limited, and retries ran out
         └── TransientError         server or network trouble retries did not overcome
             └── AmbiguousWriteError  a write may or may not have happened

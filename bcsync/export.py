@@ -39,6 +39,7 @@ STEMS: Mapping[AssetType, str] = {
     AssetType.CATALOG: "catalog",
     AssetType.TIKTOK_ACCOUNT: "tiktok-account",
     AssetType.SHOP: "shop",
+    AssetType.STOREFRONT: "storefront",
     AssetType.LEAD_FORM: "lead-form",
     AssetType.PIXEL: "pixel",
 }
@@ -272,6 +273,8 @@ def _members(
         fields = [f"role: {member.role.value}"]
         if member.finance_role is not None:
             fields.append(f"finance_role: {member.finance_role.value}")
+        if member.name and member.status is MemberStatus.BOUND and len(member.name) <= 250:
+            fields.append(f"name: {quote(member.name)}")
         group = member_group.get(email)
         granted = access.get(email) if group is None else None
         if group is not None:

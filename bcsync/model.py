@@ -32,6 +32,7 @@ class AssetType(StrEnum):
     CATALOG = "catalogs"
     TIKTOK_ACCOUNT = "tiktok_accounts"
     SHOP = "shops"
+    STOREFRONT = "storefronts"
     LEAD_FORM = "lead_forms"
     PIXEL = "pixels"
 
@@ -60,6 +61,7 @@ ROLES: Mapping[AssetType, tuple[str, ...]] = {
     AssetType.AD_ACCOUNT: ("analyst", "operator", "admin"),
     AssetType.CATALOG: ("ad_promote", "admin"),
     AssetType.SHOP: ("ad_promotion", "manager"),
+    AssetType.STOREFRONT: ("ad_promotion", "manager"),  # the same store_role as shops (SDK)
     AssetType.LEAD_FORM: ("admin",),
     # Pixels carry no role on the wire: access is presence alone, written "access" in config.
     AssetType.PIXEL: ("access",),
@@ -133,6 +135,8 @@ class Asset:
     name: str | None = field(default=None, compare=False)
     # Only a BOUND asset can be assigned or shared; others are planned as explained no-ops.
     status: AssetStatus = field(default=AssetStatus.BOUND, compare=False)
+    # Shared with this BC by a partner (asset/admin/get relation_type OWNER_PARTNER), not owned.
+    incoming: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

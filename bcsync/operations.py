@@ -50,7 +50,7 @@ class Invite:
 
 @dataclass(frozen=True, slots=True)
 class UpdateMember:
-    """Set a joined member's role, and finance role unless None."""
+    """Set a joined member's role, finance role unless None and display name unless None."""
 
     op: ClassVar[Op] = Op.UPDATE_MEMBER
     user_id: str
@@ -58,6 +58,8 @@ class UpdateMember:
     role: MemberRole
     # None leaves the finance role as it is: the API has no value that clears one.
     finance_role: FinanceRole | None
+    # The display name (user_name) to set; None leaves it as it is.
+    name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +133,8 @@ def params_to_json(params: Params) -> dict[str, Any]:
     doc: dict[str, Any] = {}
     for name in params.__slots__:
         value = getattr(params, name)
+        if name == "name" and value is None:
+            continue  # an unset display name is left out: plans without names read as before
         if isinstance(value, AssetKey):
             doc["asset_type"], doc["asset_id"] = value.type.value, value.id
         elif isinstance(value, tuple):

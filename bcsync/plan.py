@@ -89,6 +89,8 @@ class Plan:
     actual_fingerprint: str
     config_digest: str
     unmanaged_assets: int = 0
+    # Undeclared assets partners share with this BC: not its own, so not "unmanaged".
+    incoming_assets: int = 0
     config_path: str | None = None
     warnings: tuple[str, ...] = ()
     # What the safety guards refused in these steps; a refused plan is never applied.
@@ -134,6 +136,7 @@ class Plan:
             "config_digest": self.config_digest,
             "actual_fingerprint": self.actual_fingerprint,
             "unmanaged_assets": self.unmanaged_assets,
+            **({"incoming_assets": self.incoming_assets} if self.incoming_assets else {}),
             "summary": self.summary.to_json(),
             "unchanged": dict(self.unchanged),
             "warnings": list(self.warnings),
@@ -158,6 +161,7 @@ class Plan:
             actual_fingerprint=doc["actual_fingerprint"],
             config_digest=doc["config_digest"],
             unmanaged_assets=int(doc.get("unmanaged_assets", 0)),
+            incoming_assets=int(doc.get("incoming_assets", 0)),
             config_path=doc.get("config_path"),
             warnings=tuple(doc.get("warnings", ())),
             refusals=tuple(Refusal.from_json(r) for r in doc.get("refusals", ())),
@@ -210,6 +214,7 @@ def make_plan(
     actual: State,
     *,
     unmanaged_assets: int = 0,
+    incoming_assets: int = 0,
     allow_removals: bool = False,
     scope: ChangedScope | None = None,
     unread_members: int = 0,
@@ -240,6 +245,7 @@ def make_plan(
         actual_fingerprint=actual.fingerprint(),
         config_digest=config.digest,
         unmanaged_assets=unmanaged_assets,
+        incoming_assets=incoming_assets,
         config_path=config.path,
         warnings=warnings,
         refusals=safety.refusals(

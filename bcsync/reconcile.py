@@ -70,6 +70,7 @@ async def plan_one(
         config,
         read.state,
         unmanaged_assets=read.unmanaged_assets,
+        incoming_assets=len(read.incoming),
         allow_removals=allow_removals,
         scope=scope,
         unread_members=read.unread_members,

@@ -196,8 +196,9 @@ def _removals(out: _Steps, stage: Stage, changes: Sequence[Change], depends: Seq
 
 
 def _update_member(out: _Steps, change: Change, depends: Sequence[str] = ()) -> str:
+    name = (change.after or {}).get("name")
     params = UpdateMember(
-        _user_id(change), _email(change), _member_role(change), _finance_role(change)
+        _user_id(change), _email(change), _member_role(change), _finance_role(change), name
     )
     return out.add(change.stage or Stage.GRANT, params, [change.id], depends)
 

@@ -118,11 +118,11 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _register() -> None:
-    from bcsync.cli import adopt, audit, core, emulator, history
+    from bcsync.cli import adopt, audit, core, doctor, emulator, history
 
     for command in (core.validate, core.plan, core.apply, core.show, emulator.emulator):
         cli.add_command(command)
-    for command in (adopt.export, adopt.fmt):
+    for command in (adopt.export, adopt.fmt, doctor.doctor):
         cli.add_command(command)
     for command in (history.history, history.diff, history.drift):
         cli.add_command(command)

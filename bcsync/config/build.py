@@ -186,6 +186,7 @@ def _members(
             email=lower,
             role=MemberRole(entry["role"]),
             finance_role=FinanceRole(finance) if finance else None,
+            name=entry.get("name"),
             source=doc.line_ref(("members", email)),
             expires=expires,
             reason=entry.get("reason"),
@@ -332,9 +333,9 @@ def _partners(
                 expires=expires,
                 reason=entry.get("reason"),
             )
-        for share_alias, value in mapping_at(entry, "access", "ad_accounts").items():
-            role, share_expires, reason = _grant_value(AssetType.AD_ACCOUNT, value)
-            asset = aliases[AssetType.AD_ACCOUNT][share_alias]
+        for kind, share_alias, value in _partner_access(entry):
+            role, share_expires, reason = _grant_value(kind, value)
+            asset = aliases[kind][share_alias]
             ends = [d for d in (expires, share_expires) if d is not None]
             ends_on = min(ends) if ends else None
             if ends_on is not None and ends_on <= now:
@@ -343,10 +344,20 @@ def _partners(
             share = PartnerShare(
                 partner=bc_id,
                 asset=asset,
-                role=canonical_role(AssetType.AD_ACCOUNT, role),
-                source=doc.line_ref(("partners", alias, "access", "ad_accounts", share_alias)),
+                role=canonical_role(kind, role),
+                source=doc.line_ref(("partners", alias, "access", kind.value, share_alias)),
                 expires=ends_on,
                 reason=reason,
             )
             shares[share.key] = share
     return partners, shares
+
+
+PARTNER_TYPES = (AssetType.AD_ACCOUNT, AssetType.CATALOG)
+
+
+def _partner_access(entry: Any) -> Iterator[tuple[AssetType, str, Any]]:
+    """(asset type, alias, value) of a partner's shares: ad accounts, then catalogs."""
+    for kind in PARTNER_TYPES:
+        for share_alias, value in mapping_at(entry, "access", kind.value).items():
+            yield kind, share_alias, value

@@ -40,7 +40,7 @@ KEY_ORDER: dict[tuple[str, ...], tuple[str, ...] | str] = {
     ("groups",): SORTED,
     ("groups", "*"): ("description", "groups", "access"),
     ("members",): SORTED,
-    ("members", "*"): ("role", "finance_role", "groups", "access", "expires", "reason"),
+    ("members", "*"): ("role", "finance_role", "name", "groups", "access", "expires", "reason"),
     ("partners",): SORTED,
     ("partners", "*"): ("bc_id", "name", "access", "expires", "reason"),
 }

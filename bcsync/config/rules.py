@@ -33,6 +33,7 @@ LABELS = {
     AssetType.CATALOG: "catalog",
     AssetType.TIKTOK_ACCOUNT: "TikTok account",
     AssetType.SHOP: "shop",
+    AssetType.STOREFRONT: "storefront",
     AssetType.LEAD_FORM: "lead form",
     AssetType.PIXEL: "pixel",
 }

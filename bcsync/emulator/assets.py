@@ -17,6 +17,7 @@ ROLE_FIELDS = {
     "ADVERTISER": "advertiser_role",
     "CATALOG": "catalog_role",
     "TIKTOK_SHOP": "store_role",
+    "STOREFRONT": "store_role",
     "TT_ACCOUNT": "tt_account_roles",
     "LEAD": "form_library_role",
 }
@@ -35,6 +36,11 @@ SHOW_STATUSES = (
     "SHOW_ACCOUNT_STATUS_PUNISHED",
 )
 RELATION_TYPES = ("OWNER_BC", "OWNER_PARTNER", "OWNER_INDIVIDUAL")
+# Every asset type the SDK lists as valid for assign, unassign, asset/partner/get and
+# partner/asset/delete. The
+# emulator holds no domains (no SDK read lists them: DOMAIN is invalid on asset/get and
+# admin/get), so a DOMAIN is accepted as a value and answered 40007, never refused as one.
+SDK_ASSET_TYPES = (*ASSET_TYPES, "DOMAIN")
 SHOWN = "SHOW_ACCOUNT_STATUS_APPROVED"
 
 
@@ -52,8 +58,10 @@ def asset_item(asset: sqlite3.Row, role: str | None) -> Data:
         "ad_creation_eligible": "AVAILABLE" if kind == "ADVERTISER" else None,
         "owner_bc_name": asset["owner_bc_name"],
     }
-    for asset_type, field in RESPONSE_ROLE_FIELDS.items():
-        item[field] = decode_role(kind, role) if role is not None and asset_type == kind else None
+    # TIKTOK_SHOP and STOREFRONT share store_role: each field is set once, for its own type.
+    for field in dict.fromkeys(RESPONSE_ROLE_FIELDS.values()):
+        own = RESPONSE_ROLE_FIELDS.get(kind) == field
+        item[field] = decode_role(kind, role) if role is not None and own else None
     return item
 
 
@@ -189,9 +197,9 @@ def assign(call: Call) -> Data:
     bc_id, p = bc["bc_id"], call.params
     # One user and one asset per call (SDK); the user must have joined the BC (BB asset_assign.go).
     p.require("user_id", "asset_type", "asset_id")
-    role = role_param(p, p.enum("asset_type", ASSET_TYPES) or "")
+    role = role_param(p, p.enum("asset_type", SDK_ASSET_TYPES) or "")
     member = joined_member(call, bc_id)
-    asset = bc_asset_param(call, bc_id)
+    asset = bc_asset_param(call, bc_id, SDK_ASSET_TYPES)
     require_bound(asset, "assigned")
     key = (bc_id, member["user_id"], asset["asset_type"], asset["asset_id"])
     old = call.tx.scalar(
@@ -233,7 +241,7 @@ def unassign(call: Call) -> Data:
     bc_id = bc["bc_id"]
     call.params.require("user_id", "asset_type", "asset_id")
     member = joined_member(call, bc_id)
-    asset = bc_asset_param(call, bc_id)
+    asset = bc_asset_param(call, bc_id, SDK_ASSET_TYPES)
     who = member_label(member["email"], member["user_id"])
     removed = call.tx.run(
         "DELETE FROM grants WHERE bc_id = ? AND user_id = ? AND asset_type = ? AND asset_id = ?",
@@ -279,7 +287,7 @@ def get_asset_members(call: Call) -> Data:
 def get_asset_partners(call: Call) -> Data:
     bc = call.bc()
     bc_id, p = bc["bc_id"], call.params
-    asset = bc_asset_param(call, bc_id)
+    asset = bc_asset_param(call, bc_id, SDK_ASSET_TYPES)
     keyword = str(p.obj("filtering").values.get("keyword") or "").lower()
     page, size = p.page(50)
     select = (

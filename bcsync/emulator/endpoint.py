@@ -19,6 +19,7 @@ ASSET_WORDS = {
     "CATALOG": "catalog",
     "TT_ACCOUNT": "TikTok account",
     "TIKTOK_SHOP": "TikTok Shop",
+    "STOREFRONT": "storefront",
     "LEAD": "lead form library",
     "PIXEL": "pixel",
 }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from .assets import require_bound
+from .assets import SDK_ASSET_TYPES, require_bound
 from .endpoint import Call, Data, Endpoint, asset_label, bc_label
 from .errors import no_permission, not_found, param_error
 from .seed import ROLES
@@ -171,7 +171,9 @@ def delete_assets(call: Call) -> Data:
     bc = call.bc()
     bc_id, p = bc["bc_id"], call.params
     p.require("partner_id", "asset_type", "asset_ids")
-    asset_type = p.enum("asset_type", ("ADVERTISER", "CATALOG"), required=True)
+    # Every SDK asset type; only ad accounts and catalogs are ever shared (partner/add), so
+    # the rest name no share and are answered 40007 below.
+    asset_type = p.enum("asset_type", SDK_ASSET_TYPES, required=True)
     asset_ids = p.ids("asset_ids", low=1, high=50, required=True)
     partner = partner_param(call, bc_id)
     pid = partner["bc_id"]

@@ -24,6 +24,7 @@ ROLES: dict[str, tuple[str, ...]] = {
     "ADVERTISER": ("ADMIN", "OPERATOR", "ANALYST"),
     "CATALOG": ("ADMIN", "AD_PROMOTE"),
     "TIKTOK_SHOP": ("AD_PROMOTION", "MANAGER"),
+    "STOREFRONT": ("AD_PROMOTION", "MANAGER"),  # the same store_role as TIKTOK_SHOP (SDK)
     "TT_ACCOUNT": ("POST", "LIVE", "DIRECT_MESSAGE"),
     "LEAD": ("ADMIN",),
     # Pixels take no role field on assign (SDK): a grant is presence alone, stored as "".
@@ -256,7 +257,13 @@ def _check_partners(
                 # Contract 3.5: a BC can only share assets it owns.
                 yield (
                     (*here, "shares", s, "asset_id"),
-                    f"ADVERTISER {share['asset_id']} is not owned by {bc['bc_id']}",
+                    f"{share['asset_type']} {share['asset_id']} is not owned by {bc['bc_id']}",
+                )
+            if share["role"] not in ROLES[share["asset_type"]]:
+                allowed = ", ".join(ROLES[share["asset_type"]])
+                yield (
+                    (*here, "shares", s, "role"),
+                    f"{share['role']} is no {share['asset_type']} role (one of {allowed})",
                 )
             if share["asset_id"] in assets:
                 yield (*here, "shares", s, "asset_id"), f"{share['asset_id']} is shared twice"

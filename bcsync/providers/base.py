@@ -70,6 +70,8 @@ class ReadResult:
     unmanaged: tuple[Asset, ...] = ()
     # Access through asset groups on declared assets, sorted by (asset, member, group).
     asset_group_access: tuple[AssetGroupAccess, ...] = ()
+    # Undeclared assets partners share with this BC (incoming): neither owned nor unmanaged.
+    incoming: tuple[Asset, ...] = ()
     # A narrowed read: BOUND and PENDING members the BC has that it did not list (from
     # `page_info.total_number`), so the removal guard still counts every existing member.
     unread_members: int = 0

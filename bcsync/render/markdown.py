@@ -18,6 +18,7 @@ from bcsync.render import total_summary
 from bcsync.render.text import (
     config_words,
     describe,
+    incoming_sentence,
     printable,
     takes_away_words,
     unchanged_sentence,
@@ -190,6 +191,8 @@ def _notes(plan: Plan) -> list[str]:
         n = plan.unmanaged_assets
         noun = "asset" if n == 1 else "assets"
         lines.append(f"- unmanaged: {n} {noun} (not declared in config; left alone)")
+    if plan.incoming_assets:
+        lines.append(f"- {incoming_sentence(plan.incoming_assets)}")
     return ["\n".join(lines)] if lines else []
 
 

@@ -12,6 +12,7 @@ ASSET_TYPE_LABELS = {
     "catalogs": "catalog",
     "tiktok_accounts": "TikTok account",
     "shops": "shop",
+    "storefronts": "storefront",
     "lead_forms": "lead form",
     "pixels": "pixel",
 }

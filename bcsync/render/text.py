@@ -54,6 +54,12 @@ def render(plans: Sequence[Plan], *, color: bool = False) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
+def incoming_sentence(count: int) -> str:
+    """What partners share with the BC and the config does not declare: theirs, not unmanaged."""
+    noun = "asset" if count == 1 else "assets"
+    return f"incoming: {count} {noun} shared by partners (not declared in config; not this BC's)"
+
+
 def unchanged_sentence(plan: Plan) -> str | None:
     """ "unchanged: 12 members, 40 grants" from the plan's counts; None when there are none."""
     counts = plan.unchanged
@@ -194,6 +200,8 @@ def _render_plan(plan: Plan, color: bool) -> str:
         n = plan.unmanaged_assets
         noun = "asset" if n == 1 else "assets"
         lines += ["", f"unmanaged: {n} {noun} (not declared in config; left alone)"]
+    if plan.incoming_assets:
+        lines += ["", incoming_sentence(plan.incoming_assets)]
     unchanged = unchanged_sentence(plan)
     if unchanged:
         lines += ["", unchanged]

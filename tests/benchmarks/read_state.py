@@ -114,6 +114,8 @@ def min_calls(seed: dict[str, Any]) -> tuple[int, dict[str, str]]:
     calls += sum(pages(len(lst), LIST_PAGE) for lst in bc["assets"].values())
     calls += pages(len(bc["partners"]), LIST_PAGE)
     calls += sum(pages(len(p.get("shares", [])), LIST_PAGE) for p in bc["partners"])
+    if bc["assets"].get("CATALOG"):  # each partner's catalog shares: one list (none shared here)
+        calls += len(bc["partners"])
     chosen = {}
     for kind, lst in bc["assets"].items():
         per_asset_n = Counter(g["asset_id"] for g in bc["grants"] if g["asset_type"] == kind)

@@ -12,7 +12,21 @@ import pytest
 
 from bcsync.emulator import create_app
 
-from .table import BC, ROWS, Field, Row, lookup, with_value
+from .table import (
+    AD1,
+    BC,
+    CATALOG,
+    LEAD,
+    PIXEL,
+    ROWS,
+    SHOP,
+    STORE,
+    TT,
+    Field,
+    Row,
+    lookup,
+    with_value,
+)
 from .world import TOKEN, seed
 
 API = "/open_api/v1.3/"
@@ -152,3 +166,69 @@ async def test_items_carry_exactly_the_mapped_fields(client: httpx.AsyncClient, 
             assert keys == row.item_fields, keys ^ row.item_fields
         for name, mapped in row.nested_fields.items():
             assert set(lookup(item, name)) <= mapped, lookup(item, name)
+
+
+# One asset of each type in the conformance world, and a role valid for it (asset/assign).
+ASSET_OF = {
+    "ADVERTISER": AD1, "CATALOG": CATALOG, "LEAD": LEAD, "TT_ACCOUNT": TT, "PIXEL": PIXEL,
+    "STOREFRONT": STORE, "TIKTOK_SHOP": SHOP, "DOMAIN": "7990000000000000001",
+}  # fmt: skip
+ROLE_OF = {
+    "ADVERTISER": {"advertiser_role": "ANALYST"},
+    "CATALOG": {"catalog_role": "ADMIN"},
+    "LEAD": {"form_library_role": "ADMIN"},
+    "TT_ACCOUNT": {"tt_account_roles": ["LIVE"]},
+    "STOREFRONT": {"store_role": "AD_PROMOTION"},
+    "TIKTOK_SHOP": {"store_role": "MANAGER"},
+}
+
+
+def allowed_cases() -> list[Any]:
+    """Every value the SDK marks valid, for every enum field of every row."""
+    return [
+        pytest.param(row, f, value, id=f"{row.key} {f.name}={value}")
+        for row in ROWS
+        for f in row.fields
+        for value in f.enum or ()
+    ]
+
+
+def with_allowed(row: Row, field: Field, value: str) -> dict[str, Any]:
+    """The row's example with `field` set to `value`, and what it names made to fit: an asset of
+    that type (and its role field, for assign) when the value is an asset type."""
+    params = {k: v for k, v in {**example(row), **field.context}.items() if v is not None}
+    params = with_value(params, field.name, [value] if field.item == "enum" else value)
+    if field.name != "asset_type":
+        return params
+    if "asset_id" in params:
+        params["asset_id"] = ASSET_OF[value]
+    if "asset_ids" in params:
+        params["asset_ids"] = [ASSET_OF[value]]
+    if row.path == "bc/asset/assign/":
+        params.pop("advertiser_role", None)
+        params.update(ROLE_OF.get(value, {}))
+    return params
+
+
+@pytest.mark.parametrize(("row", "field", "value"), allowed_cases())
+async def test_each_value_the_sdk_allows_is_accepted(
+    client: httpx.AsyncClient, row: Row, field: Field, value: str
+) -> None:
+    params = with_allowed(row, field, value)
+    if row.path == "bc/asset/unassign/":  # something to unassign: the same asset, assigned
+        assign = next(r for r in ROWS if r.path == "bc/asset/assign/")
+        type_field = next(f for f in assign.fields if f.name == "asset_type")
+        prepared = {**with_allowed(assign, type_field, value), "user_id": params["user_id"]}
+        await send(client, assign, prepared)
+    body = await send(client, row, params)
+    why = row.absent.get(f"{field.name}={value}")
+    if why is None:
+        assert body["code"] == 0, body
+    else:  # accepted as a value; what it names cannot exist in the emulator (`why`)
+        assert body["code"] == 40007, (why, body)
+
+
+def test_every_documented_absence_names_a_value_the_sdk_allows() -> None:
+    for row in ROWS:
+        allowed = {f"{f.name}={v}" for f in row.fields for v in f.enum or ()}
+        assert set(row.absent) <= allowed, (row.key, set(row.absent) - allowed)

@@ -42,6 +42,7 @@ from .table import (
     ROWS,
     SHOP,
     STD,
+    STORE,
     TT,
     Row,
     lookup,
@@ -54,6 +55,7 @@ KEYS = {
     AssetType.CATALOG: (CATALOG,),
     AssetType.TIKTOK_ACCOUNT: (TT,),
     AssetType.SHOP: (SHOP,),
+    AssetType.STOREFRONT: (STORE,),
     AssetType.LEAD_FORM: (LEAD,),
     AssetType.PIXEL: (PIXEL,),
 }
@@ -223,6 +225,10 @@ def test_the_body_builders_alone() -> None:
     row: Row = BY_PATH["bc/asset/assign/"]
     for asset_type in AssetType:
         key = AssetKey(asset_type, KEYS[asset_type][0])
-        role = {AssetType.TIKTOK_ACCOUNT: "post", AssetType.SHOP: "manager"}.get(asset_type)
+        role = {
+            AssetType.TIKTOK_ACCOUNT: "post",
+            AssetType.SHOP: "manager",
+            AssetType.STOREFRONT: "ad_promotion",
+        }.get(asset_type)
         role = role or ("access" if asset_type is AssetType.PIXEL else "admin")
         assert problems(row.method, row.path, write.assign_body(BC, STD, key, role)) == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .table import AD1, AD2, BC, BOB, CATALOG, GROUP, LEAD, PARTNER, PIXEL, SHOP, STD, TT
+from .table import AD1, AD2, BC, BOB, CATALOG, GROUP, LEAD, PARTNER, PIXEL, SHOP, STD, STORE, TT
 
 TOKEN = "conformance-admin-token"
 AD3 = "7100000000000000003"
@@ -56,6 +56,7 @@ def seed() -> dict[str, Any]:
                     "CATALOG": [{"id": CATALOG, "name": "Catalog"}],
                     "TT_ACCOUNT": [{"id": TT, "name": "@brand"}],
                     "TIKTOK_SHOP": [{"id": SHOP, "name": "Shop"}],
+                    "STOREFRONT": [{"id": STORE, "name": "Storefront"}],
                     "LEAD": [{"id": LEAD, "name": "Leads"}],
                     "PIXEL": [{"id": PIXEL, "name": "Pixel"}],
                 },
@@ -64,6 +65,7 @@ def seed() -> dict[str, Any]:
                     grant(bob, "CATALOG", CATALOG, "AD_PROMOTE"),
                     grant(bob, "TT_ACCOUNT", TT, ["POST"]),
                     grant(bob, "TIKTOK_SHOP", SHOP, "AD_PROMOTION"),
+                    grant(bob, "STOREFRONT", STORE, "MANAGER"),
                     grant(bob, "LEAD", LEAD, "ADMIN"),
                     grant(bob, "PIXEL", PIXEL),
                     grant(std, "ADVERTISER", AD2, "ANALYST"),

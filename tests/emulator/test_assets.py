@@ -86,7 +86,8 @@ async def test_roles_must_be_valid_for_the_asset_type(
     [
         ({"user_id": OUTSIDER}, 40007, OUTSIDER),  # not a member: must have joined first
         ({"asset_id": OTHER_AD}, 40007, OTHER_AD),  # another BC's asset
-        ({"asset_type": "STOREFRONT"}, 40002, "asset_type"),  # valid in the SDK; none here
+        # Valid in the SDK, so accepted as a value; the emulator holds no domains: not found.
+        ({"asset_type": "DOMAIN", "advertiser_role": None}, 40007, "DOMAIN"),
         ({"asset_id": None, "asset_ids": [AD2]}, 40002, "asset_id"),  # one asset per call
         ({"user_id": None, "user_ids": [STD]}, 40002, "user_id"),  # one user per call
         ({"advertiser_role": None}, 40002, "advertiser_role"),

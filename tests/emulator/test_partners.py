@@ -147,7 +147,9 @@ async def test_partner_asset_delete_cancels_shares(client: httpx.AsyncClient) ->
     [
         ({"asset_ids": [AD1, AD2]}, 40007, AD2),  # AD2 is not shared: nothing is cancelled
         ({"partner_id": PARTNER2}, 40007, PARTNER2),
-        ({"asset_type": "TT_ACCOUNT"}, 40002, "asset_type"),
+        # Every SDK asset type is a valid value; no TikTok account is ever shared: not found.
+        ({"asset_type": "TT_ACCOUNT"}, 40007, "TT_ACCOUNT"),
+        ({"asset_type": "WEBSITE"}, 40002, "asset_type"),
         ({"asset_ids": None}, 40002, "asset_ids"),
     ],
 )

@@ -88,8 +88,12 @@ CASES: list[tuple[Edit, str, str]] = [
      "unknown Business Center 7299"),
     (_set(f"{BC0}.partners.0.shares.0.asset_id", "7100000000000000009"),
      "business_centers[0].partners[0].shares[0].asset_id", "is not owned by"),
+    # Catalogs can be shared too (read and stopped through the API): an ad account's id is no
+    # catalog of this BC, and an advertiser role is no catalog role.
     (_set(f"{BC0}.partners.0.shares.0.asset_type", "CATALOG"),
-     "business_centers[0].partners[0].shares[0].asset_type", "'ADVERTISER' was expected"),
+     "business_centers[0].partners[0].shares[0].asset_id", "CATALOG 71000000000000000"),
+    (_set(f"{BC0}.partners.0.shares.0.asset_type", "PIXEL"),
+     "business_centers[0].partners[0].shares[0].asset_type", "is not one of"),
     (_set("business_centers.1.bc_id", "7000000000000000001"), "business_centers[1].bc_id",
      "duplicate Business Center"),
     (_set("business_centers.1.assets.ADVERTISER.0.id", "7100000000000000001"),

@@ -74,6 +74,14 @@ def changelog(url: str) -> list[str]:
         page += 1
 
 
+CLEAR = {
+    "throttle_rate": 0.0,
+    "error_5xx_rate": 0.0,
+    "timeout_rate": 0.0,
+    "lost_response_rate": 0.0,
+}
+
+
 def set_faults(url: str, **faults: float) -> None:
     answer = httpx.post(f"{url}/_emulator/faults", json=faults, headers=CONTROL_HEADERS, timeout=5)
     assert answer.status_code == 200, answer.text
@@ -116,7 +124,8 @@ def test_apply_under_faults_converges_without_duplicate_invites(
         if todo == 0:
             break
     assert rounds[-1] == 0, f"did not converge: changes per round {rounds}"
-    set_faults(served.url)
+    # The control endpoint merges what it is sent: name every fault to clear it.
+    set_faults(served.url, **CLEAR)
     todo, _ = asyncio.run(plan_and_apply(config, tmp_path / "s", tmp_path / "a.jsonl"))
     assert todo == 0
     # Entries read "owner@acme.com invited grace@acme.com as STANDARD...".

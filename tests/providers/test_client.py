@@ -32,6 +32,9 @@ from .fakes import FAST, TOKEN, UNLIMITED, FakeApi, body, envelope, paged, param
 
 # ---- base URL ------------------------------------------------------------------------------
 
+# A read whose answer bcsync does not interpret (no shape check): these tests are about transport.
+RAW = "bc/pixel/link/get/"
+
 
 @pytest.mark.parametrize(
     ("url", "expected"),
@@ -85,12 +88,14 @@ def test_get_params_are_json_encoded() -> None:
 async def test_token_sent_as_access_token_header_without_bearer() -> None:
     api = FakeApi(lambda r: envelope(data={"ok": 1}))
     client = api.client()
-    assert await client.get("bc/get/", {"bc_id": "1", "filtering": {"keyword": "a"}}) == {"ok": 1}
+    assert await client.get(RAW, {"bc_id": "1", "filtering": {"keyword": "a"}}) == {"ok": 1}
     _, request_id = await client.post("bc/member/invite/", {"bc_id": "1", "emails": ["a@b.c"]})
     get, post = api.requests
     assert get.headers["Access-Token"] == TOKEN
     assert "authorization" not in get.headers
-    assert str(get.url).startswith("https://business-api.tiktok.com/open_api/v1.3/bc/get/?")
+    assert str(get.url).startswith(
+        "https://business-api.tiktok.com/open_api/v1.3/bc/pixel/link/get/?"
+    )
     assert params(get)["filtering"] == '{"keyword":"a"}'
     assert post.method == "POST" and post.headers["content-type"] == "application/json"
     assert body(post) == {"bc_id": "1", "emails": ["a@b.c"]}
@@ -140,7 +145,7 @@ RETRIED = (ThrottledError, TransientError)
 async def test_error_code_maps_to_exception_and_exit_code(code: int, kind: type) -> None:
     api = FakeApi(lambda r: envelope(code, message="nope", request_id="rq-9"))
     with pytest.raises(kind) as caught:
-        await api.client().get("bc/member/get/", {"bc_id": "42"})
+        await api.client().get(RAW, {"bc_id": "42"})
     err = caught.value
     assert type(err) is kind
     assert err.exit_code is ExitCode.RUNTIME
@@ -165,7 +170,7 @@ async def test_error_code_maps_to_exception_and_exit_code(code: int, kind: type)
 async def test_auth_and_permission_errors_say_what_to_do(code: int, words: str) -> None:
     api = FakeApi(lambda r: envelope(code, message="bad"))
     with pytest.raises(ProviderError) as caught:
-        await api.client().get("bc/member/get/", {"bc_id": "42"})
+        await api.client().get(RAW, {"bc_id": "42"})
     assert words in (caught.value.hint or "")
 
 
@@ -173,7 +178,7 @@ async def test_throttle_then_success_is_retried() -> None:
     answers = iter([envelope(40100), envelope(40133), envelope(data={"v": 1})])
     api = FakeApi(lambda r: next(answers))
     client = api.client()
-    assert await client.get("bc/get/", {}) == {"v": 1}
+    assert await client.get(RAW, {}) == {"v": 1}
     assert (client.stats.calls, client.stats.throttled) == (3, 2)
 
 
@@ -189,7 +194,7 @@ async def test_throttle_then_success_is_retried() -> None:
 async def test_transient_get_is_retried(failure: httpx.Response) -> None:
     answers = iter([failure, envelope(data={"v": 2})])
     api = FakeApi(lambda r: next(answers))
-    assert await api.client().get("bc/get/", {}) == {"v": 2}
+    assert await api.client().get(RAW, {}) == {"v": 2}
     assert len(api.requests) == 2
 
 
@@ -211,7 +216,7 @@ async def test_get_that_hangs_hits_the_deadline_and_is_retried() -> None:
         return envelope(data={"v": 3})
 
     api = FakeApi(handler)
-    assert await api.client().get("bc/get/", {}) == {"v": 3}
+    assert await api.client().get(RAW, {}) == {"v": 3}
     assert calls == 2
 
 
@@ -222,14 +227,14 @@ async def test_get_that_always_hangs_gives_up_with_transient_error() -> None:
 
     retry = RetryPolicy(attempts=3, base_delay=0.001, request_timeout=0.05, throttle_delay=0)
     with pytest.raises(TransientError, match="gave up after 3 attempts"):
-        await FakeApi(handler).client(retry=retry).get("bc/get/", {})
+        await FakeApi(handler).client(retry=retry).get(RAW, {})
 
 
 async def test_total_time_bounds_the_retries() -> None:
     retry = RetryPolicy(attempts=100, total_seconds=0.05, base_delay=0.02, throttle_delay=0.02)
     api = FakeApi(lambda r: envelope(40100))
     with pytest.raises(ThrottledError):
-        await api.client(retry=retry).get("bc/get/", {})
+        await api.client(retry=retry).get(RAW, {})
     assert 1 < len(api.requests) < 10
 
 
@@ -284,7 +289,7 @@ async def test_post_never_sent_or_refused_is_retried(first: object) -> None:
 async def test_paging_at_page_boundaries(count: int, page_size: int) -> None:
     items = [{"n": i} for i in range(count)]
     api = FakeApi(lambda r: paged(items, r))
-    listing = await api.client().get_all("bc/partner/get/", {"bc_id": "1"}, page_size=page_size)
+    listing = await api.client().get_all(RAW, {"bc_id": "1"}, page_size=page_size)
     assert listing.items == items and listing.total == count
     assert len(api.requests) == max(1, -(-count // page_size))
     assert sorted(int(params(r)["page"]) for r in api.requests) == list(
@@ -296,13 +301,11 @@ async def test_paging_falls_back_when_page_size_is_rejected() -> None:
     items = [{"n": i} for i in range(45)]
     api = FakeApi(lambda r: paged(items, r, max_size=20))
     client = api.client()
-    listing = await client.get_all(
-        "bc/member/get/", {"bc_id": "1"}, page_size=50, fallback_page_size=20
-    )
+    listing = await client.get_all(RAW, {"bc_id": "1"}, page_size=50, fallback_page_size=20)
     assert listing.items == items
     assert [params(r)["page_size"] for r in api.requests] == ["50", "20", "20", "20"]
     # Learned: the next listing asks 20 straight away.
-    await client.get_all("bc/member/get/", {"bc_id": "1"}, page_size=50, fallback_page_size=20)
+    await client.get_all(RAW, {"bc_id": "1"}, page_size=50, fallback_page_size=20)
     assert params(api.requests[4])["page_size"] == "20"
 
 
@@ -317,7 +320,7 @@ async def test_paging_follows_a_silently_capped_page_size() -> None:
         return envelope(data={"list": chunk, "page_info": info})
 
     api = FakeApi(capped)
-    listing = await api.client().get_all("bc/member/get/", {"bc_id": "1"}, page_size=50)
+    listing = await api.client().get_all(RAW, {"bc_id": "1"}, page_size=50)
     assert listing.items == items and len(api.requests) == 3
 
 
@@ -335,7 +338,7 @@ async def test_paging_without_page_info_walks_until_a_short_page() -> None:
 async def test_paging_other_parameter_error_is_not_swallowed() -> None:
     api = FakeApi(lambda r: envelope(40002, message="Missing required field(s): bc_id"))
     with pytest.raises(ApiError, match="bc_id"):
-        await api.client().get_all("bc/member/get/", {}, page_size=50, fallback_page_size=20)
+        await api.client().get_all(RAW, {}, page_size=50, fallback_page_size=20)
     assert len(api.requests) == 1
 
 
@@ -352,7 +355,7 @@ async def test_token_never_leaks(caplog: pytest.LogCaptureFixture, capsys) -> No
     api = FakeApi(lambda r: next(answers))
     client = api.client()
     with pytest.raises(AuthError) as caught:
-        await client.get("bc/get/", {"bc_id": "1"})
+        await client.get(RAW, {"bc_id": "1"})
     err = caught.value
     texts = [str(err), repr(err), err.hint or "", repr(client), str(vars(err))]
     texts += [caplog.text, *capsys.readouterr()]

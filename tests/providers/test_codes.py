@@ -25,7 +25,13 @@ PIXEL = AssetKey(AssetType.PIXEL, "7700000000000000001")
 
 def member_list(*emails: str, status: str = "PENDING") -> list[dict[str, Any]]:
     return [
-        {"user_id": "", "user_email": e, "user_role": "STANDARD", "relation_status": status}
+        {
+            "user_id": "",
+            "user_email": e,
+            "user_role": "STANDARD",
+            "relation_status": status,
+            "ext_user_role": {},
+        }
         for e in emails
     ]
 
@@ -54,7 +60,8 @@ async def test_calls_queued_longer_than_the_budget_are_still_retried() -> None:
         # The last of ten queued calls is throttled once, after ~9 s in the queue.
         if len(sent) == 10:
             return envelope(40100, message="too frequent")
-        return envelope(data={"list": [], "page_info": {"total_number": 0, "total_page": 0}})
+        info = {"page": 1, "page_size": 10, "total_number": 0, "total_page": 0}
+        return envelope(data={"list": [], "page_info": info})
 
     api = FakeApi(handler)
     client = queued_client(api, clock, total_seconds=2.0)

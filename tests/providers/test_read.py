@@ -67,19 +67,22 @@ async def test_reads_every_kind(make_world: Callable[..., World], strategy: Stra
 
 async def test_call_count_of_the_cheapest_plan(make_world: Callable[..., World]) -> None:
     result = await make_world(every_kind()).provider().read_state(DECLARED)
-    # bc/get 1, members 1, 5 asset lists, partners 1, shares 2, grants: ad accounts 2 and
-    # catalogs 1 and lead forms 1 per asset; TikTok accounts 3 and shops 3 per member; asset
-    # groups 1 (a list without groups).
-    assert result.calls == 1 + 1 + 5 + 1 + 2 + (2 + 1 + 1) + (3 + 3) + 1
+    # bc/get 1, members 1, 5 asset lists, partners 1, shares 2 per shareable type (ad accounts,
+    # catalogs), grants: ad accounts 2 and catalogs 1 and lead forms 1 per asset; TikTok
+    # accounts 3 and shops 3 per member; asset groups 1 (a list without groups).
+    assert result.calls == 1 + 1 + 5 + 1 + 2 * 2 + (2 + 1 + 1) + (3 + 3) + 1
 
 
-async def test_no_declared_ad_accounts_reads_no_shares(make_world: Callable[..., World]) -> None:
+async def test_no_declared_shareable_assets_reads_no_shares(
+    make_world: Callable[..., World],
+) -> None:
     world = make_world(every_kind())
-    scope = Scope.of([AssetKey(CAT, aid(73, 1))])
+    scope = Scope.of([AssetKey(TT, aid(74, 1))])
     result = await world.provider().read_state(scope)
     assert len(result.state.partners) == 2 and not result.state.shares
     assert result.unmanaged_assets == 0
-    assert result.calls == 1 + 1 + 1 + 1 + 1  # bc, members, catalogs, partners, one catalog
+    # bc, members, TikTok accounts, partners, one member's TikTok accounts per bound member (3)
+    assert result.calls == 1 + 1 + 1 + 1 + 3
 
 
 async def test_declared_asset_missing_from_the_bc_is_not_read(

@@ -110,7 +110,13 @@ def short_member_pages(answers: list[int]) -> FakeApi:
         page = int(params(request)["page"])
         count = next(reads) if page == 1 else 0
         items = [
-            {"user_id": uid(i), "user_email": f"u{i}@x.example", "user_role": "STANDARD"}
+            {
+                "user_id": uid(i),
+                "user_email": f"u{i}@x.example",
+                "user_role": "STANDARD",
+                "relation_status": "BOUND",
+                "ext_user_role": {},
+            }
             for i in range(count)
         ]
         info = {"page": page, "page_size": 20, "total_number": 30, "total_page": 1}

@@ -66,9 +66,11 @@ def simulate(state: State, params: Params, *, accept: bool = False) -> State:
                     asset = AssetKey(AssetType.AD_ACCOUNT, account)
                     grants[(asset, email)] = Grant(asset, email, str(advertiser_role))
             return replace(state, members=members, grants=grants)
-        case UpdateMember(user_id, _, role, finance):
+        case UpdateMember(user_id, _, role, finance, name):
             have = _by_user_id(state, user_id)
-            updated = replace(have, role=role, finance_role=finance or have.finance_role)
+            updated = replace(
+                have, role=role, finance_role=finance or have.finance_role, name=name or have.name
+            )
             return replace(state, members={**state.members, have.email: updated})
         case RemoveMember(email, user_id):
             found = _by_user_id(state, user_id) if user_id else state.members.get(email)

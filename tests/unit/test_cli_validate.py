@@ -96,7 +96,7 @@ def test_problems_from_several_files_are_all_printed(runner: CliRunner) -> None:
 
 
 def test_json_format(runner: CliRunner) -> None:
-    path = f"{INVALID}/partner-non-ad-access.yaml"
+    path = f"{INVALID}/partner-unshareable-access.yaml"
     # The fixtures and the quickstart declare the same BC id: pair the fixture with agency.
     result = runner.invoke(cli, ["validate", "--format", "json", path, "examples/agency"])
     assert result.exit_code == 3
@@ -109,10 +109,11 @@ def test_json_format(runner: CliRunner) -> None:
             "file": path,
             "line": 13,
             "col": 7,
-            "path": "partners.agency-x.access.catalogs",
+            "path": "partners.agency-x.access.tiktok_accounts",
             "severity": "error",
-            "message": "unknown key 'catalogs'",
-            "hint": "the API shares only ad accounts (ADVERTISER) with partners",
+            "message": "unknown key 'tiktok_accounts'",
+            "hint": "did you mean 'ad_accounts'?; "
+            "partners hold ad accounts (ADVERTISER) and catalogs (CATALOG)",
         }
     ]
 

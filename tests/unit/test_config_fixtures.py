@@ -43,7 +43,7 @@ INVALID = [
     ("unknown-access-section", 12, 7, "unknown key 'ad_account'", "'ad_accounts'", 1),
     ("grant-unknown-key", 13, 35, "unknown key 'until'", "allowed: role, expires", 1),
     ("grant-wrong-type", 12, 31, "role or a mapping {role, expires, reason}", None, 1),
-    ("partner-non-ad-access", 13, 7, "unknown key 'catalogs'", "only ad accounts", 1),
+    ("partner-unshareable-access", 13, 7, "unknown key 'tiktok_accounts'", "and catalogs", 1),
     ("partner-missing-bc-id", 10, 3, "missing required key 'bc_id'", None, 1),
     ("emulator-without-url", 3, 1, "missing required key 'url'", None, 1),
     ("unknown-provider-type", 3, 19, "expected a provider type", "did you mean 'local'?", 1),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -177,3 +178,22 @@ def test_provider_section_is_written_as_given() -> None:
     provider = {"type": "local", "seed": "../seeds/my seed.yaml"}
     text = export_config(State(bc_id=BC), ExportOptions(provider=provider))
     assert yaml.safe_load(text)["provider"] == provider
+
+
+@pytest.mark.parametrize("name", ['Eve: "the boss" #1', "yes", "null\nline two", " padded "])
+def test_a_joined_members_display_name_is_exported_and_builds_back(
+    tmp_path: Path, name: str
+) -> None:
+    state = State(
+        bc_id=BC,
+        members={
+            "owner@acme.com": bound("owner@acme.com", "admin"),
+            "eve@acme.com": replace(bound("eve@acme.com", "admin"), name=name),
+            "new@acme.com": replace(member("new@acme.com", status="pending"), name="Invitee"),
+        },
+    )
+    text = export_config(state, ExportOptions())
+    desired = build(text, tmp_path)
+    assert desired.members["eve@acme.com"].name == name
+    assert desired.members["new@acme.com"].name is None  # named once they have joined
+    assert format_text(text) == text

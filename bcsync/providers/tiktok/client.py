@@ -34,7 +34,7 @@ from bcsync.errors import (
     ThrottledError,
     TransientError,
 )
-from bcsync.providers.tiktok import codes
+from bcsync.providers.tiktok import codes, shapes
 from bcsync.providers.tiktok.codes import Verdict
 from bcsync.providers.tiktok.limiter import Limiter
 from bcsync.providers.tiktok.paging import Listing, Pager
@@ -228,9 +228,15 @@ class TikTokClient:
         return self._clock()
 
     async def get(self, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        """GET one page; returns the envelope's `data`."""
-        data, _ = await self._call("GET", path, params=encode_params(params), write=False)
+        """GET one page; returns the envelope's `data`, checked against the shape bcsync reads
+        (ShapeError otherwise: shapes.py)."""
+        data, request_id = await self.get_raw(path, params)
+        shapes.check(path, params, data, request_id)
         return data
+
+    async def get_raw(self, path: str, params: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
+        """GET one page unchecked: `data` and the request id (`bcsync doctor` records shapes)."""
+        return await self._call("GET", path, params=encode_params(params), write=False)
 
     async def post(self, path: str, body: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
         """POST a write; returns `data` and the request id. Raises AmbiguousWriteError."""

@@ -33,6 +33,7 @@ ASSET_TYPE_WIRE: Mapping[AssetType, str] = {
     AssetType.CATALOG: "CATALOG",
     AssetType.TIKTOK_ACCOUNT: "TT_ACCOUNT",
     AssetType.SHOP: "TIKTOK_SHOP",
+    AssetType.STOREFRONT: "STOREFRONT",
     AssetType.LEAD_FORM: "LEAD",
     AssetType.PIXEL: "PIXEL",
 }
@@ -42,6 +43,7 @@ ROLE_FIELD: Mapping[AssetType, str] = {
     AssetType.CATALOG: "catalog_role",
     AssetType.TIKTOK_ACCOUNT: "tt_account_roles",
     AssetType.SHOP: "store_role",
+    AssetType.STOREFRONT: "store_role",
     AssetType.LEAD_FORM: "form_library_role",
 }
 # asset/admin/get's relation_status; REJECT is listed by the SDK but marked invalid.
@@ -51,6 +53,9 @@ ASSET_STATUS_WIRE: Mapping[str, AssetStatus] = {s.value.upper(): s for s in Asse
 PER_ASSET_TYPES: frozenset[AssetType] = frozenset(
     {AssetType.AD_ACCOUNT, AssetType.CATALOG, AssetType.LEAD_FORM}
 )
+
+# What partner/asset/get lists (SDK: ADVERTISER, CATALOG and DOMAIN; bcsync holds no domains).
+PARTNER_TYPES: frozenset[AssetType] = frozenset({AssetType.AD_ACCOUNT, AssetType.CATALOG})
 
 # When one email appears twice (re-invited after a rejection, say), the live relation wins.
 STATUS_RANK: Mapping[MemberStatus, int] = {
@@ -62,7 +67,7 @@ STATUS_RANK: Mapping[MemberStatus, int] = {
 
 
 def asset_type_to_wire(asset_type: AssetType) -> str:
-    """ADVERTISER, CATALOG, TT_ACCOUNT, TIKTOK_SHOP, LEAD or PIXEL."""
+    """ADVERTISER, CATALOG, TT_ACCOUNT, TIKTOK_SHOP, STOREFRONT, LEAD or PIXEL."""
     return ASSET_TYPE_WIRE[asset_type]
 
 
@@ -98,16 +103,13 @@ def member_from_wire(item: Mapping[str, Any]) -> Member:
     """A member of /bc/member/get/; the key is the lower-cased email."""
     email = str(item.get("user_email") or "").strip().lower()
     user_id = str(item.get("user_id") or "") or None
-    ext = item.get("ext_user_role") or {}
-    # The emulator notes model finance_role flat; the API nests it in ext_user_role.
-    finance = (ext.get("finance_role") if isinstance(ext, dict) else None) or item.get(
-        "finance_role"
-    )
+    # Its shape is checked first (shapes.py): role, status and ext_user_role are all there.
+    finance = item["ext_user_role"].get("finance_role")
     return Member(
         email=email or f"user_id:{user_id}",
-        role=_enum(MemberRole, item.get("user_role") or "STANDARD", "user_role"),
+        role=_enum(MemberRole, item["user_role"], "user_role"),
         finance_role=_enum(FinanceRole, finance, "finance_role") if finance else None,
-        status=_enum(MemberStatus, item.get("relation_status") or "BOUND", "relation_status"),
+        status=_enum(MemberStatus, item["relation_status"], "relation_status"),
         user_id=user_id,
         name=str(item.get("user_name") or "") or None,
     )
@@ -126,10 +128,12 @@ def grant_from_wire(asset: AssetKey, email: str, item: Mapping[str, Any]) -> Gra
     return Grant(asset=asset, member=email.strip().lower(), role=role) if role else None
 
 
-def share_from_wire(partner: str, item: Mapping[str, Any]) -> PartnerShare | None:
-    """What we share with a partner: ad accounts only (the API shares nothing else)."""
-    asset = AssetKey(AssetType.AD_ACCOUNT, str(item.get("asset_id") or ""))
-    role = role_from_wire(AssetType.AD_ACCOUNT, item)
+def share_from_wire(
+    partner: str, item: Mapping[str, Any], asset_type: AssetType = AssetType.AD_ACCOUNT
+) -> PartnerShare | None:
+    """What we share with a partner: an ad account or a catalog, with its role field."""
+    asset = AssetKey(asset_type, str(item.get("asset_id") or ""))
+    role = role_from_wire(asset_type, item)
     if not asset.id or not role:
         return None
     return PartnerShare(partner=partner, asset=asset, role=role)
@@ -141,8 +145,8 @@ def finance_to_wire(finance_role: FinanceRole) -> dict[str, str]:
 
 
 def asset_status_from_wire(item: Mapping[str, Any]) -> AssetStatus:
-    """The asset's binding (asset/admin/get `relation_status`); absent means BOUND."""
-    value = str(item.get("relation_status") or "BOUND").strip().upper()
+    """The asset's binding (asset/admin/get `relation_status`, always there: shapes.py)."""
+    value = str(item["relation_status"]).strip().upper()
     status = ASSET_STATUS_WIRE.get(value)
     if status is None:
         raise ApiError(f"the API returned an unexpected asset relation_status {value!r}")

@@ -66,7 +66,7 @@ async def read_state(
 
         return await read_scoped(client, bc_id, scope)
     with client.tally() as tally:
-        (_, (members, assets, unmanaged, grants, groups)), (partners, shares) = await both(
+        (_, (members, assets, undeclared, grants, groups)), (partners, shares) = await both(
             both(
                 check_admin(client, bc_id), _members_assets_grants(client, bc_id, scope, strategy)
             ),
@@ -84,20 +84,22 @@ async def read_state(
         state=state,
         calls=tally.calls,
         asset_group_access=groups,
-        unmanaged=unmanaged,
+        unmanaged=tuple(a for a in undeclared if not a.incoming),
+        incoming=tuple(a for a in undeclared if a.incoming),
     )
 
 
 async def check_admin(client: TikTokClient, bc_id: str) -> None:
     """Fail early, and clearly, when the token's user cannot administer the BC."""
     data = await client.get("bc/get/", {"bc_id": bc_id})
-    entries = [e for e in data.get("list") or [] if _bc_id(e) in (bc_id, None)]
+    # The answer's shape is checked (shapes.py): every entry names its BC and the user's role.
+    entries = [e for e in data["list"] if str(e["bc_info"]["bc_id"]) == bc_id]
     hint = f"use a token of an admin of BC {bc_id}"
     if not entries:
         raise PermissionDeniedError(
             f"the token's user is not a member of BC {bc_id}", hint=hint, endpoint="GET /bc/get/"
         )
-    role = str(entries[0].get("user_role") or "ADMIN").upper()
+    role = str(entries[0]["user_role"])
     if role != "ADMIN":
         raise PermissionDeniedError(
             f"the token's user is not an admin of BC {bc_id} (role {role})",
@@ -145,25 +147,29 @@ async def fetch_partners(client: TikTokClient, bc_id: str) -> dict[str, Partner]
     )
     partners: dict[str, Partner] = {}
     for item in listing.items:
-        pid = str(item.get("bc_id") or "")
-        if pid:
-            partners[pid] = Partner(bc_id=pid, name=str(item.get("bc_name") or "") or None)
+        pid = str(item["bc_id"])
+        partners[pid] = Partner(bc_id=pid, name=str(item.get("bc_name") or "") or None)
     return partners
 
 
-async def fetch_shares(client: TikTokClient, bc_id: str, partner_id: str) -> list[PartnerShare]:
-    """The ad accounts we share with one partner (empty if it is no partner)."""
+async def fetch_shares(
+    client: TikTokClient,
+    bc_id: str,
+    partner_id: str,
+    asset_type: AssetType = AssetType.AD_ACCOUNT,
+) -> list[PartnerShare]:
+    """The ad accounts (or catalogs) we share with one partner (empty if it is no partner)."""
     params = {
         "bc_id": bc_id,
         "partner_id": partner_id,
-        "asset_type": "ADVERTISER",
+        "asset_type": mapping.asset_type_to_wire(asset_type),
         "share_type": "SHARING",
     }
     try:
         listing = await client.get_all("bc/partner/asset/get/", params, page_size=LIST_PAGE)
     except NotFoundError:
         return []
-    shares = (mapping.share_from_wire(partner_id, item) for item in listing.items)
+    shares = (mapping.share_from_wire(partner_id, item, asset_type) for item in listing.items)
     return [s for s in shares if s is not None]
 
 
@@ -216,7 +222,8 @@ async def _without_the_departed(
 def split_declared(
     listed: Mapping[AssetKey, Asset], scope: Scope
 ) -> tuple[dict[AssetKey, Asset], tuple[Asset, ...]]:
-    """The listed assets the config declares, and the rest (unmanaged, by key)."""
+    """The listed assets the config declares, and the rest by key (owned ones are unmanaged;
+    `incoming` ones are a partner's, shared with this BC)."""
     declared = {key: asset for key, asset in listed.items() if key in scope.assets}
     unmanaged = sorted((a for k, a in listed.items() if k not in declared), key=lambda a: a.key)
     return declared, tuple(unmanaged)
@@ -227,20 +234,21 @@ async def _assets(client: TikTokClient, bc_id: str, asset_type: AssetType) -> di
     listing = await client.get_all("bc/asset/admin/get/", params, page_size=LIST_PAGE)
     found: dict[AssetKey, Asset] = {}
     for item in listing.items:
-        if item.get("asset_id"):
-            key = AssetKey(asset_type, str(item["asset_id"]))
-            found[key] = Asset(
-                key=key,
-                name=str(item.get("asset_name") or "") or None,
-                status=mapping.asset_status_from_wire(item),
-            )
+        key = AssetKey(asset_type, str(item["asset_id"]))
+        found[key] = Asset(
+            key=key,
+            name=str(item.get("asset_name") or "") or None,
+            status=mapping.asset_status_from_wire(item),
+            incoming=item["relation_type"] == "OWNER_PARTNER",
+        )
     return found
 
 
 async def list_assets(
     client: TikTokClient, bc_id: str, asset_types: frozenset[AssetType]
 ) -> dict[AssetKey, Asset]:
-    """Every asset of these types the BC owns, declared or not (what `bcsync export` reads)."""
+    """Every asset of these types the BC can reach, declared or not: owned ones, and `incoming`
+    ones partners share with it."""
     found: dict[AssetKey, Asset] = {}
     for listed in await run_all([_assets(client, bc_id, t) for t in sorted(asset_types)]):
         found.update(listed)
@@ -348,14 +356,21 @@ async def _partners(
 ) -> tuple[dict[str, Partner], dict[ShareKey, PartnerShare]]:
     partners = await fetch_partners(client, bc_id)
     shares: dict[ShareKey, PartnerShare] = {}
-    # Partners get ad accounts only; without declared ones there is nothing to read.
-    if not any(k.type is AssetType.AD_ACCOUNT for k in scope.assets):
-        return partners, shares
-    for batch in await run_all([fetch_shares(client, bc_id, pid) for pid in sorted(partners)]):
+    jobs = [
+        fetch_shares(client, bc_id, pid, asset_type)
+        for asset_type in shared_types(scope)
+        for pid in sorted(partners)
+    ]
+    for batch in await run_all(jobs):
         for share in batch:
             if share.asset in scope.assets:
                 shares[share.key] = share
     return partners, shares
+
+
+def shared_types(scope: Scope) -> list[AssetType]:
+    """The declared types partners can hold (partner/asset/get: ad accounts and catalogs)."""
+    return sorted(t for t in mapping.PARTNER_TYPES if any(k.type is t for k in scope.assets))
 
 
 async def fetch_group_access(
@@ -368,7 +383,7 @@ async def fetch_group_access(
     listing = await client.get_all(
         "bc/asset_group/list/", {"bc_id": bc_id}, page_size=GROUP_PAGE, list_key="asset_groups"
     )
-    groups = [g for g in listing.items if g.get("asset_group_id")]
+    groups = listing.items
     found = await run_all([_group_access(client, bc_id, g, wanted, members) for g in groups])
     access = [a for batch in found for a in batch]
     return tuple(sorted(access, key=lambda a: (str(a.asset), a.member, a.group_id)))
@@ -387,15 +402,15 @@ async def _group_access(
     keys = [
         key
         for a in assets.items
-        if str(a.get("asset_type") or "ADVERTISER") == "ADVERTISER"
-        and (key := AssetKey(AssetType.AD_ACCOUNT, str(a.get("asset_id") or ""))) in wanted
+        if a["asset_type"] == "ADVERTISER"
+        and (key := AssetKey(AssetType.AD_ACCOUNT, str(a["asset_id"]))) in wanted
     ]
     by_id = {m.user_id: m.email for m in members.values() if m.user_id}
     name = str(group.get("asset_group_name") or "") or None
     out = []
     for person in people.items:
-        user_id = str(person.get("member_id") or "")
-        role = _group_role(person.get("asset_roles"))
+        user_id = str(person["member_id"])
+        role = _group_role(person["asset_roles"])
         member = by_id.get(user_id, f"user_id:{user_id}")
         out += [AssetGroupAccess(group_id, name, member, user_id, key, role) for key in keys]
     return out
@@ -411,15 +426,7 @@ async def _group_entity(client: TikTokClient, params: Mapping[str, Any], entity:
     )
 
 
-def _group_role(roles: object) -> str:
-    """ADVERTISER_ROLE_OPERATOR -> operator; the SDK leaves the map's keys and default open
-    (third-party: keyed by ADVERTISER, default admin)."""
-    value = roles.get("ADVERTISER") if isinstance(roles, dict) else None
-    text = str(value or GROUP_ROLE_PREFIX + "ADMIN").upper()
-    return text.removeprefix(GROUP_ROLE_PREFIX).lower()
-
-
-def _bc_id(entry: Mapping[str, Any]) -> str | None:
-    info = entry.get("bc_info") or {}
-    value = info.get("bc_id") if isinstance(info, dict) else None
-    return str(value) if value else None
+def _group_role(roles: Mapping[str, str]) -> str:
+    """ADVERTISER_ROLE_OPERATOR -> operator; the SDK leaves the map's keys open (third-party:
+    keyed by ADVERTISER). No default: shapes.py refuses a member without one."""
+    return roles["ADVERTISER"].removeprefix(GROUP_ROLE_PREFIX).lower()

@@ -43,6 +43,7 @@ from bcsync.providers.tiktok.read import (
     fetch_partners,
     fetch_shares,
     list_assets,
+    shared_types,
     split_declared,
 )
 
@@ -62,7 +63,7 @@ async def read_scoped(client: TikTokClient, bc_id: str, scope: Scope) -> ReadRes
                 _partners(client, bc_id, scope, partner_ids),
             ),
         )
-        assets, unmanaged = split_declared(listed, scope)
+        assets, undeclared = split_declared(listed, scope)
         wanted = [m for e, m in members.items() if e in in_scope]
         grants = await _grants(client, bc_id, wanted, assets)
     counted = sum(
@@ -79,7 +80,8 @@ async def read_scoped(client: TikTokClient, bc_id: str, scope: Scope) -> ReadRes
     return ReadResult(
         state=state,
         calls=tally.calls,
-        unmanaged=unmanaged,
+        unmanaged=tuple(a for a in undeclared if not a.incoming),
+        incoming=tuple(a for a in undeclared if a.incoming),
         unread_members=max(0, totals - counted),
     )
 
@@ -120,11 +122,8 @@ async def _total(client: TikTokClient, bc_id: str, status: str) -> int:
         "page_size": 1,
     }
     data = await client.get("bc/member/get/", params)
-    info = data.get("page_info") or {}
-    try:
-        return max(0, int(info.get("total_number") or 0))
-    except (TypeError, ValueError):
-        return 0
+    # The shape check (shapes.py) makes total_number an integer: never a guessed 0.
+    return max(0, int(data["page_info"]["total_number"]))
 
 
 async def _grants(
@@ -168,8 +167,7 @@ async def _partners(
     partners = await fetch_partners(client, bc_id)
     shares: dict[ShareKey, PartnerShare] = {}
     read = sorted(p for p in partners if p in wanted)
-    if not read or not any(k.type is AssetType.AD_ACCOUNT for k in scope.assets):
-        return partners, shares
-    for batch in await run_all([fetch_shares(client, bc_id, pid) for pid in read]):
+    jobs = [fetch_shares(client, bc_id, pid, t) for t in shared_types(scope) for pid in read]
+    for batch in await run_all(jobs):
         shares.update((s.key, s) for s in batch if s.asset in scope.assets)
     return partners, shares

@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from bcsync.errors import AmbiguousWriteError, NotFoundError, ProviderError
-from bcsync.model import AssetKey, FinanceRole, MemberRole, MemberStatus
+from bcsync.model import AssetKey, AssetType, FinanceRole, MemberRole, MemberStatus
 from bcsync.operations import (
     MAX_INVITE_EMAILS,
     MAX_SHARE_ASSETS,
@@ -191,13 +191,13 @@ async def invite(client: TikTokClient, bc_id: str, op: Invite) -> WriteResult:
 
 
 async def update_member(client: TikTokClient, bc_id: str, op: UpdateMember) -> WriteResult:
-    """Set a joined member's role, and finance role when one is given.
+    """Set a joined member's role, and finance role and display name when given.
 
     `finance_role=None` leaves the finance role as it is: the API has no value that clears one
-    (the plan shows such a change as one bcsync cannot make).
+    (the plan shows such a change as one bcsync cannot make). `name=None` leaves the name.
     """
-    user_id, role, finance_role = op.user_id, op.role, op.finance_role
-    body = update_member_body(bc_id, user_id, role, finance_role)
+    user_id, role, finance_role, name = op.user_id, op.role, op.finance_role, op.name
+    body = update_member_body(bc_id, user_id, role, finance_role, name)
 
     async def missing(batch: list[str]) -> list[str]:
         members = await fetch_members(client, bc_id)
@@ -205,6 +205,7 @@ async def update_member(client: TikTokClient, bc_id: str, op: UpdateMember) -> W
             m.user_id == user_id
             and m.role is role
             and (finance_role is None or m.finance_role == finance_role)
+            and (name is None or m.name == name)
             for m in members.values()
         )
         return [] if done else batch
@@ -236,12 +237,19 @@ def invite_body(
 
 
 def update_member_body(
-    bc_id: str, user_id: str, role: MemberRole, finance_role: FinanceRole | None
+    bc_id: str,
+    user_id: str,
+    role: MemberRole,
+    finance_role: FinanceRole | None,
+    name: str | None = None,
 ) -> dict[str, Any]:
-    """member/update's body; never an empty `ext_user_role` (TikTok has no "clear" value)."""
+    """member/update's body; never an empty `ext_user_role` (TikTok has no "clear" value);
+    `user_name` (at most 250 characters, SDK) only when a name is to be set."""
     body: dict[str, Any] = {"bc_id": bc_id, "user_id": user_id, "user_role": role.value.upper()}
     if finance_role:
         body["ext_user_role"] = mapping.finance_to_wire(finance_role)
+    if name is not None:
+        body["user_name"] = name
     return body
 
 
@@ -351,7 +359,7 @@ async def unshare(client: TikTokClient, bc_id: str, op: Unshare) -> WriteResult:
         return await _post(client, "bc/partner/asset/delete/", {**body, "asset_ids": batch})
 
     async def missing(batch: list[str]) -> list[str]:
-        shares = await _shared(client, bc_id, partner_bc_id)
+        shares = await _shared(client, bc_id, partner_bc_id, asset_type)
         return [a for a in batch if a in shares]
 
     request_ids: list[str] = []
@@ -398,9 +406,14 @@ async def perform(client: TikTokClient, bc_id: str, params: Params) -> WriteResu
     return await writer(client, bc_id, params)
 
 
-async def _shared(client: TikTokClient, bc_id: str, partner_bc_id: str) -> dict[str, str]:
+async def _shared(
+    client: TikTokClient,
+    bc_id: str,
+    partner_bc_id: str,
+    asset_type: AssetType = AssetType.AD_ACCOUNT,
+) -> dict[str, str]:
     try:
-        shares = await fetch_shares(client, bc_id, partner_bc_id)
+        shares = await fetch_shares(client, bc_id, partner_bc_id, asset_type)
     except NotFoundError:
         return {}
     return {s.asset.id: s.role for s in shares}
