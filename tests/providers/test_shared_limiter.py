@@ -191,11 +191,11 @@ async def test_time_queued_does_not_count_against_the_retry_budget(process: Make
     for _ in range(3):  # the minute's budget is gone: the next call queues for about a minute
         await process(limit).reserve()
     limiter = process(limit, sleep=clock.sleep)
-    answers = iter([envelope(40100, message="app QPS limit"), envelope(data={"ok": 1})])
+    answers = iter([envelope(40100, message="app QPS limit"), envelope(data={"list": []})])
     api = FakeApi(lambda _request: next(answers))
     retry = RetryPolicy(attempts=3, total_seconds=1.0, base_delay=0.01, throttle_delay=0.01)
     client = api.client(retry=retry, limiter=limiter, sleep=clock.sleep, clock=clock)
-    assert await client.get("bc/get/", {"bc_id": "1"}) == {"ok": 1}
+    assert await client.get("bc/get/", {"bc_id": "1"}) == {"list": []}
     assert clock.now - 1000.0 >= 59.0  # queued a minute and more, on a 1-second budget
     assert len(api.requests) == 2
 
