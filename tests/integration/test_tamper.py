@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -180,6 +181,37 @@ EDITS: dict[str, Callable[[Doc], None]] = {
     "the target as an API URL": lambda d: body(d).update(target=DEFAULT_BASE_URL),
 }
 
+# Why each edit is refused: the exit code and what the message names (the field, the step or
+# change and its old and new value), so an edit refused for the wrong reason fails the test.
+WHY: dict[str, tuple[int, str]] = {
+    "a change's action": (3, r"not a valid bcsync plan:.*changes/4/before"),
+    "a role in a change": (
+        4,
+        r"change 5 differs \(bob@acme.com on ad_accounts.acme-us: after.role",
+    ),
+    "a role in a step": (4, r"step 4 differs \(s4: params.role: 'admin' → 'operator'"),
+    "a member's role in a step": (4, r"step 1 differs \(s1: params.role: 'standard' → 'admin'"),
+    "an email": (4, r"step 11 differs \(s11: params.email: 'owner@acme.com' → 'mallory@"),
+    "a user id": (4, r"step 11 differs \(s11: params.user_id: '6900000000000000001' → "),
+    "a change's target": (4, r"change 1 differs \(dave@acme.com: target.user_id"),
+    "a step's op": (4, r"step 9 differs \(s9: op: 'remove_member' → 'unassign'"),
+    "a step's stage": (4, r"step 11 differs \(s11: stage: 1 → 5\)"),
+    "a step's dependencies": (4, r"step 11 differs \(s11: depends_on"),
+    "a duplicate step id": (4, r"step 2 differs \(s2: id: 's1' → 's2'\)"),
+    "a duplicated step": (4, r"it has more steps \(12\) than a fresh plan \(11\)"),
+    "an appended remove_member step": (4, r"it has more steps \(12\) than a fresh plan \(11\)"),
+    "a dropped step": (4, r"not what would run now: .*differs"),
+    "the BC id": (4, r"covers Business Centers \['7012345678901234568'\]"),
+    "an empty config_digest": (3, r"config_digest: '' does not match"),
+    "another config_digest": (4, r"the config .*bcsync.yaml changed since it was made"),
+    "the format_version": (3, r"plan format_version 1 is not supported"),
+    "a refusal added": (4, r"it was refused by the safety guards when it was made"),
+    "a refusal in words only": (3, r"refusals/0: 'refusing nothing' is not of type 'object'"),
+    "the target": (4, r"made for the Business Center at local:/elsewhere/"),
+    "the target removed": (4, r"made for the Business Center at \(no target named\)"),
+    "the target as an API URL": (4, r"made for the Business Center at https://business-api"),
+}
+
 UNSEALED: dict[str, Callable[[Doc], None]] = {
     "the document checksum": lambda d: d.update(checksum="sha256:" + "0" * 64),
     "a plan's checksum": lambda d: body(d).update(checksum="sha256:" + "0" * 64),
@@ -197,15 +229,22 @@ def refused(qs: Quickstart, doc: Doc, name: str, before: str, *extra: str) -> Re
     return result
 
 
-@pytest.mark.parametrize("edit", list(EDITS.values()), ids=list(EDITS))
+@pytest.mark.parametrize("name", list(EDITS))
 def test_an_edited_and_resealed_plan_is_refused(
-    saved: tuple[Quickstart, Doc, str], edit: Callable[[Doc], None]
+    saved: tuple[Quickstart, Doc, str], name: str
 ) -> None:
     qs, doc, before = saved
     tampered = copy.deepcopy(doc)
-    edit(tampered)
+    EDITS[name](tampered)
     assert tampered != doc
-    refused(qs, reseal(tampered), "tampered.json", before)
+    result = refused(qs, reseal(tampered), "tampered.json", before)
+    code, why = WHY[name]
+    assert result.exit_code == code, result.output
+    assert re.search(why, " ".join(result.output.split()), re.S), result.output
+
+
+def test_every_edit_says_why_it_is_refused() -> None:
+    assert set(WHY) == set(EDITS)
 
 
 @pytest.mark.parametrize("edit", list(UNSEALED.values()), ids=list(UNSEALED))
