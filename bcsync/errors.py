@@ -5,6 +5,7 @@
     ├── PlanFileError           3  a saved plan file cannot be read or is not a valid plan
     ├── UsageError             64  a command was called in a way that cannot work
     ├── FileAccessError         1  a local file bcsync writes or reads (audit log, output) fails
+    ├── SomeFailedError         1  some BCs of a run failed; the others were planned or applied
     ├── RefusedError            4  bcsync refuses to go on
     │   ├── UnsafePlanError        a safety guard refused the plan's steps
     │   ├── StalePlanError         the plan is not the reviewed one (saved plan, --checksum)
@@ -209,3 +210,17 @@ class FileAccessError(BcsyncError):
     """A local file bcsync writes or reads (the audit log, an output file) cannot be used."""
 
     exit_code = ExitCode.RUNTIME
+
+
+class SomeFailedError(BcsyncError):
+    """Some Business Centers of a run failed; the others were planned (or applied) and shown."""
+
+    exit_code = ExitCode.RUNTIME
+
+    def __init__(self, failures: list[tuple[str, BcsyncError]], total: int, done: str) -> None:
+        self.failures = tuple(failures)
+        names = "; ".join(f"{name}: {error.message}" for name, error in failures)
+        super().__init__(
+            f"{len(failures)} of {total} Business Centers failed, the others were {done}: {names}",
+            hint="fix those and run again; the Business Centers that succeeded need nothing more",
+        )

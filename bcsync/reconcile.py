@@ -28,13 +28,16 @@ from bcsync.apply import ApplyResult, ProgressCallback, execute
 from bcsync.audit import AuditLog
 from bcsync.change import Change
 from bcsync.changed import ChangedScope
-from bcsync.errors import LockHeldError, StalePlanError
-from bcsync.model import BusinessCenterConfig
+from bcsync.errors import LockHeldError, ProviderError, StalePlanError
+from bcsync.model import BusinessCenterConfig, State
 from bcsync.plan import Plan, checksum_of, make_plan, order, raise_if_refused
 from bcsync.providers import Scope
 from bcsync.providers.base import Provider, ReadResult
 from bcsync.schedule import schedule
 
+# BCs read at once by plan_each: the rate limiter sets the pace whatever the number, and each
+# BC's own reads already run concurrently; more would only hold more states in memory.
+BCS_AT_ONCE = 4
 REPLAN_HINT = "run `bcsync plan --out FILE` again, review the new plan, and apply that"
 
 
@@ -103,6 +106,62 @@ async def plan_all(
                 for c in configs
             )
         )
+    )
+
+
+@dataclass(frozen=True)
+class FailedBC:
+    """A BC that could not be read or planned, and why."""
+
+    config: BusinessCenterConfig
+    error: ProviderError
+
+    @property
+    def name(self) -> str:
+        return (
+            f"{self.config.name} ({self.config.bc_id})" if self.config.name else self.config.bc_id
+        )
+
+
+async def plan_each(
+    configs: Sequence[BusinessCenterConfig],
+    providers: Mapping[str, Provider],
+    *,
+    allow_removals: bool = False,
+    scopes: Mapping[str, ChangedScope | None] | None = None,
+    applied: Ledger | None = None,
+    targets: Mapping[str, str] | None = None,
+) -> tuple[list[PlannedBC], list[FailedBC]]:
+    """Plan every BC, a few at a time; one that fails is set aside and the others go on.
+
+    `scopes` and `targets` as for `plan_all`. The plans keep what reading cost but not the
+    state read, and at most BCS_AT_ONCE states are held at once: a hundred BCs cost memory
+    like their few largest, not like their sum.
+    """
+    scoped = scopes or {}
+    where = targets if targets is not None else {c.bc_id: _target(c) for c in configs}
+    room = asyncio.Semaphore(BCS_AT_ONCE)
+
+    async def one(config: BusinessCenterConfig) -> PlannedBC | FailedBC:
+        async with room:
+            try:
+                planned = await plan_one(
+                    config,
+                    providers[config.bc_id],
+                    allow_removals=allow_removals,
+                    scope=scoped.get(config.bc_id),
+                    applied=applied,
+                    target=where.get(config.bc_id),
+                )
+            except ProviderError as err:
+                return FailedBC(config, err)
+        read = replace(planned.read, state=State(bc_id=config.bc_id))
+        return replace(planned, read=read)
+
+    done = await asyncio.gather(*(one(c) for c in configs))
+    return (
+        [d for d in done if isinstance(d, PlannedBC)],
+        [d for d in done if isinstance(d, FailedBC)],
     )
 
 

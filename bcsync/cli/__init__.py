@@ -109,6 +109,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
     \b
     Exit codes: 0 ok, 1 runtime error, 2 changes pending (plan --detailed-exitcode),
     3 configuration invalid, 4 refused (guard, stale plan, lock, prompt), 64 usage, 70 bug.
+
+    Processes that use one TikTok app share its rate limit through Redis when
+    $BCSYNC_RATE_LIMIT_URL names one (README: "One app, many processes").
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug

@@ -9,7 +9,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,7 +32,7 @@ from bcsync.cli.base import (
     use_color,
 )
 from bcsync.cli.review import head_commit_option
-from bcsync.errors import ExitCode, PlanFileError
+from bcsync.errors import ExitCode, PlanFileError, SomeFailedError
 
 if TYPE_CHECKING:
     from bcsync.apply import ApplyResult, StepResult
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from bcsync.changed import ChangedScope
     from bcsync.model import BusinessCenterConfig
     from bcsync.plan import Plan
-    from bcsync.reconcile import PlannedBC, Reviewed
+    from bcsync.reconcile import FailedBC, PlannedBC, Reviewed
     from bcsync.settle import Visibility
 
 
@@ -269,7 +269,7 @@ def plan(
     from bcsync import ledger, planfile
     from bcsync.plan import raise_if_refused
     from bcsync.providers import open_providers
-    from bcsync.reconcile import plan_all
+    from bcsync.reconcile import plan_each
     from bcsync.render import json as render_json
 
     configs = load_configs(paths, now)
@@ -278,28 +278,40 @@ def plan(
     log = Path(audit_log) if audit_log else state / "audit.jsonl"
     applied = ledger.load(log, now=datetime.now(UTC), window=SETTLE_SECONDS)
 
-    async def go() -> list[PlannedBC]:
+    async def go() -> tuple[list[PlannedBC], list[FailedBC]]:
         async with open_providers(configs, state_dir=state) as providers:
             with _reading(configs):
-                return await plan_all(
+                return await plan_each(
                     configs, providers, allow_removals=allow_removals, scopes=scopes,
                     applied=applied,
                 )  # fmt: skip
 
-    planned = run_async(go)
+    planned, failed = run_async(go)
+    if failed and not planned:
+        raise failed[0].error
     plans = [p.plan for p in planned]
     doc = plan_document(plans, head_commit) if (out or fmt == "json") else None
     click.echo(render_plans(plans, fmt, use_color(), doc, head_commit), nl=fmt != "json")
-    if out and doc is not None:
+    if out and doc is not None and failed:
+        # Applied later, a plan of some BCs only would read as the whole run's.
+        echo_err(f"Not saved to {out}: {len(failed)} Business Center(s) could not be planned.")
+    elif out and doc is not None:
         planfile.write(out, render_json.dumps(doc))
         if any(p.refusals for p in plans):
             echo_err(f"Saved the plan to {out}, marked refused: apply will not run it.")
         else:
             echo_err(f"Saved the plan to {out}. Apply it with: bcsync apply {out}")
     raise_if_refused(plans)
+    raise_if_some_failed(failed, len(configs), "planned")
     if detailed_exitcode and any(p.has_changes for p in plans):
         return int(ExitCode.CHANGES_PENDING)
     return 0
+
+
+def raise_if_some_failed(failed: Sequence[FailedBC], total: int, done: str) -> None:
+    """After the others were shown: which BCs failed (exit 1)."""
+    if failed:
+        raise SomeFailedError([(f.name, f.error) for f in failed], total, done)
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -484,7 +496,9 @@ def apply(
             settle_timeout,
         )  # fmt: skip
         results, seen = run_async(lambda: run.go(audit_path))
-    return report_results(results, audit_path, seen)
+    code = report_results(results, audit_path, seen)
+    raise_if_some_failed(run.failed, len(configs), "applied")
+    return code
 
 
 @dataclass
@@ -499,13 +513,14 @@ class _Apply:
     parallelism: int
     scopes: Mapping[str, ChangedScope | None] | None = None  # `--changed` or a saved scoped plan
     settle_timeout: float = SETTLE_SECONDS
+    failed: list[FailedBC] = field(default_factory=list)  # BCs that could not be planned
 
     async def go(self, audit_path: Path) -> tuple[list[ApplyResult], list[Visibility]]:
         from bcsync import ledger
         from bcsync.audit import AuditLog
         from bcsync.providers import open_providers
         from bcsync.providers.tiktok.client import RetryPolicy
-        from bcsync.reconcile import Progress, apply_planned, check_apply, plan_all
+        from bcsync.reconcile import Progress, apply_planned, check_apply, plan_each
         from bcsync.settle import already_applied, reviewed_digests
 
         color = use_color()
@@ -529,13 +544,16 @@ class _Apply:
         retry = RetryPolicy(settle_seconds=self.settle_timeout)
         async with open_providers(self.configs, state_dir=self.state, retry=retry) as providers:
             with _reading(self.configs):
-                planned = await plan_all(
+                planned, self.failed = await plan_each(
                     self.configs,
                     providers,
                     allow_removals=self.allow_removals,
                     scopes=self.scopes,
                     applied=applied,
                 )
+            # A reviewed plan runs whole or not at all; otherwise the others go on.
+            if self.failed and (self.reviewed is not None or not planned):
+                raise self.failed[0].error
             plans = [p.plan for p in planned]
             if self.reviewed is None:
                 click.echo(render_plans(plans, "text", color))

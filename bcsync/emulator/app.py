@@ -196,6 +196,7 @@ class Emulator:
         if endpoint is None or request.method != endpoint.method:
             return not_found_page()
         self._counts[API_PREFIX + endpoint.path] += 1
+        arrived = self.injector.arrival()
         draw = self.injector.draw()
         if draw.delay:
             await asyncio.sleep(draw.delay)
@@ -212,7 +213,7 @@ class Emulator:
                 raw: Mapping[str, Any] = parse_body(await read_body(request))
             else:
                 raw = dict(request.query_params)
-            data = self._run(endpoint, token, raw, draw)
+            data = self._run(endpoint, token, raw, draw, arrived)
             if not endpoint.write and self.after_page:
                 self._after_page(endpoint, raw)
             # Lost response: committed, but the answer is lost on the way [inferred: a 502/504
@@ -226,7 +227,14 @@ class Emulator:
             log.exception("internal error answering %s %s", request.method, request.url.path)
             return self.envelope(INTERNAL, INTERNAL_MESSAGE, {})
 
-    def _run(self, endpoint: Endpoint, token: str, raw: Mapping[str, Any], draw: Draw) -> Any:
+    def _run(
+        self,
+        endpoint: Endpoint,
+        token: str,
+        raw: Mapping[str, Any],
+        draw: Draw,
+        arrived: float | None = None,  # when the request reached the server (None: now)
+    ) -> Any:
         now = self.clock()
         self._settle_due(now)
         store = self.store
@@ -236,7 +244,7 @@ class Emulator:
             user = tx.user_by_token(token)
             if user is None:
                 raise ApiFailure(TOKEN_INVALID, TOKEN_INVALID_MESSAGE)
-            over_limit = self.injector.admit(user["app_id"])
+            over_limit = self.injector.admit(user["app_id"], arrived)
             code = None if over_limit else draw.throttle_code
             if over_limit or code:
                 self._throttled += 1

@@ -6,6 +6,7 @@ same order, so a sequential client sees the same faults on every run.
 
 from __future__ import annotations
 
+import bisect
 import random
 import threading
 import time
@@ -130,25 +131,39 @@ class FaultInjector:
             lost_status=(502, 504)[int(r[7] * 2)] if r[6] < f.lost_response_rate else None,
         )
 
-    def admit(self, app_id: str) -> str | None:
-        """Count a request against its app's limits; the throttle message when over one."""
+    def arrival(self) -> float:
+        """Now, on the clock the limits count with: a request is counted when it arrives."""
+        return self._clock()
+
+    def admit(self, app_id: str, arrived: float | None = None) -> str | None:
+        """Count a request against its app's limits; the throttle message when over one.
+
+        `arrived` is when the request reached the server, as a gateway counts it: the work
+        done before the token names its app (reading the body, the database) must not bunch
+        requests that arrived apart. Windows hold later arrivals too, so it only ever counts
+        more.
+        """
         f = self.faults
         if f.qps_limit is None and f.qpm_limit is None:
             return None
-        now = self._clock()
+        now = self._clock() if arrived is None else arrived
         with self._lock:
             second, minute = self._windows.setdefault(app_id, (deque(), deque()))
-            while second and second[0] <= now - 1.0:
+            # Arrivals are admitted a little out of order (a POST reads its body first): keep a
+            # second more than each window and count by position, whatever the order.
+            while second and second[0] <= now - 2.0:
                 second.popleft()
-            while minute and minute[0] <= now - 60.0:
+            while minute and minute[0] <= now - 61.0:
                 minute.popleft()
+            in_second = len(second) - bisect.bisect_right(second, now - 1.0)
+            in_minute = len(minute) - bisect.bisect_right(minute, now - 60.0)
             # Rejected requests are not counted: a client that backs off recovers next second.
-            if f.qps_limit is not None and len(second) >= f.qps_limit:
+            if f.qps_limit is not None and in_second >= f.qps_limit:
                 return QPS_MESSAGE
-            if f.qpm_limit is not None and len(minute) >= f.qpm_limit:
+            if f.qpm_limit is not None and in_minute >= f.qpm_limit:
                 return QPM_MESSAGE
-            second.append(now)
-            minute.append(now)
+            for window in (second, minute):
+                bisect.insort(window, now)
         return None
 
 

@@ -46,9 +46,14 @@ from bcsync.providers.tiktok.client import (
     parse_allowed_urls,
     url_key,
 )
-from bcsync.providers.tiktok.limiter import RateLimit, RateLimiter
+from bcsync.providers.tiktok.limiter import Limiter, RateLimit, RateLimiter
 from bcsync.providers.tiktok.provider import TikTokProvider
 from bcsync.providers.tiktok.read import Strategy
+from bcsync.providers.tiktok.shared_limiter import (
+    SharedRateLimiter,
+    open_redis,
+    shared_limit_from_env,
+)
 
 # Set by a pipeline's owner, outside the config: other base URLs the TikTok token may go to.
 ALLOWED_URLS_ENV = "BCSYNC_ALLOWED_API_URLS"
@@ -100,6 +105,7 @@ async def open_providers(
         # In-process emulators hold a SQLite connection; ASGITransport never runs lifespan.
         stack.callback(lambda: [app.state.emulator.close() for app in apps.values()])
         endpoints = {c.bc_id: _endpoint(c, env, apps, rate_limit) for c in configs}
+        shared = _shared_limiter(endpoints.values(), env, stack)
         http_clients: dict[tuple[str, Path | None], httpx.AsyncClient] = {}
         clients: dict[tuple[str, str, Path | None], TikTokClient] = {}
         for endpoint in endpoints.values():
@@ -117,7 +123,7 @@ async def open_providers(
             clients[endpoint.app] = TikTokClient(
                 http_clients[where],
                 token=endpoint.token,
-                limiter=RateLimiter(_shared_rate(endpoints.values(), endpoint.app)),
+                limiter=_limiter(endpoints.values(), endpoint, shared),
                 base_url=endpoint.base_url,
                 retry=retry,
                 token_env=endpoint.token_env,
@@ -289,9 +295,38 @@ def _rate(settings: ProviderSettings) -> RateLimit:
     return RateLimit(qps=qps, qpm=settings.qpm or qps * 60)
 
 
+def _shared_limiter(
+    endpoints: Iterable[_Endpoint], env: Mapping[str, str], stack: contextlib.AsyncExitStack
+) -> SharedRateLimiter | None:
+    """The limit shared with other processes through Redis ($BCSYNC_RATE_LIMIT_URL), if set.
+
+    One per process, for every app reached over the network (the in-process emulator has no
+    limit to share): a token doesn't say which app it belongs to, so the environment does.
+    """
+    shared = shared_limit_from_env(env)
+    remote = [e.rate for e in endpoints if e.local_db is None]
+    if shared is None or not remote:
+        return None
+    client = open_redis(shared)
+    stack.push_async_callback(client.aclose)
+    return SharedRateLimiter(client, _strictest(remote), shared)
+
+
+def _limiter(
+    endpoints: Iterable[_Endpoint], endpoint: _Endpoint, shared: SharedRateLimiter | None
+) -> Limiter:
+    if shared is not None and endpoint.local_db is None:
+        return shared
+    return RateLimiter(_shared_rate(endpoints, endpoint.app))
+
+
 def _shared_rate(endpoints: Iterable[_Endpoint], app: tuple[str, str, Path | None]) -> RateLimit:
     """Several configs on one app: the strictest of their limits."""
-    rates = [e.rate for e in endpoints if e.app == app]
+    return _strictest([e.rate for e in endpoints if e.app == app])
+
+
+def _strictest(rates: Sequence[RateLimit]) -> RateLimit:
+    """The strictest of several limits (one app named by several configs)."""
     qpms = [r.qpm for r in rates if r.qpm is not None]
     return RateLimit(
         qps=min(r.qps for r in rates),

@@ -200,3 +200,18 @@ async def test_faults_through_the_control_endpoint(client: httpx.AsyncClient, ap
 def test_faults_are_validated(changes: dict[str, Any], fragment: str) -> None:
     with pytest.raises(EmulatorError, match=fragment):
         Faults(**changes)
+
+
+def test_requests_count_when_they_arrive_in_whatever_order_they_are_admitted() -> None:
+    from bcsync.emulator.faults import QPM_MESSAGE, FaultInjector
+
+    injector = FaultInjector(Faults(qps_limit=2, qpm_limit=3))
+    assert injector.admit("app", 10.0) is None
+    assert injector.admit("app", 10.5) is None
+    # Arrived before 10.5 but admitted after it (a POST reads its body first): still counted
+    # against both, so the second is full.
+    assert injector.admit("app", 10.2) is not None
+    assert injector.admit("app", 11.0) is None  # (10.0, 11.0] holds 10.5 only
+    assert injector.admit("app", 11.6) == QPM_MESSAGE  # the second has room, the minute not
+    # Another app has its own budget.
+    assert injector.admit("other", 10.2) is None

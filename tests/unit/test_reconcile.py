@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import textwrap
@@ -18,7 +19,14 @@ from fake_provider import FakeProvider
 from bcsync.apply import Outcome
 from bcsync.audit import AuditLog
 from bcsync.auditquery import read_records
-from bcsync.errors import ApiError, ExitCode, LockHeldError, StalePlanError, UnsafePlanError
+from bcsync.errors import (
+    ApiError,
+    ExitCode,
+    LockHeldError,
+    PermissionDeniedError,
+    StalePlanError,
+    UnsafePlanError,
+)
 from bcsync.model import (
     AssetKey,
     AssetType,
@@ -27,9 +35,13 @@ from bcsync.model import (
     Partner,
     PartnerShare,
     Policy,
+    State,
 )
 from bcsync.plan import Plan, checksum_of
+from bcsync.providers import Scope
+from bcsync.providers.base import ReadResult
 from bcsync.reconcile import (
+    BCS_AT_ONCE,
     Reviewed,
     apply_planned,
     bc_lock,
@@ -39,6 +51,7 @@ from bcsync.reconcile import (
     lock_dir,
     locks,
     plan_all,
+    plan_each,
 )
 
 US = AssetKey(AssetType.AD_ACCOUNT, "7100000000000000001")
@@ -328,3 +341,60 @@ def test_a_lock_held_by_another_process_is_refused(tmp_path: Path) -> None:
         process.stdout.close()
     with bc_lock(tmp_path, BC, timeout=1):
         pass  # released when the other process ended
+
+
+class Failing(FakeProvider):
+    """A BC whose read fails: another token's, a BC the admin left."""
+
+    def __init__(self, state: State, error: Exception) -> None:
+        super().__init__(state)
+        self.error = error
+
+    async def read_state(self, scope: Scope) -> ReadResult:
+        raise self.error
+
+
+class Counting(FakeProvider):
+    """Notes how many BCs are being read at once."""
+
+    reading = 0
+    most = 0
+
+    async def read_state(self, scope: Scope) -> ReadResult:
+        Counting.reading += 1
+        Counting.most = max(Counting.most, Counting.reading)
+        await asyncio.sleep(0.01)
+        try:
+            return await super().read_state(scope)
+        finally:
+            Counting.reading -= 1
+
+
+async def test_one_bc_that_fails_does_not_stop_the_others() -> None:
+    ids = [f"70000000000000000{n:02d}" for n in range(3)]
+    configs = [config_of(bc_id=b) for b in ids]
+    denied = PermissionDeniedError("the token's user is not a member of BC 7000000000000000001")
+    providers: dict[str, FakeProvider] = {b: world(bc_id=b) for b in ids}
+    providers[ids[1]] = Failing(providers[ids[1]].state, denied)
+    planned, failed = await plan_each(configs, providers)
+    assert [p.plan.bc_id for p in planned] == [ids[0], ids[2]]
+    assert [(f.config.bc_id, f.error) for f in failed] == [(ids[1], denied)]
+    assert all(p.plan.has_changes for p in planned)
+
+
+async def test_a_bug_is_not_taken_for_a_failed_bc() -> None:
+    providers: dict[str, FakeProvider] = {BC: Failing(world().state, KeyError("bug"))}
+    with pytest.raises(KeyError):
+        await plan_each([config_of()], providers)
+
+
+async def test_a_few_bcs_are_read_at_once_and_no_state_is_kept() -> None:
+    ids = [f"70000000000000001{n:02d}" for n in range(12)]
+    providers: dict[str, FakeProvider] = {
+        b: Counting(replace(builders.state(ACTUAL, (US, CAT)), bc_id=b)) for b in ids
+    }
+    planned, failed = await plan_each([config_of(bc_id=b) for b in ids], providers)
+    assert not failed and len(planned) == 12
+    assert Counting.most == BCS_AT_ONCE
+    # What was read is dropped once planned: memory follows the few BCs being read.
+    assert all(not p.read.state.members and not p.read.state.grants for p in planned)

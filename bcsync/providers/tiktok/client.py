@@ -36,7 +36,7 @@ from bcsync.errors import (
 )
 from bcsync.providers.tiktok import codes, shapes
 from bcsync.providers.tiktok.codes import Verdict
-from bcsync.providers.tiktok.limiter import RateLimiter
+from bcsync.providers.tiktok.limiter import Limiter
 from bcsync.providers.tiktok.paging import Listing, Pager
 
 log = logging.getLogger("bcsync.providers.tiktok")
@@ -178,7 +178,7 @@ class TikTokClient:
         http: httpx.AsyncClient,
         *,
         token: str,
-        limiter: RateLimiter,
+        limiter: Limiter,
         base_url: str = DEFAULT_BASE_URL,
         retry: RetryPolicy | None = None,
         token_env: str = "TIKTOK_ACCESS_TOKEN",

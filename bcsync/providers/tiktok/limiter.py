@@ -13,6 +13,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 TIERS: dict[str, tuple[int, int]] = {
     "basic": (10, 600),
@@ -22,6 +23,16 @@ TIERS: dict[str, tuple[int, int]] = {
 }
 
 SLOWDOWN_STEP, SLOWDOWN_MAX, SLOWDOWN_DECAY = 0.1, 1.0, 0.99
+
+
+class Limiter(Protocol):
+    """What the client needs of a limiter: this process's own, or one shared through Redis."""
+
+    async def acquire(self) -> None:
+        """Return when a call may start; the wait must not count against a retry budget."""
+
+    def throttled(self) -> None:
+        """The server answered a throttle code: pace slower for a while."""
 
 
 @dataclass(frozen=True)
