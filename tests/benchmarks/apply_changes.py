@@ -136,36 +136,41 @@ def main() -> int:
     parser.add_argument("--parallelism", type=int, default=16)
     args = parser.parse_args()
 
+    work, url, server = serve_world(args.qps, "--latency-ms", str(args.latency_ms))
+    try:
+        return asyncio.run(run(work, url, args))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def serve_world(qps: int, *faults: str) -> tuple[Path, str, subprocess.Popen[bytes]]:
+    """The benchmark BC in a new directory (seed and config), served on a free loopback port
+    with a QPS limit and `faults` (serve's options); its directory, URL and process."""
     work = Path(tempfile.mkdtemp(prefix="bcsync-bench-"))
     seed, config = generate()
     (work / "seed.yaml").write_text(yaml.safe_dump(seed))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    config["provider"]["url"] = url
-    config["provider"]["qps"] = args.qps
+    config["provider"].update(url=url, qps=qps)
     (work / "bcsync.yaml").write_text(yaml.safe_dump(config))
-
     server = subprocess.Popen(
         [sys.executable, "-m", "bcsync", "emulator", "serve", "--seed", str(work / "seed.yaml"),
          "--db", str(work / "bench.db"), "--port", str(port), "--control",
-         "--qps-limit", str(args.qps), "--latency-ms", str(args.latency_ms)],
+         "--qps-limit", str(qps), *faults],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         env={**os.environ, "BCSYNC_EMULATOR_CONTROL_TOKEN": CONTROL_TOKEN},
     )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{url}/_emulator/stats", headers=CONTROL_HEADERS, timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("the emulator did not start") from None
-                time.sleep(0.2)
-        return asyncio.run(run(work, url, args))
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(f"{url}/_emulator/stats", headers=CONTROL_HEADERS, timeout=1)
+            return work, url, server
+        except httpx.TransportError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                raise SystemExit("the emulator did not start") from None
+            time.sleep(0.2)
 
 
 # The served emulator's control token: its own, chosen per run, never a TikTok token.

@@ -25,14 +25,12 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
-from apply_changes import CONTROL_HEADERS, CONTROL_TOKEN, TOKEN, free_port, generate
+from apply_changes import CONTROL_HEADERS, TOKEN, serve_world
 from targets import Target, verdict
 
 HERE = Path(__file__).resolve().parent
@@ -63,28 +61,6 @@ def quiet_read_ratio() -> float | None:
     return json.loads(lines[-1]).get("quiet_read_call_ratio") if lines else None
 
 
-def serve(work: Path, port: int, args: argparse.Namespace) -> subprocess.Popen[bytes]:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "bcsync", "emulator", "serve", "--seed", str(work / "seed.yaml"),
-         "--db", str(work / "bench.db"), "--port", str(port), "--control",
-         "--qps-limit", str(args.qps), "--read-lag", str(args.read_lag),
-         "--lost-response-rate", str(args.lost_rate), "--fault-seed", "7"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**os.environ, "BCSYNC_EMULATOR_CONTROL_TOKEN": CONTROL_TOKEN},
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            httpx.get(
-                f"http://127.0.0.1:{port}/_emulator/stats", headers=CONTROL_HEADERS, timeout=1
-            )
-            return server
-        except httpx.TransportError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit("the emulator did not start") from None
-            time.sleep(0.2)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--read-lag", type=float, default=10.0)
@@ -92,14 +68,8 @@ def main() -> int:
     parser.add_argument("--qps", type=int, default=50)
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="bcsync-bench-"))
-    seed, config = generate()
-    (work / "seed.yaml").write_text(yaml.safe_dump(seed))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    config["provider"].update(url=url, qps=args.qps)
-    (work / "bcsync.yaml").write_text(yaml.safe_dump(config))
-    server = serve(work, port, args)
+    faults = ("--read-lag", str(args.read_lag), "--lost-response-rate", str(args.lost_rate))
+    work, url, server = serve_world(args.qps, *faults, "--fault-seed", "7")
     try:
         figures = measure(work, url)
     finally:
