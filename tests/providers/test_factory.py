@@ -304,6 +304,9 @@ async def test_a_pipeline_can_allow_only_its_own_provider(
 
 async def test_the_allowed_provider_is_used_as_usual(tmp_path: Path) -> None:
     write_seed(tmp_path, every_kind())
-    local = config(ProviderSettings(type=ProviderType.LOCAL, seed=str(tmp_path / "seed.yaml")))
+    local = config(
+        ProviderSettings(type=ProviderType.LOCAL, seed=str(tmp_path / "seed.yaml")),
+        path=str(tmp_path / "bcsync.yaml"),
+    )
     async with open_providers([local], env={"BCSYNC_ALLOWED_PROVIDERS": "tiktok,local"}) as got:
         assert BC in got
