@@ -88,25 +88,19 @@ async def plan_all(
     applied: Ledger | None = None,
     targets: Mapping[str, str] | None = None,
 ) -> list[PlannedBC]:
-    """Plan every BC, reading them concurrently; `scopes` narrows some BCs, `targets` names
-    where each was read (both by BC id; by default where each config's provider reaches)."""
-    scoped = scopes or {}
-    where = targets if targets is not None else {c.bc_id: _target(c) for c in configs}
-    return list(
-        await asyncio.gather(
-            *(
-                plan_one(
-                    c,
-                    providers[c.bc_id],
-                    allow_removals=allow_removals,
-                    scope=scoped.get(c.bc_id),
-                    applied=applied,
-                    target=where.get(c.bc_id),
-                )
-                for c in configs
-            )
-        )
+    """`plan_each` for callers that want every BC planned or an error: the first BC that could
+    not be read or planned raises its ProviderError."""
+    planned, failed = await plan_each(
+        configs,
+        providers,
+        allow_removals=allow_removals,
+        scopes=scopes,
+        applied=applied,
+        targets=targets,
     )
+    if failed:
+        raise failed[0].error
+    return planned
 
 
 @dataclass(frozen=True)
@@ -134,7 +128,8 @@ async def plan_each(
 ) -> tuple[list[PlannedBC], list[FailedBC]]:
     """Plan every BC, a few at a time; one that fails is set aside and the others go on.
 
-    `scopes` and `targets` as for `plan_all`. The plans keep what reading cost but not the
+    `scopes` narrows some BCs, `targets` names where each was read (both by BC id; by default
+    where each config's provider reaches). The plans keep what reading cost but not the
     state read, and at most BCS_AT_ONCE states are held at once: a hundred BCs cost memory
     like their few largest, not like their sum.
     """
