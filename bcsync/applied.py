@@ -20,6 +20,10 @@ from typing import Any
 
 from bcsync.change import Action, Change, NoopCause
 
+# How long TikTok's reads may lag its writes: an applied change the log records within this many
+# seconds is trusted over a read that does not show it yet (plan and apply load the ledger so).
+SETTLE_SECONDS = 120.0
+
 
 @dataclass(frozen=True, slots=True)
 class Applied:

@@ -4,8 +4,8 @@ What runs is always a plan made just now from the config and a fresh read of the
 plan file or a `--checksum` does not say what to run; it says what was reviewed, and apply goes
 ahead only when the fresh plan is that plan, change for change and step for step -- or, once an
 earlier apply made part of it, what remains of it (`progress_of`: re-runs converge). The guards
-then refuse, once, anything unsafe in the very steps that will execute. The CLI only parses,
-prompts, shows progress and renders.
+then refuse, once, anything unsafe in the very steps that will execute. `bcsync.loop.sync` runs
+these pieces in order as one call; the CLI only parses, prompts, shows progress and renders.
 """
 
 from __future__ import annotations

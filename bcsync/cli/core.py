@@ -9,7 +9,6 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bcsync import __version__
+from bcsync.applied import SETTLE_SECONDS
 from bcsync.cli.base import (
     CONTEXT_SETTINGS,
     allow_removals_option,
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from bcsync.apply import ApplyResult, StepResult
     from bcsync.change import Change
     from bcsync.changed import ChangedScope
+    from bcsync.loop.sync import Notice, Watchers
     from bcsync.model import BusinessCenterConfig
     from bcsync.plan import Plan
     from bcsync.reconcile import FailedBC, PlannedBC, Reviewed
@@ -50,7 +51,6 @@ audit_log_option = click.option(
     help="The audit log apply appends to, and reads as the ledger of what it applied "
     "(default: STATE_DIR/audit.jsonl).",
 )
-SETTLE_SECONDS = 120.0
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -460,7 +460,8 @@ def apply(
     a saved scoped plan re-reads the scope it records.
     """
     from bcsync import planfile
-    from bcsync.reconcile import Reviewed, locks
+    from bcsync.loop.sync import SyncOptions, approve, sync
+    from bcsync.reconcile import Reviewed
 
     if checksum is not None and not re.fullmatch(r"sha256:[0-9a-f]{64}", checksum):
         raise click.BadParameter("expected sha256: and 64 hex digits", param_hint="--checksum")
@@ -489,121 +490,54 @@ def apply(
         reviewed = Reviewed(checksums=(checksum,)) if checksum else None
         scopes = changed_scopes(paths, configs, changed, base, now)
     state = resolve_state_dir(state_dir, configs)
-    audit_path = Path(audit_log) if audit_log else state / "audit.jsonl"
-    with locks([c.bc_id for c in configs], timeout=lock_timeout):
-        run = _Apply(
-            configs, state, reviewed, allow_removals, auto_approve, parallelism, scopes,
-            settle_timeout,
-        )  # fmt: skip
-        results, seen = run_async(lambda: run.go(audit_path))
-    code = report_results(results, audit_path, seen)
-    raise_if_some_failed(run.failed, len(configs), "applied")
+    options = SyncOptions(
+        state_dir=state,
+        audit_log=Path(audit_log) if audit_log else state / "audit.jsonl",
+        reviewed=reviewed,
+        scopes=scopes,
+        allow_removals=allow_removals,
+        parallelism=parallelism,
+        settle_timeout=settle_timeout,
+        lock_timeout=lock_timeout,
+    )
+    confirm = approve if auto_approve else confirm_apply
+    result = run_async(lambda: sync(configs, options, confirm, _watchers(use_color())))
+    code = report_results(result.results, result.audit_log, result.seen)
+    raise_if_some_failed(result.failed, len(configs), "applied")
     return code
 
 
-@dataclass
-class _Apply:
-    """One apply run: plan afresh, check it may run, ask when nobody reviewed it, execute."""
+def _watchers(color: bool) -> Watchers:
+    """What apply shows while the library runs: the plan, progress, and what it found."""
+    from bcsync.loop.sync import Watchers
 
-    configs: Sequence[BusinessCenterConfig]
-    state: Path
-    reviewed: Reviewed | None
-    allow_removals: bool
-    auto_approve: bool
-    parallelism: int
-    scopes: Mapping[str, ChangedScope | None] | None = None  # `--changed` or a saved scoped plan
-    settle_timeout: float = SETTLE_SECONDS
-    failed: list[FailedBC] = field(default_factory=list)  # BCs that could not be planned
+    return Watchers(notice=lambda notice: _say(notice, color), reading=_reading,
+                    applying=lambda total: _progress(total, color))  # fmt: skip
 
-    async def go(self, audit_path: Path) -> tuple[list[ApplyResult], list[Visibility]]:
-        from bcsync import ledger
-        from bcsync.audit import AuditLog
-        from bcsync.providers import open_providers
-        from bcsync.providers.tiktok.client import RetryPolicy
-        from bcsync.reconcile import Progress, apply_planned, check_apply, plan_each
-        from bcsync.settle import already_applied, reviewed_digests
 
-        color = use_color()
-        digests = reviewed_digests(self.reviewed)
-        # How long reads may lag is TikTok's, not this run's: a shorter --settle-timeout makes
-        # this run wait less, never trusts a read sooner.
-        applied = ledger.load(
-            audit_path,
-            now=datetime.now(UTC),
-            window=max(self.settle_timeout, SETTLE_SECONDS),
-            digests=set(digests.values()),
+def _say(notice: Notice, color: bool) -> None:
+    """One of sync's notices, in words."""
+    from bcsync.loop.sync import AlreadyApplied, Checked, NothingToApply, Planned, ReadingBack
+    from bcsync.reconcile import Progress
+
+    if isinstance(notice, AlreadyApplied):
+        click.echo(
+            f"Already applied at {notice.when:%Y-%m-%d %H:%M:%S} UTC: the audit log records "
+            "every change of the reviewed plan as made. Nothing was read or sent."
         )
-        when = already_applied(self.reviewed, applied)
-        if when is not None:
-            click.echo(
-                f"Already applied at {when:%Y-%m-%d %H:%M:%S} UTC: the audit log records every "
-                "change of the reviewed plan as made. Nothing was read or sent."
-            )
-            return [], []
-        # A write whose answer was lost is read back for as long as apply reads back its writes.
-        retry = RetryPolicy(settle_seconds=self.settle_timeout)
-        async with open_providers(self.configs, state_dir=self.state, retry=retry) as providers:
-            with _reading(self.configs):
-                planned, self.failed = await plan_each(
-                    self.configs,
-                    providers,
-                    allow_removals=self.allow_removals,
-                    scopes=self.scopes,
-                    applied=applied,
-                )
-            # A reviewed plan runs whole or not at all; otherwise the others go on.
-            if self.failed and (self.reviewed is not None or not planned):
-                raise self.failed[0].error
-            plans = [p.plan for p in planned]
-            if self.reviewed is None:
-                click.echo(render_plans(plans, "text", color))
-            progress = check_apply(plans, self.reviewed)
-            for verdict in progress:
-                if verdict.progress is not Progress.WHOLE:
-                    click.echo(verdict.sentence())
-            if not any(p.has_changes for p in plans):
-                done = any(v.progress is Progress.DONE for v in progress)
-                click.echo("Already applied: nothing to do." if done else "Nothing to apply.")
-                return [], []
-            if self.reviewed is None and not self.auto_approve:
-                confirm_apply()
-            audit = AuditLog(audit_path, context=audit_context(self.configs))
-            total = sum(len(p.changes) for p in plans)
-            with _progress(total, color) as on_step, audit:
-                results = await apply_planned(
-                    [(p, providers[p.bc_id]) for p in plans],
-                    audit=audit,
-                    concurrency=self.parallelism,
-                    on_step=on_step,
-                    digests=digests,
-                )
-                seen = await self._read_back(planned, results, providers, audit, digests)
-            return results, seen
-
-    async def _read_back(
-        self,
-        planned: Sequence[PlannedBC],
-        results: Sequence[ApplyResult],
-        providers: Mapping[str, Any],
-        audit: Any,
-        digests: Mapping[str, str],
-    ) -> list[Visibility]:
-        """Read back what the apply made until it shows (settle.py); record what was seen."""
-        from bcsync.settle import confirm_visible, visibility_records
-
-        if self.settle_timeout <= 0:
-            return []
-        if any(r.results for r in results):
-            echo_err(f"Reading back the changes (up to {self.settle_timeout:g} s)…")
-        seen = await confirm_visible(planned, results, providers, timeout=self.settle_timeout)
-        for result, visibility in zip(results, seen, strict=True):
-            for record in visibility_records(result, visibility, digests.get(result.plan.bc_id)):
-                audit.write(record)
-        audit.sync()
-        return seen
+    elif isinstance(notice, Planned) and not notice.reviewed:
+        click.echo(render_plans(notice.plans, "text", color))
+    elif isinstance(notice, Checked):
+        for verdict in notice.verdicts:
+            if verdict.progress is not Progress.WHOLE:
+                click.echo(verdict.sentence())
+    elif isinstance(notice, NothingToApply):
+        click.echo("Already applied: nothing to do." if notice.done else "Nothing to apply.")
+    elif isinstance(notice, ReadingBack):
+        echo_err(f"Reading back the changes (up to {notice.timeout:g} s)…")
 
 
-def confirm_apply() -> None:
+def confirm_apply(plans: Sequence[Plan]) -> bool:
     """Ask on a terminal; without one, refuse (exit 4) rather than guess."""
     from bcsync.errors import DeclinedError
 
@@ -613,21 +547,7 @@ def confirm_apply() -> None:
             hint="review the plan, then pass --auto-approve (pipelines), --checksum, "
             "or apply a saved plan file",
         )
-    if not click.confirm("Apply these changes?", default=False, err=True):
-        raise DeclinedError("apply cancelled; nothing was changed")
-
-
-def audit_context(configs: Sequence[BusinessCenterConfig]) -> dict[str, Any]:
-    """Who applies, from which commit, and whether that checkout had uncommitted changes."""
-    from bcsync.audit import actor, git_commit, git_dirty
-
-    where = Path(configs[0].path).parent if configs else Path(".")
-    return {
-        "actor": actor(),
-        "git_commit": git_commit(where),
-        "git_dirty": git_dirty(where),
-        "mode": "apply",
-    }
+    return click.confirm("Apply these changes?", default=False, err=True)
 
 
 def change_line(change: Change, outcome: str) -> str:
