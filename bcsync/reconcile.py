@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import filelock
-from deepdiff import DeepDiff
 
 from bcsync.applied import Ledger
 from bcsync.apply import ApplyResult, ProgressCallback, execute
@@ -31,6 +30,7 @@ from bcsync.changed import ChangedScope
 from bcsync.errors import LockHeldError, ProviderError, StalePlanError
 from bcsync.model import BusinessCenterConfig, State
 from bcsync.plan import Plan, checksum_of, make_plan, order, raise_if_refused
+from bcsync.planfile import SavedPlan, describe_difference, first_difference, target_shown
 from bcsync.providers import Scope
 from bcsync.providers.base import Provider, ReadResult
 from bcsync.schedule import schedule
@@ -169,6 +169,16 @@ class Reviewed:
     checksums: tuple[str, ...] = ()
     source: str = "the saved plan"
 
+    @classmethod
+    def of_saved(cls, saved: SavedPlan, checksum: str | None = None) -> Reviewed:
+        """A plan file as what was reviewed; `checksum` (`--checksum`) must be its too."""
+        given = (checksum,) if checksum else ()
+        return cls(
+            plans=saved.doc["plans"],
+            checksums=(*given, saved.checksum),
+            source=f"the saved plan {saved.path}",
+        )
+
 
 class Progress(StrEnum):
     """How far a fresh plan is through the reviewed one."""
@@ -224,7 +234,7 @@ def progress_of(reviewed: Plan, fresh: Plan) -> Convergence:
         was = made.get(change.id)
         if was is None or not _within_review(was, change):
             what = (
-                _describe_difference(was.to_json(), change.to_json())
+                describe_difference(was.to_json(), change.to_json())
                 if was is not None
                 else f"{change.title or change.id} ({change.action.value}) was not reviewed"
             )
@@ -257,8 +267,8 @@ def _not_a_remainder(reviewed: Plan, fresh: Plan) -> str | None:
         return f"the config {fresh.config_path} changed since it was made"
     if reviewed.target != fresh.target:
         return (
-            f"it was made for the Business Center at {_target_shown(reviewed.target)}, and its "
-            f"config {fresh.config_path} now reaches {_target_shown(fresh.target)}"
+            f"it was made for the Business Center at {target_shown(reviewed.target)}, and its "
+            f"config {fresh.config_path} now reaches {target_shown(fresh.target)}"
         )
     if reviewed.bc_id != fresh.bc_id:
         return f"it is the plan of Business Center {reviewed.bc_id}"
@@ -347,61 +357,6 @@ def _target(config: BusinessCenterConfig) -> str | None:
         return target_of(config)
     except ConfigError:
         return None
-
-
-def first_difference(saved: Mapping[str, Any], fresh: Plan) -> str | None:
-    """The first way a saved plan body differs from a fresh plan, or None when they are one."""
-    now = fresh.to_json()
-    if saved.get("refusals"):
-        return "it was refused by the safety guards when it was made"
-    if saved.get("target") != now.get("target"):
-        return (
-            f"it was made for the Business Center at {_target_shown(saved.get('target'))}, "
-            f"and its config {fresh.config_path} now reaches {_target_shown(now.get('target'))}"
-        )
-    if not saved.get("config_digest") or saved.get("config_digest") != now["config_digest"]:
-        return f"the config {fresh.config_path} changed since it was made"
-    for field in ("changes", "steps"):
-        old, new = saved.get(field), now[field]
-        if not isinstance(old, list):
-            return f"its {field} are missing"
-        for i, (a, b) in enumerate(zip(old, new, strict=False)):
-            if a != b:
-                return f"{field[:-1]} {i + 1} differs ({_describe_difference(a, b)})"
-        if len(old) != len(new):
-            extra = "more" if len(old) > len(new) else "fewer"
-            return f"it has {extra} {field} ({len(old)}) than a fresh plan ({len(new)})"
-    if saved.get("checksum") != now["checksum"]:
-        return f"its checksum {saved.get('checksum')!r} is not {now['checksum']}"
-    return None
-
-
-def _target_shown(target: Any) -> str:
-    """A plan's target as a refusal quotes it: bounded; absent said so."""
-    if not isinstance(target, str) or not target:
-        return "(no target named)"
-    return target if len(target) <= 300 else target[:300] + "…"
-
-
-def _describe_difference(old: Any, new: Any) -> str:
-    """Which fields differ: "after.role: 'analyst' → 'admin'" (deepdiff describes only)."""
-    name = new.get("title") or new.get("id") if isinstance(new, Mapping) else None
-    found = DeepDiff(old, new, ignore_order=False, verbose_level=2)
-    parts = []
-    for kind in ("values_changed", "type_changes"):
-        for path, delta in found.get(kind, {}).items():
-            parts.append(f"{_dotted(path)}: {delta['old_value']!r} → {delta['new_value']!r}")
-    for kind, verb in (("dictionary_item_added", "added"), ("dictionary_item_removed", "removed")):
-        parts.extend(f"{_dotted(path)} {verb}" for path in found.get(kind, {}))
-    for kind, verb in (("iterable_item_added", "added"), ("iterable_item_removed", "removed")):
-        parts.extend(f"{_dotted(path)} {verb}" for path in found.get(kind, {}))
-    text = "; ".join(parts[:5]) or "different"
-    return f"{name}: {text}" if name else text
-
-
-def _dotted(path: str) -> str:
-    """deepdiff's "root['after']['role']" as "after.role"."""
-    return path.removeprefix("root").replace("']['", ".").replace("][", ".").strip("[]'")
 
 
 def _summary_of(plans: Sequence[Plan]) -> str:

@@ -8,14 +8,13 @@ import math
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from bcsync import __version__
 from bcsync.applied import SETTLE_SECONDS
 from bcsync.cli.base import (
     CONTEXT_SETTINGS,
@@ -32,7 +31,7 @@ from bcsync.cli.base import (
     use_color,
 )
 from bcsync.cli.review import head_commit_option
-from bcsync.errors import ExitCode, PlanFileError, SomeFailedError
+from bcsync.errors import ExitCode, SomeFailedError
 
 if TYPE_CHECKING:
     from bcsync.apply import ApplyResult, StepResult
@@ -120,33 +119,15 @@ def render_plans(
     doc: dict[str, Any] | None = None,
     head_commit: str | None = None,
 ) -> str:
-    """A plan in one of the three views; the JSON view is the saved document."""
-    from bcsync.render import json as render_json
+    """A plan in one of the three views; the JSON view is the saved document (planfile)."""
+    from bcsync import planfile
     from bcsync.render import markdown, text
 
     if fmt == "json":
-        return render_json.dumps(doc if doc is not None else plan_document(plans, head_commit))
+        return planfile.dumps(doc if doc is not None else planfile.new_document(plans, head_commit))
     if fmt == "markdown":
         return markdown.render(plans, head_commit=head_commit)
     return text.render(plans, color=color)
-
-
-def plan_document(plans: Sequence[Plan], head_commit: str | None = None) -> dict[str, Any]:
-    """The saved-plan document, with the run's metadata (time, version, commit, directory)."""
-    from bcsync.audit import git_commit, now_iso
-    from bcsync.render import json as render_json
-
-    where = str(Path(plans[0].config_path or ".").parent) if plans else "."
-    doc = render_json.document(
-        plans,
-        created_at=now_iso(),
-        tool_version=__version__,
-        git_commit=git_commit(where),
-        created_in=os.getcwd(),
-    )
-    if head_commit:  # `plan --head-commit`: the commit a pipeline says it planned
-        doc["head_commit"] = head_commit
-    return doc
 
 
 def resolve_state_dir(value: str | None, configs: Sequence[BusinessCenterConfig]) -> Path:
@@ -270,7 +251,6 @@ def plan(
     from bcsync.plan import raise_if_refused
     from bcsync.providers import open_providers
     from bcsync.reconcile import plan_each
-    from bcsync.render import json as render_json
 
     configs = load_configs(paths, now)
     scopes = changed_scopes(paths, configs, changed, base, now)
@@ -290,13 +270,13 @@ def plan(
     if failed and not planned:
         raise failed[0].error
     plans = [p.plan for p in planned]
-    doc = plan_document(plans, head_commit) if (out or fmt == "json") else None
+    doc = planfile.new_document(plans, head_commit) if (out or fmt == "json") else None
     click.echo(render_plans(plans, fmt, use_color(), doc, head_commit), nl=fmt != "json")
     if out and doc is not None and failed:
         # Applied later, a plan of some BCs only would read as the whole run's.
         echo_err(f"Not saved to {out}: {len(failed)} Business Center(s) could not be planned.")
     elif out and doc is not None:
-        planfile.write(out, render_json.dumps(doc))
+        planfile.write(out, planfile.dumps(doc))
         if any(p.refusals for p in plans):
             echo_err(f"Saved the plan to {out}, marked refused: apply will not run it.")
         else:
@@ -320,14 +300,12 @@ def raise_if_some_failed(failed: Sequence[FailedBC], total: int, done: str) -> N
 def show(planfile: str, fmt: str) -> int:
     """Render a saved plan without reading the Business Center."""
     from bcsync import planfile as planfiles
-    from bcsync.render import json as render_json
 
-    doc, plans = planfiles.read(planfile)
+    saved = planfiles.read(planfile)
     if fmt == "json":
-        click.echo(render_json.dumps(doc), nl=False)
+        click.echo(planfiles.dumps(saved.doc), nl=False)
         return 0
-    head = doc.get("head_commit")
-    click.echo(render_plans(plans, fmt, use_color(), head_commit=head))
+    click.echo(render_plans(saved.plans, fmt, use_color(), head_commit=saved.head_commit))
     return 0
 
 
@@ -344,43 +322,6 @@ def split_plan_file(paths: tuple[str, ...]) -> str | None:
             f"({plans[0]} is a saved plan)"
         )
     return plans[0]
-
-
-def configs_of_plan(
-    path: str, doc: Mapping[str, Any], now: str | None
-) -> list[BusinessCenterConfig]:
-    """The configs a saved plan was made from; a clear error when they are not here."""
-    made_in = doc.get("created_in")
-    found = []
-    for body in doc["plans"]:
-        config = Path(body.get("config_path") or "")
-        candidates = [config]
-        if made_in and not config.is_absolute():
-            candidates.insert(0, Path(made_in) / config)
-        match = next((c for c in candidates if _is_file(c)), None)
-        if match is None:
-            raise PlanFileError(
-                f"{path}: the config {_shown(str(config))} it was made from is not here"
-                + (f" (the plan was made in {_shown(str(made_in))})" if made_in else ""),
-                hint="apply the plan from the directory it was made in, next to its config",
-            )
-        found.append(str(match))
-    return load_configs(tuple(found), now)
-
-
-def _shown(text: str, limit: int = 200) -> str:
-    """A path from a plan file as a message shows it: bounded, control characters escaped."""
-    from bcsync.render.text import printable
-
-    return printable(text if len(text) <= limit else text[:limit] + "…")
-
-
-def _is_file(path: Path) -> bool:
-    """Whether a path a plan file names is a file here; a name no file can have is not one."""
-    try:
-        return path.is_file()
-    except (OSError, ValueError):  # a name too long for the file system, a NUL byte
-        return False
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -472,19 +413,12 @@ def apply(
     if saved_path is not None or plan_path is not None:
         if changed or base is not None:
             raise click.UsageError("a saved plan carries its own scope: drop --changed/--base")
-        reviewed_path = saved_path or plan_path or ""
-        doc, saved_plans = planfile.read(reviewed_path)
-        configs = (
-            configs_of_plan(reviewed_path, doc, now) if saved_path else load_configs(paths, now)
-        )
+        saved = planfile.read(saved_path or plan_path or "")
+        # A saved plan alone names its configs; with --plan, PATHS do.
+        configs = load_configs(tuple(saved.config_paths()) if saved_path else paths, now)
         # A saved scoped plan is checked against a fresh plan of the very scope it records.
-        scopes = {p.bc_id: p.scope for p in saved_plans}
-        given = (checksum,) if checksum else ()
-        reviewed: Reviewed | None = Reviewed(
-            plans=doc["plans"],
-            checksums=(*given, doc["checksum"]),
-            source=f"the saved plan {reviewed_path}",
-        )
+        scopes = saved.scopes
+        reviewed: Reviewed | None = Reviewed.of_saved(saved, checksum)
     else:
         configs = load_configs(paths, now)
         reviewed = Reviewed(checksums=(checksum,)) if checksum else None

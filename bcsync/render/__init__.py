@@ -1,4 +1,5 @@
-"""Views of a plan: `text` (terminal), `markdown` (pull-request comments), `json` (saved plans).
+"""Views of a plan: `text` (terminal), `markdown` (pull-request comments); the JSON view is the
+saved-plan document, which `bcsync.planfile` owns with its schema.
 
 Pure functions from `Plan` objects to strings or JSON-ready dicts: no I/O, no terminal detection
 (colour is a parameter the CLI decides), no clock (the creation time is passed in).

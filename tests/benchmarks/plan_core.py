@@ -7,7 +7,7 @@ partners with 5,000 shares, with about 10% of entries differing between desired 
 Desired and actual `State`s are generated from model objects (no YAML); the desired side is also
 written as the parsed config document, so the build (`bcsync.config.build.build_config`) is timed
 too. Times build + `plan.make_plan` (diff, order, schedule and
-the safety guards on the steps) + JSON render (`render.json.dumps(document)`). The model objects
+the safety guards on the steps) + JSON render (`planfile.dumps(document)`). The model objects
 are made with the unit tests' builders (tests/unit/builders.py).
 
 Prints figures, then as the last line one JSON object:
@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 from builders import bc_config, state  # the unit tests' builders, found above
 from targets import Target, verdict
 
-from bcsync import safety
+from bcsync import planfile, safety
 from bcsync.config.build import build_config
 from bcsync.config.document import Document, Marks
 from bcsync.gctune import tune_gc
@@ -59,7 +59,6 @@ from bcsync.model import (
     State,
 )
 from bcsync.plan import Plan, make_plan
-from bcsync.render import json as render_json
 from bcsync.render import markdown, text
 
 MEMBERS = 4000
@@ -270,10 +269,10 @@ def pipeline(source: Document, actual: State) -> tuple[Plan, list[str], int]:
 def core(config: BusinessCenterConfig, actual: State) -> tuple[Plan, list[str], int]:
     """make_plan (diff, order, schedule, guards), JSON render."""
     plan = make_plan(config, actual)
-    doc = render_json.document(
+    doc = planfile.document(
         [plan], created_at="2026-01-01T00:00:00.000Z", tool_version="bench", git_commit=None
     )
-    return plan, list(plan.refusals), len(render_json.dumps(doc))
+    return plan, list(plan.refusals), len(planfile.dumps(doc))
 
 
 def run_times(func: Callable[[], Any], repeat: int) -> list[float]:
@@ -342,8 +341,8 @@ def measure_base(repeat: int) -> dict:
     stages = {
         "make_plan": lambda: make_plan(config, actual),
         "safety.refusals (in make_plan)": lambda: safety.refusals(plan.steps, config, actual),
-        "render.json": lambda: render_json.dumps(
-            render_json.document([plan], created_at="x", tool_version="x", git_commit=None)
+        "planfile.dumps": lambda: planfile.dumps(
+            planfile.document([plan], created_at="x", tool_version="x", git_commit=None)
         ),
         "render.text (extra)": lambda: text.render([plan]),
         "render.markdown (extra)": lambda: markdown.render([plan]),
@@ -390,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     seconds, memory = base["seconds"], base["peak_mb"]
     scaling = doubled / seconds
     print(f"scaling {scaling:.2f}")
-    stages = "plan.make_plan (guards included) + render.json.dumps(document)"
+    stages = "plan.make_plan (guards included) + planfile.dumps(document)"
     result = {
         **base,
         "seconds": round(seconds, 3),

@@ -12,6 +12,7 @@ import jsonschema
 import pytest
 from builders import AGENCY, Entry, bc_config, bound, member
 
+from bcsync import planfile
 from bcsync.change import Action, Kind
 from bcsync.changed import ChangedScope, changed_scope, restrict, scopes_between
 from bcsync.model import (
@@ -25,7 +26,6 @@ from bcsync.model import (
 )
 from bcsync.plan import Plan, checksum_of, make_plan
 from bcsync.refusal import RefusalKind
-from bcsync.render import json as render_json
 from bcsync.render import markdown, text
 
 US = AssetKey(AssetType.AD_ACCOUNT, "7100000000000000001")
@@ -215,11 +215,11 @@ def test_the_checksum_covers_the_scope_not_its_description() -> None:
 def test_a_scoped_plan_round_trips_and_every_view_says_it_is_scoped() -> None:
     config = bc_config(state(DESIRED), policy=POLICY)
     plan = make_plan(config, state(READ), scope=scope([BOB], [OTHER]))
-    doc = render_json.document(
+    doc = planfile.document(
         [plan], created_at="2026-11-25T00:00:00Z", tool_version="0", git_commit=None
     )
     jsonschema.validate(doc, SCHEMA)
-    back = Plan.from_json(json.loads(render_json.dumps(doc))["plans"][0])
+    back = Plan.from_json(json.loads(planfile.dumps(doc))["plans"][0])
     assert back.scope == plan.scope
     assert back.checksum() == plan.checksum() and checksum_of([back]) == doc["checksum"]
     for view in (
@@ -234,7 +234,7 @@ def test_a_scoped_plan_round_trips_and_every_view_says_it_is_scoped() -> None:
 def test_the_schema_refuses_a_malformed_scope() -> None:
     config = bc_config(state(DESIRED), policy=POLICY)
     plan = make_plan(config, state(READ), scope=scope([BOB]))
-    doc = render_json.document(
+    doc = planfile.document(
         [plan], created_at="2026-11-25T00:00:00Z", tool_version="0", git_commit=None
     )
     doc["plans"][0]["scope"]["partners"] = ["not-an-id"]

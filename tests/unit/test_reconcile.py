@@ -38,6 +38,7 @@ from bcsync.model import (
     State,
 )
 from bcsync.plan import Plan, checksum_of
+from bcsync.planfile import first_difference
 from bcsync.providers import Scope
 from bcsync.providers.base import ReadResult
 from bcsync.reconcile import (
@@ -47,7 +48,6 @@ from bcsync.reconcile import (
     bc_lock,
     check_apply,
     check_reviewed,
-    first_difference,
     lock_dir,
     locks,
     plan_all,

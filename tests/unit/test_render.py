@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bcsync
+from bcsync import planfile
 from bcsync.change import Action, Change, Kind, NoopCause, Stage, Target
 from bcsync.model import (
     Asset,
@@ -37,7 +38,6 @@ from bcsync.model import (
 )
 from bcsync.plan import Plan, checksum_of, make_plan, order
 from bcsync.refusal import Act, Refusal, RefusalKind, Subject, SubjectKind
-from bcsync.render import json as render_json
 from bcsync.render import markdown, text
 from bcsync.schedule import schedule
 
@@ -556,7 +556,7 @@ def real_plan() -> Plan:
 
 
 def make_document(plans: list[Plan]) -> dict[str, Any]:
-    return render_json.document(
+    return planfile.document(
         plans, created_at="2026-05-01T12:00:00.000Z", tool_version="0.1.0", git_commit="c" * 40
     )
 
@@ -569,7 +569,7 @@ def make_document(plans: list[Plan]) -> dict[str, Any]:
 def test_json_document_is_valid(
     plans: list[Plan], validator: jsonschema.Draft202012Validator
 ) -> None:
-    doc = json.loads(render_json.dumps(make_document(plans)))
+    doc = json.loads(planfile.dumps(make_document(plans)))
     assert list(validator.iter_errors(doc)) == []
     assert [Plan.from_json(p) for p in doc["plans"]] == plans
 
@@ -594,7 +594,7 @@ def test_json_document_fields_and_totals() -> None:
 
 def test_json_dumps_is_compact_and_round_trips() -> None:
     doc = make_document([real_plan()])
-    out = render_json.dumps(doc)
+    out = planfile.dumps(doc)
     assert json.loads(out) == json.loads(json.dumps(doc))
     assert out.count("\n") == 1  # one line, so the C encoder writes it all
     assert '"summary":{"add":' in out
@@ -602,8 +602,8 @@ def test_json_dumps_is_compact_and_round_trips() -> None:
 
 def test_json_dumps_is_stable_sorted_and_ends_with_a_newline() -> None:
     doc = make_document([real_plan()])
-    out = render_json.dumps(doc)
-    assert out == render_json.dumps(make_document([real_plan()]))
+    out = planfile.dumps(doc)
+    assert out == planfile.dumps(make_document([real_plan()]))
     assert out.endswith("}\n") and out.startswith('{"checksum"')
     assert "→" in out  # reasons stay readable
     assert "token" not in out.lower()
@@ -626,7 +626,7 @@ def test_json_dumps_is_stable_sorted_and_ends_with_a_newline() -> None:
 def test_schema_rejects(
     path: list[Any], value: Any, validator: jsonschema.Draft202012Validator
 ) -> None:
-    doc = json.loads(render_json.dumps(make_document([real_plan()])))
+    doc = json.loads(planfile.dumps(make_document([real_plan()])))
     node = doc
     for part in path[:-1]:
         node = node[part]
@@ -635,7 +635,7 @@ def test_schema_rejects(
 
 
 def test_schema_rejects_an_oversized_invite(validator: jsonschema.Draft202012Validator) -> None:
-    doc = json.loads(render_json.dumps(make_document([real_plan()])))
+    doc = json.loads(planfile.dumps(make_document([real_plan()])))
     (invite,) = [s for s in doc["plans"][0]["steps"] if s["op"] == "invite"]
     invite["params"]["emails"] = [f"u{i}@a.com" for i in range(51)]
     assert list(validator.iter_errors(doc)) != []
@@ -787,7 +787,7 @@ def test_every_view_shows_a_non_ascii_emails_code_points(
     md = markdown.render([plan])
     # The change line and the refusal both name the code points, in text and in Markdown.
     assert out.count(points) >= 2 and md.count(points) >= 2
-    doc = json.loads(render_json.dumps(make_document([plan])))
+    doc = json.loads(planfile.dumps(make_document([plan])))
     assert list(validator.iter_errors(doc)) == []
     (invite,) = [c for c in doc["plans"][0]["changes"] if c["action"] == "create"]
     assert invite["target"]["email_code_points"] == points

@@ -10,12 +10,13 @@ import pytest
 from builders import AGENCY, bc_config, bound, state
 
 import bcsync
+from bcsync import planfile
 from bcsync.change import Action, Change
 from bcsync.errors import StalePlanError
 from bcsync.model import AssetKey, AssetType, Grant, Partner, PartnerShare, Policy
 from bcsync.plan import Plan, make_plan
-from bcsync.reconcile import Progress, first_difference, progress_of
-from bcsync.render import json as render_json
+from bcsync.planfile import first_difference
+from bcsync.reconcile import Progress, progress_of
 from bcsync.render import markdown, text
 
 US = AssetKey(AssetType.AD_ACCOUNT, "7100000000000000001")
@@ -123,8 +124,8 @@ def test_markdown_lists_a_few_and_counts_the_rest_within_the_comment_limit() -> 
 def test_json_carries_it_per_the_schema_and_round_trips() -> None:
     plan = plan_removing_erin_and_agency()
     doc = json.loads(
-        render_json.dumps(
-            render_json.document(
+        planfile.dumps(
+            planfile.document(
                 [plan], created_at="2026-11-25T00:00:00Z", tool_version="0", git_commit=None
             )
         )
