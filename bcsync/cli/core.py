@@ -9,7 +9,6 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +39,7 @@ if TYPE_CHECKING:
     from bcsync.loop.sync import Notice, Watchers
     from bcsync.model import BusinessCenterConfig
     from bcsync.plan import Plan
-    from bcsync.reconcile import FailedBC, PlannedBC, Reviewed
+    from bcsync.reconcile import FailedBC, Reviewed
     from bcsync.settle import Visibility
 
 
@@ -247,29 +246,22 @@ def plan(
     scope) that `bcsync check-review` reads on merge; no config text can forge it.
     """
 
-    from bcsync import ledger, planfile
+    from bcsync import planfile
+    from bcsync.loop.sync import SyncOptions
+    from bcsync.loop.sync import plan as plan_all
     from bcsync.plan import raise_if_refused
-    from bcsync.providers import open_providers
-    from bcsync.reconcile import plan_each
 
     configs = load_configs(paths, now)
     scopes = changed_scopes(paths, configs, changed, base, now)
     state = resolve_state_dir(state_dir, configs)
-    log = Path(audit_log) if audit_log else state / "audit.jsonl"
-    applied = ledger.load(log, now=datetime.now(UTC), window=SETTLE_SECONDS)
-
-    async def go() -> tuple[list[PlannedBC], list[FailedBC]]:
-        async with open_providers(configs, state_dir=state) as providers:
-            with _reading(configs):
-                return await plan_each(
-                    configs, providers, allow_removals=allow_removals, scopes=scopes,
-                    applied=applied,
-                )  # fmt: skip
-
-    planned, failed = run_async(go)
-    if failed and not planned:
-        raise failed[0].error
-    plans = [p.plan for p in planned]
+    options = SyncOptions(
+        state_dir=state,
+        audit_log=Path(audit_log) if audit_log else state / "audit.jsonl",
+        scopes=scopes,
+        allow_removals=allow_removals,
+    )
+    planned = run_async(lambda: plan_all(configs, options, _watchers(use_color())))
+    plans, failed = list(planned.plans), planned.failed
     doc = planfile.new_document(plans, head_commit) if (out or fmt == "json") else None
     click.echo(render_plans(plans, fmt, use_color(), doc, head_commit), nl=fmt != "json")
     if out and doc is not None and failed:

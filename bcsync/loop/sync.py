@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bcsync import ledger
-from bcsync.applied import SETTLE_SECONDS
+from bcsync.applied import SETTLE_SECONDS, Ledger
 from bcsync.apply import ApplyResult, ProgressCallback, StepResult
 from bcsync.audit import AuditLog, actor, git_commit, git_dirty
 from bcsync.change import Change
@@ -166,6 +166,48 @@ class SyncResult:
         return tuple(change for visibility in self.seen for change in visibility.not_visible)
 
 
+async def plan(
+    configs: Sequence[BusinessCenterConfig],
+    options: SyncOptions,
+    watchers: Watchers | None = None,
+) -> SyncResult:
+    """What `sync` would apply, without a lock, a check or a write (`bcsync plan`).
+
+    Every BC is read and planned afresh; one that fails is in `failed` and the others go on, but
+    when none could be planned the first one's error is raised. The guards' refusals are on the
+    plans (`Plan.refusals`): raising them is the caller's, once it has shown the plans.
+    """
+    applied = ledger.load(
+        options.audit_log,
+        now=datetime.now(UTC),
+        window=max(options.settle_timeout, SETTLE_SECONDS),
+    )
+    async with open_providers(configs, state_dir=options.state_dir) as providers:
+        planned, failed = await _plan_each(configs, providers, options, applied, watchers)
+    if failed and not planned:
+        raise failed[0].error
+    plans = tuple(p.plan for p in planned)
+    return SyncResult(options.audit_log, plans=plans, failed=tuple(failed))
+
+
+async def _plan_each(
+    configs: Sequence[BusinessCenterConfig],
+    providers: Mapping[str, Provider],
+    options: SyncOptions,
+    applied: Ledger,
+    watchers: Watchers | None,
+) -> tuple[list[PlannedBC], list[FailedBC]]:
+    """Read and plan every BC (reconcile.plan_each) while the caller's `reading` is held."""
+    with (watchers or Watchers()).reading(configs):
+        return await plan_each(
+            configs,
+            providers,
+            allow_removals=options.allow_removals,
+            scopes=options.scopes,
+            applied=applied,
+        )
+
+
 async def sync(
     configs: Sequence[BusinessCenterConfig],
     options: SyncOptions,
@@ -206,14 +248,9 @@ class _Run:
         async with open_providers(
             self.configs, state_dir=options.state_dir, retry=retry
         ) as providers:
-            with self.watchers.reading(self.configs):
-                planned, self.failed = await plan_each(
-                    self.configs,
-                    providers,
-                    allow_removals=options.allow_removals,
-                    scopes=options.scopes,
-                    applied=applied,
-                )
+            planned, self.failed = await _plan_each(
+                self.configs, providers, options, applied, self.watchers
+            )
             # A reviewed plan runs whole or not at all; otherwise the others go on.
             if self.failed and (options.reviewed is not None or not planned):
                 raise self.failed[0].error

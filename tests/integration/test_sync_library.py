@@ -27,11 +27,12 @@ from bcsync.loop.sync import (
     SyncOptions,
     Watchers,
     approve,
+    plan,
     sync,
 )
 from bcsync.model import BusinessCenterConfig
 from bcsync.plan import Plan, checksum_of
-from bcsync.reconcile import Reviewed
+from bcsync.reconcile import Reviewed, locks
 from tests.examples import copy_example
 
 NOW = date(2026, 11, 25)
@@ -176,3 +177,18 @@ async def test_the_guards_refuse_before_anyone_is_asked(quickstart: Path) -> Non
     with pytest.raises(UnsafePlanError):
         await sync(configs, options_for(quickstart), confirm)
     assert asked == [] and not options_for(quickstart).audit_log.exists()
+
+
+async def test_plan_is_the_loop_without_a_lock_a_check_or_a_write(quickstart: Path) -> None:
+    text = (quickstart / "bcsync.yaml").read_text()
+    (quickstart / "bcsync.yaml").write_text(text.replace("max_removals: 25%", "max_removals: 0"))
+    configs = configs_of(quickstart)
+    options = options_for(quickstart)
+    # The apply lock is held (another apply is running): a plan does not wait for it.
+    with locks([c.bc_id for c in configs], directory=options.lock_dir):
+        result = await plan(configs, options)
+    (made,) = result.plans
+    assert made.has_changes and made.refusals  # refused, but shown: raising is the caller's
+    assert result.results == () and not options.audit_log.exists()
+    again = await plan(configs, options)
+    assert again.plans == result.plans  # nothing was written
