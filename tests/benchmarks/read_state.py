@@ -159,7 +159,7 @@ def wait_for_port(port: int, child: subprocess.Popen[bytes], seconds: float = 60
 
 
 async def read(args: argparse.Namespace, port: int, seed: dict[str, Any]) -> dict[str, Any]:
-    from bcsync.model import (
+    from bcsync.core.model import (
         Asset,
         AssetKey,
         AssetType,

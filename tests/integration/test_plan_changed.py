@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 
 from bcsync.config import load
-from bcsync.model import MemberStatus
+from bcsync.core.model import MemberStatus
 from bcsync.providers import Scope, open_providers
 from bcsync.providers.base import ReadResult
 from tests.examples import copy_example

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bcsync.operations import Params
+from bcsync.core.operations import Params
 from bcsync.providers.base import ReadResult, Scope, WriteResult
 from bcsync.providers.tiktok import read, write
 from bcsync.providers.tiktok.client import TikTokClient

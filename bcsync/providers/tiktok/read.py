@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from bcsync.errors import NotFoundError, PermissionDeniedError
-from bcsync.model import (
+from bcsync.core.model import (
     Asset,
     AssetKey,
     AssetType,
@@ -32,6 +31,7 @@ from bcsync.model import (
     ShareKey,
     State,
 )
+from bcsync.errors import NotFoundError, PermissionDeniedError
 from bcsync.providers.base import AssetGroupAccess, ReadResult, Scope
 from bcsync.providers.tiktok import mapping
 from bcsync.providers.tiktok.client import TikTokClient
