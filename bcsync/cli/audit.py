@@ -93,7 +93,7 @@ def report(
     observed = None
     if not offline:
         from bcsync.auditor.observe import observe_all
-        from bcsync.providers import open_providers
+        from bcsync.providers.factory import open_providers
 
         async def go() -> dict[str, Observed]:
             state = Path(state_dir) if state_dir else _beside(configs[0].path)

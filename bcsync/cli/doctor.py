@@ -37,7 +37,7 @@ def doctor(paths: tuple[str, ...], fmt: str, state_dir: str | None) -> int:
     """
     from bcsync import __version__
     from bcsync.cli.plan import resolve_state_dir
-    from bcsync.providers import open_providers
+    from bcsync.providers.factory import open_providers
     from bcsync.providers.tiktok.doctor import Diagnosis, diagnose
     from bcsync.providers.tiktok.doctor_report import to_json, to_text
 

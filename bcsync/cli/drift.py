@@ -60,7 +60,7 @@ def drift(
     from bcsync.auditor.auditquery import read_records
     from bcsync.auditor.drift import DriftReport, own_applies
     from bcsync.auditor.drift_read import check_drift
-    from bcsync.providers import open_providers
+    from bcsync.providers.factory import open_providers
     from bcsync.render import drift as view
 
     configs = load_configs(paths, now)

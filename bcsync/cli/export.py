@@ -86,7 +86,7 @@ def export(
     from bcsync.adoption.adopt import read_whole, reading_config
     from bcsync.adoption.export import ExportOptions, export_config
     from bcsync.cli.plan import resolve_state_dir
-    from bcsync.providers import open_providers
+    from bcsync.providers.factory import open_providers
 
     target = Path(out) if out else None
     if target is not None and target.exists() and not force:

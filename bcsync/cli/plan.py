@@ -269,7 +269,7 @@ def plan(
     from bcsync.core.plan import raise_if_refused
     from bcsync.loop import ledger, planfile
     from bcsync.loop.reconcile import plan_each
-    from bcsync.providers import open_providers
+    from bcsync.providers.factory import open_providers
     from bcsync.render import json as render_json
 
     configs = load_configs(paths, now)
@@ -520,7 +520,7 @@ class _Apply:
         from bcsync.loop.audit import AuditLog
         from bcsync.loop.reconcile import Progress, apply_planned, check_apply, plan_each
         from bcsync.loop.settle import already_applied, reviewed_digests
-        from bcsync.providers import open_providers
+        from bcsync.providers.factory import open_providers
         from bcsync.providers.tiktok.client import RetryPolicy
 
         color = use_color()

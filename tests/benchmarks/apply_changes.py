@@ -35,7 +35,7 @@ from targets import Target, verdict
 from bcsync.config import load_strict
 from bcsync.loop.audit import AuditLog
 from bcsync.loop.reconcile import apply_planned, plan_all
-from bcsync.providers import open_providers
+from bcsync.providers.factory import open_providers
 
 BC_ID = "7012345678901234567"
 PARTNER = "7200000000000000009"

@@ -27,7 +27,7 @@ from bcsync.core.schedule import schedule
 from bcsync.loop.apply import Outcome
 from bcsync.loop.audit import AuditLog
 from bcsync.loop.reconcile import Reviewed, apply_planned, check_apply, plan_all
-from bcsync.providers import open_providers
+from bcsync.providers.factory import open_providers
 from bcsync.providers.tiktok.client import RetryPolicy
 
 from .conftest import NOW, Served

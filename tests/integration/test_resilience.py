@@ -19,7 +19,7 @@ import pytest
 from bcsync.config import load_strict
 from bcsync.loop.audit import AuditLog
 from bcsync.loop.reconcile import apply_planned, plan_all
-from bcsync.providers import open_providers
+from bcsync.providers.factory import open_providers
 from bcsync.providers.tiktok.client import RetryPolicy
 
 from .conftest import CONTROL_HEADERS, NOW, Served, serve_emulator

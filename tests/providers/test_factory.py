@@ -25,7 +25,8 @@ from bcsync.core.model import (
 from bcsync.core.operations import Invite
 from bcsync.emulator import create_app
 from bcsync.errors import AuthError, ConfigError, Problem, ProviderError
-from bcsync.providers import Scope, open_providers
+from bcsync.providers import Scope
+from bcsync.providers.factory import open_providers
 from bcsync.providers.local import local_database, local_seed
 from bcsync.providers.tiktok.limiter import RateLimit
 

@@ -13,8 +13,8 @@ from bcsync.core.model import AssetKey, AssetType, MemberRole, ProviderSettings,
 from bcsync.core.operations import Assign, Invite, Share, UpdateMember
 from bcsync.emulator import Faults
 from bcsync.errors import BcsyncError
-from bcsync.providers import Scope, open_providers
-from bcsync.providers.factory import _endpoint
+from bcsync.providers import Scope
+from bcsync.providers.factory import _endpoint, open_providers
 from bcsync.providers.tiktok.client import RetryPolicy
 
 from .conftest import World

@@ -25,7 +25,7 @@ import redis.asyncio
 
 from bcsync.core.model import ProviderSettings, ProviderType
 from bcsync.errors import UsageError
-from bcsync.providers import open_providers
+from bcsync.providers.factory import open_providers
 from bcsync.providers.tiktok.client import RetryPolicy
 from bcsync.providers.tiktok.limiter import RateLimit, RateLimiter
 from bcsync.providers.tiktok.shared_limiter import (

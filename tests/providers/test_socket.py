@@ -14,7 +14,8 @@ from bcsync.core.model import AssetKey, AssetType, MemberRole, MemberStatus, Pro
 from bcsync.core.model import ProviderType as Kind
 from bcsync.core.operations import Invite
 from bcsync.emulator import create_app
-from bcsync.providers import Scope, open_providers
+from bcsync.providers import Scope
+from bcsync.providers.factory import open_providers
 
 from .fakes import TOKEN
 from .test_factory import config
