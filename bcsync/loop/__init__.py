@@ -1,1 +1,1 @@
-"""The loop: plan every BC, check the reviewed plan, apply, audit (`sync` is the whole of it)."""
+"""The loop: plan every BC, check the reviewed plan, apply, audit, read back what was made."""

@@ -20,19 +20,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bcsync import ledger
-from bcsync.applied import SETTLE_SECONDS, Ledger
-from bcsync.apply import ApplyResult, ProgressCallback, StepResult
-from bcsync.audit import AuditLog, actor, git_commit, git_dirty
-from bcsync.change import Change
-from bcsync.changed import ChangedScope
+from bcsync.core.change import Change
+from bcsync.core.model import BusinessCenterConfig
+from bcsync.core.plan import Plan
 from bcsync.errors import DeclinedError
-from bcsync.model import BusinessCenterConfig
-from bcsync.plan import Plan
-from bcsync.providers.base import Provider
-from bcsync.providers.factory import open_providers
-from bcsync.providers.tiktok.client import RetryPolicy
-from bcsync.reconcile import (
+from bcsync.git.changed import ChangedScope
+from bcsync.loop import ledger
+from bcsync.loop.applied import SETTLE_SECONDS, Ledger
+from bcsync.loop.apply import ApplyResult, ProgressCallback, StepResult
+from bcsync.loop.audit import AuditLog, actor, git_commit, git_dirty
+from bcsync.loop.reconcile import (
     Convergence,
     FailedBC,
     PlannedBC,
@@ -43,13 +40,16 @@ from bcsync.reconcile import (
     locks,
     plan_each,
 )
-from bcsync.settle import (
+from bcsync.loop.settle import (
     Visibility,
     already_applied,
     confirm_visible,
     reviewed_digests,
     visibility_records,
 )
+from bcsync.providers.base import Provider
+from bcsync.providers.factory import open_providers
+from bcsync.providers.tiktok.client import RetryPolicy
 
 
 @dataclass(frozen=True, slots=True)

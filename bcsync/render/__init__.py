@@ -1,5 +1,5 @@
 """Views of a plan: `text` (terminal), `markdown` (pull-request comments); the JSON view is the
-saved-plan document, which `bcsync.planfile` owns with its schema.
+saved-plan document, which `bcsync.loop.planfile` owns with its schema.
 
 Pure functions from `Plan` objects to strings or JSON-ready dicts: no I/O, no terminal detection
 (colour is a parameter the CLI decides), no clock (the creation time is passed in).
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bcsync.plan import Plan, Summary
+from bcsync.core.plan import Plan, Summary
 
 
 def total_summary(plans: Iterable[Plan]) -> Summary:

@@ -14,9 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from bcsync.apply import ProgressCallback, StepResult
 from bcsync.config import load_strict
+from bcsync.core.model import BusinessCenterConfig
+from bcsync.core.plan import Plan, checksum_of
 from bcsync.errors import DeclinedError, ExitCode, StalePlanError, UnsafePlanError
+from bcsync.loop.apply import ProgressCallback, StepResult
+from bcsync.loop.reconcile import Reviewed, locks
 from bcsync.loop.sync import (
     AlreadyApplied,
     Checked,
@@ -30,9 +33,6 @@ from bcsync.loop.sync import (
     plan,
     sync,
 )
-from bcsync.model import BusinessCenterConfig
-from bcsync.plan import Plan, checksum_of
-from bcsync.reconcile import Reviewed, locks
 from tests.examples import copy_example
 
 NOW = date(2026, 11, 25)

@@ -1,4 +1,4 @@
-"""The saved-plan format in one module: built, written, read back, compared (bcsync.planfile)."""
+"""The saved-plan format in one module: built, written, read back, compared (loop.planfile)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from test_render import PLANS, real_plan
 
-from bcsync import planfile
+from bcsync.core.plan import checksum_of
 from bcsync.errors import PlanFileError
-from bcsync.plan import checksum_of
-from bcsync.reconcile import Reviewed
+from bcsync.loop import planfile
+from bcsync.loop.reconcile import Reviewed
 
 
 def saved(tmp_path: Path, doc: dict[str, Any], name: str = "plan.json") -> planfile.SavedPlan:

@@ -10,13 +10,13 @@ import pytest
 from builders import AGENCY, bc_config, bound, state
 
 import bcsync
-from bcsync import planfile
-from bcsync.change import Action, Change
+from bcsync.core.change import Action, Change
+from bcsync.core.model import AssetKey, AssetType, Grant, Partner, PartnerShare, Policy
+from bcsync.core.plan import Plan, make_plan
 from bcsync.errors import StalePlanError
-from bcsync.model import AssetKey, AssetType, Grant, Partner, PartnerShare, Policy
-from bcsync.plan import Plan, make_plan
-from bcsync.planfile import first_difference
-from bcsync.reconcile import Progress, progress_of
+from bcsync.loop import planfile
+from bcsync.loop.planfile import first_difference
+from bcsync.loop.reconcile import Progress, progress_of
 from bcsync.render import markdown, text
 
 US = AssetKey(AssetType.AD_ACCOUNT, "7100000000000000001")
