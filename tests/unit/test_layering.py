@@ -191,7 +191,12 @@ AUDITOR_MODULES = (
     ),
     "git/gitrev",
 )
-WRITERS = {"bcsync.loop.apply", "bcsync.loop.reconcile", "bcsync.loop.planfile"}
+WRITERS = {
+    "bcsync.loop.apply",
+    "bcsync.loop.reconcile",
+    "bcsync.loop.planfile",
+    "bcsync.loop.sync",
+}
 
 
 def test_the_auditor_package_holds_the_auditor_features() -> None:
@@ -206,10 +211,32 @@ def test_auditor_features_never_apply(name: str) -> None:
     assert not {n for n in found if n in WRITERS or n.rsplit(".", 1)[0] in WRITERS}
 
 
+def test_the_loop_never_prints_or_prompts() -> None:
+    """`loop/` is a library (`loop.sync` is what `bcsync apply` runs): it reports through the
+    caller's callbacks and never reaches a screen, a prompt or click."""
+    offenders = []
+    for path in sorted((PACKAGE / "loop").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        offenders += [
+            f"{path.name}:{line}: {name}"
+            for line, name in imports(path)
+            if name.split(".")[0] in ("click", "rich")
+        ]
+        offenders += [
+            f"{path.name}:{node.lineno}: {node.func.id}()"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in ("print", "input")
+        ]
+    assert offenders == []
+
+
 PLAN_MODULES = {
     "bcsync.core.plan",
     "bcsync.loop.apply",
     "bcsync.loop.reconcile",
+    "bcsync.loop.sync",
     "bcsync.core.safety",
     "bcsync.core.diff",
 }
