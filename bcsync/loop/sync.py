@@ -7,7 +7,8 @@ the reviewed ones (or what remains of them) and that no guard refuses them; ask 
 nobody reviewed them; apply them, one audit record per change; read back what was made until it
 shows. It never prints or prompts: what a person would be told arrives as a typed `Notice`, the
 question "apply these changes?" is the `confirm` callback, the outcome is a `SyncResult`, and
-every refusal or failure is an exception from bcsync.errors (each with its exit code).
+every refusal or failure is an exception from bcsync.errors (each with its exit code). `plan` is
+the same read and plan without the lock, the check or a write: what `bcsync plan` runs.
 """
 
 from __future__ import annotations

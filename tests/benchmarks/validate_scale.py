@@ -65,6 +65,7 @@ WIRE = {
     AssetType.CATALOG: "CATALOG",
     AssetType.TIKTOK_ACCOUNT: "TT_ACCOUNT",
     AssetType.SHOP: "TIKTOK_SHOP",
+    AssetType.STOREFRONT: "STOREFRONT",
     AssetType.LEAD_FORM: "LEAD",
     AssetType.PIXEL: "PIXEL",
 }
