@@ -22,7 +22,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from fnmatch import fnmatchcase
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from bcsync.incoming import IncomingExpectation
 
 
 class AssetType(StrEnum):
@@ -348,3 +351,8 @@ class BusinessCenterConfig:
     # validate's warnings about this file ("FILE:LINE:COL: warning: ..."), carried into its plan
     # so a reviewer reading the plan sees what the command line printed.
     warnings: tuple[str, ...] = ()
+    # `incoming:`: what partners are expected to share with this BC, by (partner BC id, asset);
+    # None when the config has no such section (incoming shares are then shown, not checked).
+    incoming: Mapping[tuple[str, AssetKey], IncomingExpectation] | None = None
+    # Aliases of the partners `incoming:` names, by BC id (for rendering).
+    incoming_aliases: Mapping[str, str] = field(default_factory=dict)
