@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from bcsync.model import AssetKey, AssetType
+from bcsync.model import AssetKey, AssetType, BusinessCenterConfig
 
 # The owner of an asset listed as OWNER_PARTNER that no partner's SHARED list names.
 UNKNOWN_PARTNER = "a partner TikTok did not name"
@@ -161,3 +161,11 @@ def compare(
                 )
             )  # fmt: skip
     return tuple(sorted(out, key=lambda d: (d.partner, d.asset, d.finding.value)))
+
+
+def differences_of(
+    config: BusinessCenterConfig, shares: Iterable[IncomingShare] | None
+) -> tuple[IncomingDifference, ...]:
+    """`compare` for one config: its `incoming:` against the shares read, partners by alias."""
+    aliases = {**config.partner_aliases, **config.incoming_aliases}
+    return compare(config.incoming, shares, aliases)

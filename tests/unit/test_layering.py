@@ -35,6 +35,7 @@ CORE_PATTERNS = (
     "review.py",  # the reviewed-plan marker the Markdown view writes and a merge reads
     "applied.py",  # the ledger of applied changes (read from the audit log by ledger.py)
     "baseurl.py",  # the one URL check validate and the providers share
+    "incoming.py",  # what partners share with the BC against the config's `incoming:`
 )
 FORBIDDEN = ("httpx", "click", "yaml", "jsonschema", "sqlite3", "os", "time", "subprocess")
 # Calls that read a file or the clock, whatever was imported: `open(...)`, `x.read_text()`,
