@@ -11,8 +11,7 @@ from pathlib import PurePath
 from typing import Any, NamedTuple
 
 from bcsync.config.document import DocPath, Document, list_at, mapping_at, parse_date
-from bcsync.incoming import IncomingExpectation
-from bcsync.model import (
+from bcsync.core.model import (
     MULTI_ROLE_TYPES,
     ROLES,
     Asset,
@@ -22,6 +21,7 @@ from bcsync.model import (
     FinanceRole,
     Grant,
     GrantKey,
+    IncomingExpectation,
     Member,
     MemberRole,
     Partner,

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from bcsync.incoming import IncomingShare
-from bcsync.model import Asset, AssetKey, AssetType, BusinessCenterConfig, State
-from bcsync.operations import Params
+from bcsync.core.incoming import IncomingShare
+from bcsync.core.model import Asset, AssetKey, AssetType, BusinessCenterConfig, State
+from bcsync.core.operations import Params
 
 
 @dataclass(frozen=True)
@@ -155,5 +155,5 @@ class Provider(Protocol):
         ...
 
     async def write(self, params: Params) -> WriteResult:
-        """Perform the one operation `params` names (`bcsync.operations`: invite, assign...)."""
+        """Perform the one operation `params` names (`core.operations`: invite, assign...)."""
         ...

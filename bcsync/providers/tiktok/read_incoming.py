@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from bcsync.core.incoming import IncomingShare
+from bcsync.core.model import Asset, AssetKey, AssetType, Partner
 from bcsync.errors import NotFoundError
-from bcsync.incoming import IncomingShare
-from bcsync.model import Asset, AssetKey, AssetType, Partner
 from bcsync.providers.base import AssetPartner, Scope
 from bcsync.providers.tiktok import mapping
 from bcsync.providers.tiktok.client import TikTokClient
