@@ -138,12 +138,13 @@ def why(email: str, rest: tuple[str, ...], fmt: str, now: str | None) -> int:
 
     EMAIL is a member (or a partner's alias or BC id: access through a partner share is
     explained, with the incoming shares `incoming:` expects from it); ASSET narrows to one asset
-    (alias, id or TYPE/ID) and names the partners it is shared with; an argument naming an existing file or directory starts the PATHS. From the config
-    alone (no token). For each grant: the commit (author, date, message) where it took its
-    current value and through which config line or group, from the same commit-by-commit
-    effective access as `history` (group edits for others, reformatting and moved lines do not
-    change the answer; a grant from a merged branch names its commit and the merge). Every
-    revision is evaluated as of --now. Says so when the config is not in a git checkout.
+    (alias, id or TYPE/ID) and names the partners it is shared with; an argument naming an
+    existing file or directory starts the PATHS. From the config alone (no token). For each
+    grant: the commit (author, date, message) where it took its current value and through which
+    config line or group, from the same commit-by-commit effective access as `history` (group
+    edits for others, reformatting and moved lines do not change the answer; a grant from a
+    merged branch names its commit and the merge). Every revision is evaluated as of --now. Says
+    so when the config is not in a git checkout.
     """
     from bcsync.auditor.why import Explainer
     from bcsync.render import auditor
