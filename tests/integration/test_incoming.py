@@ -242,3 +242,25 @@ def test_report_names_the_partners_of_every_asset_type(bcsync: Bcsync, agency: P
     assert row["actual_role"] == "shared"
     why = bcsync("why", "creator1@bright.example", "bright-brand", str(config(agency)))
     assert why.exit_code == 0, why.output
+
+
+def test_why_explains_access_through_a_partner_share(bcsync: Bcsync, agency: Path) -> None:
+    expect(agency)
+    path = str(config(agency))
+    partner = bcsync("why", "northwind", "bright-test", path)
+    assert partner.exit_code == 0, partner.output
+    assert "ad account bright-test: analyst" in partner.stdout
+    assert "through a partner share: the partner's Business Center holds analyst on it" in (
+        partner.stdout
+    )
+    incoming = bcsync("why", "northwind", path).stdout
+    assert "an incoming share: this Business Center is expected to hold operator" in incoming
+    assert "now: incoming line: " in incoming and '"7130000000000000001": operator' in incoming
+    someone = bcsync("why", "nobody@bright.example", "bright-test", path).stdout
+    assert "nobody@bright.example has no access on bright-test in the config." in someone
+    assert (
+        f"ad account bright-test is shared with partner northwind (Northwind Foods) (BC "
+        f"{NORTHWIND}) as analyst" in someone
+    )
+    doc = json.loads(bcsync("why", "northwind", "--format", "json", path).stdout)
+    assert any(a["through"] and a["kind"] == "incoming" for a in doc["access"])
