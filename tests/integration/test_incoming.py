@@ -264,3 +264,17 @@ def test_why_explains_access_through_a_partner_share(bcsync: Bcsync, agency: Pat
     )
     doc = json.loads(bcsync("why", "northwind", "--format", "json", path).stdout)
     assert any(a["through"] and a["kind"] == "incoming" for a in doc["access"])
+
+
+def test_an_edited_incoming_entry_in_a_saved_plan_is_refused(
+    bcsync: Bcsync, agency: Path, tmp_path: Path
+) -> None:
+    expect(agency, EXPECTED.replace("7130000000000000003", "7130000000000000008"))
+    out = tmp_path / "plan.json"
+    assert bcsync("plan", str(config(agency)), "--out", str(out), "--now", NOW).exit_code == 0
+    doc = json.loads(out.read_text())
+    doc["plans"][0]["incoming"][0]["finding"] = "granted"
+    out.write_text(json.dumps(doc))
+    shown = bcsync("show", str(out))
+    assert shown.exit_code == 3
+    assert "plans/0/incoming/0/finding: 'granted' is not one of" in shown.output
