@@ -15,6 +15,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from .conftest import NOW, Bcsync
 
 NORTHWIND, HARBOR = "7030000000000000001", "7040000000000000001"
@@ -221,8 +223,48 @@ def test_export_never_adopts_incoming_assets_as_owned(
     )  # fmt: skip
     assert exported.exit_code == 0, exported.output
     text = out.read_text()
-    assert "7110000000000000001" in text  # its own
-    assert "7130000000000000001" not in text and "7140000000000000001" not in text
+    owned = {i for section in yaml.safe_load(text)["assets"].values() for i in section.values()}
+    assert "7110000000000000001" in owned  # its own
+    assert not any(i.startswith(("7130", "7140")) for i in owned)
+    # Harbor's shares name no partner of Bright's list: no `incoming:` that would call them
+    # unexpected, a comment instead.
+    assert "\nincoming:" not in text
+    assert "# incoming: not written: TikTok names no partner for 2 asset(s)" in text
+
+
+def test_export_writes_incoming_expectations_when_every_partner_is_named(
+    bcsync: Bcsync, agency: Path, tmp_path: Path
+) -> None:
+    seed = agency / "seed.yaml"
+    harbor = (
+        '      - bc_id: "7020000000000000001" # Bright Agency: harbor-main ANALYST -> OPERATOR, '
+        "harbor-promo goes\n        shares:\n"
+        '          - { asset_type: ADVERTISER, asset_id: "7140000000000000001", role: ANALYST }\n'
+        '          - { asset_type: ADVERTISER, asset_id: "7140000000000000002", role: ANALYST }\n'
+    )
+    text = seed.read_text()
+    assert harbor in text
+    seed.write_text(text.replace(harbor, '      - bc_id: "7020000000000000001"\n'))
+    out = tmp_path / "adopted.yaml"
+    exported = bcsync(
+        "export", "--seed", str(seed), "--bc-id", "7020000000000000001", "--out", str(out)
+    )
+    assert exported.exit_code == 0, exported.output
+    incoming = yaml.safe_load(out.read_text())["incoming"]
+    assert incoming == {
+        "northwind-foods": {
+            "bc_id": NORTHWIND,
+            "ad_accounts": {
+                "7130000000000000001": "operator",
+                "7130000000000000002": "operator",
+                "7130000000000000003": "analyst",
+            },
+        }
+    }
+    plan = bcsync("plan", str(out), "--detailed-exitcode", "--now", NOW)
+    assert plan.exit_code == 0 and "Incoming shares differ" not in plan.stdout, plan.output
+    drift = bcsync("drift", str(out), "--now", NOW)
+    assert drift.exit_code == 0, drift.output
 
 
 def test_report_names_the_partners_of_every_asset_type(bcsync: Bcsync, agency: Path) -> None:
