@@ -140,6 +140,9 @@ class Provider(Protocol):
       their grants, every partner and the scope's partners' shares; `state.assets` holds the
       declared assets the BC has, each with its binding status; every paged list must be
       complete (its `total_number` items) or the read fails;
+    - a full read returns `incoming_shares` (what partners share with the BC, each with its
+      partner's BC id, or "" when no partner's list names it) and, when `scope.asset_partners`,
+      the partners each declared asset is shared with; a scoped read leaves them unread (None);
     - must never send a write the API cannot perform (an empty `ext_user_role`, a role field
       for a pixel);
     - must not batch more than the API allows: invites and shares take at most 50 items
