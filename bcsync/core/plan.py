@@ -104,7 +104,7 @@ class Plan:
     # `plan --changed`: the members and partners this plan read and compared; None: all.
     scope: ChangedScope | None = None
     # Where the BC was read: its API base URL, or `local:` and the local database's path.
-    # A saved plan applies only where it was made (`reconcile.first_difference`).
+    # A saved plan applies only where it was made (`loop.planfile.first_difference`).
     target: str | None = None
 
     @property
