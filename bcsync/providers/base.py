@@ -24,6 +24,8 @@ class Scope:
     # membership and grants) and these partner BC ids (their shares). None means every one.
     members: frozenset[str] | None = None
     partners: frozenset[str] | None = None
+    # The config manages asset groups (has an `asset_groups` section): read every group whole.
+    asset_groups: bool = False
 
     @property
     def narrowed(self) -> bool:
@@ -39,15 +41,21 @@ class Scope:
     @classmethod
     def of_state(cls, desired: State) -> Scope:
         """The scope a desired state declares."""
-        return cls.of(frozenset(desired.assets))
+        keys = frozenset(desired.assets)
+        return cls(
+            asset_types=frozenset(k.type for k in keys),
+            assets=keys,
+            asset_groups=desired.asset_groups is not None,
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class AssetGroupAccess:
-    """Access an asset group gives one member on one asset: real, but not managed by bcsync.
+    """Access an asset group gives one member on one asset (shown in reports, `why`, drift).
 
     TikTok's asset groups (`/bc/asset_group/*`) grant up to 50 members one advertiser role on up
-    to 200 ad accounts at once. It is shown to reviewers; it never changes the diff.
+    to 200 ad accounts at once. This access never changes the diff of direct grants; a config
+    with an `asset_groups` section manages the groups themselves (`State.asset_groups`).
     """
 
     group_id: str
@@ -70,6 +78,8 @@ class ReadResult:
     unmanaged: tuple[Asset, ...] = ()
     # Access through asset groups on declared assets, sorted by (asset, member, group).
     asset_group_access: tuple[AssetGroupAccess, ...] = ()
+    # Whether the groups are managed by the config (`Scope.asset_groups`): then the state holds
+    # them whole, and a group change is planned like any other.
     # Undeclared assets partners share with this BC (incoming): neither owned nor unmanaged.
     incoming: tuple[Asset, ...] = ()
     # A narrowed read: BOUND and PENDING members the BC has that it did not list (from
