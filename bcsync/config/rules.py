@@ -236,8 +236,8 @@ def _check_asset_groups(ctx: _Context) -> Iterator[Problem]:
     for name, entry in mapping_at(ctx.doc.data, "asset_groups").items():
         for index, alias in enumerate(list_at(entry, "ad_accounts")):
             if isinstance(alias, str) and alias not in known:
-                path = ("asset_groups", name, "ad_accounts", index)
-                yield _unknown_alias(ctx, path, AssetType.AD_ACCOUNT, alias)
+                at: DocPath = ("asset_groups", name, "ad_accounts", index)
+                yield _unknown_alias(ctx, at, AssetType.AD_ACCOUNT, alias)
         seen: dict[str, str] = {}
         for email in mapping_at(entry, "members"):
             path = ("asset_groups", name, "members", email)

@@ -7,8 +7,9 @@ it: the SDK maps no group field there).
 
 Where the SDK is silent the stricter reading is taken, each marked [inferred]: `asset_roles` is
 required and keyed by ADVERTISER; a name is unique in its BC; an item named twice in one call,
-adding what the group has, deleting what it lacks, and leaving a group without an ad account or
-a member are refused (40002); a group holds at most 200 ad accounts and 50 members in all.
+adding an ad account the group has (or a member with the role it has), deleting what it lacks,
+and leaving a group without an ad account or a member are refused (40002); a group holds at
+most 200 ad accounts and 50 members in all. Adding a member the group has sets its role.
 
 The SDK maps each group's `assets` and `members` through unmapped, so their item shape is ours,
 taken from the create body: `{asset_id, asset_type}` and `{member_id, asset_roles}`, with
@@ -322,23 +323,35 @@ def _update_assets(call: Call, bc_id: str, group_id: str, label: str, add: bool)
 
 
 def _update_members(call: Call, bc_id: str, group_id: str, label: str, add: bool) -> None:
-    rows = call.tx.all("SELECT user_id FROM asset_group_members WHERE group_id = ?", group_id)
-    have = {r["user_id"] for r in rows}
+    rows = call.tx.all("SELECT * FROM asset_group_members WHERE group_id = ?", group_id)
+    have = {r["user_id"]: r["role"] for r in rows}
     if add:
+        # [inferred] ADD names each member with its asset_roles: for a member the group has,
+        # that sets its role (the SDK offers no other way to change one); the same role again
+        # is refused as a change that changes nothing.
         members = _members_param(call, bc_id, roles=True)
-        already = [m for m in members if m in have]
-        if already:
-            raise param_error("members", f"member {already[0]} is already in the {label}.")
-        if len(have) + len(members) > MAX_MEMBERS:
+        same = [m for m, role in members.items() if have.get(m) == role]
+        if same:
             raise param_error(
-                "members", f"the {label} would hold {len(have) + len(members)} members; at most 50."
+                "members", f"member {same[0]} is already in the {label} with that role."
             )
-        _add_members(call, group_id, members)
+        new = [m for m in members if m not in have]
+        if len(have) + len(new) > MAX_MEMBERS:
+            raise param_error(
+                "members", f"the {label} would hold {len(have) + len(new)} members; at most 50."
+            )
         for user_id, role in members.items():
             who = _who(call, bc_id, user_id)
-            call.log(
-                bc_id, "ACCOUNT", f"added {who} to the {label} as {role.removeprefix(ROLE_PREFIX)}"
-            )
+            shown_role = role.removeprefix(ROLE_PREFIX)
+            if user_id in have:
+                call.tx.run(
+                    "UPDATE asset_group_members SET role = ? WHERE group_id = ? AND user_id = ?",
+                    role, group_id, user_id,
+                )  # fmt: skip
+                call.log(bc_id, "ACCOUNT", f"changed {who}'s role in the {label} to {shown_role}")
+            else:
+                _add_members(call, group_id, {user_id: role})
+                call.log(bc_id, "ACCOUNT", f"added {who} to the {label} as {shown_role}")
         return
     p = call.params
     ids: list[str] = []

@@ -446,6 +446,18 @@ async def _one_group(
     )
 
 
+async def fetch_group_contents(
+    client: TikTokClient, bc_id: str, group_id: str
+) -> tuple[set[str], dict[str, str]]:
+    """One group's ad account ids and its members' roles by user id (NotFoundError if gone)."""
+    params = {"bc_id": bc_id, "asset_group_id": group_id}
+    assets, people = await run_all([_group_entity(client, params, e) for e in ("ASSET", "MEMBER")])
+    return (
+        {str(a["asset_id"]) for a in assets.items if a["asset_type"] == "ADVERTISER"},
+        {str(p["member_id"]): _group_role(p["asset_roles"]) for p in people.items},
+    )
+
+
 async def _group_entity(client: TikTokClient, params: Mapping[str, Any], entity: str) -> Listing:
     """Every asset (ASSET) or member (MEMBER) of one group: asset_group/get pages one entity."""
     return await client.get_all(
