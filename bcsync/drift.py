@@ -25,8 +25,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
-from bcsync.access_diff import AccessChange, Effect, Kind, Names, access_changes
-from bcsync.model import BusinessCenterConfig, MemberStatus, State, managed_members
+from bcsync.access_diff import AccessChange, Effect, Kind, Names, access_changes, role_effect
+from bcsync.model import (
+    AssetGroup,
+    AssetKey,
+    AssetType,
+    BusinessCenterConfig,
+    MemberStatus,
+    State,
+    managed_members,
+)
 
 # An audit record is written when its API call has ended: at most this long after the entry.
 APPLY_WINDOW = timedelta(minutes=15)
@@ -139,7 +147,52 @@ def compare(config: BusinessCenterConfig, actual: State) -> tuple[list[AccessCha
         shares=config.desired.shares,
     )
     names = Names(config.name, config.asset_aliases, config.partner_aliases)
-    return access_changes(want, have, names), pending
+    groups = _group_drift(config, actual, set(members), waiting)
+    return access_changes(want, have, names) + groups, pending
+
+
+def _group_drift(
+    config: BusinessCenterConfig, actual: State, members: set[str], waiting: set[str]
+) -> list[AccessChange]:
+    """Access through asset groups that differs from the config's (when it manages groups):
+    each (group, member, ad account) the config and the BC disagree on. A member who has not
+    joined cannot be put in a group yet: pending, not drift."""
+    want_groups, have_groups = config.desired.asset_groups, actual.asset_groups
+    if want_groups is None or have_groups is None:
+        return []
+
+    def pairs(groups: Mapping[str, AssetGroup]) -> dict[tuple[str, str, str], str]:
+        return {
+            (name, member, asset): role
+            for name, g in groups.items()
+            for member, role in g.members.items()
+            if member not in waiting and not config.policy.is_ignored(member)
+            for asset in g.ad_accounts
+        }
+
+    want, have = pairs(want_groups), pairs(have_groups)
+    out = []
+    for key in sorted(want.keys() | have.keys()):
+        old, new = want.get(key), have.get(key)
+        if old == new:
+            continue
+        name, member, asset_id = key
+        asset = AssetKey(AssetType.AD_ACCOUNT, asset_id)
+        out.append(
+            AccessChange(
+                bc_id=config.bc_id,
+                kind=Kind.GRANT,
+                effect=role_effect(AssetType.AD_ACCOUNT, old, new),
+                subject=member,
+                asset=asset,
+                asset_alias=config.asset_aliases.get(asset),
+                before=old,
+                after=new,
+                bc_name=config.name,
+                sources=(f"asset group {name}",),
+            )
+        )
+    return out
 
 
 # The field of each kind of difference: activity types, and the leading verbs by direction.
