@@ -137,9 +137,9 @@ def test_groups_not_in_a_config_without_the_section_are_left_alone(
     applied(bcsync, quickstart)
     declare(quickstart, raw="")  # no asset_groups section at all
     code, out = run(bcsync, "plan", str(quickstart))
-    assert "asset group" not in out.replace("asset groups", ""), out
+    assert code == 0 and "asset group" not in out.replace("asset groups", ""), out
     code, out = run(bcsync, "report", str(quickstart), "--format", "csv")
-    assert sum(",asset group," in line for line in out.splitlines()) == 6, out
+    assert code == 0 and sum(",asset group," in line for line in out.splitlines()) == 6, out
 
 
 def reseal(doc: dict[str, Any]) -> dict[str, Any]:
