@@ -13,6 +13,7 @@ CORE_PATTERNS = (
     "change.py",
     "changed.py",  # what a `plan --changed` reads: two desired States compared
     "diff.py",
+    "group_diff.py",  # desired asset groups against actual ones (diff.py calls it)
     "schedule.py",
     "operations.py",  # each write operation's typed parameters, shared by plans and providers
     "plan.py",
