@@ -40,7 +40,8 @@ LIMIT_S = 20 * 60
 NOW = "2026-11-25"
 DIRECT, GROUP = "7300000000000000001", "7300000000000000002"
 TOKENS = {DIRECT: "tok-direct-admin", GROUP: "tok-group-admin"}
-CONTROL = {"Emulator-Control-Token": "group-writes-benchmark-control"}
+CONTROL_TOKEN = "many-bcs-benchmark-control"
+CONTROL = {"Emulator-Control-Token": CONTROL_TOKEN}
 
 
 def seed(members: int, accounts: int) -> dict[str, Any]:
@@ -116,7 +117,7 @@ def serve(seed_file: Path, db: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     command = ["timeout", str(LIMIT_S), sys.executable, "-m", "bcsync", "emulator", "serve"]
     command += ["--seed", str(seed_file), "--db", str(db), "--port", str(port), "--control"]
-    env = {**os.environ, "BCSYNC_EMULATOR_CONTROL_TOKEN": CONTROL["Emulator-Control-Token"]}
+    env = {**os.environ, "BCSYNC_EMULATOR_CONTROL_TOKEN": CONTROL_TOKEN}
     server = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )

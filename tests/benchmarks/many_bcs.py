@@ -250,12 +250,16 @@ def serve_emulator(seed: Path, db: Path) -> tuple[subprocess.Popen, str]:
     command = ["timeout", str(LIMIT_S * 4), sys.executable, "-m", "bcsync", "emulator", "serve"]
     command += ["--seed", str(seed), "--db", str(db), "--port", str(port), "--control"]
     command += ["--qps-limit", str(QPS), "--qpm-limit", str(QPM)]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # The control endpoints answer only with the control token (its own, never a TikTok one).
+    env = {**os.environ, "BCSYNC_EMULATOR_CONTROL_TOKEN": group_writes.CONTROL_TOKEN}
+    server = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while True:
         try:
-            httpx.get(f"{url}/_emulator/stats", timeout=1)
+            httpx.get(f"{url}/_emulator/stats", headers=group_writes.CONTROL, timeout=1)
             return server, url
         except httpx.TransportError:
             if time.monotonic() > deadline or server.poll() is not None:
@@ -284,7 +288,8 @@ def serve_redis(work: Path) -> tuple[subprocess.Popen, str]:
 def throttled(url: str) -> int:
     import httpx
 
-    return int(httpx.get(f"{url}/_emulator/stats", timeout=10).json()["throttled"])
+    stats = httpx.get(f"{url}/_emulator/stats", headers=group_writes.CONTROL, timeout=10)
+    return int(stats.json()["throttled"])
 
 
 def stop(server: subprocess.Popen) -> None:
