@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bcsync.change import STAGE_TITLES, WARNING_CAUSES, Action, Change, Kind, Stage
-from bcsync.emails import code_points
-from bcsync.plan import Plan, checksum_of
+from bcsync.core.change import STAGE_TITLES, WARNING_CAUSES, Action, Change, Kind, Stage
+from bcsync.core.emails import code_points
+from bcsync.core.plan import Plan, checksum_of
 from bcsync.render import total_summary
 
 GREEN = "\x1b[32m"

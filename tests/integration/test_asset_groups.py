@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bcsync.plan import Plan, checksum_of
+from bcsync.core.plan import Plan, checksum_of
 
 from .conftest import NOW, Bcsync
 

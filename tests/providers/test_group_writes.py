@@ -7,9 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from bcsync.emulator import Faults
-from bcsync.model import AssetKey, AssetType
-from bcsync.operations import (
+from bcsync.core.model import AssetKey, AssetType
+from bcsync.core.operations import (
     AddGroupAssets,
     AddGroupMembers,
     CreateAssetGroup,
@@ -17,6 +16,7 @@ from bcsync.operations import (
     RemoveGroupAssets,
     RemoveGroupMembers,
 )
+from bcsync.emulator import Faults
 from bcsync.providers.base import Scope
 from bcsync.providers.tiktok.provider import TikTokProvider
 from bcsync.providers.tiktok.write import LOST

@@ -7,12 +7,11 @@ from datetime import date
 import builders
 from builders import BC, bc_config, bound, member
 
-from bcsync import safety
-from bcsync.change import Action, Kind, Stage
-from bcsync.changed import scopes_between
 from bcsync.config import load_sources
 from bcsync.config.loader import SourceFile
-from bcsync.model import (
+from bcsync.core import safety
+from bcsync.core.change import Action, Kind, Stage
+from bcsync.core.model import (
     AssetGroup,
     AssetKey,
     AssetType,
@@ -23,7 +22,7 @@ from bcsync.model import (
     RemovalLimit,
     State,
 )
-from bcsync.operations import (
+from bcsync.core.operations import (
     AddGroupAssets,
     AddGroupMembers,
     CreateAssetGroup,
@@ -31,8 +30,9 @@ from bcsync.operations import (
     RemoveGroupAssets,
     RemoveGroupMembers,
 )
-from bcsync.plan import make_plan
-from bcsync.refusal import Act, RefusalKind
+from bcsync.core.plan import make_plan
+from bcsync.core.refusal import Act, RefusalKind
+from bcsync.git.changed import scopes_between
 
 NOW = date(2026, 11, 25)
 US, EU, APAC = "7100000000000000001", "7100000000000000002", "7100000000000000003"
