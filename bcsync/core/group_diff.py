@@ -218,7 +218,12 @@ def _unplaceable(
         rejected = m is not None and m.status is MemberStatus.REJECTED
         cause = NoopCause.REJECTED if rejected else NoopCause.DEFERRED
         waiting = m is None or m.status is not MemberStatus.BOUND
-        reason = reason_of(cause, email) if waiting else "with its group"
+        if not waiting:
+            reason = "with its group"
+        elif cause is NoopCause.DEFERRED:
+            reason = f"deferred: put in the group once {email} accepts the invitation"
+        else:
+            reason = reason_of(cause, email)
         yield _change(
             Action.NOOP, Kind.GROUP_MEMBER, _member_key(name, email),
             f"{email} in asset group {name}", reason,
