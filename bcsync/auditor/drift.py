@@ -20,8 +20,8 @@ Where the log does not answer, that is said once and the report carries on.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
@@ -31,12 +31,9 @@ from bcsync.auditor.access_diff import (
     Kind,
     Names,
     access_changes,
-    role_effect,
 )
 from bcsync.core.model import (
     AssetGroup,
-    AssetKey,
-    AssetType,
     BusinessCenterConfig,
     MemberStatus,
     State,
@@ -142,8 +139,10 @@ def compare(config: BusinessCenterConfig, actual: State) -> tuple[list[AccessCha
         },
         partners=actual.partners,
         shares={k: s for k, s in actual.shares.items() if s.asset in declared},
+        asset_groups=_groups(config, actual.asset_groups, skip=policy.is_ignored),
     )
-    # A pending invitee's grants cannot be read (or assigned) until they accept.
+    # A pending invitee's grants cannot be read (or assigned) until they accept; nor can they be
+    # put in an asset group.
     waiting = set(pending)
     want = State(
         bc_id=config.bc_id,
@@ -152,54 +151,26 @@ def compare(config: BusinessCenterConfig, actual: State) -> tuple[list[AccessCha
         grants={k: g for k, g in config.desired.grants.items() if g.member not in waiting},
         partners=config.desired.partners,
         shares=config.desired.shares,
+        asset_groups=_groups(config, config.desired.asset_groups, skip=waiting.__contains__),
     )
     names = Names(config.name, config.asset_aliases, config.partner_aliases)
-    groups = _group_drift(config, actual, set(members), waiting)
-    return access_changes(want, have, names) + groups, pending
+    return access_changes(want, have, names), pending
 
 
-def _group_drift(
-    config: BusinessCenterConfig, actual: State, members: set[str], waiting: set[str]
-) -> list[AccessChange]:
-    """Access through asset groups that differs from the config's (when it manages groups):
-    each (group, member, ad account) the config and the BC disagree on. A member who has not
-    joined cannot be put in a group yet: pending, not drift."""
-    want_groups, have_groups = config.desired.asset_groups, actual.asset_groups
-    if want_groups is None or have_groups is None:
-        return []
-
-    def pairs(groups: Mapping[str, AssetGroup]) -> dict[tuple[str, str, str], str]:
-        return {
-            (name, member, asset): role
-            for name, g in groups.items()
-            for member, role in g.members.items()
-            if member not in waiting and not config.policy.is_ignored(member)
-            for asset in g.ad_accounts
-        }
-
-    want, have = pairs(want_groups), pairs(have_groups)
-    out = []
-    for key in sorted(want.keys() | have.keys()):
-        old, new = want.get(key), have.get(key)
-        if old == new:
-            continue
-        name, member, asset_id = key
-        asset = AssetKey(AssetType.AD_ACCOUNT, asset_id)
-        out.append(
-            AccessChange(
-                bc_id=config.bc_id,
-                kind=Kind.GRANT,
-                effect=role_effect(AssetType.AD_ACCOUNT, old, new),
-                subject=member,
-                asset=asset,
-                asset_alias=config.asset_aliases.get(asset),
-                before=old,
-                after=new,
-                bc_name=config.name,
-                sources=(f"asset group {name}",),
-            )
-        )
-    return out
+def _groups(
+    config: BusinessCenterConfig,
+    groups: Mapping[str, AssetGroup] | None,
+    *,
+    skip: Callable[[str], bool],
+) -> dict[str, AssetGroup] | None:
+    """Asset groups as drift compares them: only when the config manages them and the BC's were
+    read, without the members `skip` names (ignored ones; invitees not yet joined)."""
+    if config.desired.asset_groups is None or groups is None:
+        return None
+    return {
+        name: replace(g, members={m: r for m, r in g.members.items() if not skip(m)})
+        for name, g in groups.items()
+    }
 
 
 # The field of each kind of difference: activity types, and the leading verbs by direction.

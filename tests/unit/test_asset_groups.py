@@ -7,6 +7,7 @@ from datetime import date
 import builders
 from builders import BC, bc_config, bound, member
 
+from bcsync.auditor.access_diff import between
 from bcsync.config import load_sources
 from bcsync.config.loader import SourceFile
 from bcsync.core import safety
@@ -299,3 +300,19 @@ def test_an_edit_to_groups_makes_a_changed_plan_read_everything() -> None:
     )
     assert scopes_between([before], [after], label="main") == {after.bc_id: None}
     assert scopes_between([before], [before], label="main")[before.bc_id] is not None
+
+
+def test_effective_access_between_revisions_counts_each_member_and_account_of_a_group() -> None:
+    base = "  g: { ad_accounts: [acct-1, acct-2], members: { m1@acme.com: analyst } }\n"
+    head = "  g: { ad_accounts: [acct-1], members: { m1@acme.com: admin, m2@acme.com: analyst } }\n"
+    changes = between(
+        [load_config_text(config_text(base), now=NOW)],
+        [load_config_text(config_text(head), now=NOW)],
+    )
+    seen = {(c.subject, c.asset_alias, c.before, c.after, c.effect.value) for c in changes}
+    assert seen == {
+        ("m1@acme.com", "acct-1", "analyst", "admin", "raised"),
+        ("m1@acme.com", "acct-2", "analyst", None, "removed"),
+        ("m2@acme.com", "acct-1", None, "analyst", "added"),
+    }
+    assert all(c.sources[0].startswith("asset group g (bcsync.yaml:") for c in changes)
