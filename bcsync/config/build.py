@@ -22,6 +22,7 @@ from bcsync.core.model import (
     FinanceRole,
     Grant,
     GrantKey,
+    IncomingExpectation,
     Member,
     MemberRole,
     Partner,
@@ -87,7 +88,30 @@ def build_config(doc: Document, now: date) -> BusinessCenterConfig:
         partner_aliases={
             str(entry["bc_id"]): alias for alias, entry in mapping_at(data, "partners").items()
         },
+        incoming=_incoming(doc) if "incoming" in data else None,
+        incoming_aliases={
+            str(entry["bc_id"]): alias for alias, entry in mapping_at(data, "incoming").items()
+        },
     )
+
+
+INCOMING_SECTIONS = {"ad_accounts": AssetType.AD_ACCOUNT, "catalogs": AssetType.CATALOG}
+
+
+def _incoming(doc: Document) -> dict[tuple[str, AssetKey], IncomingExpectation]:
+    """`incoming:`: partner alias -> {bc_id, ad_accounts: {id: role}, catalogs: {id: role}}."""
+    out: dict[tuple[str, AssetKey], IncomingExpectation] = {}
+    for alias, entry in mapping_at(doc.data, "incoming").items():
+        partner = str(entry["bc_id"])
+        reason = entry.get("reason")
+        for section, asset_type in INCOMING_SECTIONS.items():
+            for asset_id, role in mapping_at(entry, section).items():
+                asset = AssetKey(asset_type, str(asset_id))
+                source = doc.line_ref(("incoming", alias, section, asset_id))
+                out[(partner, asset)] = IncomingExpectation(
+                    partner, alias, asset, str(role), source, reason
+                )
+    return out
 
 
 # Asset section ("ad_accounts") -> alias -> key: one string lookup per grant.

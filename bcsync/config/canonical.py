@@ -32,6 +32,7 @@ KEY_ORDER: dict[tuple[str, ...], tuple[str, ...] | str] = {
         "asset_groups",
         "members",
         "partners",
+        "incoming",
     ),
     ("business_center",): ("id", "name"),
     ("provider",): ("type", "seed", "url", "token_env", "qps", "qpm"),
@@ -47,6 +48,9 @@ KEY_ORDER: dict[tuple[str, ...], tuple[str, ...] | str] = {
     ("members", "*"): ("role", "finance_role", "name", "groups", "access", "expires", "reason"),
     ("partners",): SORTED,
     ("partners", "*"): ("bc_id", "name", "access", "expires", "reason"),
+    ("incoming",): SORTED,
+    ("incoming", "*"): ("bc_id", "name", "ad_accounts", "catalogs", "reason"),
+    ("incoming", "*", "*"): SORTED,
 }
 for _owner in ("groups", "members", "partners"):
     KEY_ORDER[(_owner, "*", "access")] = _ASSET_TYPES
