@@ -50,7 +50,10 @@ async def read_whole(provider: TikTokProvider) -> Snapshot:
         listed = await read.list_assets(client, bc_id, frozenset(AssetType))
         # A partner's assets shared with this BC are not the BC's to declare or export.
         assets = {key: asset for key, asset in listed.items() if not asset.incoming}
-        result = await provider.read_state(Scope.of(frozenset(assets)))
+        keys = frozenset(assets)
+        # The asset groups whole too: an exported config declares them.
+        scope = Scope(asset_types=frozenset(k.type for k in keys), assets=keys, asset_groups=True)
+        result = await provider.read_state(scope)
         data = await client.get("bc/get/", {"bc_id": bc_id})
     incoming = result.incoming_shares or ()
     return Snapshot(result.state, _bc_name(data, bc_id), tally.calls + result.calls, incoming)

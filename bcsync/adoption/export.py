@@ -184,10 +184,39 @@ def export_config(
             w.line(f"    description: {quote(f'proposed by bcsync export: {holders} members')}")
             _access(w, granted, indent=4)
         w.blank()
+    _asset_groups(w, state, aliases, set(emails))
     _members(w, state, emails, access, member_group)
     _partners(w, state, aliases, partners)
     _incoming(w, incoming, partners)
     return w.text()
+
+
+def _asset_groups(
+    w: _Writer, state: State, aliases: Mapping[AssetKey, str], emails: set[str]
+) -> None:
+    """The BC's TikTok asset groups, when it has any (then the config manages them)."""
+    if not state.asset_groups:
+        return
+    w.line("asset_groups:")
+    for name in ordered(("asset_groups",), list(state.asset_groups)):
+        group = state.asset_groups[name]
+        accounts = [
+            aliases[k]
+            for a in sorted(group.ad_accounts)
+            if (k := AssetKey(AssetType.AD_ACCOUNT, a)) in aliases
+        ]
+        people = {e: r for e, r in group.members.items() if e in emails}
+        w.line(f"  {quote(name)}:")
+        left_out = len(group.ad_accounts) - len(accounts) + len(group.members) - len(people)
+        if left_out:
+            # Ad accounts the BC does not own and members who are not its members cannot be
+            # declared: the next plan takes them out of the group.
+            w.line(f"    # {left_out} entry(ies) not exported: not an asset or member of the BC")
+        w.line(f"    ad_accounts: [{', '.join(quote(a) for a in accounts)}]")
+        w.line("    members:")
+        for email in ordered(("asset_groups", name, "members"), list(people)):
+            w.line(f"      {quote(email)}: {people[email]}")
+    w.blank()
 
 
 class _Writer:

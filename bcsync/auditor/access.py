@@ -19,6 +19,7 @@ from bcsync.core.incoming import UNKNOWN_PARTNER, IncomingShare
 from bcsync.core.model import (
     Asset,
     AssetKey,
+    AssetType,
     BusinessCenterConfig,
     Member,
     MemberRole,
@@ -43,7 +44,8 @@ class Status(StrEnum):
     NOT_IN_CONFIG = "not in config"  # in BC, not in config (apply would remove it)
     ROLE_DIFFERS = "role differs"
     IGNORED = "ignored"  # in BC, member matched by policy.ignore_members: never managed
-    ASSET_GROUP = "asset group"  # in BC through an asset group: not managed by bcsync
+    # In BC through an asset group the config leaves alone (no `asset_groups` section).
+    ASSET_GROUP = "asset group"
     ADMIN_ROLE = "admin role"  # a BC admin reaches every asset: shown per asset, not a grant
     # Shared with a partner, of a type whose shares bcsync does not manage (asset/partner/get).
     PARTNER_SHARE = "partner share"
@@ -209,7 +211,9 @@ def bc_rows(config: BusinessCenterConfig, seen: Observed | None) -> Iterator[Acc
     row = _RowMaker(config, seen.state if seen else None)
     yield from row.members()
     yield from row.grants()
-    if seen is not None:
+    if config.desired.asset_groups is not None:
+        yield from row.managed_group_access(seen.group_access if seen else None)
+    elif seen is not None:
         yield from row.group_access(seen.group_access)
     yield from row.admin_access(seen.unmanaged_assets if seen else ())
     yield from row.partners()
@@ -368,6 +372,43 @@ class _RowMaker:
                 reason=None,
                 status=Status.ASSET_GROUP,
             )
+
+    def managed_group_access(self, access: Iterable[GroupAccessLike] | None) -> Iterator[AccessRow]:
+        """The config manages asset groups: what each declared group gives, against what the
+        BC's groups give (None: offline). A group the config does not declare is not in config."""
+        groups = self.desired.asset_groups or {}
+        have: dict[tuple[str, str, AssetKey], GroupAccessLike] = {}
+        for entry in access or ():
+            have.setdefault((entry.group_name or "", entry.member, entry.asset), entry)
+        for name in sorted(groups):
+            group = groups[name]
+            for member in sorted(group.members):
+                for asset_id in sorted(group.ad_accounts):
+                    asset = AssetKey(AssetType.AD_ACCOUNT, asset_id)
+                    found = have.pop((name, member, asset), None)
+                    role = group.members[member]
+                    actual_role = found.role if found is not None else None
+                    if access is None:
+                        status = Status.CONFIG
+                    elif found is None:
+                        status = Status.MISSING
+                    else:
+                        status = Status.OK if actual_role == role else Status.ROLE_DIFFERS
+                    where = f" ({group.source})" if group.source else ""
+                    yield self._row(
+                        Kind.MEMBER, member, member, asset,
+                        role=role, actual_role=actual_role,
+                        sources=(f"asset group {name}{where}",),
+                        expires=None, reason=None, status=status,
+                    )  # fmt: skip
+        for entry in have.values():
+            label = entry.group_name or entry.group_id
+            yield self._row(
+                Kind.MEMBER, entry.member, entry.member, entry.asset,
+                role=None, actual_role=entry.role,
+                sources=(f"asset group {label} ({entry.group_id})",),
+                expires=None, reason=None, status=Status.NOT_IN_CONFIG,
+            )  # fmt: skip
 
     def admin_access(self, unmanaged: Iterable[Asset]) -> Iterator[AccessRow]:
         """A BC admin reaches every asset of the BC: one row per admin and asset, so filtering

@@ -19,6 +19,7 @@ from enum import StrEnum
 from bcsync.core.model import (
     MULTI_ROLE_TYPES,
     ROLES,
+    AssetGroup,
     AssetKey,
     AssetType,
     BusinessCenterConfig,
@@ -155,6 +156,7 @@ def access_changes(before: State, after: State, names: Names | None = None) -> l
     names = names or Names()
     bc = after.bc_id or before.bc_id
     out = [*_members(bc, before, after), *_grants(bc, before, after), *_partners(bc, before, after)]
+    out += _asset_groups(bc, before, after)
     named = [_named(c, names) for c in out]
     return sorted(named, key=_order)
 
@@ -318,6 +320,46 @@ def role_effect(asset_type: AssetType, old: str | None, new: str | None) -> Effe
     if rank_a == rank_b:
         return Effect.CHANGED
     return Effect.RAISED if rank_b > rank_a else Effect.LOWERED
+
+
+def _group_pairs(state: State) -> dict[tuple[str, str, str], tuple[str, AssetGroup]]:
+    """(group, member, ad account) -> (role, group) of every TikTok asset group in a state."""
+    return {
+        (name, member, asset): (role, group)
+        for name, group in (state.asset_groups or {}).items()
+        for member, role in group.members.items()
+        for asset in group.ad_accounts
+    }
+
+
+def _asset_groups(bc: str, before: State, after: State) -> list[AccessChange]:
+    """Access through TikTok asset groups: one change per (group, member, ad account) whose role
+    differs; sourced `asset group NAME` (and the config line that declares it, when there is one).
+    A state without groups (None: not managed, or not read) has none."""
+    old, new = _group_pairs(before), _group_pairs(after)
+    out = []
+    for key in old.keys() | new.keys():
+        was, now = old.get(key), new.get(key)
+        if was is not None and now is not None and was[0] == now[0]:
+            continue
+        name, member, asset_id = key
+        group = (now or was or ("", None))[1]
+        where = f" ({group.source})" if group is not None and group.source else ""
+        out.append(
+            AccessChange(
+                bc_id=bc,
+                kind=Kind.GRANT,
+                effect=role_effect(
+                    AssetType.AD_ACCOUNT, was[0] if was else None, now[0] if now else None
+                ),
+                subject=member,
+                asset=AssetKey(AssetType.AD_ACCOUNT, asset_id),
+                before=was[0] if was else None,
+                after=now[0] if now else None,
+                sources=(f"asset group {name}{where}",),
+            )
+        )
+    return out
 
 
 def _named(change: AccessChange, names: Names) -> AccessChange:

@@ -20,14 +20,20 @@ Where the log does not answer, that is said once and the report carries on.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
 from bcsync.auditor.access_diff import AccessChange, Effect, Kind, Names, access_changes
 from bcsync.core.incoming import IncomingDifference
-from bcsync.core.model import BusinessCenterConfig, MemberStatus, State, managed_members
+from bcsync.core.model import (
+    AssetGroup,
+    BusinessCenterConfig,
+    MemberStatus,
+    State,
+    managed_members,
+)
 
 # An audit record is written when its API call has ended: at most this long after the entry.
 APPLY_WINDOW = timedelta(minutes=15)
@@ -135,8 +141,10 @@ def compare(config: BusinessCenterConfig, actual: State) -> tuple[list[AccessCha
         },
         partners=actual.partners,
         shares={k: s for k, s in actual.shares.items() if s.asset in declared},
+        asset_groups=_groups(config, actual.asset_groups, skip=policy.is_ignored),
     )
-    # A pending invitee's grants cannot be read (or assigned) until they accept.
+    # A pending invitee's grants cannot be read (or assigned) until they accept; nor can they be
+    # put in an asset group.
     waiting = set(pending)
     want = State(
         bc_id=config.bc_id,
@@ -145,9 +153,26 @@ def compare(config: BusinessCenterConfig, actual: State) -> tuple[list[AccessCha
         grants={k: g for k, g in config.desired.grants.items() if g.member not in waiting},
         partners=config.desired.partners,
         shares=config.desired.shares,
+        asset_groups=_groups(config, config.desired.asset_groups, skip=waiting.__contains__),
     )
     names = Names(config.name, config.asset_aliases, config.partner_aliases)
     return access_changes(want, have, names), pending
+
+
+def _groups(
+    config: BusinessCenterConfig,
+    groups: Mapping[str, AssetGroup] | None,
+    *,
+    skip: Callable[[str], bool],
+) -> dict[str, AssetGroup] | None:
+    """Asset groups as drift compares them: only when the config manages them and the BC's were
+    read, without the members `skip` names (ignored ones; invitees not yet joined)."""
+    if config.desired.asset_groups is None or groups is None:
+        return None
+    return {
+        name: replace(g, members={m: r for m, r in g.members.items() if not skip(m)})
+        for name, g in groups.items()
+    }
 
 
 # The field of each kind of difference: activity types, and the leading verbs by direction.

@@ -187,6 +187,8 @@ class Explainer:
             label = "member line" if row.kind is Kind.MEMBER else "partner line"
             out += [self._story(label, s) for s in row.sources]
             return [s for s in out if s]
+        if any(src.startswith("asset group ") for src in row.sources):
+            return [s for s in self._asset_group_lines(config, row) if s]
         key = (AssetKey(AssetType(row.asset_type), row.asset_id), row.principal)
         grant = config.desired.grants.get(key)
         for source in grant.sources if grant else ():
@@ -217,6 +219,39 @@ class Explainer:
         fallback = member.source if member else None
         out.append(self._story(f"member joins group {joined}", ref or fallback))
         return out
+
+    def _asset_group_lines(
+        self, config: BusinessCenterConfig, row: AccessRow
+    ) -> list[LineStory | None]:
+        """Access through a declared TikTok asset group: the group's member line and its list
+        of ad accounts (a group the config does not declare has no line to show)."""
+        doc = self.sources.doc(config.path)
+        out: list[LineStory | None] = []
+        for name, group in sorted((config.desired.asset_groups or {}).items()):
+            if row.principal not in group.members or row.asset_id not in group.ad_accounts:
+                continue
+            key = next((k for k in _group_members(doc, name) if k.lower() == row.principal), "")
+            out.append(
+                self._story(
+                    f"asset group {name} gives it ({group.members[row.principal]})",
+                    _ref(doc, ("asset_groups", name, "members", key)) if key else group.source,
+                )
+            )
+            out.append(
+                self._story(
+                    f"asset group {name} holds the ad account",
+                    _ref(doc, ("asset_groups", name, "ad_accounts")) or group.source,
+                )
+            )
+        return out
+
+
+def _group_members(doc: Document | None, name: str) -> list[str]:
+    data = doc.data if doc is not None and isinstance(doc.data, dict) else {}
+    groups = data.get("asset_groups")
+    group = groups.get(name) if isinstance(groups, dict) else None
+    members = group.get("members") if isinstance(group, dict) else None
+    return [k for k in members if isinstance(k, str)] if isinstance(members, dict) else []
 
 
 def _member_key(doc: Document, email: str) -> str | None:

@@ -5,7 +5,7 @@ Call only on documents without schema or rule errors: shapes are trusted here.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date
 from pathlib import PurePath
 from typing import Any, NamedTuple
@@ -15,6 +15,7 @@ from bcsync.core.model import (
     MULTI_ROLE_TYPES,
     ROLES,
     Asset,
+    AssetGroup,
     AssetKey,
     AssetType,
     BusinessCenterConfig,
@@ -71,6 +72,7 @@ def build_config(doc: Document, now: date) -> BusinessCenterConfig:
         grants=grants,
         partners=partners,
         shares=shares,
+        asset_groups=_asset_groups(doc, aliases, members),
     )
     return BusinessCenterConfig(
         path=doc.file,
@@ -123,6 +125,31 @@ def _asset_index(data: Any) -> AssetIndex:
             for alias, asset_id in mapping_at(data, "assets", asset_type.value).items()
         }
         for asset_type in AssetType
+    }
+
+
+def _asset_groups(
+    doc: Document, aliases: AssetIndex, members: Mapping[str, Member]
+) -> dict[str, AssetGroup] | None:
+    """The declared asset groups; None without an `asset_groups` section (groups left alone).
+
+    A member dropped from `members` (expired) is dropped from its groups too.
+    """
+    if not isinstance(doc.data.get("asset_groups"), dict):
+        return None
+    accounts = aliases[AssetType.AD_ACCOUNT.value]
+    return {
+        str(name): AssetGroup(
+            name=str(name),
+            ad_accounts=frozenset(accounts[a].id for a in list_at(entry, "ad_accounts")),
+            members={
+                e.lower(): str(role)
+                for e, role in mapping_at(entry, "members").items()
+                if e.lower() in members
+            },
+            source=doc.line_ref(("asset_groups", name)),
+        )
+        for name, entry in mapping_at(doc.data, "asset_groups").items()
     }
 
 

@@ -73,6 +73,7 @@ def check_rules(doc: Document, now: date) -> list[Problem]:
         _check_access_refs,
         _check_group_refs,
         _check_group_cycles,
+        _check_asset_groups,
         _check_expiry,
         _check_admins,
         _check_required_admins,
@@ -227,6 +228,43 @@ def _check_group_refs(ctx: _Context) -> Iterator[Problem]:
                     "declared groups: " + ", ".join(groups) if groups else "declare it under groups"
                 )
                 yield ctx.doc.problem((kind, name, "groups", index), f"unknown group {ref!r}", hint)
+
+
+def _check_asset_groups(ctx: _Context) -> Iterator[Problem]:
+    """An asset group names declared ad accounts and declared, managed members, each once."""
+    patterns = [p for _, p in _ignore_patterns(ctx)]
+    known = ctx.assets.get(AssetType.AD_ACCOUNT, {})
+    for name, entry in mapping_at(ctx.doc.data, "asset_groups").items():
+        for index, alias in enumerate(list_at(entry, "ad_accounts")):
+            if isinstance(alias, str) and alias not in known:
+                at: DocPath = ("asset_groups", name, "ad_accounts", index)
+                yield _unknown_alias(ctx, at, AssetType.AD_ACCOUNT, alias)
+        seen: dict[str, str] = {}
+        for email in mapping_at(entry, "members"):
+            path = ("asset_groups", name, "members", email)
+            lower = email.lower()
+            if lower in seen:
+                yield ctx.doc.problem(
+                    path,
+                    f"duplicate member {email!r} in asset group {name!r}: emails are "
+                    f"case-insensitive and {seen[lower]!r} is already listed",
+                    "list each member once",
+                    key=True,
+                )
+                continue
+            seen[lower] = email
+            if lower not in ctx.members:
+                hint = did_you_mean(lower, ctx.members) or "declare them under members"
+                yield ctx.doc.problem(
+                    path, f"unknown member {email!r} in asset group {name!r}", hint, key=True
+                )
+            elif matches_ignored(lower, patterns):
+                yield ctx.doc.problem(
+                    path,
+                    f"member {email!r} of asset group {name!r} matches policy.ignore_members",
+                    "bcsync never changes an ignored member's access: drop one of the two",
+                    key=True,
+                )
 
 
 def _check_group_cycles(ctx: _Context) -> Iterator[Problem]:

@@ -252,6 +252,9 @@ def _message(error: ValidationError, fallback: str | None) -> tuple[str, str | N
         "maximum": lambda: f"must be at most {value}, got {got}",
         "minItems": lambda: "must not be empty" if value == 1 else f"needs at least {value} items",
         "minLength": lambda: "must not be empty",
+        "maxItems": lambda: f"too many items: at most {value}, got {len(instance)}",
+        "minProperties": lambda: "must not be empty",
+        "maxProperties": lambda: f"too many entries: at most {value}, got {len(instance)}",
         "maxLength": lambda: f"too long: at most {value} characters",
         "false": lambda: "not allowed here",
     }

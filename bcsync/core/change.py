@@ -30,6 +30,10 @@ class Kind(StrEnum):
     GRANT = "grant"
     PARTNER = "partner"
     SHARE = "partner_share"
+    # TikTok asset groups (config `asset_groups`): the group, an ad account in it, a member in it.
+    ASSET_GROUP = "asset_group"
+    GROUP_ASSET = "asset_group_asset"
+    GROUP_MEMBER = "asset_group_member"
 
 
 class Stage(IntEnum):
@@ -88,6 +92,9 @@ class Target:
     partner: str | None = None
     # A grant carried by its member's invitation (`advertiser_role` + `asset_ids` on invite).
     with_invite: bool = False
+    # An asset-group change: the group's name, and its id once the BC has it.
+    asset_group: str | None = None
+    asset_group_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {}
@@ -104,6 +111,10 @@ class Target:
             doc["partner_bc_id"] = self.partner
         if self.with_invite:
             doc["with_invite"] = True
+        if self.asset_group is not None:
+            doc["asset_group"] = self.asset_group
+        if self.asset_group_id is not None:
+            doc["asset_group_id"] = self.asset_group_id
         return doc
 
     @classmethod
@@ -117,6 +128,8 @@ class Target:
             asset=asset,
             partner=doc.get("partner_bc_id"),
             with_invite=bool(doc.get("with_invite", False)),
+            asset_group=doc.get("asset_group"),
+            asset_group_id=doc.get("asset_group_id"),
         )
 
 

@@ -16,6 +16,7 @@ from datetime import date
 from typing import Any
 
 from bcsync.core.change import Action, Change, HeldAccess, Kind, NoopCause, Stage, Target
+from bcsync.core.group_diff import asset_group_changes
 from bcsync.core.model import (
     ROLES,
     AssetKey,
@@ -92,7 +93,8 @@ def diff(config: BusinessCenterConfig, actual: State) -> list[Change]:
     }
     ctx = _Context(config, actual, members, {})
     ctx = replace(ctx, held=_held_by_removed(ctx))
-    return [*_members(ctx), *_grants(ctx), *_partners(ctx), *_shares(ctx)]
+    groups = asset_group_changes(config, actual, members, ctx.asset_problem, noop_reason)
+    return [*_members(ctx), *_grants(ctx), *_partners(ctx), *_shares(ctx), *groups]
 
 
 def _held_by_removed(ctx: _Context) -> dict[str, tuple[HeldAccess, ...]]:

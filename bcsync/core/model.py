@@ -197,6 +197,32 @@ class PartnerShare:
         return (self.partner, self.asset)
 
 
+# TikTok's asset-group limits (bc/asset_group/create|update): 1-200 ad accounts, 1-50 members.
+MAX_GROUP_AD_ACCOUNTS = 200
+MAX_GROUP_MEMBERS = 50
+
+
+@dataclass(frozen=True)
+class AssetGroup:
+    """A TikTok asset group: members with one ad-account role each, on up to 200 ad accounts.
+
+    Keyed by name (the config's key). `ad_accounts` holds asset ids; `members` maps a member's
+    lower-cased email (actual: "user_id:<id>" when no BC member has the id) to an ad-account role.
+    """
+
+    name: str
+    ad_accounts: frozenset[str]
+    members: Mapping[str, str]
+    # The BC's id for the group (actual only); user ids of its members by email (actual only).
+    group_id: str | None = field(default=None, compare=False)
+    user_ids: Mapping[str, str] = field(default_factory=dict, compare=False)
+    source: str | None = field(default=None, compare=False)
+
+    def access(self) -> int:
+        """How many (member, ad account) pairs the group gives access on."""
+        return len(self.members) * len(self.ad_accounts)
+
+
 @dataclass(frozen=True)
 class State:
     """One BC's permissions. Treat the mappings as read-only."""
@@ -207,6 +233,9 @@ class State:
     grants: Mapping[GrantKey, Grant] = field(default_factory=dict)
     partners: Mapping[str, Partner] = field(default_factory=dict)
     shares: Mapping[ShareKey, PartnerShare] = field(default_factory=dict)
+    # Asset groups by name. Desired: None when the config has no `asset_groups` section (groups
+    # are then left alone); actual: None when they were not read as managed.
+    asset_groups: Mapping[str, AssetGroup] | None = None
 
     def canonical(self) -> dict[str, Any]:
         """A JSON-ready, order-independent form: the input of `fingerprint`."""
@@ -228,12 +257,26 @@ class State:
             "grants": sorted(f"{g.asset} {g.member} {g.role}" for g in self.grants.values()),
             "partners": sorted(self.partners),
             "shares": sorted(f"{s.partner} {s.asset} {s.role}" for s in self.shares.values()),
+            # Only when read: fingerprints of states without managed groups stay as they were.
+            **({"asset_groups": _groups_canonical(self.asset_groups)} if self.asset_groups else {}),
         }
 
     def fingerprint(self) -> str:
         """SHA-256 of the canonical JSON: equal states have equal fingerprints."""
         blob = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
         return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _groups_canonical(groups: Mapping[str, AssetGroup]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": name,
+            "group_id": g.group_id,
+            "ad_accounts": sorted(g.ad_accounts),
+            "members": sorted(f"{m} {r}" for m, r in g.members.items()),
+        }
+        for name, g in sorted(groups.items())
+    ]
 
 
 @dataclass(frozen=True, slots=True)

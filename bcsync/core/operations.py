@@ -17,9 +17,12 @@ from typing import Any, ClassVar, get_args, get_origin, get_type_hints
 
 from bcsync.core.model import AssetKey, AssetType, FinanceRole, MemberRole
 
-# The API's batch limits: 1-50 emails an invite, 1-50 ad accounts a partner share.
+# The API's batch limits: 1-50 emails an invite, 1-50 ad accounts a partner share, 1-200 ad
+# accounts and 1-50 members an asset-group call (also a group's size: model.MAX_GROUP_*).
 MAX_INVITE_EMAILS = 50
 MAX_SHARE_ASSETS = 50
+MAX_GROUP_ASSETS = 200
+MAX_GROUP_MEMBERS = 50
 
 
 class Op(StrEnum):
@@ -33,6 +36,12 @@ class Op(StrEnum):
     SHARE = "share"
     UNSHARE = "unshare"
     REMOVE_PARTNER = "remove_partner"
+    CREATE_ASSET_GROUP = "create_asset_group"
+    ADD_GROUP_ASSETS = "add_group_assets"
+    ADD_GROUP_MEMBERS = "add_group_members"
+    REMOVE_GROUP_ASSETS = "remove_group_assets"
+    REMOVE_GROUP_MEMBERS = "remove_group_members"
+    DELETE_ASSET_GROUP = "delete_asset_group"
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +130,87 @@ class RemovePartner:
     partner_bc_id: str
 
 
-Params = Invite | UpdateMember | RemoveMember | Assign | Unassign | Share | Unshare | RemovePartner
+@dataclass(frozen=True, slots=True)
+class CreateAssetGroup:
+    """Create an asset group: its name, 1-200 ad accounts and 1-50 joined members, each member
+    with an ad-account role (`user_ids`, `emails` and `roles` run in parallel)."""
+
+    op: ClassVar[Op] = Op.CREATE_ASSET_GROUP
+    group: str
+    asset_ids: tuple[str, ...]
+    user_ids: tuple[str, ...]
+    emails: tuple[str, ...]
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AddGroupAssets:
+    """Add up to 200 ad accounts to an existing asset group."""
+
+    op: ClassVar[Op] = Op.ADD_GROUP_ASSETS
+    group: str
+    group_id: str
+    asset_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AddGroupMembers:
+    """Add up to 50 joined members to an asset group, or set the role of ones it has."""
+
+    op: ClassVar[Op] = Op.ADD_GROUP_MEMBERS
+    group: str
+    group_id: str
+    user_ids: tuple[str, ...]
+    emails: tuple[str, ...]
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveGroupAssets:
+    """Take up to 200 ad accounts out of an asset group (its members lose them)."""
+
+    op: ClassVar[Op] = Op.REMOVE_GROUP_ASSETS
+    group: str
+    group_id: str
+    asset_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveGroupMembers:
+    """Take up to 50 members out of an asset group (they lose its ad accounts)."""
+
+    op: ClassVar[Op] = Op.REMOVE_GROUP_MEMBERS
+    group: str
+    group_id: str
+    user_ids: tuple[str, ...]
+    emails: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteAssetGroup:
+    """Delete an asset group: every member loses the access it gave."""
+
+    op: ClassVar[Op] = Op.DELETE_ASSET_GROUP
+    group: str
+    group_id: str
+
+
+Params = (
+    Invite
+    | UpdateMember
+    | RemoveMember
+    | Assign
+    | Unassign
+    | Share
+    | Unshare
+    | RemovePartner
+    | CreateAssetGroup
+    | AddGroupAssets
+    | AddGroupMembers
+    | RemoveGroupAssets
+    | RemoveGroupMembers
+    | DeleteAssetGroup
+)
 
 PARAMS_OF: Mapping[Op, type[Params]] = {cls.op: cls for cls in get_args(Params)}
 # Each field's type, resolved once: what `params_from_json` converts a JSON value into.

@@ -29,7 +29,16 @@ from bcsync.loop.applied import Ledger, settle
 
 FORMAT_VERSION = 2
 
-KIND_ORDER: Mapping[Kind, int] = {Kind.MEMBER: 0, Kind.PARTNER: 1, Kind.GRANT: 2, Kind.SHARE: 3}
+KIND_ORDER: Mapping[Kind, int] = {
+    Kind.MEMBER: 0,
+    Kind.PARTNER: 1,
+    Kind.GRANT: 2,
+    Kind.SHARE: 3,
+    # A group before what goes in it: one create call carries them all.
+    Kind.ASSET_GROUP: 4,
+    Kind.GROUP_ASSET: 5,
+    Kind.GROUP_MEMBER: 6,
+}
 
 
 @dataclass(frozen=True, slots=True)

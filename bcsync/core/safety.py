@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from bcsync.core.emails import skeleton
 from bcsync.core.model import (
     ROLES,
+    AssetGroup,
     AssetKey,
     AssetType,
     BusinessCenterConfig,
@@ -30,8 +31,13 @@ from bcsync.core.model import (
     managed_members,
 )
 from bcsync.core.operations import (
+    AddGroupMembers,
     Assign,
+    DeleteAssetGroup,
     Invite,
+    Params,
+    RemoveGroupAssets,
+    RemoveGroupMembers,
     RemoveMember,
     RemovePartner,
     Share,
@@ -104,6 +110,7 @@ def refusals(
     found = [
         *_admin_floor(steps, policy, actual, names),
         *_protected(steps, policy, actual, names),
+        *_protected_in_groups(steps, policy, actual, names),
         *_moved(steps, config, actual, names),
         *_lookalikes(steps, config, actual, names),
     ]
@@ -146,7 +153,47 @@ def count_removals(steps: Sequence[Step], actual: State, policy: Policy) -> Remo
             removals += 1 + shares_of[params.partner_bc_id]
         elif isinstance(params, Unshare):
             removals += len(params.asset_ids)
-    return RemovalCount(removals, existing)
+    group_existing, group_removals = _group_access_removed(steps, actual, policy)
+    return RemovalCount(removals + group_removals, existing + group_existing)
+
+
+def _group_pairs(group: AssetGroup, policy: Policy) -> set[tuple[str, str, str]]:
+    """(group id, member, ad account) for each access a managed group gives a managed member."""
+    gid = group.group_id or group.name
+    return {
+        (gid, member, asset)
+        for member in group.members
+        if not policy.is_ignored(member)
+        for asset in group.ad_accounts
+    }
+
+
+def _group_access_removed(steps: Sequence[Step], actual: State, policy: Policy) -> tuple[int, int]:
+    """Access through managed asset groups: how much exists, and how much the steps take away
+    (each member's access to each ad account counts once, however many steps remove it)."""
+    groups = {g.group_id: g for g in (actual.asset_groups or {}).values() if g.group_id}
+    existing = sum(len(_group_pairs(g, policy)) for g in groups.values())
+    gone: set[tuple[str, str, str]] = set()
+    for step in steps:
+        p = step.params
+        group = groups.get(getattr(p, "group_id", None) or "")
+        if group is None:
+            continue
+        pairs = _group_pairs(group, policy)
+        if isinstance(p, DeleteAssetGroup):
+            gone |= pairs
+        elif isinstance(p, RemoveGroupAssets):
+            gone |= {x for x in pairs if x[2] in p.asset_ids}
+        elif isinstance(p, RemoveGroupMembers):
+            emails = {_group_member(group, u) for u in p.user_ids}
+            gone |= {x for x in pairs if x[1] in emails}
+    return existing, len(gone)
+
+
+def _group_member(group: AssetGroup, user_id: str) -> str:
+    """The member (email, or "user_id:ID") a group knows by this user id."""
+    by_id = {u: e for e, u in group.user_ids.items()}
+    return by_id.get(user_id, f"user_id:{user_id}")
 
 
 def _removal_limit(
@@ -273,6 +320,45 @@ def _protected(
             problems.append(Refusal(RefusalKind.PROTECTED, subject, Act.UNSHARE, detail=assets))
         elif isinstance(p, Share) and names.partner_protected(p.partner_bc_id):
             problems.extend(_share_downgrades(p, actual, names))
+    return problems
+
+
+def _protected_in_groups(
+    steps: Sequence[Step], policy: Policy, actual: State, names: _Names
+) -> list[Refusal]:
+    """No step takes a protected member's access through an asset group away, or weakens it."""
+    user_ids = _protected_user_ids(policy, actual)
+    groups = {g.group_id: g for g in (actual.asset_groups or {}).values() if g.group_id}
+
+    def protected(email: str, user_id: str | None) -> bool:
+        return policy.is_protected_member(email) or (user_id is not None and user_id in user_ids)
+
+    problems = []
+    for step in steps:
+        p: Params = step.params
+        group = groups.get(getattr(p, "group_id", None) or "")
+        if group is None:
+            continue
+        where = f"asset group {group.name}"
+        losing: list[str] = []
+        if isinstance(p, DeleteAssetGroup | RemoveGroupAssets):
+            losing = [e for e in group.members if protected(e, group.user_ids.get(e))]
+        elif isinstance(p, RemoveGroupMembers):
+            losing = [e for e, u in zip(p.emails, p.user_ids, strict=True) if protected(e, u)]
+        elif isinstance(p, AddGroupMembers):
+            for email, user_id, role in zip(p.emails, p.user_ids, p.roles, strict=True):
+                had = group.members.get(email)
+                if protected(email, user_id) and had and _weaker(AssetType.AD_ACCOUNT, role, had):
+                    detail = f"{where} ({had} → {role})"
+                    problems.append(
+                        Refusal(
+                            RefusalKind.PROTECTED, names.member(email), Act.DOWNGRADE, detail=detail
+                        )
+                    )
+        for email in sorted(losing):
+            problems.append(
+                Refusal(RefusalKind.PROTECTED, names.member(email), Act.REVOKE, detail=where)
+            )
     return problems
 
 

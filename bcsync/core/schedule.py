@@ -16,12 +16,20 @@ from typing import Any, TypeVar
 from bcsync.core.change import Action, Change, Kind, Stage
 from bcsync.core.model import AssetKey, AssetType, FinanceRole, MemberRole
 from bcsync.core.operations import (
+    MAX_GROUP_ASSETS,
+    MAX_GROUP_MEMBERS,
     MAX_INVITE_EMAILS,
     MAX_SHARE_ASSETS,
+    AddGroupAssets,
+    AddGroupMembers,
     Assign,
+    CreateAssetGroup,
+    DeleteAssetGroup,
     Invite,
     Op,
     Params,
+    RemoveGroupAssets,
+    RemoveGroupMembers,
     RemoveMember,
     RemovePartner,
     Share,
@@ -99,9 +107,11 @@ def schedule(changes: Sequence[Change]) -> tuple[Step, ...]:
             by_stage[change.stage].append(change)
     out = _Steps()
     promotions = _invites_and_promotions(out, by_stage[Stage.INVITE_PROMOTE])
-    _grants(out, by_stage[Stage.GRANT])
+    _grants(out, [c for c in by_stage[Stage.GRANT] if c.kind not in GROUP_KINDS])
+    _asset_groups(out, Stage.GRANT, [c for c in by_stage[Stage.GRANT] if c.kind in GROUP_KINDS])
     _shares(out, by_stage[Stage.SHARE])
-    _revocations(out, by_stage[Stage.REVOKE])
+    _revocations(out, [c for c in by_stage[Stage.REVOKE] if c.kind not in GROUP_KINDS])
+    _asset_groups(out, Stage.REVOKE, [c for c in by_stage[Stage.REVOKE] if c.kind in GROUP_KINDS])
     _removals(out, Stage.REMOVE_MEMBER, by_stage[Stage.REMOVE_MEMBER], ())
     # Admins are demoted or removed only once every promotion succeeded.
     _removals(out, Stage.DEMOTE_ADMIN, by_stage[Stage.DEMOTE_ADMIN], promotions)
@@ -186,6 +196,75 @@ def _revocations(out: _Steps, changes: Sequence[Change]) -> None:
             out.add(Stage.REVOKE, params, [c.id for c in batch])
 
 
+GROUP_KINDS = frozenset({Kind.ASSET_GROUP, Kind.GROUP_ASSET, Kind.GROUP_MEMBER})
+
+
+def _asset_groups(out: _Steps, stage: Stage, changes: Sequence[Change]) -> None:
+    """Per group, in one stage: a new group in one create call carrying its ad accounts and
+    members; for a group the BC has, what leaves it first (only in stage 2 when what joins would
+    overflow it), then what joins it (ad accounts, members and role changes), each batched to
+    the API's limits; a deletion alone."""
+    by_group: dict[str, list[Change]] = {}
+    for change in changes:
+        by_group.setdefault(_group(change), []).append(change)
+    for name, group in by_group.items():
+        created = [c for c in group if c.kind is Kind.ASSET_GROUP and c.action is Action.CREATE]
+        if created:
+            _create_group(out, stage, name, created[0], group)
+            continue
+        for change in group:
+            if change.kind is Kind.ASSET_GROUP:  # a deletion
+                out.add(stage, DeleteAssetGroup(name, _group_id(change)), [change.id])
+        gone_assets = _of(group, Kind.GROUP_ASSET, Action.DELETE)
+        gone_members = _of(group, Kind.GROUP_MEMBER, Action.DELETE)
+        first: list[str] = []
+        for batch in chunked(gone_assets, MAX_GROUP_ASSETS):
+            ids = tuple(_asset(c).id for c in batch)
+            params: Params = RemoveGroupAssets(name, _group_id(batch[0]), ids)
+            first.append(out.add(stage, params, [c.id for c in batch]))
+        for batch in chunked(gone_members, MAX_GROUP_MEMBERS):
+            users = tuple(_user_id(c) for c in batch)
+            emails = tuple(_email(c) for c in batch)
+            params = RemoveGroupMembers(name, _group_id(batch[0]), users, emails)
+            first.append(out.add(stage, params, [c.id for c in batch]))
+        new_assets = _of(group, Kind.GROUP_ASSET, Action.CREATE)
+        new_members = [
+            c for c in group if c.kind is Kind.GROUP_MEMBER and c.action is not Action.DELETE
+        ]
+        for batch in chunked(new_assets, MAX_GROUP_ASSETS):
+            ids = tuple(_asset(c).id for c in batch)
+            params = AddGroupAssets(name, _group_id(batch[0]), ids)
+            out.add(stage, params, [c.id for c in batch], first)
+        for batch in chunked(new_members, MAX_GROUP_MEMBERS):
+            params = AddGroupMembers(
+                name,
+                _group_id(batch[0]),
+                tuple(_user_id(c) for c in batch),
+                tuple(_email(c) for c in batch),
+                tuple(_role(c) for c in batch),
+            )
+            out.add(stage, params, [c.id for c in batch], first)
+
+
+def _create_group(
+    out: _Steps, stage: Stage, name: str, created: Change, group: Sequence[Change]
+) -> None:
+    assets = _of(group, Kind.GROUP_ASSET, Action.CREATE)
+    members = _of(group, Kind.GROUP_MEMBER, Action.CREATE)
+    params = CreateAssetGroup(
+        name,
+        tuple(_asset(c).id for c in assets),
+        tuple(_user_id(c) for c in members),
+        tuple(_email(c) for c in members),
+        tuple(_role(c) for c in members),
+    )
+    out.add(stage, params, [created.id, *(c.id for c in assets), *(c.id for c in members)])
+
+
+def _of(changes: Sequence[Change], kind: Kind, action: Action) -> list[Change]:
+    return [c for c in changes if c.kind is kind and c.action is action]
+
+
 def _removals(out: _Steps, stage: Stage, changes: Sequence[Change], depends: Sequence[str]) -> None:
     for change in changes:
         if change.action is Action.UPDATE:
@@ -219,6 +298,16 @@ def _user_id(change: Change) -> str:
 def _asset(change: Change) -> AssetKey:
     assert change.target.asset is not None, change.id
     return change.target.asset
+
+
+def _group(change: Change) -> str:
+    assert change.target.asset_group is not None, change.id
+    return change.target.asset_group
+
+
+def _group_id(change: Change) -> str:
+    assert change.target.asset_group_id is not None, change.id
+    return change.target.asset_group_id
 
 
 def _partner(change: Change) -> str:

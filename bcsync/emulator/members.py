@@ -213,6 +213,12 @@ def delete(call: Call) -> Data:
             "DELETE FROM grants WHERE bc_id = ? AND user_id = ?", bc_id, member["user_id"]
         )
         call.tx.run("DELETE FROM members WHERE bc_id = ? AND email = ?", bc_id, member["email"])
+        # [inferred] a member who leaves the BC leaves its asset groups too.
+        call.tx.run(
+            "DELETE FROM asset_group_members WHERE user_id = ? AND group_id IN "
+            "(SELECT group_id FROM asset_groups WHERE bc_id = ?)",
+            member["user_id"], bc_id,
+        )  # fmt: skip
         label = member_label(member["email"], member["user_id"])
         call.log(bc_id, "USER", f"removed {label} and {revoked} asset assignment(s)")
         return {}

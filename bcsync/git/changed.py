@@ -95,11 +95,12 @@ def _differing(before: Mapping[Any, object], after: Mapping[Any, object]) -> set
 def scopes_between(
     base: Sequence[BusinessCenterConfig], head: Sequence[BusinessCenterConfig], *, label: str
 ) -> dict[str, ChangedScope | None]:
-    """Per BC of `head`: its scope, or None when the base has no config for it (read it all)."""
+    """Per BC of `head`: its scope, or None when the base has no config for it, or its asset
+    groups differ (a scoped read holds no groups): read it all."""
     before = {c.bc_id: c.desired for c in base}
     return {
         c.bc_id: changed_scope(before[c.bc_id], c.desired, base=label)
-        if c.bc_id in before
+        if c.bc_id in before and before[c.bc_id].asset_groups == c.desired.asset_groups
         else None
         for c in head
     }

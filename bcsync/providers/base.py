@@ -30,6 +30,8 @@ class Scope:
     incoming: frozenset[str] | None = None
     # Read which partners each declared asset is shared with (bc/asset/partner/get): reports.
     asset_partners: bool = False
+    # The config manages asset groups (has an `asset_groups` section): read every group whole.
+    asset_groups: bool = False
 
     @property
     def narrowed(self) -> bool:
@@ -45,25 +47,36 @@ class Scope:
     @classmethod
     def of_state(cls, desired: State) -> Scope:
         """The scope a desired state declares."""
-        return cls.of(frozenset(desired.assets))
+        keys = frozenset(desired.assets)
+        return cls(
+            asset_types=frozenset(k.type for k in keys),
+            assets=keys,
+            asset_groups=desired.asset_groups is not None,
+        )
 
     @classmethod
     def of_config(cls, config: BusinessCenterConfig, *, asset_partners: bool = False) -> Scope:
-        """The scope a config declares: its assets, and the partners `incoming:` names."""
+        """The scope a config declares: its assets, the partners `incoming:` names, and whether
+        it manages asset groups."""
         incoming = config.incoming
         partners = None if incoming is None else frozenset(p for p, _ in incoming)
-        scope = cls.of(frozenset(config.desired.assets))
+        scope = cls.of_state(config.desired)
         return cls(
-            scope.asset_types, scope.assets, incoming=partners, asset_partners=asset_partners
+            scope.asset_types,
+            scope.assets,
+            incoming=partners,
+            asset_partners=asset_partners,
+            asset_groups=scope.asset_groups,
         )
 
 
 @dataclass(frozen=True, slots=True)
 class AssetGroupAccess:
-    """Access an asset group gives one member on one asset: real, but not managed by bcsync.
+    """Access an asset group gives one member on one asset (shown in reports, `why`, drift).
 
     TikTok's asset groups (`/bc/asset_group/*`) grant up to 50 members one advertiser role on up
-    to 200 ad accounts at once. It is shown to reviewers; it never changes the diff.
+    to 200 ad accounts at once. This access never changes the diff of direct grants; a config
+    with an `asset_groups` section manages the groups themselves (`State.asset_groups`).
     """
 
     group_id: str
@@ -100,6 +113,8 @@ class ReadResult:
     unmanaged: tuple[Asset, ...] = ()
     # Access through asset groups on declared assets, sorted by (asset, member, group).
     asset_group_access: tuple[AssetGroupAccess, ...] = ()
+    # Whether the groups are managed by the config (`Scope.asset_groups`): then the state holds
+    # them whole, and a group change is planned like any other.
     # Undeclared assets partners share with this BC (incoming): neither owned nor unmanaged.
     incoming: tuple[Asset, ...] = ()
     # What partners share with this BC (partner/asset/get SHARED), with the role it holds;

@@ -29,6 +29,8 @@ INCOMING_CAUSE = "incoming share: only the partner can change it"
 def describe(change: AccessChange) -> str:
     """`operator on ad_accounts.acme-us in the BC, analyst in the config`."""
     on = f" on {change.asset_label}" if change.kind in (Kind.GRANT, Kind.SHARE) else ""
+    # Access through a TikTok asset group names the group.
+    on += "".join(f" through {s}" for s in change.sources if s.startswith("asset group "))
     config, bc = change.before, change.after
     if config is None:
         return f"{bc}{on} in the BC, not in the config"

@@ -39,6 +39,9 @@ KIND_TITLES: Mapping[Kind, str] = {
     Kind.GRANT: "Grants",
     Kind.PARTNER: "Partners",
     Kind.SHARE: "Partner shares",
+    Kind.ASSET_GROUP: "Asset groups",
+    Kind.GROUP_ASSET: "Ad accounts in asset groups",
+    Kind.GROUP_MEMBER: "Members in asset groups",
 }
 ACTION_LABELS: Mapping[Action, str] = {
     Action.CREATE: "+ add",

@@ -35,6 +35,9 @@ KIND_NOUNS: Mapping[Kind, tuple[str, str]] = {
     Kind.GRANT: ("grant", "grants"),
     Kind.PARTNER: ("partner", "partners"),
     Kind.SHARE: ("partner share", "partner shares"),
+    Kind.ASSET_GROUP: ("asset group", "asset groups"),
+    Kind.GROUP_ASSET: ("ad account in a group", "ad accounts in groups"),
+    Kind.GROUP_MEMBER: ("member in a group", "members in groups"),
 }
 # Wider titles are not padded, so one long name does not push every reason off the screen.
 TITLE_WIDTH = 64

@@ -27,6 +27,7 @@ CATALOG, TT, SHOP = "7300000000000000001", "7400000000000000001", "7500000000000
 LEAD, PIXEL = "7600000000000000001", "7700000000000000001"
 STORE = "7900000000000000001"
 STD, BOB = "6000000000000000003", "6000000000000000004"
+OTHER = "6000000000000000005"  # a joined member in no asset group
 GROUP = "7800000000000000001"
 
 ASSET_TYPES = ("ADVERTISER", "CATALOG", "LEAD", "TT_ACCOUNT", "PIXEL", "STOREFRONT", "TIKTOK_SHOP")
@@ -83,6 +84,9 @@ class Row:
     # SDK-valid values the emulator accepts but answers 40007 (not found) for, because its world
     # cannot hold such an object: "field=value" -> why (test_emulator: values the SDK allows).
     absent: dict[str, str] = field(default_factory=dict)
+    # A valid request for one SDK-valid value where the example does not fit it:
+    # "field=value" -> the fields to set (None drops one).
+    example_for: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -347,6 +351,61 @@ ROWS: tuple[Row, ...] = (
         {"asset_group_id": GROUP, "query_entity": "MEMBER", "page": 1, "page_size": 10},
         page_cap=50, list_key="asset_group.members",
         note="no page-size cap in the SDK; 50 like every other BC list (stricter)",
+    ),
+    Row(
+        "bc/asset_group/create/", "POST",
+        (
+            Field("bc_id", required=True),
+            Field("asset_group_name", required=True),
+            Field("assets", required=True, max_items=200),
+            Field("members", required=True, max_items=50),
+        ),
+        {
+            "asset_group_name": "Analysts",
+            "assets": [{"asset_id": AD1, "asset_type": "ADVERTISER"}],
+            "members": [
+                {"member_id": STD, "asset_roles": {"ADVERTISER": "ADVERTISER_ROLE_ANALYST"}}
+            ],
+        },
+        note="asset_roles is optional in the SDK and its keys unspecified; the emulator wants "
+        "asset_roles.ADVERTISER (one of ADVERTISER_ROLE_ADMIN|OPERATOR|ANALYST) and a name "
+        "unique in the BC",
+    ),
+    Row(
+        "bc/asset_group/update/", "POST",
+        (
+            Field("bc_id", required=True),
+            Field("asset_group_id", required=True),
+            Field("update_entity", required=True, enum=("ASSET", "MEMBER", "NAME")),
+            Field("action", enum=("ADD", "DELETE")),
+            Field("assets", max_items=200),
+            Field("members", max_items=50),
+        ),
+        {
+            "asset_group_id": GROUP, "update_entity": "MEMBER", "action": "DELETE",
+            "members": [{"member_id": STD}],
+        },
+        note="which fields each update_entity needs is not in the SDK; the emulator wants the "
+        "entity's own field (and action for ASSET and MEMBER) and refuses the others",
+        example_for={
+            "update_entity=ASSET": {
+                "members": None, "assets": [{"asset_id": AD2, "asset_type": "ADVERTISER"}],
+            },
+            "update_entity=NAME": {
+                "members": None, "action": None, "asset_group_name": "Renamed",
+            },
+            "action=ADD": {
+                "members": [
+                    {"member_id": OTHER, "asset_roles": {"ADVERTISER": "ADVERTISER_ROLE_ADMIN"}}
+                ],
+            },
+        },
+    ),
+    Row(
+        "bc/asset_group/delete/", "POST",
+        (Field("bc_id", required=True), Field("asset_group_ids", required=True, max_items=1,
+                                              item="id")),
+        {"asset_group_ids": [GROUP]},
     ),
     Row(
         "changelog/get/", "GET",

@@ -198,6 +198,8 @@ def with_allowed(row: Row, field: Field, value: str) -> dict[str, Any]:
     that type (and its role field, for assign) when the value is an asset type."""
     params = {k: v for k, v in {**example(row), **field.context}.items() if v is not None}
     params = with_value(params, field.name, [value] if field.item == "enum" else value)
+    for name, fit in row.example_for.get(f"{field.name}={value}", {}).items():
+        params = with_value(params, name, fit)
     if field.name != "asset_type":
         return params
     if "asset_id" in params:

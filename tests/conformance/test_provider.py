@@ -14,8 +14,14 @@ import pytest
 
 from bcsync.core.model import AssetKey, AssetType, FinanceRole, MemberRole
 from bcsync.core.operations import (
+    AddGroupAssets,
+    AddGroupMembers,
     Assign,
+    CreateAssetGroup,
+    DeleteAssetGroup,
     Invite,
+    RemoveGroupAssets,
+    RemoveGroupMembers,
     RemoveMember,
     RemovePartner,
     Share,
@@ -37,6 +43,7 @@ from .table import (
     BOB,
     BY_PATH,
     CATALOG,
+    GROUP,
     LEAD,
     PARTNER,
     PIXEL,
@@ -146,6 +153,13 @@ async def exercise(client: TikTokClient) -> None:
     await p.write(Unshare(PARTNER, AssetType.AD_ACCOUNT, [AD2]))
     await p.write(RemovePartner(PARTNER))
     await p.write(RemoveMember("pending@conformance.example", None))
+    group = CreateAssetGroup("New", (AD1,), (STD,), ("",), ("analyst",))
+    await p.write(group)
+    await p.write(RemoveGroupAssets("Buyers", GROUP, (AD2,)))
+    await p.write(AddGroupMembers("Buyers", GROUP, (STD,), ("",), ("admin",)))
+    await p.write(RemoveGroupMembers("Buyers", GROUP, (STD,), ("",)))
+    await p.write(AddGroupAssets("Buyers", GROUP, (AD2,)))
+    await p.write(DeleteAssetGroup("Buyers", GROUP))
     await p.write(RemoveMember("", BOB))
 
 
@@ -195,8 +209,16 @@ def test_the_promises_the_table_cannot_express(
     assert updates[1]["ext_user_role"] == {"finance_role": "MANAGER"}
     pixel = [v for _, p, v in captured if p == "bc/asset/assign/" and v["asset_type"] == "PIXEL"]
     assert pixel and not ROLE_FIELDS.intersection(pixel[0]) and "tt_account_roles" not in pixel[0]
-    group_pages = [v for _, p, v in captured if p.startswith("bc/asset_group/")]
+    group_pages = [v for m, p, v in captured if p.startswith("bc/asset_group/") and m == "GET"]
     assert group_pages and all("page" in v and "page_size" in v for v in group_pages)
+    # Every member of an asset-group write carries its role keyed by ADVERTISER (the SDK
+    # leaves the keys open; the emulator wants this one) and every asset its asset_type.
+    group_writes = [v for m, p, v in captured if p.startswith("bc/asset_group/") and m == "POST"]
+    members = [m for v in group_writes for m in v.get("members", [])]
+    assert members and all(set(m) <= {"member_id", "asset_roles"} for m in members)
+    assert all(list(m.get("asset_roles", {"ADVERTISER": 1})) == ["ADVERTISER"] for m in members)
+    assets = [a for v in group_writes for a in v.get("assets", [])]
+    assert assets and all(a["asset_type"] == "ADVERTISER" for a in assets)
 
 
 @pytest.mark.parametrize(

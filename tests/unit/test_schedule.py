@@ -22,7 +22,17 @@ from bcsync.core.model import (
     PartnerShare,
     Policy,
 )
-from bcsync.core.operations import MAX_INVITE_EMAILS, MAX_SHARE_ASSETS, PARAMS_OF
+from bcsync.core.operations import (
+    MAX_INVITE_EMAILS,
+    MAX_SHARE_ASSETS,
+    PARAMS_OF,
+    AddGroupAssets,
+    AddGroupMembers,
+    CreateAssetGroup,
+    DeleteAssetGroup,
+    RemoveGroupAssets,
+    RemoveGroupMembers,
+)
 from bcsync.core.plan import order
 from bcsync.core.schedule import (
     Assign,
@@ -262,6 +272,12 @@ EVERY_OP: list[Params] = [
     Share(AGENCY, ("71", "72"), "operator"),
     Unshare(AGENCY, AssetType.AD_ACCOUNT, ("71",)),
     RemovePartner(AGENCY),
+    CreateAssetGroup("g", ("71", "72"), ("u1",), ("a@x.com",), ("operator",)),
+    AddGroupAssets("g", "75", ("73",)),
+    AddGroupMembers("g", "75", ("u1", "u2"), ("a@x.com", "b@x.com"), ("admin", "analyst")),
+    RemoveGroupAssets("g", "75", ("71",)),
+    RemoveGroupMembers("g", "75", ("u2",), ("b@x.com",)),
+    DeleteAssetGroup("g", "75"),
 ]
 
 

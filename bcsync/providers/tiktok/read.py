@@ -7,19 +7,21 @@ cheaper of two strategies, chosen from the counts the first lists gave:
 - per member: /bc/asset/get/ with filtering.user_id once per BOUND member (50 a page; any type).
 
 Asset groups (/bc/asset_group/list/ and /get/) grant ad accounts too; the access they give on
-declared ad accounts is returned beside the state, for reviewers, and never enters the diff.
+declared ad accounts is returned beside the state, for reviewers, and never enters the diff of
+direct grants. When the config manages groups (`Scope.asset_groups`) the state holds them whole.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Coroutine, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
 from bcsync.core.model import (
     Asset,
+    AssetGroup,
     AssetKey,
     AssetType,
     Grant,
@@ -72,7 +74,10 @@ async def read_state(
     if scope.narrowed:
         raise ValueError("a narrowed scope is read by read_scoped.read_scoped")
     with client.tally() as tally:
-        (_, (members, assets, undeclared, grants, groups)), (partners, shares) = await both(
+        (
+            (_, (members, assets, undeclared, grants, (groups, whole))),
+            (partners, shares),
+        ) = await both(
             both(
                 check_admin(client, bc_id), _members_assets_grants(client, bc_id, scope, strategy)
             ),
@@ -92,6 +97,7 @@ async def read_state(
         grants=grants,
         partners=partners,
         shares=shares,
+        asset_groups=whole if scope.asset_groups else None,
     )
     return ReadResult(
         state=state,
@@ -199,7 +205,7 @@ async def _members_assets_grants(
     dict[AssetKey, Asset],
     tuple[Asset, ...],
     dict[GrantKey, Grant],
-    tuple[AssetGroupAccess, ...],
+    tuple[tuple[AssetGroupAccess, ...], dict[str, AssetGroup]],
 ]:
     types = sorted(scope.asset_types)
     members, listed = await both(
@@ -394,45 +400,81 @@ def shared_types(scope: Scope) -> list[AssetType]:
 
 async def fetch_group_access(
     client: TikTokClient, bc_id: str, scope: Scope, members: Mapping[str, Member]
-) -> tuple[AssetGroupAccess, ...]:
-    """What asset groups give on declared ad accounts (groups hold ad accounts only)."""
+) -> tuple[tuple[AssetGroupAccess, ...], dict[str, AssetGroup]]:
+    """What asset groups give on declared ad accounts (groups hold ad accounts only), and,
+    when the config manages them, every group whole by name."""
     wanted = {k for k in scope.assets if k.type is AssetType.AD_ACCOUNT}
-    if not wanted:
-        return ()
+    if not wanted and not scope.asset_groups:
+        return (), {}
     listing = await client.get_all(
         "bc/asset_group/list/", {"bc_id": bc_id}, page_size=GROUP_PAGE, list_key="asset_groups"
     )
-    groups = listing.items
-    found = await run_all([_group_access(client, bc_id, g, wanted, members) for g in groups])
-    access = [a for batch in found for a in batch]
-    return tuple(sorted(access, key=lambda a: (str(a.asset), a.member, a.group_id)))
+    found = await run_all([_one_group(client, bc_id, g, members) for g in listing.items])
+    access = [a for group in found for a in group_access(group) if a.asset in wanted]
+    whole: dict[str, AssetGroup] = {}
+    for group in sorted(found, key=lambda g: int(g.group_id or 0)):
+        # Two groups of one name: the first (oldest id) is matched, the next is kept apart.
+        name = group.name if group.name not in whole else f"{group.name} ({group.group_id})"
+        whole[name] = group if name == group.name else replace(group, name=name)
+    ordered = sorted(access, key=lambda a: (str(a.asset), a.member, a.group_id))
+    return tuple(ordered), whole
 
 
-async def _group_access(
+def group_access(group: AssetGroup) -> list[AssetGroupAccess]:
+    """The (member, ad account) access one group gives."""
+    assert group.group_id is not None, group.name
+    return [
+        AssetGroupAccess(
+            group.group_id,
+            group.name or None,
+            member,
+            group.user_ids.get(member, member.removeprefix("user_id:")),
+            AssetKey(AssetType.AD_ACCOUNT, asset_id),
+            role,
+        )
+        for member, role in group.members.items()
+        for asset_id in sorted(group.ad_accounts)
+    ]
+
+
+async def _one_group(
     client: TikTokClient,
     bc_id: str,
     group: Mapping[str, Any],
-    wanted: set[AssetKey],
     members: Mapping[str, Member],
-) -> list[AssetGroupAccess]:
+) -> AssetGroup:
     group_id = str(group["asset_group_id"])
     params = {"bc_id": bc_id, "asset_group_id": group_id}
     assets, people = await run_all([_group_entity(client, params, e) for e in ("ASSET", "MEMBER")])
-    keys = [
-        key
-        for a in assets.items
-        if a["asset_type"] == "ADVERTISER"
-        and (key := AssetKey(AssetType.AD_ACCOUNT, str(a["asset_id"]))) in wanted
-    ]
     by_id = {m.user_id: m.email for m in members.values() if m.user_id}
-    name = str(group.get("asset_group_name") or "") or None
-    out = []
+    roles: dict[str, str] = {}
+    user_ids: dict[str, str] = {}
     for person in people.items:
         user_id = str(person["member_id"])
-        role = _group_role(person["asset_roles"])
         member = by_id.get(user_id, f"user_id:{user_id}")
-        out += [AssetGroupAccess(group_id, name, member, user_id, key, role) for key in keys]
-    return out
+        roles[member] = _group_role(person["asset_roles"])
+        user_ids[member] = user_id
+    return AssetGroup(
+        name=str(group.get("asset_group_name") or ""),
+        ad_accounts=frozenset(
+            str(a["asset_id"]) for a in assets.items if a["asset_type"] == "ADVERTISER"
+        ),
+        members=roles,
+        group_id=group_id,
+        user_ids=user_ids,
+    )
+
+
+async def fetch_group_contents(
+    client: TikTokClient, bc_id: str, group_id: str
+) -> tuple[set[str], dict[str, str]]:
+    """One group's ad account ids and its members' roles by user id (NotFoundError if gone)."""
+    params = {"bc_id": bc_id, "asset_group_id": group_id}
+    assets, people = await run_all([_group_entity(client, params, e) for e in ("ASSET", "MEMBER")])
+    return (
+        {str(a["asset_id"]) for a in assets.items if a["asset_type"] == "ADVERTISER"},
+        {str(p["member_id"]): _group_role(p["asset_roles"]) for p in people.items},
+    )
 
 
 async def _group_entity(client: TikTokClient, params: Mapping[str, Any], entity: str) -> Listing:

@@ -28,11 +28,19 @@ from typing import Any, TypeVar
 
 from bcsync.core.model import AssetKey, AssetType, FinanceRole, MemberRole, MemberStatus
 from bcsync.core.operations import (
+    MAX_GROUP_ASSETS,
+    MAX_GROUP_MEMBERS,
     MAX_INVITE_EMAILS,
     MAX_SHARE_ASSETS,
+    AddGroupAssets,
+    AddGroupMembers,
     Assign,
+    CreateAssetGroup,
+    DeleteAssetGroup,
     Invite,
     Params,
+    RemoveGroupAssets,
+    RemoveGroupMembers,
     RemoveMember,
     RemovePartner,
     Share,
@@ -47,6 +55,9 @@ from bcsync.providers.tiktok.client import TikTokClient
 from bcsync.providers.tiktok.codes import AlreadyDoneError, PartialSuccessError
 from bcsync.providers.tiktok.paging import IncompleteReadError
 from bcsync.providers.tiktok.read import (
+    GROUP_PAGE,
+    GROUP_ROLE_PREFIX,
+    fetch_group_contents,
     fetch_member_assets,
     fetch_members,
     fetch_partners,
@@ -384,6 +395,136 @@ async def remove_partner(client: TikTokClient, bc_id: str, op: RemovePartner) ->
     return await write_verified(client, [partner_bc_id], sender, missing, removal=True)
 
 
+def group_member_item(user_id: str, role: str) -> dict[str, Any]:
+    """One `members` item of asset_group create/update: the user id and its ad-account role."""
+    return {"member_id": user_id, "asset_roles": {"ADVERTISER": GROUP_ROLE_PREFIX + role.upper()}}
+
+
+def group_asset_item(asset_id: str) -> dict[str, str]:
+    """One `assets` item of asset_group create/update (groups hold ad accounts only)."""
+    return {"asset_id": asset_id, "asset_type": "ADVERTISER"}
+
+
+def create_group_body(bc_id: str, op: CreateAssetGroup) -> dict[str, Any]:
+    """asset_group/create's body: the name, 1-200 ad accounts, 1-50 members with roles."""
+    _check_batch("ad accounts", op.asset_ids, MAX_GROUP_ASSETS)
+    _check_batch("members", op.user_ids, MAX_GROUP_MEMBERS)
+    return {
+        "bc_id": bc_id,
+        "asset_group_name": op.group,
+        "assets": [group_asset_item(a) for a in op.asset_ids],
+        "members": [group_member_item(u, r) for u, r in zip(op.user_ids, op.roles, strict=True)],
+    }
+
+
+async def _group_ids_by_name(client: TikTokClient, bc_id: str) -> dict[str, str]:
+    listing = await client.get_all(
+        "bc/asset_group/list/", {"bc_id": bc_id}, page_size=GROUP_PAGE, list_key="asset_groups"
+    )
+    return {str(g.get("asset_group_name") or ""): str(g["asset_group_id"]) for g in listing.items}
+
+
+async def create_asset_group(client: TikTokClient, bc_id: str, op: CreateAssetGroup) -> WriteResult:
+    """Create a group with its ad accounts and members in one call; after an ambiguous failure
+    a group of that name in the BC means the create took effect (names are unique in a BC)."""
+    body = create_group_body(bc_id, op)
+
+    async def missing(batch: list[str]) -> list[str]:
+        return [] if op.group in await _group_ids_by_name(client, bc_id) else batch
+
+    sender = _sender(client, "bc/asset_group/create/", body)
+    return await write_verified(client, [op.group], sender, missing)
+
+
+def _update_body(bc_id: str, group_id: str, entity: str, action: str) -> dict[str, Any]:
+    return {"bc_id": bc_id, "asset_group_id": group_id, "update_entity": entity, "action": action}
+
+
+async def add_group_assets(client: TikTokClient, bc_id: str, op: AddGroupAssets) -> WriteResult:
+    """Put up to 200 ad accounts in a group; resends only those a read does not show in it."""
+    _check_batch("ad accounts", op.asset_ids, MAX_GROUP_ASSETS)
+    body = _update_body(bc_id, op.group_id, "ASSET", "ADD")
+
+    async def send(batch: list[str]) -> str:
+        assets = [group_asset_item(a) for a in batch]
+        return await _post(client, "bc/asset_group/update/", {**body, "assets": assets})
+
+    async def missing(batch: list[str]) -> list[str]:
+        assets, _ = await fetch_group_contents(client, bc_id, op.group_id)
+        return [a for a in batch if a not in assets]
+
+    return await write_verified(client, list(op.asset_ids), send, missing)
+
+
+async def add_group_members(client: TikTokClient, bc_id: str, op: AddGroupMembers) -> WriteResult:
+    """Put up to 50 joined members in a group with their roles (or set the role of ones it
+    has); resends only those a read does not show with their role."""
+    _check_batch("members", op.user_ids, MAX_GROUP_MEMBERS)
+    roles = dict(zip(op.user_ids, op.roles, strict=True))
+    body = _update_body(bc_id, op.group_id, "MEMBER", "ADD")
+
+    async def send(batch: list[str]) -> str:
+        members = [group_member_item(u, roles[u]) for u in batch]
+        return await _post(client, "bc/asset_group/update/", {**body, "members": members})
+
+    async def missing(batch: list[str]) -> list[str]:
+        _, have = await fetch_group_contents(client, bc_id, op.group_id)
+        return [u for u in batch if have.get(u) != roles[u].lower()]
+
+    return await write_verified(client, list(op.user_ids), send, missing)
+
+
+async def remove_group_assets(
+    client: TikTokClient, bc_id: str, op: RemoveGroupAssets
+) -> WriteResult:
+    """Take up to 200 ad accounts out of a group."""
+    _check_batch("ad accounts", op.asset_ids, MAX_GROUP_ASSETS)
+    body = _update_body(bc_id, op.group_id, "ASSET", "DELETE")
+
+    async def send(batch: list[str]) -> str:
+        assets = [group_asset_item(a) for a in batch]
+        return await _post(client, "bc/asset_group/update/", {**body, "assets": assets})
+
+    async def missing(batch: list[str]) -> list[str]:
+        assets, _ = await fetch_group_contents(client, bc_id, op.group_id)
+        return [a for a in batch if a in assets]
+
+    return await write_verified(client, list(op.asset_ids), send, missing, removal=True)
+
+
+async def remove_group_members(
+    client: TikTokClient, bc_id: str, op: RemoveGroupMembers
+) -> WriteResult:
+    """Take up to 50 members out of a group."""
+    _check_batch("members", op.user_ids, MAX_GROUP_MEMBERS)
+    body = _update_body(bc_id, op.group_id, "MEMBER", "DELETE")
+
+    async def send(batch: list[str]) -> str:
+        members = [{"member_id": u} for u in batch]
+        return await _post(client, "bc/asset_group/update/", {**body, "members": members})
+
+    async def missing(batch: list[str]) -> list[str]:
+        _, have = await fetch_group_contents(client, bc_id, op.group_id)
+        return [u for u in batch if u in have]
+
+    return await write_verified(client, list(op.user_ids), send, missing, removal=True)
+
+
+async def delete_asset_group(client: TikTokClient, bc_id: str, op: DeleteAssetGroup) -> WriteResult:
+    """Delete a group (one id a call, SDK): its members lose the access it gave."""
+    body = {"bc_id": bc_id, "asset_group_ids": [op.group_id]}
+
+    async def missing(batch: list[str]) -> list[str]:
+        try:
+            await fetch_group_contents(client, bc_id, op.group_id)
+        except NotFoundError:
+            return []
+        return batch
+
+    sender = _sender(client, "bc/asset_group/delete/", body)
+    return await write_verified(client, [op.group_id], sender, missing, removal=True)
+
+
 Writer = Callable[[TikTokClient, str, Any], Awaitable[WriteResult]]
 # The one dispatch table: each operation's parameters type -> the function that performs it.
 WRITERS: dict[type[Params], Writer] = {
@@ -395,6 +536,12 @@ WRITERS: dict[type[Params], Writer] = {
     Share: share,
     Unshare: unshare,
     RemovePartner: remove_partner,
+    CreateAssetGroup: create_asset_group,
+    AddGroupAssets: add_group_assets,
+    AddGroupMembers: add_group_members,
+    RemoveGroupAssets: remove_group_assets,
+    RemoveGroupMembers: remove_group_members,
+    DeleteAssetGroup: delete_asset_group,
 }
 
 
