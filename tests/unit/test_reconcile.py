@@ -19,6 +19,7 @@ from fake_provider import FakeProvider
 from bcsync.apply import Outcome
 from bcsync.audit import AuditLog
 from bcsync.auditquery import read_records
+from bcsync.change import MemberValue, RoleValue
 from bcsync.errors import (
     ApiError,
     ExitCode,
@@ -150,7 +151,8 @@ async def test_first_difference_of_an_identical_plan_is_none() -> None:
 
 async def test_first_difference_names_the_first_differing_change() -> None:
     saved, plan = await saved_and_fresh()
-    index = next(i for i, c in enumerate(plan.changes) if c.after and "role" in c.after)
+    roles = (MemberValue, RoleValue)
+    index = next(i for i, c in enumerate(plan.changes) if isinstance(c.after, roles))
     doc = edited(saved, "changes", index, "after", "role", value="admin")
     difference = first_difference(doc, plan)
     assert difference is not None

@@ -11,9 +11,10 @@ from dataclasses import replace
 
 import pytest
 
-from bcsync.change import Action, Change, Kind, Stage
+from bcsync.change import Action, Change, Kind, MemberValue, Stage
 from bcsync.changed import ChangedScope
 from bcsync.errors import StalePlanError
+from bcsync.model import MemberRole
 from bcsync.plan import Plan, checksum_of
 from bcsync.refusal import Refusal, RefusalKind, Subject, SubjectKind
 from bcsync.render import markdown
@@ -44,7 +45,7 @@ def member_change(key: str, reason: str) -> Change:
         kind=Kind.MEMBER,
         key=key,
         before=None,
-        after={"role": "standard", "finance_role": None},
+        after=MemberValue(MemberRole.STANDARD),
         reason=reason,
         title=key,
         stage=Stage.INVITE_PROMOTE,

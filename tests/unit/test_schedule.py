@@ -9,7 +9,7 @@ import builders
 import pytest
 from builders import AGENCY, Entry, bc_config, bound, member
 
-from bcsync.change import Action, Change, Kind, Stage, Target
+from bcsync.change import Action, Change, Kind, MemberValue, Stage, Target
 from bcsync.diff import diff
 from bcsync.model import (
     AssetKey,
@@ -236,8 +236,8 @@ def upd(email: str, role: MemberRole) -> Change:
         Action.UPDATE,
         Kind.MEMBER,
         email,
-        {"role": "standard"},
-        {"role": role.value, "finance_role": None},
+        MemberValue(MemberRole.STANDARD),
+        MemberValue(role),
         "role",
         stage=Stage.GRANT,
         target=Target(email=email, user_id=f"u-{email}"),
