@@ -133,7 +133,7 @@ class RefusedError(BcsyncError):
 
 
 class UnsafePlanError(RefusedError):
-    """A safety guard refused the plan; `refusals` holds the typed verdicts (`bcsync.refusal`)."""
+    """A safety guard refused the plan; `refusals` holds the typed verdicts (`core.refusal`)."""
 
     refusals: tuple[object, ...] = ()
 

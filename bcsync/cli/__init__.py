@@ -118,14 +118,14 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _register() -> None:
-    from bcsync.cli import adopt, audit, core, doctor, emulator, history, review
+    from bcsync.cli import audit, doctor, drift, emulator, export, fmt, history, plan, review
 
-    for command in (core.validate, core.plan, core.apply, core.show, emulator.emulator):
+    for command in (plan.validate, plan.plan, plan.apply, plan.show, emulator.emulator):
         cli.add_command(command)
     cli.add_command(review.check_review)
-    for command in (adopt.export, adopt.fmt, doctor.doctor):
+    for command in (export.export, fmt.fmt, doctor.doctor):
         cli.add_command(command)
-    for command in (history.history, history.diff, history.drift):
+    for command in (history.history, history.diff, drift.drift):
         cli.add_command(command)
     for command in (audit.report, audit.why, audit.expiring, audit.audit):
         cli.add_command(command)
@@ -136,7 +136,7 @@ _register()
 
 def main() -> None:
     """Console-script entry point."""
-    from bcsync.gctune import tune_gc
+    from bcsync.cli.gctune import tune_gc
 
     tune_gc()
     cli(prog_name="bcsync")

@@ -86,14 +86,14 @@ def report(
     PATHS are config files or directories of them (default: bcsync.yaml, else bcsync/*.yaml).
     """
 
-    from bcsync.access import Observed, build_report
+    from bcsync.auditor.access import Observed, build_report
     from bcsync.render import report_data, report_html, report_text
 
     configs = load_configs(paths, now)
     observed = None
     if not offline:
-        from bcsync.observe import observe_all
-        from bcsync.providers import open_providers
+        from bcsync.auditor.observe import observe_all
+        from bcsync.providers.factory import open_providers
 
         async def go() -> dict[str, Observed]:
             state = Path(state_dir) if state_dir else _beside(configs[0].path)
@@ -101,7 +101,7 @@ def report(
                 return await observe_all(configs, providers)
 
         observed = run_async(go)
-    from bcsync.provenance import collect
+    from bcsync.auditor.provenance import collect
 
     result = build_report(configs, observed, parse_now(now), collect(configs))
     # Text wraps to the terminal's width; piped or written to a file, to 100 columns.
@@ -142,8 +142,8 @@ def why(email: str, rest: tuple[str, ...], fmt: str, now: str | None) -> int:
     change the answer; a grant from a merged branch names its commit and the merge). Every
     revision is evaluated as of --now. Says so when the config is not in a git checkout.
     """
+    from bcsync.auditor.why import Explainer
     from bcsync.render import auditor
-    from bcsync.why import Explainer
 
     asset, paths = split_asset_paths(rest)
     configs = load_configs(paths, now)
@@ -167,8 +167,8 @@ def expiring(paths: tuple[str, ...], within: str, fmt: str, now: str | None) -> 
 
     PATHS are config files or directories of them (default: bcsync.yaml, else bcsync/*.yaml).
     """
-    from bcsync.expiry import expiring as find_expiring
-    from bcsync.expiry import parse_within
+    from bcsync.auditor.expiry import expiring as find_expiring
+    from bcsync.auditor.expiry import parse_within
     from bcsync.render import auditor
 
     try:
@@ -226,7 +226,7 @@ def audit(
     """
     from datetime import UTC, datetime
 
-    from bcsync.auditquery import AuditFilter, parse_when, query_all
+    from bcsync.auditor.auditquery import AuditFilter, parse_when, query_all
     from bcsync.render import auditor
 
     try:

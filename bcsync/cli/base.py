@@ -18,7 +18,7 @@ import click
 from bcsync.errors import Problem
 
 if TYPE_CHECKING:
-    from bcsync.model import BusinessCenterConfig
+    from bcsync.core.model import BusinessCenterConfig
 
 CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 PATHS_HELP = (

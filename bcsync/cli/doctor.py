@@ -12,7 +12,7 @@ from bcsync.cli.base import CONTEXT_SETTINGS, format_option, run_async, state_di
 from bcsync.errors import ConfigError
 
 if TYPE_CHECKING:
-    from bcsync.model import BusinessCenterConfig
+    from bcsync.core.model import BusinessCenterConfig
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -36,8 +36,8 @@ def doctor(paths: tuple[str, ...], fmt: str, state_dir: str | None) -> int:
     PATHS are config files or directories of them (default: bcsync.yaml, else bcsync/*.yaml).
     """
     from bcsync import __version__
-    from bcsync.cli.core import resolve_state_dir
-    from bcsync.providers import open_providers
+    from bcsync.cli.plan import resolve_state_dir
+    from bcsync.providers.factory import open_providers
     from bcsync.providers.tiktok.doctor import Diagnosis, diagnose
     from bcsync.providers.tiktok.doctor_report import to_json, to_text
 
@@ -61,8 +61,8 @@ def doctor(paths: tuple[str, ...], fmt: str, state_dir: str | None) -> int:
 def _reading_configs(paths: tuple[str, ...]) -> list[BusinessCenterConfig]:
     """A config per file of PATHS holding only its BC id and provider (seeds in a directory
     are skipped, as `validate` does)."""
-    from bcsync.adopt import reading_config
-    from bcsync.cli.adopt import _from_config, _settings
+    from bcsync.adoption.adopt import reading_config
+    from bcsync.cli.export import _from_config, _settings
     from bcsync.config.loader import discover, sniff_seed
 
     files, problems = discover(list(paths))

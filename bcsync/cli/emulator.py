@@ -16,7 +16,7 @@ import click
 from bcsync.cli.base import CONTEXT_SETTINGS, load_configs
 
 if TYPE_CHECKING:
-    from bcsync.model import BusinessCenterConfig
+    from bcsync.core.model import BusinessCenterConfig
 
 DEFAULT_DB = Path(".bcsync/emulator.db")
 RATE = click.FloatRange(0.0, 1.0)
@@ -305,7 +305,7 @@ def accept(email: str, paths: tuple[str, ...], decline: bool) -> None:
 
 def _local_configs(paths: tuple[str, ...]) -> list[BusinessCenterConfig]:
     """The configs of PATHS that use the local provider; a usage error when there are none."""
-    from bcsync.model import ProviderType
+    from bcsync.core.model import ProviderType
 
     configs = [c for c in load_configs(paths, None) if c.provider.type is ProviderType.LOCAL]
     if not configs:

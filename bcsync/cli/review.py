@@ -2,7 +2,7 @@
 
 The pipeline's merge job fetches the plan comment (by its own bot identity) and the pull
 request's final head commit from GitHub; this command reads the comment's reviewed-plan marker
-(`bcsync.review`) and checks it against that commit and the merged configs, offline.
+(`bcsync.loop.review`) and checks it against that commit and the merged configs, offline.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ MAX_COMMENT_BYTES = 1024 * 1024
 
 
 def check_commit(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    from bcsync.review import COMMIT
+    from bcsync.loop.review import COMMIT
 
     if value is not None and not COMMIT.fullmatch(value):
         raise click.BadParameter("expected a full commit id (40 or 64 lowercase hex digits)")
@@ -58,7 +58,7 @@ def check_review(comment: str, paths: tuple[str, ...], head_commit: str, now: st
     --head-commit, and the digest of the configs in PATHS equals its own; otherwise exit 4
     saying why and how to re-plan. Reads no Business Center.
     """
-    from bcsync.review import check_marker, configs_digest, find_marker
+    from bcsync.loop.review import check_marker, configs_digest, find_marker
 
     body = _read_comment(Path(comment))
     marker = find_marker(body)

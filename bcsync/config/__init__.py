@@ -33,8 +33,8 @@ from bcsync.config.loader import (
 from bcsync.config.located import Located
 from bcsync.config.rules import check_rules
 from bcsync.config.schema import check_schema
+from bcsync.core.model import BusinessCenterConfig
 from bcsync.errors import ConfigError, Problem
-from bcsync.model import BusinessCenterConfig
 
 __all__ = ["LoadResult", "load", "load_sources", "load_strict"]
 

@@ -1,7 +1,7 @@
 """Config rules for email addresses: each is one TikTok would deliver to, and no two look alike.
 
 Every address the config writes (member keys, `required_admins`, `protected`) must be in the
-accepted form (`bcsync.emails.problem`), and no two distinct addresses may share a confusable
+accepted form (`bcsync.core.emails.problem`), and no two distinct addresses may share a confusable
 skeleton (Unicode TS #39): `оwner@acme.com` with a Cyrillic о beside `owner@acme.com` is an error
 at the later one, with both spellings' code points. Addresses the Business Center already has
 are compared at plan time (`safety`), where the BC is read.
@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 
 from bcsync.config.document import DocPath, Document, list_at, mapping_at
-from bcsync.emails import problem, skeleton, visible
+from bcsync.core.emails import problem, skeleton, visible
 from bcsync.errors import Problem
 
 # The schema's shape of an email (`$defs/email`): what fails it is reported there, once.

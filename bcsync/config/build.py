@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 from bcsync.config.document import DocPath, Document, list_at, mapping_at, parse_date
 from bcsync.config.located import Located
-from bcsync.model import (
+from bcsync.core.model import (
     MULTI_ROLE_TYPES,
     ROLES,
     Asset,

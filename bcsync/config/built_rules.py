@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from bcsync.config.document import DocPath, did_you_mean, join_hints
 from bcsync.config.located import Located
 from bcsync.config.rules import TWO_EDITS
+from bcsync.core.model import MAX_ADMINS, MAX_MEMBERS, MemberRole, matches_ignored
 from bcsync.errors import Problem
-from bcsync.model import MAX_ADMINS, MAX_MEMBERS, MemberRole, matches_ignored
 
 
 def check_built(located: Located) -> list[Problem]:

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Sequence
 
-from bcsync.model import AssetType
+from bcsync.core.model import AssetType
 
 # A map whose keys are chosen by people (emails, aliases): sorted.
 SORTED = "sorted"

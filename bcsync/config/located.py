@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bcsync.config.document import DocPath, Document
+from bcsync.core.model import BusinessCenterConfig, Member
 from bcsync.errors import Problem
-from bcsync.model import BusinessCenterConfig, Member
 
 
 @dataclass(frozen=True)

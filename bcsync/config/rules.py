@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from bcsync.baseurl import BaseUrlError, parse_base_url
 from bcsync.config.addresses import check_addresses
 from bcsync.config.document import (
     DocPath,
@@ -26,8 +25,9 @@ from bcsync.config.document import (
     parse_date,
     short_repr,
 )
+from bcsync.core.baseurl import BaseUrlError, parse_base_url
+from bcsync.core.model import AssetType
 from bcsync.errors import Problem
-from bcsync.model import AssetType
 
 EXPIRY_WARNING_DAYS = 14
 LABELS = {
@@ -387,7 +387,7 @@ def _check_token_env(ctx: _Context, kind: str, token_env: Any) -> Iterator[Probl
 
 
 def _check_url(ctx: _Context, kind: str, url: Any) -> Iterator[Problem]:
-    """The URL check plan and apply use (`bcsync.baseurl`): what fails it is an error here."""
+    """The URL check plan and apply use (`bcsync.core.baseurl`): what fails it is an error here."""
     if not isinstance(url, str):
         return
     try:

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from bcsync.model import Asset, AssetKey, AssetType, State
-from bcsync.operations import Params
+from bcsync.core.model import Asset, AssetKey, AssetType, State
+from bcsync.core.operations import Params
 
 
 @dataclass(frozen=True)
@@ -120,5 +120,5 @@ class Provider(Protocol):
         ...
 
     async def write(self, params: Params) -> WriteResult:
-        """Perform the one operation `params` names (`bcsync.operations`: invite, assign...)."""
+        """Perform the one operation `params` names (`core.operations`: invite, assign...)."""
         ...

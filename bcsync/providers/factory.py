@@ -32,8 +32,8 @@ from typing import Any
 
 import httpx
 
+from bcsync.core.model import BusinessCenterConfig, ProviderSettings, ProviderType
 from bcsync.errors import AuthError, ProviderError
-from bcsync.model import BusinessCenterConfig, ProviderSettings, ProviderType
 from bcsync.providers.local import local_database, local_seed, open_local, provider_problem
 from bcsync.providers.tiktok.client import (
     DEFAULT_BASE_URL,

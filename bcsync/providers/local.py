@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bcsync.core.model import BusinessCenterConfig, ProviderType
 from bcsync.errors import ConfigError, NotFoundError, Problem, ProviderError
-from bcsync.model import BusinessCenterConfig, ProviderType
 
 LOCAL_STATE = Path(".bcsync") / "local"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bcsync.plan import Plan, Summary
+from bcsync.core.plan import Plan, Summary
 
 
 def total_summary(plans: Iterable[Plan]) -> Summary:

@@ -11,13 +11,13 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from bcsync.access_diff import AccessChange, Kind, summary
+from bcsync.auditor.access_diff import AccessChange, Kind, summary
 from bcsync.render.csvtext import csv_text
 from bcsync.render.markdown import GITHUB_COMMENT_LIMIT, escape
 from bcsync.render.text import terminal_text
 
 if TYPE_CHECKING:
-    from bcsync.revisions import Commit, CommitAccess, RevisionDiff
+    from bcsync.auditor.revisions import Commit, CommitAccess, RevisionDiff
 
 FORMAT_VERSION = 1
 MARKS: Mapping[str, str] = {"gained": "+", "lost": "-", "changed": "~"}
@@ -140,7 +140,7 @@ def history_markdown(entries: Sequence[CommitAccess], limit: int = GITHUB_COMMEN
 def history_json(entries: Sequence[CommitAccess]) -> str:
     doc = {
         "format_version": FORMAT_VERSION,
-        "kind": "bcsync.history",
+        "kind": "bcsync.auditor.history",
         "commits": [
             {
                 **commit_json(e.commit),
@@ -220,7 +220,7 @@ def diff_markdown(result: RevisionDiff, limit: int = GITHUB_COMMENT_LIMIT) -> st
 def diff_json(result: RevisionDiff) -> str:
     doc = {
         "format_version": FORMAT_VERSION,
-        "kind": "bcsync.diff",
+        "kind": "bcsync.core.diff",
         "base": {**commit_json(result.base), "how": result.base_how},
         "head": commit_json(result.head) if result.head else {"working_tree": True},
         "evaluated_on": result.evaluated_on.isoformat(),

@@ -13,9 +13,9 @@ from bcsync.render.report_table import ASSET_TYPE_LABELS
 from bcsync.render.text import terminal_text
 
 if TYPE_CHECKING:
-    from bcsync.expiry import Expiring
-    from bcsync.revisions import Commit
-    from bcsync.story import Gained, LineStory, WhyResult
+    from bcsync.auditor.expiry import Expiring
+    from bcsync.auditor.revisions import Commit
+    from bcsync.auditor.story import Gained, LineStory, WhyResult
 
 
 # --- why -----------------------------------------------------------------------------------

@@ -13,13 +13,13 @@ from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
-from bcsync.access_diff import AccessChange, Kind
+from bcsync.auditor.access_diff import AccessChange, Kind
 from bcsync.render.access import MARKS
 from bcsync.render.markdown import GITHUB_COMMENT_LIMIT, escape
 from bcsync.render.text import terminal_text
 
 if TYPE_CHECKING:
-    from bcsync.drift import Attribution, DriftItem, DriftReport
+    from bcsync.auditor.drift import Attribution, DriftItem, DriftReport
 
 FORMAT_VERSION = 1
 
@@ -126,7 +126,7 @@ def markdown(reports: Sequence[DriftReport], limit: int = GITHUB_COMMENT_LIMIT) 
 def to_json(reports: Sequence[DriftReport]) -> str:
     doc = {
         "format_version": FORMAT_VERSION,
-        "kind": "bcsync.drift",
+        "kind": "bcsync.auditor.drift",
         "drift": any(r.has_drift for r in reports),
         "business_centers": [
             {

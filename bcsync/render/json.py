@@ -10,7 +10,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bcsync.plan import FORMAT_VERSION, Plan, checksum_of
+from bcsync.core.plan import FORMAT_VERSION, Plan, checksum_of
 from bcsync.render import total_summary
 
 TOOL = "bcsync"

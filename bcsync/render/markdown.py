@@ -12,8 +12,9 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from bcsync.change import Action, Change, Kind
-from bcsync.plan import Plan, checksum_of
+from bcsync.core.change import Action, Change, Kind
+from bcsync.core.plan import Plan, checksum_of
+from bcsync.loop.review import marker_of
 from bcsync.render import total_summary
 from bcsync.render.text import (
     config_words,
@@ -23,7 +24,6 @@ from bcsync.render.text import (
     takes_away_words,
     unchanged_sentence,
 )
-from bcsync.review import marker_of
 
 GITHUB_COMMENT_LIMIT = 65536
 # A removal lists this many of the grants or shares it takes away, and counts the rest.
@@ -62,7 +62,7 @@ def render(
 ) -> str:
     """The plans as a Markdown comment of at most `limit` characters.
 
-    Its second line is the reviewed-plan marker (`bcsync.review`), naming `head_commit`.
+    Its second line is the reviewed-plan marker (`bcsync.loop.review`), naming `head_commit`.
     """
     full = _full(plans, head_commit)
     if len(full) <= limit:

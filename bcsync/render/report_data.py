@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bcsync.access import AccessReport, AccessRow, BCSummary
+from bcsync.auditor.access import AccessReport, AccessRow, BCSummary
 from bcsync.render.csvtext import csv_text
 from bcsync.render.report_table import HEADERS, cells, provenance_lines
 

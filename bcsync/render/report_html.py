@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from html import escape
 
-from bcsync.access import AccessReport, AccessRow, Status
+from bcsync.auditor.access import AccessReport, AccessRow, Status
 from bcsync.render.report_table import (
     HEADERS,
     cells,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bcsync.access import BC_ASSET, AccessReport, AccessRow, BCSummary, Status
+from bcsync.auditor.access import BC_ASSET, AccessReport, AccessRow, BCSummary, Status
 
 ASSET_TYPE_LABELS = {
     BC_ASSET: "business center",

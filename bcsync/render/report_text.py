@@ -11,7 +11,7 @@ import functools
 import textwrap
 from collections.abc import Iterable, Sequence
 
-from bcsync.access import BC_ASSET, AccessReport, AccessRow, Kind
+from bcsync.auditor.access import BC_ASSET, AccessReport, AccessRow, Kind
 from bcsync.render.markdown import escape
 from bcsync.render.report_table import (
     ASSET_TYPE_LABELS,

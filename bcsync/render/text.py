@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from bcsync.change import (
+from bcsync.core.change import (
     STAGE_TITLES,
     WARNING_CAUSES,
     Action,
@@ -20,8 +20,8 @@ from bcsync.change import (
     Stage,
     Value,
 )
-from bcsync.emails import code_points
-from bcsync.plan import Plan, checksum_of
+from bcsync.core.emails import code_points
+from bcsync.core.plan import Plan, checksum_of
 from bcsync.render import total_summary
 
 GREEN = "\x1b[32m"

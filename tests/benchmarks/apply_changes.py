@@ -32,10 +32,10 @@ import httpx
 import yaml
 from targets import Target, verdict
 
-from bcsync.audit import AuditLog
 from bcsync.config import load_strict
-from bcsync.providers import open_providers
-from bcsync.reconcile import apply_planned, plan_all
+from bcsync.loop.audit import AuditLog
+from bcsync.loop.reconcile import apply_planned, plan_all
+from bcsync.providers.factory import open_providers
 
 BC_ID = "7012345678901234567"
 PARTNER = "7200000000000000009"

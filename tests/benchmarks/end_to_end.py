@@ -58,7 +58,7 @@ sys.path.insert(0, str(ROOT))
 from validate_scale import GRANTS, NOW, WIRE, config_text, email  # noqa: E402
 
 from bcsync.config import load  # noqa: E402
-from bcsync.model import MULTI_ROLE_TYPES, PRESENCE_TYPES, ROLES, AssetType, State  # noqa: E402
+from bcsync.core.model import MULTI_ROLE_TYPES, PRESENCE_TYPES, ROLES, AssetType, State  # noqa: E402
 
 TOKEN = "bench-e2e-admin-token"
 QPS = 50
@@ -226,8 +226,8 @@ def write_world(repo: Path) -> dict[str, Any]:
 
 def child(report: Path, args: list[str]) -> int:
     """`--child`: run one bcsync command here, recording each plan's read calls and scope."""
-    from bcsync import reconcile
     from bcsync.cli import cli
+    from bcsync.loop import reconcile
 
     reads: list[dict[str, Any]] = []
     plan_one = reconcile.plan_one

@@ -159,8 +159,8 @@ def config_text(bc: str, emails: list[str], ad_ids: list[str], roles: dict) -> s
 
 def child(report: Path, args: list[str]) -> int:
     """`--child`: run one bcsync command here, noting each request's start and answer."""
-    from bcsync import reconcile
     from bcsync.cli import cli
+    from bcsync.loop import reconcile
     from bcsync.providers.tiktok import client
 
     sends: list[tuple[float, str]] = []

@@ -39,11 +39,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 from builders import bc_config, state  # the unit tests' builders, found above
 from targets import Target, verdict
 
-from bcsync import safety
+from bcsync.cli.gctune import tune_gc
 from bcsync.config.build import build_config
 from bcsync.config.document import Document, Marks
-from bcsync.gctune import tune_gc
-from bcsync.model import (
+from bcsync.core import safety
+from bcsync.core.model import (
     ROLES,
     AssetKey,
     AssetType,
@@ -58,7 +58,7 @@ from bcsync.model import (
     Policy,
     State,
 )
-from bcsync.plan import Plan, make_plan
+from bcsync.core.plan import Plan, make_plan
 from bcsync.render import json as render_json
 from bcsync.render import markdown, text
 

@@ -159,7 +159,7 @@ def wait_for_port(port: int, child: subprocess.Popen[bytes], seconds: float = 60
 
 
 async def read(args: argparse.Namespace, port: int, seed: dict[str, Any]) -> dict[str, Any]:
-    from bcsync.model import (
+    from bcsync.core.model import (
         Asset,
         AssetKey,
         AssetType,
@@ -169,7 +169,8 @@ async def read(args: argparse.Namespace, port: int, seed: dict[str, Any]) -> dic
         ProviderType,
         State,
     )
-    from bcsync.providers import Scope, open_providers
+    from bcsync.providers import Scope
+    from bcsync.providers.factory import open_providers
 
     bc = seed["business_centers"][0]
     keys = [AssetKey(AssetType(WIRE[t]), a["id"]) for t, lst in bc["assets"].items() for a in lst]

@@ -39,7 +39,7 @@ from typing import Any
 
 from targets import Target, verdict
 
-from bcsync.model import ROLES, AssetType
+from bcsync.core.model import ROLES, AssetType
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = date(2026, 1, 1)

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from bcsync.model import AssetKey, AssetType, FinanceRole, MemberRole
-from bcsync.operations import (
+from bcsync.core.model import AssetKey, AssetType, FinanceRole, MemberRole
+from bcsync.core.operations import (
     Assign,
     Invite,
     RemoveMember,

@@ -81,16 +81,16 @@ def test_the_emulator_commands_import_no_http_client_or_core() -> None:
     assert bcsync_imports <= {
         "bcsync.cli.base",
         "bcsync.errors",
-        "bcsync.model",
+        "bcsync.core.model",
         "bcsync.emulator",
         "bcsync.emulator.serve",
         "bcsync.providers.local",
     }
     local = {m for m, _ in imports(PACKAGE / "providers" / "local.py") if m.startswith("bcsync")}
-    assert local <= {"bcsync.errors", "bcsync.model", "bcsync.emulator"}
+    assert local <= {"bcsync.errors", "bcsync.core.model", "bcsync.emulator"}
 
 
 def test_the_check_catches_a_forbidden_import(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
-    bad.write_text("from bcsync.model import State\nfrom ..providers import x\n")
-    assert imports(bad) == [("bcsync.model", 0), ("providers", 2)]
+    bad.write_text("from bcsync.core.model import State\nfrom ..providers import x\n")
+    assert imports(bad) == [("bcsync.core.model", 0), ("providers", 2)]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bcsync.review import find_marker
+from bcsync.loop.review import find_marker
 from tests.integration.cirehearsal import BOT, CONFIG, REPOSITORY, GitHub
 
 pytestmark = pytest.mark.slow

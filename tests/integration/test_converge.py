@@ -20,15 +20,15 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from bcsync.apply import Outcome
-from bcsync.audit import AuditLog
 from bcsync.cli import cli
 from bcsync.config import load_strict
-from bcsync.plan import Plan, checksum_of
-from bcsync.providers import open_providers
+from bcsync.core.plan import Plan, checksum_of
+from bcsync.core.schedule import schedule
+from bcsync.loop.apply import Outcome
+from bcsync.loop.audit import AuditLog
+from bcsync.loop.reconcile import Reviewed, apply_planned, check_apply, plan_all
+from bcsync.providers.factory import open_providers
 from bcsync.providers.tiktok.client import RetryPolicy
-from bcsync.reconcile import Reviewed, apply_planned, check_apply, plan_all
-from bcsync.schedule import schedule
 
 from .conftest import NOW, Served
 from .test_resilience import OWNER_TOKEN, point_at, set_faults

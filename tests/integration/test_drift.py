@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bcsync.model import AssetKey, AssetType
-from bcsync.operations import Assign
+from bcsync.core.model import AssetKey, AssetType
+from bcsync.core.operations import Assign
 from bcsync.providers.tiktok.client import TikTokClient
 from bcsync.providers.tiktok.limiter import RateLimit, RateLimiter
 from bcsync.providers.tiktok.provider import TikTokProvider

@@ -13,8 +13,9 @@ import yaml
 
 from bcsync.config import load
 from bcsync.config.fmt import format_text
-from bcsync.plan import Action, Plan, make_plan
-from bcsync.providers import Scope, open_providers
+from bcsync.core.plan import Action, Plan, make_plan
+from bcsync.providers import Scope
+from bcsync.providers.factory import open_providers
 from tests.integration.conftest import NOW, Bcsync
 from tests.providers.world import generated
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import filelock
 import jsonschema
 
-from bcsync.auditquery import read_records
+from bcsync.auditor.auditquery import read_records
 
 from .conftest import NOW, ROOT, Bcsync
 

@@ -16,9 +16,10 @@ import jsonschema
 import pytest
 
 from bcsync.config import load
-from bcsync.model import MemberStatus
-from bcsync.providers import Scope, open_providers
+from bcsync.core.model import MemberStatus
+from bcsync.providers import Scope
 from bcsync.providers.base import ReadResult
+from bcsync.providers.factory import open_providers
 from tests.examples import copy_example
 
 from .conftest import NOW, ROOT, Bcsync

@@ -16,11 +16,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bcsync.audit import AuditLog
 from bcsync.config import load_strict
-from bcsync.providers import open_providers
+from bcsync.loop.audit import AuditLog
+from bcsync.loop.reconcile import apply_planned, plan_all
+from bcsync.providers.factory import open_providers
 from bcsync.providers.tiktok.client import RetryPolicy
-from bcsync.reconcile import apply_planned, plan_all
 
 from .conftest import CONTROL_HEADERS, NOW, Served, serve_emulator
 

@@ -23,10 +23,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bcsync.cli import cli
-from bcsync.plan import Plan, checksum_of
+from bcsync.core.plan import Plan, checksum_of
+from bcsync.core.refusal import Act, Refusal, RefusalKind, Subject, SubjectKind
+from bcsync.loop.reconcile import bc_lock
 from bcsync.providers.tiktok.client import DEFAULT_BASE_URL
-from bcsync.reconcile import bc_lock
-from bcsync.refusal import Act, Refusal, RefusalKind, Subject, SubjectKind
 from tests.examples import copy_example
 
 from .conftest import NOW

@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
+from bcsync.core.model import AssetKey, AssetType, MemberRole
+from bcsync.core.operations import Assign, Invite
 from bcsync.errors import AmbiguousWriteError, ApiError, ThrottledError
-from bcsync.model import AssetKey, AssetType, MemberRole
-from bcsync.operations import Assign, Invite
 from bcsync.providers.tiktok import write
 from bcsync.providers.tiktok.client import RetryPolicy
 from bcsync.providers.tiktok.limiter import RateLimit, RateLimiter

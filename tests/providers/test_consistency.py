@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bcsync.model import AssetKey, AssetType, MemberStatus
+from bcsync.core.model import AssetKey, AssetType, MemberStatus
 from bcsync.providers.base import Scope
 from bcsync.providers.tiktok.paging import IncompleteReadError
 from bcsync.providers.tiktok.read import Strategy, fetch_members

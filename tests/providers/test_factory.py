@@ -10,9 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bcsync.emulator import create_app
-from bcsync.errors import AuthError, ConfigError, Problem, ProviderError
-from bcsync.model import (
+from bcsync.core.model import (
     Asset,
     AssetKey,
     AssetType,
@@ -24,8 +22,11 @@ from bcsync.model import (
     ProviderType,
     State,
 )
-from bcsync.operations import Invite
-from bcsync.providers import Scope, open_providers
+from bcsync.core.operations import Invite
+from bcsync.emulator import create_app
+from bcsync.errors import AuthError, ConfigError, Problem, ProviderError
+from bcsync.providers import Scope
+from bcsync.providers.factory import open_providers
 from bcsync.providers.local import local_database, local_seed
 from bcsync.providers.tiktok.limiter import RateLimit
 

@@ -10,10 +10,8 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from bcsync.emulator import Faults
-from bcsync.errors import AmbiguousWriteError, BcsyncError
-from bcsync.model import AssetKey, AssetType, MemberRole
-from bcsync.operations import (
+from bcsync.core.model import AssetKey, AssetType, MemberRole
+from bcsync.core.operations import (
     Assign,
     Invite,
     RemoveMember,
@@ -23,6 +21,8 @@ from bcsync.operations import (
     Unshare,
     UpdateMember,
 )
+from bcsync.emulator import Faults
+from bcsync.errors import AmbiguousWriteError, BcsyncError
 from bcsync.providers.base import Scope, WriteResult
 from bcsync.providers.tiktok.client import RetryPolicy
 from bcsync.providers.tiktok.provider import TikTokProvider

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bcsync.export import ExportOptions, export_config
-from bcsync.model import AssetKey, AssetType
+from bcsync.adoption.export import ExportOptions, export_config
+from bcsync.core.model import AssetKey, AssetType
 from bcsync.providers.base import Scope
 
 from .conftest import World
@@ -59,7 +59,7 @@ async def test_a_declared_incoming_asset_is_read_like_any_declared_one(
 
 
 async def test_export_adopts_only_owned_assets(make_world: Callable[..., World]) -> None:
-    from bcsync.adopt import read_whole
+    from bcsync.adoption.adopt import read_whole
 
     snapshot = await read_whole(make_world(shared_in()).provider())
     assert THEIRS not in snapshot.state.assets and OURS in snapshot.state.assets

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
+from bcsync.core.model import AssetKey, AssetType, FinanceRole, MemberRole, MemberStatus
 from bcsync.errors import AuthError, PermissionDeniedError
-from bcsync.model import AssetKey, AssetType, FinanceRole, MemberRole, MemberStatus
 from bcsync.providers.base import Scope
 from bcsync.providers.tiktok.read import Strategy, choose_strategy
 

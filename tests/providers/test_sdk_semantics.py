@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from bcsync.model import AssetKey, AssetStatus, AssetType, MemberRole
-from bcsync.operations import Assign, Invite, Unassign
+from bcsync.core.model import AssetKey, AssetStatus, AssetType, MemberRole
+from bcsync.core.operations import Assign, Invite, Unassign
 from bcsync.providers.base import AssetGroupAccess, Scope
 from bcsync.providers.tiktok.paging import IncompleteReadError
 from bcsync.providers.tiktok.read import Strategy, fetch_members

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
+from bcsync.core.model import AssetKey, AssetType, MemberRole, ProviderSettings, ProviderType
+from bcsync.core.operations import Assign, Invite, Share, UpdateMember
 from bcsync.emulator import Faults
 from bcsync.errors import BcsyncError
-from bcsync.model import AssetKey, AssetType, MemberRole, ProviderSettings, ProviderType
-from bcsync.operations import Assign, Invite, Share, UpdateMember
-from bcsync.providers import Scope, open_providers
-from bcsync.providers.factory import _endpoint
+from bcsync.providers import Scope
+from bcsync.providers.factory import _endpoint, open_providers
 from bcsync.providers.tiktok.client import RetryPolicy
 
 from .conftest import World

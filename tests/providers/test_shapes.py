@@ -17,9 +17,9 @@ import httpx
 import pytest
 from variant import each_item, on, reshaped
 
+from bcsync.core.model import AssetKey, AssetType
 from bcsync.emulator import create_app
 from bcsync.errors import ExitCode
-from bcsync.model import AssetKey, AssetType
 from bcsync.providers.base import Scope
 from bcsync.providers.tiktok import shapes
 from bcsync.providers.tiktok.client import TikTokClient

@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 import redis.asyncio
 
+from bcsync.core.model import ProviderSettings, ProviderType
 from bcsync.errors import UsageError
-from bcsync.model import ProviderSettings, ProviderType
-from bcsync.providers import open_providers
+from bcsync.providers.factory import open_providers
 from bcsync.providers.tiktok.client import RetryPolicy
 from bcsync.providers.tiktok.limiter import RateLimit, RateLimiter
 from bcsync.providers.tiktok.shared_limiter import (

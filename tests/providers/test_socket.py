@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 import uvicorn
 
+from bcsync.core.model import AssetKey, AssetType, MemberRole, MemberStatus, ProviderSettings
+from bcsync.core.model import ProviderType as Kind
+from bcsync.core.operations import Invite
 from bcsync.emulator import create_app
-from bcsync.model import AssetKey, AssetType, MemberRole, MemberStatus, ProviderSettings
-from bcsync.model import ProviderType as Kind
-from bcsync.operations import Invite
-from bcsync.providers import Scope, open_providers
+from bcsync.providers import Scope
+from bcsync.providers.factory import open_providers
 
 from .fakes import TOKEN
 from .test_factory import config

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from bcsync.config import load_strict
+from bcsync.core.model import AssetKey, AssetType
+from bcsync.core.operations import Assign, Unassign
 from bcsync.errors import ConfigError
-from bcsync.model import AssetKey, AssetType
-from bcsync.operations import Assign, Unassign
 from bcsync.providers.base import Scope
 
 from .conftest import World

@@ -7,9 +7,10 @@ import re
 import httpx
 import pytest
 
+from bcsync.core.model import ProviderSettings, ProviderType
 from bcsync.errors import AuthError, ConfigError
-from bcsync.model import ProviderSettings, ProviderType
-from bcsync.providers import Scope, open_providers
+from bcsync.providers import Scope
+from bcsync.providers.factory import open_providers
 from bcsync.providers.tiktok.client import TikTokClient, check_token, is_tiktok_api, url_key
 from bcsync.providers.tiktok.limiter import RateLimit, RateLimiter
 

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from bcsync.errors import NotFoundError
-from bcsync.model import AssetKey, AssetType, FinanceRole, MemberRole, MemberStatus
-from bcsync.operations import (
+from bcsync.core.model import AssetKey, AssetType, FinanceRole, MemberRole, MemberStatus
+from bcsync.core.operations import (
     PARAMS_OF,
     Assign,
     Invite,
@@ -20,6 +19,7 @@ from bcsync.operations import (
     Unshare,
     UpdateMember,
 )
+from bcsync.errors import NotFoundError
 from bcsync.providers.base import Scope
 from bcsync.providers.tiktok.write import WRITERS
 

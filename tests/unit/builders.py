@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date
 
-from bcsync.model import (
+from bcsync.core.model import (
     Asset,
     AssetKey,
     BusinessCenterConfig,

@@ -11,8 +11,7 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from bcsync.errors import ApiError, BcsyncError, NotFoundError
-from bcsync.model import (
+from bcsync.core.model import (
     AssetKey,
     AssetType,
     Grant,
@@ -22,7 +21,7 @@ from bcsync.model import (
     PartnerShare,
     State,
 )
-from bcsync.operations import (
+from bcsync.core.operations import (
     MAX_INVITE_EMAILS,
     MAX_SHARE_ASSETS,
     Assign,
@@ -35,6 +34,7 @@ from bcsync.operations import (
     Unshare,
     UpdateMember,
 )
+from bcsync.errors import ApiError, BcsyncError, NotFoundError
 from bcsync.providers.base import ReadResult, Scope, WriteResult
 
 

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 from builders import AGENCY, BC, Entry, bc_config, bound, member, state
 
-from bcsync.access import (
+from bcsync.auditor.access import (
     BC_ASSET,
     AccessReport,
     AccessRow,
@@ -20,7 +20,7 @@ from bcsync.access import (
     build_report,
     explain_source,
 )
-from bcsync.model import (
+from bcsync.core.model import (
     Asset,
     AssetKey,
     AssetType,

@@ -6,10 +6,10 @@ from datetime import date
 
 import pytest
 
-from bcsync.access_diff import AccessChange, Effect, Kind, between, role_effect, summary
+from bcsync.auditor.access_diff import AccessChange, Effect, Kind, between, role_effect, summary
 from bcsync.config import load_sources
 from bcsync.config.loader import SourceFile
-from bcsync.model import AssetKey, AssetType, BusinessCenterConfig
+from bcsync.core.model import AssetKey, AssetType, BusinessCenterConfig
 from bcsync.render import access
 
 NOW = date(2026, 11, 25)

@@ -12,12 +12,9 @@ from builders import BC, Entry, bound, member, state
 from fake_provider import FakeProvider, simulate
 
 import bcsync
-from bcsync.apply import Outcome, StepResult, execute, run_step
-from bcsync.audit import AuditLog
-from bcsync.auditquery import read_records
-from bcsync.change import Action, Change, Kind, Stage
-from bcsync.errors import ApiError, AuthError, BcsyncError, PermissionDeniedError
-from bcsync.model import (
+from bcsync.auditor.auditquery import read_records
+from bcsync.core.change import Action, Change, Kind, Stage
+from bcsync.core.model import (
     AssetKey,
     AssetType,
     FinanceRole,
@@ -27,8 +24,8 @@ from bcsync.model import (
     Partner,
     PartnerShare,
 )
-from bcsync.plan import Plan
-from bcsync.schedule import (
+from bcsync.core.plan import Plan
+from bcsync.core.schedule import (
     Assign,
     Invite,
     Params,
@@ -40,6 +37,9 @@ from bcsync.schedule import (
     Unshare,
     UpdateMember,
 )
+from bcsync.errors import ApiError, AuthError, BcsyncError, PermissionDeniedError
+from bcsync.loop.apply import Outcome, StepResult, execute, run_step
+from bcsync.loop.audit import AuditLog
 
 SCHEMA = json.loads(
     (Path(bcsync.__file__).parent / "schemas" / "audit.schema.json").read_text(encoding="utf-8")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bcsync.audit import AuditLog
-from bcsync.auditquery import read_records
+from bcsync.auditor.auditquery import read_records
+from bcsync.loop.audit import AuditLog
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def test_git_commit_and_dirty_flag_of_the_config_checkout(tmp_path: Path) -> Non
     """Audit records say which commit a config came from, and whether the tree was dirty."""
     import subprocess
 
-    from bcsync.audit import git_commit, git_dirty
+    from bcsync.loop.audit import git_commit, git_dirty
 
     assert (git_commit(tmp_path), git_dirty(tmp_path)) == (None, None)  # not a checkout
     env = {"GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@x", "GIT_COMMITTER_NAME": "a"}

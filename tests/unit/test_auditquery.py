@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bcsync import auditquery
-from bcsync.auditquery import AuditFilter, parse_since, query
+from bcsync.auditor import auditquery
+from bcsync.auditor.auditquery import AuditFilter, parse_since, query
 from bcsync.errors import BcsyncError
 
 

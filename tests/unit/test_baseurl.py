@@ -10,10 +10,10 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from bcsync.baseurl import BaseUrlError, parse_base_url
 from bcsync.config.composer import LoadFailed
 from bcsync.config.loader import parse_document
 from bcsync.config.rules import check_rules
+from bcsync.core.baseurl import BaseUrlError, parse_base_url
 from bcsync.errors import ProviderError
 from bcsync.providers.tiktok.client import check_base_url
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bcsync.change import (
+from bcsync.core.change import (
     Change,
     Kind,
     MemberValue,
@@ -21,8 +21,8 @@ from bcsync.change import (
     Value,
     value_from_json,
 )
-from bcsync.diff import diff
-from bcsync.model import (
+from bcsync.core.diff import diff
+from bcsync.core.model import (
     Asset,
     AssetKey,
     AssetType,
@@ -38,7 +38,7 @@ from bcsync.model import (
     ProviderSettings,
     State,
 )
-from bcsync.schedule import UpdateMember, schedule
+from bcsync.core.schedule import UpdateMember, schedule
 
 AD = AssetKey(AssetType.AD_ACCOUNT, "7100000000000000001")
 BC = "7012345678901234567"

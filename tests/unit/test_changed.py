@@ -12,9 +12,8 @@ import jsonschema
 import pytest
 from builders import AGENCY, Entry, bc_config, bound, member
 
-from bcsync.change import Action, Kind
-from bcsync.changed import ChangedScope, changed_scope, restrict, scopes_between
-from bcsync.model import (
+from bcsync.core.change import Action, Kind
+from bcsync.core.model import (
     AssetKey,
     AssetType,
     Grant,
@@ -23,8 +22,9 @@ from bcsync.model import (
     Policy,
     State,
 )
-from bcsync.plan import Plan, checksum_of, make_plan
-from bcsync.refusal import RefusalKind
+from bcsync.core.plan import Plan, checksum_of, make_plan
+from bcsync.core.refusal import RefusalKind
+from bcsync.git.changed import ChangedScope, changed_scope, restrict, scopes_between
 from bcsync.render import json as render_json
 from bcsync.render import markdown, text
 

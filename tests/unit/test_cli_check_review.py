@@ -11,7 +11,7 @@ from click.testing import CliRunner, Result
 
 from bcsync.cli import cli
 from bcsync.config import load_strict
-from bcsync.review import ReviewMarker, configs_digest
+from bcsync.loop.review import ReviewMarker, configs_digest
 from tests.examples import copy_example
 
 HEAD = "c" * 40

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from bcsync.config import load
 from bcsync.config.build import build_located
 from bcsync.config.loader import parse_document
-from bcsync.model import MemberRole
+from bcsync.core.model import MemberRole
 
 NOW = date(2026, 1, 1)
 EMAILS = (

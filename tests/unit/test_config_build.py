@@ -12,7 +12,7 @@ from bcsync.config.build import build_config, parse_removal_limit
 from bcsync.config.document import format_path
 from bcsync.config.loader import parse_document
 from bcsync.config.rules import check_rules
-from bcsync.model import (
+from bcsync.core.model import (
     AssetKey,
     AssetType,
     BusinessCenterConfig,

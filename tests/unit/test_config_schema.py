@@ -16,7 +16,7 @@ from jsonschema import Draft202012Validator
 from bcsync.config import load
 from bcsync.config.loader import parse_document
 from bcsync.config.schema import check_schema, config_schema, is_valid_fast
-from bcsync.model import ROLES, AssetType
+from bcsync.core.model import ROLES, AssetType
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 NOW = date(2026, 1, 1)

@@ -18,12 +18,14 @@ from builders import BC, bound
 from fake_provider import FakeProvider
 from test_reconcile import config_of, fresh, world
 
-from bcsync.apply import ApplyResult, Outcome
-from bcsync.audit import AuditLog
+from bcsync.core.model import BusinessCenterConfig, Policy, RemovalLimit
+from bcsync.core.plan import Plan, checksum_of
+from bcsync.core.refusal import Act, Refusal, RefusalKind, Subject, SubjectKind
+from bcsync.core.schedule import schedule
 from bcsync.errors import ApiError, BcsyncError, ExitCode, StalePlanError, UnsafePlanError
-from bcsync.model import BusinessCenterConfig, Policy, RemovalLimit
-from bcsync.plan import Plan, checksum_of
-from bcsync.reconcile import (
+from bcsync.loop.apply import ApplyResult, Outcome
+from bcsync.loop.audit import AuditLog
+from bcsync.loop.reconcile import (
     Progress,
     Reviewed,
     apply_planned,
@@ -32,8 +34,6 @@ from bcsync.reconcile import (
     plan_all,
     progress_of,
 )
-from bcsync.refusal import Act, Refusal, RefusalKind, Subject, SubjectKind
-from bcsync.schedule import schedule
 
 Doc = dict[str, Any]
 FAIL_SHARES = {"share": ApiError("no such partner", code=40002)}

@@ -12,9 +12,9 @@ from datetime import date
 import pytest
 from builders import AGENCY, Entry, bc_config, bound, member, state
 
-from bcsync.change import Action, Change, MemberValue, NoopCause, Stage, Target
-from bcsync.diff import diff, noop_reason
-from bcsync.model import (
+from bcsync.core.change import Action, Change, MemberValue, NoopCause, Stage, Target
+from bcsync.core.diff import diff, noop_reason
+from bcsync.core.model import (
     AssetKey,
     AssetType,
     BusinessCenterConfig,
@@ -26,7 +26,7 @@ from bcsync.model import (
     Policy,
     State,
 )
-from bcsync.plan import make_plan
+from bcsync.core.plan import make_plan
 
 US = AssetKey(AssetType.AD_ACCOUNT, "7100000000000000001")
 EU = AssetKey(AssetType.AD_ACCOUNT, "7100000000000000002")

@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime
 import pytest
 from builders import AGENCY, BC, bc_config, bound, member, state
 
-from bcsync.access_diff import Effect, Kind
-from bcsync.drift import (
+from bcsync.auditor.access_diff import Effect, Kind
+from bcsync.auditor.drift import (
     Cause,
     ChangelogEntry,
     DriftReport,
@@ -19,7 +19,7 @@ from bcsync.drift import (
     explain,
     own_applies,
 )
-from bcsync.model import (
+from bcsync.core.model import (
     AssetKey,
     AssetType,
     BusinessCenterConfig,

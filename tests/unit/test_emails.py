@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bcsync import emails
+from bcsync.core import emails
 
 
 def test_the_ascii_fast_path_is_the_librarys_data() -> None:

@@ -8,8 +8,8 @@ from datetime import date, timedelta
 import pytest
 from builders import AGENCY, Entry, bc_config, member, state
 
-from bcsync.expiry import expiring, parse_within
-from bcsync.model import (
+from bcsync.auditor.expiry import expiring, parse_within
+from bcsync.core.model import (
     AssetKey,
     AssetType,
     BusinessCenterConfig,

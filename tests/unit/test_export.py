@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bcsync.config import load
-from bcsync.config.fmt import format_text
-from bcsync.export import (
+from bcsync.adoption.export import (
     ExportOptions,
     asset_aliases,
     export_config,
     propose_groups,
     slug,
 )
-from bcsync.model import (
+from bcsync.config import load
+from bcsync.config.fmt import format_text
+from bcsync.core.model import (
     Asset,
     AssetKey,
     AssetType,

@@ -14,7 +14,7 @@ from bcsync.config.build import build_config
 from bcsync.config.canonical import plain_safe, quote
 from bcsync.config.fmt import FormatError, format_text
 from bcsync.config.loader import parse_document
-from bcsync.model import State
+from bcsync.core.model import State
 from tests.examples import copy_example
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,16 +9,8 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent.parent / "bcsync"
 CORE_PATTERNS = (
-    "model.py",
-    "change.py",
-    "changed.py",  # what a `plan --changed` reads: two desired States compared
-    "diff.py",
-    "schedule.py",
-    "operations.py",  # each write operation's typed parameters, shared by plans and providers
-    "plan.py",
-    "safety.py",
-    "refusal.py",  # a guard's verdict as data, and its words
-    "emails.py",  # the accepted form of an address and its confusable skeleton
+    "core/*.py",  # the model, diff, schedule, plan and guards; the typed operations; emails; URLs
+    "git/changed.py",  # what a `plan --changed` reads: two desired States compared
     "render/*.py",
     "config/rules.py",
     "config/build.py",
@@ -28,15 +20,14 @@ CORE_PATTERNS = (
     "config/document.py",  # the Document type rules and build read
     "files/marks.py",  # positions in a YAML document, shared by config and seed files
     "providers/base.py",
-    "access.py",  # the access matrix, expiry and `why` findings behind the auditors' views
-    "expiry.py",
-    "story.py",
-    "access_diff.py",  # effective access gained and lost, and the history/drift data it feeds
-    "revisions.py",
-    "drift.py",
-    "review.py",  # the reviewed-plan marker the Markdown view writes and a merge reads
-    "applied.py",  # the ledger of applied changes (read from the audit log by ledger.py)
-    "baseurl.py",  # the one URL check validate and the providers share
+    "auditor/access.py",  # the access matrix, expiry and `why` findings behind the auditors' views
+    "auditor/expiry.py",
+    "auditor/story.py",
+    "auditor/access_diff.py",  # effective access gained and lost, feeding history and drift
+    "auditor/revisions.py",
+    "auditor/drift.py",
+    "loop/review.py",  # the reviewed-plan marker the Markdown view writes and a merge reads
+    "loop/applied.py",  # the ledger of applied changes (read from the audit log by ledger.py)
 )
 FORBIDDEN = ("httpx", "click", "yaml", "jsonschema", "sqlite3", "os", "time", "subprocess")
 # Calls that read a file or the clock, whatever was imported: `open(...)`, `x.read_text()`,
@@ -95,7 +86,7 @@ def imports_in(source: str, module: str, is_package: bool = False) -> list[tuple
 
 def test_core_modules_exist() -> None:
     names = {module_name(p) for p in core_modules()}
-    assert {"bcsync.model", "bcsync.config.rules", "bcsync.config.build"} <= names
+    assert {"bcsync.core.model", "bcsync.config.rules", "bcsync.config.build"} <= names
 
 
 @pytest.mark.parametrize("path", core_modules(), ids=module_name)
@@ -112,7 +103,7 @@ def test_core_module_does_no_io(path: Path) -> None:
 def test_core_module_imports_only_pure_bcsync_modules(path: Path) -> None:
     allowed = {module_name(p) for p in core_modules()} | PURE
     internal = {name for _, name in imports(path) if name.split(".")[0] == "bcsync"}
-    # `from bcsync.plan import Action` also lists "bcsync.plan.Action": check the module part.
+    # `from bcsync.core.plan import Action` lists "bcsync.core.plan.Action": check the module part.
     bad = [n for n in internal if n not in allowed and n.rsplit(".", 1)[0] not in allowed]
     assert bad == []
 
@@ -137,7 +128,7 @@ def test_nothing_imports_the_cli() -> None:
         ("def f():\n    import httpx\n", "httpx"),
         ("from . import cli\n", "bcsync.config.cli"),
         ("from .. import cli\n", "bcsync.cli"),
-        ("from ..model import State\n", "bcsync.model"),
+        ("from ..core.model import State\n", "bcsync.core.model"),
     ],
 )
 def test_the_import_scanner_sees_every_form(source: str, expected: str) -> None:
@@ -197,21 +188,18 @@ def test_commands_run_coroutines_through_run_async() -> None:
 
 # Auditor features read and report; none of them may reach the code that writes a BC.
 AUDITOR_MODULES = (
-    "access",
-    "access_diff",
-    "auditquery",
-    "drift",
-    "drift_read",
-    "expiry",
-    "gitrev",
-    "history",
-    "observe",
-    "origins",
-    "revisions",
-    "story",
-    "why",
+    *sorted(
+        p.relative_to(PACKAGE).with_suffix("").as_posix() for p in PACKAGE.glob("auditor/*.py")
+    ),
+    "git/gitrev",
 )
-WRITERS = {"bcsync.apply", "bcsync.reconcile", "bcsync.planfile"}
+WRITERS = {"bcsync.loop.apply", "bcsync.loop.reconcile", "bcsync.loop.planfile"}
+
+
+def test_the_auditor_package_holds_the_auditor_features() -> None:
+    assert {"auditor/access", "auditor/drift", "auditor/why", "auditor/history"} <= set(
+        AUDITOR_MODULES
+    )
 
 
 @pytest.mark.parametrize("name", AUDITOR_MODULES)
@@ -220,7 +208,13 @@ def test_auditor_features_never_apply(name: str) -> None:
     assert not {n for n in found if n in WRITERS or n.rsplit(".", 1)[0] in WRITERS}
 
 
-PLAN_MODULES = {"bcsync.plan", "bcsync.apply", "bcsync.reconcile", "bcsync.safety", "bcsync.diff"}
+PLAN_MODULES = {
+    "bcsync.core.plan",
+    "bcsync.loop.apply",
+    "bcsync.loop.reconcile",
+    "bcsync.core.safety",
+    "bcsync.core.diff",
+}
 
 
 @pytest.mark.parametrize(
@@ -241,3 +235,93 @@ def test_files_import_neither_the_client_nor_the_emulator() -> None:
         if name.split(".")[0] == "bcsync" and not name.startswith("bcsync.files")
     ]
     assert offenders == []
+
+
+# `ls bcsync/` reads like the architecture: packages, each named in ARCHITECTURE.md, and only the
+# exception tree beside them.
+TOP_LEVEL_MODULES = {"__init__.py", "__main__.py", "errors.py"}
+
+
+def test_the_top_level_is_the_architecture() -> None:
+    modules = {p.name for p in PACKAGE.glob("*.py")}
+    assert modules == TOP_LEVEL_MODULES
+    packages = sorted(
+        p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()
+    )
+    architecture = (PACKAGE.parent / "ARCHITECTURE.md").read_text()
+    assert [name for name in packages if f"{name}/" not in architecture] == []
+
+
+def test_one_cli_module_per_command_family() -> None:
+    """Each command lives in the CLI module named for its family (fmt in fmt, drift in drift)."""
+    from bcsync.cli import cli
+
+    homes = {name: command.callback.__module__ for name, command in cli.commands.items()}
+    family = {"validate": "plan", "apply": "plan", "show": "plan", "diff": "history"}
+    family |= {"why": "audit", "report": "audit", "expiring": "audit", "audit": "audit"}
+    family |= {"check-review": "review"}
+    wrong = {
+        name: home for name, home in homes.items() if home != f"bcsync.cli.{family.get(name, name)}"
+    }
+    assert wrong == {}
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Each module's bcsync imports, function-level ones included (its parent packages aside)."""
+    modules = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        found = set()
+        for _, imported in imports(path):
+            target = imported if imported in modules else imported.rsplit(".", 1)[0]
+            if target in modules and target != name and not name.startswith(target + "."):
+                found.add(target)
+        graph[name] = found
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected groups of more than one module (Tarjan's algorithm, iteratively)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        while work:
+            node, edges = work[-1]
+            for edge in edges:
+                if edge not in index:
+                    index[edge] = low[edge] = len(index)
+                    stack.append(edge)
+                    work.append((edge, iter(sorted(graph[edge]))))
+                    break
+                if edge in stack:
+                    low[node] = min(low[node], index[edge])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    group = []
+                    while True:
+                        member = stack.pop()
+                        group.append(member)
+                        if member == node:
+                            break
+                    if len(group) > 1:
+                        found.append(sorted(group))
+    return found
+
+
+def test_no_import_cycle_hides_behind_a_function_level_import() -> None:
+    assert cycles(import_graph()) == []
+
+
+def test_the_cycle_finder_finds_one() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()}
+    assert cycles(graph) == [["a", "b", "c"]]

@@ -7,10 +7,10 @@ from dataclasses import replace
 from builders import bound, member
 from test_diff import BOB, OWNER, actual, config
 
-from bcsync.change import Action, MemberValue, NoopCause
-from bcsync.diff import diff
-from bcsync.model import Member
-from bcsync.schedule import Op, UpdateMember, params_from_json, params_to_json
+from bcsync.core.change import Action, MemberValue, NoopCause
+from bcsync.core.diff import diff
+from bcsync.core.model import Member
+from bcsync.core.schedule import Op, UpdateMember, params_from_json, params_to_json
 
 
 def named(m: Member, name: str) -> Member:

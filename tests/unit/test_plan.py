@@ -11,8 +11,8 @@ import builders
 import pytest
 from builders import AGENCY, Entry, bc_config, bound, member
 
-from bcsync.change import WARNING_CAUSES, NoopCause, Stage
-from bcsync.model import (
+from bcsync.core.change import WARNING_CAUSES, NoopCause, Stage
+from bcsync.core.model import (
     AssetKey,
     AssetType,
     Grant,
@@ -24,9 +24,9 @@ from bcsync.model import (
     Policy,
     State,
 )
-from bcsync.plan import Plan, Summary, checksum_of, make_plan, order
-from bcsync.refusal import RefusalKind
-from bcsync.schedule import Invite, Op
+from bcsync.core.plan import Plan, Summary, checksum_of, make_plan, order
+from bcsync.core.refusal import RefusalKind
+from bcsync.core.schedule import Invite, Op
 
 STUDIO = "7200000000000000010"
 CAT = AssetKey(AssetType.CATALOG, "7300000000000000001")

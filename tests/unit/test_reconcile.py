@@ -16,19 +16,9 @@ import pytest
 from builders import AGENCY, BC, Entry, bc_config, bound, member
 from fake_provider import FakeProvider
 
-from bcsync.apply import Outcome
-from bcsync.audit import AuditLog
-from bcsync.auditquery import read_records
-from bcsync.change import MemberValue, RoleValue
-from bcsync.errors import (
-    ApiError,
-    ExitCode,
-    LockHeldError,
-    PermissionDeniedError,
-    StalePlanError,
-    UnsafePlanError,
-)
-from bcsync.model import (
+from bcsync.auditor.auditquery import read_records
+from bcsync.core.change import MemberValue, RoleValue
+from bcsync.core.model import (
     AssetKey,
     AssetType,
     BusinessCenterConfig,
@@ -38,10 +28,18 @@ from bcsync.model import (
     Policy,
     State,
 )
-from bcsync.plan import Plan, checksum_of
-from bcsync.providers import Scope
-from bcsync.providers.base import ReadResult
-from bcsync.reconcile import (
+from bcsync.core.plan import Plan, checksum_of
+from bcsync.errors import (
+    ApiError,
+    ExitCode,
+    LockHeldError,
+    PermissionDeniedError,
+    StalePlanError,
+    UnsafePlanError,
+)
+from bcsync.loop.apply import Outcome
+from bcsync.loop.audit import AuditLog
+from bcsync.loop.reconcile import (
     BCS_AT_ONCE,
     Reviewed,
     apply_planned,
@@ -54,6 +52,8 @@ from bcsync.reconcile import (
     plan_all,
     plan_each,
 )
+from bcsync.providers import Scope
+from bcsync.providers.base import ReadResult
 
 US = AssetKey(AssetType.AD_ACCOUNT, "7100000000000000001")
 CAT = AssetKey(AssetType.CATALOG, "7300000000000000001")
@@ -323,7 +323,7 @@ def test_a_lock_held_by_another_process_is_refused(tmp_path: Path) -> None:
         f"""
         import sys, time
         from pathlib import Path
-        from bcsync.reconcile import bc_lock
+        from bcsync.loop.reconcile import bc_lock
         with bc_lock(Path({str(tmp_path)!r}), {BC!r}):
             print("held", flush=True)
             sys.stdin.readline()

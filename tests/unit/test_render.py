@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bcsync
-from bcsync.change import (
+from bcsync.core.change import (
     Action,
     Change,
     Kind,
@@ -30,7 +30,7 @@ from bcsync.change import (
     Target,
     value_from_json,
 )
-from bcsync.model import (
+from bcsync.core.model import (
     Asset,
     AssetKey,
     AssetType,
@@ -45,11 +45,11 @@ from bcsync.model import (
     ProviderSettings,
     State,
 )
-from bcsync.plan import Plan, checksum_of, make_plan, order
-from bcsync.refusal import Act, Refusal, RefusalKind, Subject, SubjectKind
+from bcsync.core.plan import Plan, checksum_of, make_plan, order
+from bcsync.core.refusal import Act, Refusal, RefusalKind, Subject, SubjectKind
+from bcsync.core.schedule import schedule
 from bcsync.render import json as render_json
 from bcsync.render import markdown, text
-from bcsync.schedule import schedule
 
 SCHEMA = Path(bcsync.__file__).resolve().parent / "schemas" / "plan.schema.json"
 FINGERPRINT = "sha256:" + "a" * 64

@@ -1,4 +1,4 @@
-"""The reviewed-plan marker (bcsync.review): written once by the Markdown view, never forged.
+"""The reviewed-plan marker (bcsync.loop.review): written once by the Markdown view, never forged.
 
 Attacks: config and API text (a BC's name, a reason, a warning, a refusal, a config path) that
 holds the marker line, a `Checksum: sha256:...` line, an HTML comment, newlines of every kind.
@@ -11,14 +11,14 @@ from dataclasses import replace
 
 import pytest
 
-from bcsync.change import Action, Change, Kind, MemberValue, Stage
-from bcsync.changed import ChangedScope
+from bcsync.core.change import Action, Change, Kind, MemberValue, Stage
+from bcsync.core.model import MemberRole
+from bcsync.core.plan import Plan, checksum_of
+from bcsync.core.refusal import Refusal, RefusalKind, Subject, SubjectKind
 from bcsync.errors import StalePlanError
-from bcsync.model import MemberRole
-from bcsync.plan import Plan, checksum_of
-from bcsync.refusal import Refusal, RefusalKind, Subject, SubjectKind
+from bcsync.git.changed import ChangedScope
+from bcsync.loop.review import ReviewMarker, check_marker, configs_digest, find_marker, marker_of
 from bcsync.render import markdown
-from bcsync.review import ReviewMarker, check_marker, configs_digest, find_marker, marker_of
 
 HEAD = "a" * 40
 OTHER = "b" * 40

@@ -1,6 +1,6 @@
 """safety: every guard refuses the steps that would run, naming the numbers and the override flag.
 
-Refusals are typed (`bcsync.refusal.Refusal`): these tests check their kind, subject, act,
+Refusals are typed (`bcsync.core.refusal.Refusal`): these tests check their kind, subject, act,
 numbers and override flag, never their wording.
 """
 
@@ -13,11 +13,10 @@ import builders
 import pytest
 from builders import AGENCY, Entry, bc_config, bound, member
 
-from bcsync import safety
-from bcsync.change import Stage
-from bcsync.drift import compare
-from bcsync.errors import ExitCode, UnsafePlanError
-from bcsync.model import (
+from bcsync.auditor.drift import compare
+from bcsync.core import safety
+from bcsync.core.change import Stage
+from bcsync.core.model import (
     AssetKey,
     AssetType,
     BusinessCenterConfig,
@@ -32,9 +31,10 @@ from bcsync.model import (
     State,
     managed_members,
 )
-from bcsync.plan import make_plan, raise_if_refused
-from bcsync.refusal import Act, Refusal, RefusalKind
-from bcsync.schedule import Assign, RemoveMember, Step, UpdateMember
+from bcsync.core.plan import make_plan, raise_if_refused
+from bcsync.core.refusal import Act, Refusal, RefusalKind
+from bcsync.core.schedule import Assign, RemoveMember, Step, UpdateMember
+from bcsync.errors import ExitCode, UnsafePlanError
 
 US = AssetKey(AssetType.AD_ACCOUNT, "7100000000000000001")
 OWNER = "owner@acme.com"

@@ -19,7 +19,7 @@ from builders import BC, bc_config
 from fake_provider import simulate
 from hypothesis import given, settings
 
-from bcsync.model import (
+from bcsync.core.model import (
     ROLES,
     Asset,
     AssetKey,
@@ -35,7 +35,7 @@ from bcsync.model import (
     RemovalLimit,
     State,
 )
-from bcsync.plan import make_plan
+from bcsync.core.plan import make_plan
 
 US = AssetKey(AssetType.AD_ACCOUNT, "7100000000000000001")
 EU = AssetKey(AssetType.AD_ACCOUNT, "7100000000000000002")

@@ -9,9 +9,9 @@ import builders
 import pytest
 from builders import AGENCY, Entry, bc_config, bound, member
 
-from bcsync.change import Action, Change, Kind, MemberValue, Stage, Target
-from bcsync.diff import diff
-from bcsync.model import (
+from bcsync.core.change import Action, Change, Kind, MemberValue, Stage, Target
+from bcsync.core.diff import diff
+from bcsync.core.model import (
     AssetKey,
     AssetType,
     FinanceRole,
@@ -22,9 +22,9 @@ from bcsync.model import (
     PartnerShare,
     Policy,
 )
-from bcsync.operations import MAX_INVITE_EMAILS, MAX_SHARE_ASSETS, PARAMS_OF
-from bcsync.plan import order
-from bcsync.schedule import (
+from bcsync.core.operations import MAX_INVITE_EMAILS, MAX_SHARE_ASSETS, PARAMS_OF
+from bcsync.core.plan import order
+from bcsync.core.schedule import (
     Assign,
     Invite,
     Op,

@@ -10,11 +10,11 @@ import pytest
 from builders import AGENCY, bc_config, bound, state
 
 import bcsync
-from bcsync.change import Action, Change
+from bcsync.core.change import Action, Change
+from bcsync.core.model import AssetKey, AssetType, Grant, Partner, PartnerShare, Policy
+from bcsync.core.plan import Plan, make_plan
 from bcsync.errors import StalePlanError
-from bcsync.model import AssetKey, AssetType, Grant, Partner, PartnerShare, Policy
-from bcsync.plan import Plan, make_plan
-from bcsync.reconcile import Progress, first_difference, progress_of
+from bcsync.loop.reconcile import Progress, first_difference, progress_of
 from bcsync.render import json as render_json
 from bcsync.render import markdown, text
 

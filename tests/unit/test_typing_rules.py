@@ -32,3 +32,30 @@ def test_the_rule_itself_catches_a_bare_ignore() -> None:
     assert match and match["code"] and not re.match(r"\s*#\s*\S", match["rest"])
     match = IGNORE.search("x = f()  # type: ignore[call-arg]  # the stub is wrong")
     assert match and re.match(r"\s*#\s*\S", match["rest"])
+
+
+def lazy_attributes(source: str) -> list[int]:
+    """Lines of module-level `__getattr__` definitions: a lazy import mypy reads as `Any`."""
+    import ast
+
+    tree = ast.parse(source)
+    return [
+        node.lineno
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == "__getattr__"
+    ]
+
+
+def test_no_module_hands_out_names_lazily() -> None:
+    lazy = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for path in sorted((ROOT / "bcsync").rglob("*.py"))
+        for line in lazy_attributes(path.read_text(encoding="utf-8"))
+    ]
+    assert lazy == []
+
+
+def test_the_lazy_attribute_rule_sees_one() -> None:
+    source = "def __getattr__(name):\n    return name\n\n"
+    source += "class A:\n    def __getattr__(self, n): ...\n"
+    assert lazy_attributes(source) == [1]

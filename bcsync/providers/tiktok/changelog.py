@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from bcsync.drift import ChangelogEntry
+from bcsync.auditor.drift import ChangelogEntry
 from bcsync.providers.tiktok.client import TikTokClient
 
 CHANGELOG_PATH = "changelog/get/"

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from bcsync.baseurl import (
+from bcsync.core.baseurl import (
     BaseUrlError,
     is_loopback_host,
     parse_base_url,
@@ -95,7 +95,7 @@ def is_loopback(host: str) -> bool:
 
 
 def check_base_url(url: str, *, in_process: bool = False) -> str:
-    """The base URL in its one spelling (`bcsync.baseurl`, the check validate uses too);
+    """The base URL in its one spelling (`bcsync.core.baseurl`, the check validate uses too);
     ProviderError for anything else, plain http included except to loopback or in-process."""
     try:
         return parse_base_url(url, in_process=in_process).text

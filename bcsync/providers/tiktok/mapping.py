@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bcsync.errors import ApiError
-from bcsync.model import (
+from bcsync.core.model import (
     PRESENCE_TYPES,
     ROLES,
     AssetKey,
@@ -27,6 +26,7 @@ from bcsync.model import (
     canonical_role,
     role_parts,
 )
+from bcsync.errors import ApiError
 
 ASSET_TYPE_WIRE: Mapping[AssetType, str] = {
     AssetType.AD_ACCOUNT: "ADVERTISER",

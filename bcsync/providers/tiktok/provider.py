@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from bcsync.operations import Params
+from bcsync.core.operations import Params
 from bcsync.providers.base import ReadResult, Scope, WriteResult
 from bcsync.providers.tiktok import read, write
 from bcsync.providers.tiktok.client import TikTokClient
 from bcsync.providers.tiktok.read import Strategy
+from bcsync.providers.tiktok.read_scoped import read_scoped
 
 
 class TikTokProvider:
@@ -22,7 +23,12 @@ class TikTokProvider:
         return f"TikTokProvider(bc_id={self.bc_id!r}, client={self.client!r})"
 
     async def read_state(self, scope: Scope) -> ReadResult:
-        """Read members, declared assets, their grants, partners and our shares with them."""
+        """Read members, declared assets, their grants, partners and our shares with them.
+
+        A narrowed scope (`plan --changed`) reads only its members and partners.
+        """
+        if scope.narrowed:
+            return await read_scoped(self.client, self.bc_id, scope)
         return await read.read_state(self.client, self.bc_id, scope, strategy=self.strategy)
 
     async def write(self, params: Params) -> WriteResult:

@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from bcsync.errors import NotFoundError, PermissionDeniedError
-from bcsync.model import (
+from bcsync.core.model import (
     Asset,
     AssetKey,
     AssetType,
@@ -32,6 +31,7 @@ from bcsync.model import (
     ShareKey,
     State,
 )
+from bcsync.errors import NotFoundError, PermissionDeniedError
 from bcsync.providers.base import AssetGroupAccess, ReadResult, Scope
 from bcsync.providers.tiktok import mapping
 from bcsync.providers.tiktok.client import TikTokClient
@@ -59,12 +59,13 @@ class Strategy(StrEnum):
 async def read_state(
     client: TikTokClient, bc_id: str, scope: Scope, *, strategy: Strategy | None = None
 ) -> ReadResult:
-    """Members, declared assets, their grants, partners and shares; `strategy` forces one."""
-    if scope.narrowed:
-        # `plan --changed`: only the scope's members and partners (read_scoped's docstring).
-        from bcsync.providers.tiktok.read_scoped import read_scoped
+    """Members, declared assets, their grants, partners and shares; `strategy` forces one.
 
-        return await read_scoped(client, bc_id, scope)
+    A narrowed scope (`plan --changed`) is `read_scoped`'s, which builds on this module; the
+    provider chooses between the two.
+    """
+    if scope.narrowed:
+        raise ValueError("a narrowed scope is read by read_scoped.read_scoped")
     with client.tally() as tally:
         (_, (members, assets, undeclared, grants, groups)), (partners, shares) = await both(
             both(

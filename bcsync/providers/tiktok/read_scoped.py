@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bcsync.model import (
+from bcsync.core.model import (
     Asset,
     AssetKey,
     AssetType,

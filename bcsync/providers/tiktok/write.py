@@ -14,7 +14,7 @@ IAM write), and only what is still missing then is sent again. A removal sent ag
 lost" (LOST), and one change never sends a second invitation email while its first may still
 be on its way into view.
 
-Each operation is one function taking its typed parameters (`bcsync.operations`): the wire call
+Each operation is one function taking its typed parameters (`bcsync.core.operations`): the wire call
 and how to verify it sit side by side, and `WRITERS` is the one table `perform` (the provider's
 single write entry point) dispatches through. The body builders (`*_body`) are separate so the
 conformance tests can check them against the SDK's specification without a server.
@@ -26,9 +26,8 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from bcsync.errors import AmbiguousWriteError, NotFoundError, ProviderError
-from bcsync.model import AssetKey, AssetType, FinanceRole, MemberRole, MemberStatus
-from bcsync.operations import (
+from bcsync.core.model import AssetKey, AssetType, FinanceRole, MemberRole, MemberStatus
+from bcsync.core.operations import (
     MAX_INVITE_EMAILS,
     MAX_SHARE_ASSETS,
     Assign,
@@ -41,6 +40,7 @@ from bcsync.operations import (
     Unshare,
     UpdateMember,
 )
+from bcsync.errors import AmbiguousWriteError, NotFoundError, ProviderError
 from bcsync.providers.base import WriteResult
 from bcsync.providers.tiktok import mapping
 from bcsync.providers.tiktok.client import TikTokClient

@@ -1,0 +1,1 @@
+"""Configs at a git revision, and what changed between two revisions."""
