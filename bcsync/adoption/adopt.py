@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bcsync.core.incoming import IncomingShare
 from bcsync.core.model import AssetType, BusinessCenterConfig, Policy, ProviderSettings, State
 from bcsync.providers.base import Scope
 from bcsync.providers.tiktok import read
@@ -23,6 +24,9 @@ class Snapshot:
     state: State
     bc_name: str | None
     calls: int
+    # What partners share with the BC (written as `incoming:` expectations where TikTok names
+    # the partner).
+    incoming: tuple[IncomingShare, ...] = ()
 
 
 def reading_config(bc_id: str, provider: ProviderSettings, where: Path) -> BusinessCenterConfig:
@@ -48,7 +52,8 @@ async def read_whole(provider: TikTokProvider) -> Snapshot:
         assets = {key: asset for key, asset in listed.items() if not asset.incoming}
         result = await provider.read_state(Scope.of(frozenset(assets)))
         data = await client.get("bc/get/", {"bc_id": bc_id})
-    return Snapshot(result.state, _bc_name(data, bc_id), tally.calls + result.calls)
+    incoming = result.incoming_shares or ()
+    return Snapshot(result.state, _bc_name(data, bc_id), tally.calls + result.calls, incoming)
 
 
 def _bc_name(data: dict[str, Any], bc_id: str) -> str | None:

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bcsync.config.canonical import ordered, quote, sort_key
+from bcsync.core.incoming import IncomingShare
 from bcsync.core.model import (
     ROLES,
     Asset,
@@ -161,8 +162,11 @@ def admin_floor(state: State, emails: Sequence[str]) -> int:
     return max(1, min(DEFAULT_MIN_ADMINS, admins))
 
 
-def export_config(state: State, options: ExportOptions) -> str:
-    """The config text for `state`: validates, and plans to no changes against it."""
+def export_config(
+    state: State, options: ExportOptions, incoming: Sequence[IncomingShare] = ()
+) -> str:
+    """The config text for `state`: validates, and plans to no changes against it; what
+    partners share with the BC (`incoming`) becomes its `incoming:` expectations."""
     aliases = asset_aliases(state.assets.values())
     partners = partner_aliases(state)
     emails = export_members(state)
@@ -182,6 +186,7 @@ def export_config(state: State, options: ExportOptions) -> str:
         w.blank()
     _members(w, state, emails, access, member_group)
     _partners(w, state, aliases, partners)
+    _incoming(w, incoming, partners)
     return w.text()
 
 
@@ -329,3 +334,44 @@ def _partners(
                 section[aliases[share.asset]] = share.role
         if shares:
             _access(w, shares, indent=4)
+
+
+INCOMING_SECTIONS = {AssetType.AD_ACCOUNT: "ad_accounts", AssetType.CATALOG: "catalogs"}
+
+
+def _incoming(
+    w: _Writer, incoming: Sequence[IncomingShare], partner_alias: Mapping[str, str]
+) -> None:
+    """`incoming:`, when TikTok names the partner of every asset shared with the BC. An asset no
+    partner's list names cannot be declared (its partner's BC id is unknown), and a partial
+    section would report it as unexpected: then a comment says why the section is left out."""
+    if not incoming:
+        return
+    unnamed = sorted(
+        s.asset.id
+        for s in incoming
+        if not (s.partner in partner_alias and s.role and s.asset.type in INCOMING_SECTIONS)
+    )
+    w.blank()
+    if unnamed:
+        w.line(f"# incoming: not written: TikTok names no partner for {len(unnamed)} asset(s)")
+        w.line(f"# shared with this BC ({', '.join(unnamed)}). Declare `incoming:` by hand once")
+        w.line("# you know their partners' BC ids: with it, plan and drift check every share.")
+        return
+    by_partner: dict[str, dict[str, dict[str, str]]] = {}
+    for share in incoming:
+        section = INCOMING_SECTIONS[share.asset.type]
+        by_partner.setdefault(share.partner, {}).setdefault(section, {})[share.asset.id] = str(
+            share.role
+        )
+    by_alias = {partner_alias[p]: p for p in by_partner}
+    w.line("incoming:")
+    for alias in ordered(("incoming",), list(by_alias)):
+        bc_id = by_alias[alias]
+        w.line(f"  {quote(alias)}:")
+        w.line(f"    bc_id: {quote(bc_id)}")
+        for section in ordered(("incoming", alias), list(by_partner[bc_id])):
+            w.line(f"    {section}:")
+            held = by_partner[bc_id][section]
+            for asset_id in ordered(("incoming", alias, section), list(held)):
+                w.line(f"      {quote(asset_id)}: {held[asset_id]}")

@@ -15,6 +15,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Protocol, TypeVar
 
+from bcsync.core.incoming import UNKNOWN_PARTNER, IncomingShare
 from bcsync.core.model import (
     Asset,
     AssetKey,
@@ -44,11 +45,16 @@ class Status(StrEnum):
     IGNORED = "ignored"  # in BC, member matched by policy.ignore_members: never managed
     ASSET_GROUP = "asset group"  # in BC through an asset group: not managed by bcsync
     ADMIN_ROLE = "admin role"  # a BC admin reaches every asset: shown per asset, not a grant
+    # Shared with a partner, of a type whose shares bcsync does not manage (asset/partner/get).
+    PARTNER_SHARE = "partner share"
+    INCOMING = "incoming"  # a partner's asset shared with this BC; the config expects nothing
 
 
 class Kind(StrEnum):
     MEMBER = "member"
     PARTNER = "partner"
+    # A partner's asset this BC can reach (the principal is the partner that shares it).
+    INCOMING = "incoming"
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +111,8 @@ class AccessReport:
     offline: bool
     as_of: date
     provenance: Provenance | None = None
+    # Partners' assets shared with these BCs (Kind.INCOMING): a section of their own.
+    incoming: list[AccessRow] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         """Rows per status, for summaries."""
@@ -118,6 +126,17 @@ class AccessReport:
         """Rows where the BC and the config disagree (unmanaged access not counted)."""
         diff = {Status.MISSING, Status.NOT_IN_CONFIG, Status.ROLE_DIFFERS}
         return [r for r in self.rows if r.status in diff]
+
+
+class AssetPartnerLike(Protocol):
+    """What the report needs of `providers.base.AssetPartner`."""
+
+    @property
+    def asset(self) -> AssetKey: ...
+    @property
+    def partner(self) -> str: ...
+    @property
+    def partner_name(self) -> str | None: ...
 
 
 class GroupAccessLike(Protocol):
@@ -144,6 +163,9 @@ class Observed:
     group_access: Sequence[GroupAccessLike] = field(default_factory=tuple)
     read_at: str | None = None  # when the read ended (UTC, ISO 8601)
     read_via: str | None = None  # the provider and where it reached
+    # What partners share with the BC (None: not read), and whom declared assets are shared with.
+    incoming: Sequence[IncomingShare] | None = None
+    asset_partners: Sequence[AssetPartnerLike] = field(default_factory=tuple)
 
 
 def explain_source(source: str, member: Member | None) -> str:
@@ -162,9 +184,11 @@ def build_report(
     """The matrix of every BC; `observed` (by bc_id) None means offline, from config alone."""
     rows: list[AccessRow] = []
     bcs: list[BCSummary] = []
+    incoming: list[AccessRow] = []
     for config in configs:
         seen = None if observed is None else observed.get(config.bc_id)
         rows.extend(bc_rows(config, seen))
+        incoming.extend(incoming_rows(config, seen))
         bcs.append(
             BCSummary(
                 bc_id=config.bc_id,
@@ -177,7 +201,7 @@ def build_report(
                 read_via=seen.read_via if seen else None,
             )
         )
-    return AccessReport(rows, bcs, observed is None, as_of, provenance)
+    return AccessReport(rows, bcs, observed is None, as_of, provenance, incoming)
 
 
 def bc_rows(config: BusinessCenterConfig, seen: Observed | None) -> Iterator[AccessRow]:
@@ -190,6 +214,13 @@ def bc_rows(config: BusinessCenterConfig, seen: Observed | None) -> Iterator[Acc
     yield from row.admin_access(seen.unmanaged_assets if seen else ())
     yield from row.partners()
     yield from row.shares()
+    if seen is not None:
+        yield from row.asset_partners(seen.asset_partners)
+
+
+def incoming_rows(config: BusinessCenterConfig, seen: Observed | None) -> Iterator[AccessRow]:
+    """The partners' assets shared with one BC: expected (`incoming:`) and read."""
+    return _RowMaker(config, seen.state if seen else None).incoming(seen.incoming if seen else None)
 
 
 def _member_role(member: Member | None) -> str | None:
@@ -413,6 +444,69 @@ class _RowMaker:
                 expires=want.expires if want else None,
                 reason=want.reason if want else None,
                 status=self._status(role, actual_role, ""),
+            )
+
+    def asset_partners(self, found: Iterable[AssetPartnerLike]) -> Iterator[AccessRow]:
+        """Shares bc/asset/partner/get names that no share row shows (pixels, TikTok accounts
+        and other types whose shares bcsync does not manage; TikTok reports no role for them)."""
+        shown = {*self.desired.shares, *(self.actual.shares if self.actual else {})}
+        for entry in found:
+            if (entry.partner, entry.asset) in shown:
+                continue
+            alias = self.config.partner_aliases.get(entry.partner)
+            name = alias or entry.partner_name or entry.partner
+            yield self._row(
+                Kind.PARTNER,
+                entry.partner,
+                f"{name} (BC {entry.partner})" if name != entry.partner else name,
+                entry.asset,
+                role=None,
+                actual_role="shared",
+                sources=("bc/asset/partner/get",),
+                expires=None,
+                reason=None,
+                status=Status.PARTNER_SHARE,
+                note="shared with the partner; TikTok reports no role, bcsync does not manage it",
+            )
+
+    def incoming(self, shares: Sequence[IncomingShare] | None) -> Iterator[AccessRow]:
+        """One row per incoming share: partner (by id), asset, expected and actual role."""
+        expected = self.config.incoming or {}
+        actual = {s.key: s for s in shares or ()}
+        aliases = {**self.config.partner_aliases, **self.config.incoming_aliases}
+        checked = self.config.incoming is not None
+        for key in _union(expected, actual):
+            want, have = expected.get(key), actual.get(key)
+            partner, asset = key
+            role = want.role if want else None
+            actual_role = have.role if have else None
+            if self.actual is None:
+                status = Status.CONFIG
+            elif shares is None:
+                continue
+            elif not checked:
+                status = Status.INCOMING
+            else:
+                status = self._status(role, actual_role or ("shared" if have else None), "")
+            alias = aliases.get(partner) or (have.partner_name if have else None)
+            who = f"{alias} (BC {partner})" if alias else (f"BC {partner}" if partner else "")
+            atype, aid = asset.type.value, asset.id
+            yield AccessRow(
+                bc_id=self.config.bc_id,
+                bc_name=self.name,
+                kind=Kind.INCOMING,
+                principal=partner,
+                principal_name=who or UNKNOWN_PARTNER,
+                asset_type=atype,
+                asset_id=aid,
+                asset_name=(have.asset_name if have else None) or aid,
+                role=role,
+                actual_role=actual_role,
+                sources=(want.source,) if want and want.source else (),
+                expires=None,
+                reason=want.reason if want else None,
+                status=status,
+                note="shared with this BC by the partner; only the partner can change it",
             )
 
 

@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
 from bcsync.auditor.access_diff import AccessChange, Effect, Kind, Names, access_changes
+from bcsync.core.incoming import IncomingDifference
 from bcsync.core.model import BusinessCenterConfig, MemberStatus, State, managed_members
 
 # An audit record is written when its API call has ended: at most this long after the entry.
@@ -106,10 +107,17 @@ class DriftReport:
     changelog_unavailable: str | None = None
     changelog_since: date | None = None
     calls: int = 0
+    # How what partners share with the BC differs from `incoming:` (drift bcsync cannot fix).
+    incoming: tuple[IncomingDifference, ...] = ()
 
     @property
     def has_drift(self) -> bool:
-        return bool(self.items)
+        return bool(self.items) or bool(self.incoming)
+
+    @property
+    def count(self) -> int:
+        """Differences: access changes and incoming ones."""
+        return len(self.items) + len(self.incoming)
 
 
 def compare(config: BusinessCenterConfig, actual: State) -> tuple[list[AccessChange], list[str]]:

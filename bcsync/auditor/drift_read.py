@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import date
 
 from bcsync.auditor.drift import ChangelogEntry, DriftReport, OwnApply, compare, explain
+from bcsync.core.incoming import differences_of
 from bcsync.core.model import BusinessCenterConfig
 from bcsync.errors import ProviderError
 from bcsync.providers.base import Provider, Scope
@@ -26,10 +27,15 @@ async def check_drift(
 ) -> DriftReport:
     """Read the BC, compare, and attribute each difference from its log between the two days;
     `applies` (from the audit log) recognise the entries bcsync's own applies wrote."""
-    read = await provider.read_state(Scope.of_state(config.desired))
+    read = await provider.read_state(Scope.of_config(config))
     changes, pending = compare(config, read.state)
     base = DriftReport(
-        config.bc_id, config.name, config.path, pending=pending, changelog_since=log_since
+        config.bc_id,
+        config.name,
+        config.path,
+        pending=pending,
+        changelog_since=log_since,
+        incoming=differences_of(config, read.incoming_shares),
     )
     if not changes:
         return replace(base, calls=read.calls)

@@ -24,6 +24,8 @@ def observed_from(read: ReadResult, read_at: str | None = None, via: str | None 
         group_access=read.asset_group_access,
         read_at=read_at,
         read_via=via,
+        incoming=read.incoming_shares,
+        asset_partners=read.asset_partners,
     )
 
 
@@ -33,7 +35,8 @@ async def observe_all(
     """Read every BC concurrently (the providers share one rate limiter)."""
 
     async def one(config: BusinessCenterConfig) -> tuple[str, Observed]:
-        read = await providers[config.bc_id].read_state(Scope.of_state(config.desired))
+        scope = Scope.of_config(config, asset_partners=True)
+        read = await providers[config.bc_id].read_state(scope)
         return config.bc_id, observed_from(read, now_iso(), read_via(config, read.calls))
 
     return dict(await asyncio.gather(*(one(c) for c in configs)))

@@ -35,6 +35,9 @@ class GrantStory:
     row: AccessRow
     lines: tuple[LineStory, ...]
     gained: Gained | None = None  # None: the history is unavailable (see WhyResult)
+    # How the access reaches people when it is not a member's grant (a partner share, an
+    # incoming share): said in words, since no member of this BC holds it.
+    through: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,3 +55,5 @@ class WhyResult:
     expired: list[ExpiredEntry] = field(default_factory=list)
     # config file -> why its git history is unavailable
     history_unavailable: dict[str, str] = field(default_factory=dict)
+    # With an ASSET: the partners it is shared with (another way people reach it), as sentences.
+    shared_with: list[str] = field(default_factory=list)

@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 
 from bcsync.auditor import access_diff
-from bcsync.auditor.access import BC_ASSET, AccessRow, Kind, Status, bc_rows
+from bcsync.auditor.access import BC_ASSET, AccessRow, Kind, Status, bc_rows, incoming_rows
 from bcsync.auditor.origins import ADMIN_ROLE, EntryKey, origins
 from bcsync.auditor.story import ExpiredEntry, GrantStory, LineStory, WhyResult
 from bcsync.config.composer import LoadFailed
@@ -92,6 +92,41 @@ def entry_key(row: AccessRow) -> EntryKey:
     return kind, row.principal, asset
 
 
+def _is_share(row: AccessRow) -> bool:
+    return row.kind is Kind.PARTNER and row.asset_type != BC_ASSET
+
+
+def _through(row: AccessRow) -> str | None:
+    """How a partner share or an incoming share gives access, in words (None: a member's)."""
+    if _is_share(row):
+        return (
+            f"through a partner share: the partner's Business Center holds {row.role} on it "
+            "and its own admins give it to their people, who are not members of this Business "
+            "Center (bcsync and this BC do not see them)"
+        )
+    if row.kind is Kind.INCOMING:
+        return (
+            f"an incoming share: this Business Center is expected to hold {row.role} on the "
+            "partner's asset; the partner granted it and only the partner can change it"
+        )
+    return None
+
+
+def shared_sentence(row: AccessRow) -> str:
+    """`ad account acme-us is shared with partner agency-x (BC 72…) as analyst`."""
+    what = ASSET_TYPE_WORDS.get(row.asset_type, row.asset_type)
+    return (
+        f"{row.bc_name}: {what} {row.asset_name} is shared with partner {row.principal_name} "
+        f"(BC {row.principal}) as {row.role}: people of that Business Center reach it through it"
+    )
+
+
+ASSET_TYPE_WORDS = {
+    "ad_accounts": "ad account",
+    "catalogs": "catalog",
+}
+
+
 class Explainer:
     """Builds `WhyResult`s; one per call, sharing file reads across calls."""
 
@@ -111,9 +146,8 @@ class Explainer:
         wanted = who.lower()
         result = WhyResult(who=wanted, asset=asset)
         for config in configs:
-            rows = [
-                r for r in bc_rows(config, None) if _is_who(r, wanted) and matches_asset(r, asset)
-            ]
+            every = list(bc_rows(config, None))
+            rows = [r for r in every if _is_who(r, wanted) and matches_asset(r, asset)]
             gained, unavailable = (
                 ({}, None)
                 if now is None or not rows
@@ -123,7 +157,18 @@ class Explainer:
                 result.history_unavailable[config.path] = unavailable
             for row in rows:
                 lines = tuple(self._lines(config, row))
-                result.stories.append(GrantStory(row, lines, gained.get(entry_key(row))))
+                story = GrantStory(row, lines, gained.get(entry_key(row)), _through(row))
+                result.stories.append(story)
+            for row in incoming_rows(config, None):  # a partner's assets this BC reaches
+                if _is_who(row, wanted) and matches_asset(row, asset):
+                    line = self._story("incoming line", row.sources[0] if row.sources else None)
+                    lines = (line,) if line else ()
+                    result.stories.append(GrantStory(row, lines, None, _through(row)))
+            if asset is not None:
+                result.shared_with += [
+                    shared_sentence(r) for r in every if _is_share(r) and matches_asset(r, asset)
+                    and not _is_who(r, wanted)
+                ]  # fmt: skip
             result.expired.extend(_expired(config, wanted, asset))
         return result
 

@@ -81,7 +81,9 @@ def report(
     For every member and partner, on every asset of every BC in PATHS: the role, where it comes
     from (FILE:LINE, or the group and the member line joining it), expiry and reason. Without
     --offline the BCs are read and every difference is marked, with the access the config does
-    not manage (ignored members, asset groups, unmanaged assets).
+    not manage (ignored members, asset groups, unmanaged assets, partner shares of types bcsync
+    does not manage), and the partners' assets shared with each BC in a section of their own
+    (checked against `incoming:` when the config has one).
 
     PATHS are config files or directories of them (default: bcsync.yaml, else bcsync/*.yaml).
     """
@@ -134,13 +136,15 @@ def split_asset_paths(rest: tuple[str, ...]) -> tuple[str | None, tuple[str, ...
 def why(email: str, rest: tuple[str, ...], fmt: str, now: str | None) -> int:
     """Explain one person's access: each grant, where it was gained, and its config lines.
 
-    EMAIL is a member (or a partner's alias or BC id); ASSET narrows to one asset (alias, id or
-    TYPE/ID); an argument naming an existing file or directory starts the PATHS. From the config
-    alone (no token). For each grant: the commit (author, date, message) where it took its
-    current value and through which config line or group, from the same commit-by-commit
-    effective access as `history` (group edits for others, reformatting and moved lines do not
-    change the answer; a grant from a merged branch names its commit and the merge). Every
-    revision is evaluated as of --now. Says so when the config is not in a git checkout.
+    EMAIL is a member (or a partner's alias or BC id: access through a partner share is
+    explained, with the incoming shares `incoming:` expects from it); ASSET narrows to one asset
+    (alias, id or TYPE/ID) and names the partners it is shared with; an argument naming an
+    existing file or directory starts the PATHS. From the config alone (no token). For each
+    grant: the commit (author, date, message) where it took its current value and through which
+    config line or group, from the same commit-by-commit effective access as `history` (group
+    edits for others, reformatting and moved lines do not change the answer; a grant from a
+    merged branch names its commit and the merge). Every revision is evaluated as of --now. Says
+    so when the config is not in a git checkout.
     """
     from bcsync.auditor.why import Explainer
     from bcsync.render import auditor

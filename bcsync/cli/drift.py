@@ -50,7 +50,9 @@ def drift(
     says so when no entry is. An entry written by bcsync's own apply (recognised from the audit
     log: BC, subject, asset, time, with its plan checksum and request ids) is never reported as
     a change by hand: the config changed since. Pending invitations are not drift. Nothing is
-    written. Exit 0 when there is no drift, 2 when there is (for a scheduled gate).
+    written. Incoming shares that differ from the config's `incoming:` count as drift too (only
+    the partner can change them). Exit 0 when there is no drift, 2 when there is (for a
+    scheduled gate).
 
     PATHS are config files or directories of them (default: bcsync.yaml, else bcsync/*.yaml).
     """

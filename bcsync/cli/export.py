@@ -68,6 +68,8 @@ def export(
     The config declares every member (joined or invited), asset, grant, partner and share the BC
     has today, so `bcsync plan` on it says "No changes". Aliases are made from asset and partner
     names; min_admins is lowered to the BC's admin count when that is below 2 (a comment says so).
+    Assets partners share with the BC are not its own: they are written as `incoming:`
+    expectations (or, when TikTok names no partner for some, listed in a comment).
 
     \b
     Name the BC and where it lives in one of three ways:
@@ -119,7 +121,7 @@ def export(
         groups=groups,
         source=f"{section['type']} Business Center {bc_id}",
     )
-    text = export_config(snapshot.state, options)
+    text = export_config(snapshot.state, options, snapshot.incoming)
     if target is None:
         click.echo(text, nl=False)
         return 0

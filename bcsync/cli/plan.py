@@ -253,6 +253,10 @@ def plan(
     applies it only if a fresh plan has the same checksum. Safety guards are checked here too:
     a refused plan is shown (and saved marked refused) and exits 4.
 
+    Incoming shares (what partners share with the BC) that differ from the config's `incoming:`
+    are shown after the changes, as information: only the partner can change them, so they are
+    no step and --detailed-exitcode does not exit 2 for them.
+
     --changed builds the config at --base and at the working tree offline and reads from the
     Business Center only the members and partners whose desired state differs, plus every admin
     and the member count for the guards; the plan says it is scoped. `bcsync plan` (without

@@ -25,6 +25,7 @@ from bcsync.core.model import (
     FinanceRole,
     Grant,
     GrantKey,
+    IncomingExpectation,
     Member,
     MemberRole,
     Partner,
@@ -110,6 +111,10 @@ def build_located(doc: Document, now: date, *, grants: bool = True) -> Located:
         asset_aliases={key: alias for alias, key in _all_assets(aliases)},
         # Expired partners too: a plan removing one still names it by its alias.
         partner_aliases=partner_aliases,
+        incoming=_incoming(doc) if "incoming" in data else None,
+        incoming_aliases={
+            str(entry["bc_id"]): alias for alias, entry in mapping_at(data, "incoming").items()
+        },
     )
     return Located(
         config,
@@ -119,6 +124,25 @@ def build_located(doc: Document, now: date, *, grants: bool = True) -> Located:
         expired=aside.expired,
         min_admins_written="min_admins" in mapping_at(data, "policy"),
     )
+
+
+INCOMING_SECTIONS = {"ad_accounts": AssetType.AD_ACCOUNT, "catalogs": AssetType.CATALOG}
+
+
+def _incoming(doc: Document) -> dict[tuple[str, AssetKey], IncomingExpectation]:
+    """`incoming:`: partner alias -> {bc_id, ad_accounts: {id: role}, catalogs: {id: role}}."""
+    out: dict[tuple[str, AssetKey], IncomingExpectation] = {}
+    for alias, entry in mapping_at(doc.data, "incoming").items():
+        partner = str(entry["bc_id"])
+        reason = entry.get("reason")
+        for section, asset_type in INCOMING_SECTIONS.items():
+            for asset_id, role in mapping_at(entry, section).items():
+                asset = AssetKey(asset_type, str(asset_id))
+                source = doc.line_ref(("incoming", alias, section, asset_id))
+                out[(partner, asset)] = IncomingExpectation(
+                    partner, alias, asset, str(role), source, reason
+                )
+    return out
 
 
 # Asset section ("ad_accounts") -> alias -> key: one string lookup per grant.

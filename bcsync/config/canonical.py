@@ -31,6 +31,7 @@ KEY_ORDER: dict[tuple[str, ...], tuple[str, ...] | str] = {
         "groups",
         "members",
         "partners",
+        "incoming",
     ),
     ("business_center",): ("id", "name"),
     ("provider",): ("type", "seed", "url", "token_env", "qps", "qpm"),
@@ -43,6 +44,9 @@ KEY_ORDER: dict[tuple[str, ...], tuple[str, ...] | str] = {
     ("members", "*"): ("role", "finance_role", "name", "groups", "access", "expires", "reason"),
     ("partners",): SORTED,
     ("partners", "*"): ("bc_id", "name", "access", "expires", "reason"),
+    ("incoming",): SORTED,
+    ("incoming", "*"): ("bc_id", "name", "ad_accounts", "catalogs", "reason"),
+    ("incoming", "*", "*"): SORTED,
 }
 for _owner in ("groups", "members", "partners"):
     KEY_ORDER[(_owner, "*", "access")] = _ASSET_TYPES

@@ -78,6 +78,7 @@ def check_rules(doc: Document, now: date) -> list[Problem]:
         _check_expiry,
         _check_protected,
         _check_partners,
+        _check_incoming,
         _check_provider,
     ):
         problems.extend(check(ctx))
@@ -345,6 +346,51 @@ def _check_partners(ctx: _Context) -> Iterator[Problem]:
                 )
             else:
                 first[bc_id] = alias
+
+
+def _check_incoming(ctx: _Context) -> Iterator[Problem]:
+    """`incoming:` partners are identities: one alias per BC id across `partners:` and here."""
+    own_id = mapping_at(ctx.doc.data, "business_center").get("id")
+    outgoing = {
+        alias: entry.get("bc_id")
+        for alias, entry in mapping_at(ctx.doc.data, "partners").items()
+        if isinstance(entry, dict)
+    }
+    alias_of = {bc_id: alias for alias, bc_id in outgoing.items() if isinstance(bc_id, str)}
+    first: dict[str, str] = {}
+    for alias, entry in mapping_at(ctx.doc.data, "incoming").items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("bc_id"), str):
+            continue
+        bc_id, at = entry["bc_id"], ("incoming", alias, "bc_id")
+        if bc_id == own_id:
+            yield ctx.doc.problem(
+                at,
+                f"incoming partner {alias!r} is this Business Center ({bc_id})",
+                "a Business Center cannot share with itself",
+            )
+        elif bc_id in first:
+            line = _line(ctx.doc, ("incoming", first[bc_id]))
+            yield ctx.doc.problem(
+                at,
+                f"partner {bc_id} is already declared under incoming as {first[bc_id]!r}{line}",
+                "declare each partner once",
+            )
+            continue
+        first[bc_id] = alias
+        if alias in outgoing and outgoing[alias] != bc_id:
+            line = _line(ctx.doc, ("partners", alias))
+            yield ctx.doc.problem(
+                at,
+                f"{alias!r} is BC {outgoing[alias]} under partners{line} but BC {bc_id} here",
+                "an alias names one Business Center: rename one of them",
+            )
+        elif bc_id in alias_of and alias_of[bc_id] != alias:
+            line = _line(ctx.doc, ("partners", alias_of[bc_id]))
+            yield ctx.doc.problem(
+                at,
+                f"BC {bc_id} is {alias_of[bc_id]!r} under partners{line} but {alias!r} here",
+                "call one Business Center by one alias",
+            )
 
 
 def _check_provider(ctx: _Context) -> Iterator[Problem]:

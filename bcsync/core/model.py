@@ -327,6 +327,22 @@ class ProviderSettings:
             object.__setattr__(self, "token_env", default)
 
 
+@dataclass(frozen=True, slots=True)
+class IncomingExpectation:
+    """One asset a partner is expected to share with this BC (`incoming:`; core.incoming)."""
+
+    partner: str
+    alias: str
+    asset: AssetKey
+    role: str
+    source: str | None = field(default=None, compare=False)
+    reason: str | None = field(default=None, compare=False)
+
+    @property
+    def key(self) -> ShareKey:
+        return (self.partner, self.asset)
+
+
 @dataclass(frozen=True)
 class BusinessCenterConfig:
     """One config file, checked and built: everything plan needs about one BC."""
@@ -348,3 +364,8 @@ class BusinessCenterConfig:
     # validate's warnings about this file ("FILE:LINE:COL: warning: ..."), carried into its plan
     # so a reviewer reading the plan sees what the command line printed.
     warnings: tuple[str, ...] = ()
+    # `incoming:`: what partners are expected to share with this BC, by (partner BC id, asset);
+    # None when the config has no such section (incoming shares are then shown, not checked).
+    incoming: Mapping[ShareKey, IncomingExpectation] | None = None
+    # Aliases of the partners `incoming:` names, by BC id (for rendering).
+    incoming_aliases: Mapping[str, str] = field(default_factory=dict)

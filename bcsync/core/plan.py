@@ -20,6 +20,7 @@ from typing import Any
 from bcsync.core import safety
 from bcsync.core.change import WARNING_CAUSES, Action, Change, Kind, NoopCause
 from bcsync.core.diff import diff
+from bcsync.core.incoming import IncomingDifference
 from bcsync.core.model import BusinessCenterConfig, State
 from bcsync.core.refusal import Refusal
 from bcsync.core.schedule import Step, schedule
@@ -91,6 +92,9 @@ class Plan:
     unmanaged_assets: int = 0
     # Undeclared assets partners share with this BC: not its own, so not "unmanaged".
     incoming_assets: int = 0
+    # How what partners share with this BC differs from `incoming:`: information only, never a
+    # change (only the partner can share or stop sharing), and outside the checksum.
+    incoming: tuple[IncomingDifference, ...] = ()
     config_path: str | None = None
     warnings: tuple[str, ...] = ()
     # What the safety guards refused in these steps; a refused plan is never applied.
@@ -137,6 +141,7 @@ class Plan:
             "actual_fingerprint": self.actual_fingerprint,
             "unmanaged_assets": self.unmanaged_assets,
             **({"incoming_assets": self.incoming_assets} if self.incoming_assets else {}),
+            **({"incoming": [d.to_json() for d in self.incoming]} if self.incoming else {}),
             "summary": self.summary.to_json(),
             "unchanged": dict(self.unchanged),
             "warnings": list(self.warnings),
@@ -162,6 +167,7 @@ class Plan:
             config_digest=doc["config_digest"],
             unmanaged_assets=int(doc.get("unmanaged_assets", 0)),
             incoming_assets=int(doc.get("incoming_assets", 0)),
+            incoming=tuple(IncomingDifference.from_json(d) for d in doc.get("incoming", ())),
             config_path=doc.get("config_path"),
             warnings=tuple(doc.get("warnings", ())),
             refusals=tuple(Refusal.from_json(r) for r in doc.get("refusals", ())),
@@ -215,6 +221,7 @@ def make_plan(
     *,
     unmanaged_assets: int = 0,
     incoming_assets: int = 0,
+    incoming: tuple[IncomingDifference, ...] = (),
     allow_removals: bool = False,
     scope: ChangedScope | None = None,
     unread_members: int = 0,
@@ -246,6 +253,7 @@ def make_plan(
         config_digest=config.digest,
         unmanaged_assets=unmanaged_assets,
         incoming_assets=incoming_assets,
+        incoming=incoming,
         config_path=config.path,
         warnings=warnings,
         refusals=safety.refusals(

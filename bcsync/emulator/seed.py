@@ -31,6 +31,8 @@ ROLES: dict[str, tuple[str, ...]] = {
     "PIXEL": (),
 }
 ASSET_TYPES: tuple[str, ...] = tuple(ROLES)
+# Shares of these types carry the partner's role (partner/asset/get); other types' shares don't.
+PARTNER_ROLE_TYPES = ("ADVERTISER", "CATALOG")
 # An asset's binding to its BC (asset/admin/get relation_status); only BOUND ones can be used.
 ASSET_STATUSES = ("BOUND", "PENDING", "UNBOUND", "REJECTED")
 MAX_MEMBERS = 4000
@@ -259,11 +261,15 @@ def _check_partners(
                     (*here, "shares", s, "asset_id"),
                     f"{share['asset_type']} {share['asset_id']} is not owned by {bc['bc_id']}",
                 )
-            if share["role"] not in ROLES[share["asset_type"]]:
-                allowed = ", ".join(ROLES[share["asset_type"]])
+            role, kind = share.get("role"), share["asset_type"]
+            if kind not in PARTNER_ROLE_TYPES:
+                if role is not None:  # no SDK read reports a partner's role on these types
+                    yield (*here, "shares", s, "role"), f"a {kind} share has no role"
+            elif role not in ROLES[kind]:
+                allowed = ", ".join(ROLES[kind])
                 yield (
                     (*here, "shares", s, "role"),
-                    f"{share['role']} is no {share['asset_type']} role (one of {allowed})",
+                    f"{role or 'no role'} is no {kind} role (one of {allowed})",
                 )
             if share["asset_id"] in assets:
                 yield (*here, "shares", s, "asset_id"), f"{share['asset_id']} is shared twice"

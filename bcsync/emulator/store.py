@@ -401,7 +401,7 @@ def _insert_bc(tx: Tx, bc: dict[str, Any], users: dict[str, Any], now: float) ->
         for s in p.get("shares", []):
             tx.run(
                 "INSERT INTO shares VALUES (?, ?, ?, ?, ?)",
-                bc_id, p["bc_id"], s["asset_type"], s["asset_id"], s["role"],
+                bc_id, p["bc_id"], s["asset_type"], s["asset_id"], s.get("role") or "",
             )  # fmt: skip
 
 
@@ -488,7 +488,11 @@ def _snapshot_bc(tx: Tx, bc: Any) -> dict[str, Any]:
     partners = []
     for p in tx.all("SELECT * FROM partners WHERE bc_id = ? ORDER BY rowid", bc_id):
         shares = [
-            {"asset_type": s["asset_type"], "asset_id": s["asset_id"], "role": s["role"]}
+            {
+                "asset_type": s["asset_type"],
+                "asset_id": s["asset_id"],
+                **({"role": s["role"]} if s["role"] else {}),
+            }
             for s in tx.all(
                 "SELECT * FROM shares WHERE bc_id = ? AND partner_id = ? ORDER BY rowid",
                 bc_id,

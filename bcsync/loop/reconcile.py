@@ -24,6 +24,7 @@ import filelock
 from deepdiff import DeepDiff
 
 from bcsync.core.change import Change
+from bcsync.core.incoming import differences_of
 from bcsync.core.model import BusinessCenterConfig, State
 from bcsync.core.plan import Plan, checksum_of, make_plan, order, raise_if_refused
 from bcsync.core.schedule import schedule
@@ -62,7 +63,7 @@ async def plan_one(
     """Read one BC (only `scope`'s members and partners, if given) and plan it; what the
     `applied` ledger holds as made is not made again (bcsync.loop.applied); `target` names where the
     BC was read (the plan records it, and a saved plan applies only there)."""
-    wanted = Scope.of_state(config.desired)
+    wanted = Scope.of_config(config)
     if scope is not None:  # `--changed`: a narrowed read, a plan of that scope only
         wanted = replace(wanted, members=scope.members, partners=scope.partners)
     read = await provider.read_state(wanted)
@@ -71,6 +72,7 @@ async def plan_one(
         read.state,
         unmanaged_assets=read.unmanaged_assets,
         incoming_assets=len(read.incoming),
+        incoming=differences_of(config, read.incoming_shares),
         allow_removals=allow_removals,
         scope=scope,
         unread_members=read.unread_members,

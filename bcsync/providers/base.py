@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from bcsync.core.model import Asset, AssetKey, AssetType, State
+from bcsync.core.incoming import IncomingShare
+from bcsync.core.model import Asset, AssetKey, AssetType, BusinessCenterConfig, State
 from bcsync.core.operations import Params
 
 
@@ -24,6 +25,11 @@ class Scope:
     # membership and grants) and these partner BC ids (their shares). None means every one.
     members: frozenset[str] | None = None
     partners: frozenset[str] | None = None
+    # The partner BC ids the config's `incoming:` names (their SHARED lists are read even if
+    # TikTok's partner list omits them); None: the config has no `incoming:` section.
+    incoming: frozenset[str] | None = None
+    # Read which partners each declared asset is shared with (bc/asset/partner/get): reports.
+    asset_partners: bool = False
 
     @property
     def narrowed(self) -> bool:
@@ -40,6 +46,16 @@ class Scope:
     def of_state(cls, desired: State) -> Scope:
         """The scope a desired state declares."""
         return cls.of(frozenset(desired.assets))
+
+    @classmethod
+    def of_config(cls, config: BusinessCenterConfig, *, asset_partners: bool = False) -> Scope:
+        """The scope a config declares: its assets, and the partners `incoming:` names."""
+        incoming = config.incoming
+        partners = None if incoming is None else frozenset(p for p, _ in incoming)
+        scope = cls.of(frozenset(config.desired.assets))
+        return cls(
+            scope.asset_types, scope.assets, incoming=partners, asset_partners=asset_partners
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +76,20 @@ class AssetGroupAccess:
     role: str
 
 
+@dataclass(frozen=True, slots=True)
+class AssetPartner:
+    """A partner BC a declared asset is shared with (bc/asset/partner/get), any asset type.
+
+    TikTok answers the partner only (`bc_id`, `bc_name`), not its role: the role of an ad
+    account or catalog share is in `State.shares` (partner/asset/get); other types have none.
+    """
+
+    asset: AssetKey
+    partner: str
+    # TikTok's name for the partner BC: shown, never matched.
+    partner_name: str | None = None
+
+
 @dataclass(frozen=True)
 class ReadResult:
     """The actual state of one BC, restricted to the scope, and what reading it cost."""
@@ -72,6 +102,11 @@ class ReadResult:
     asset_group_access: tuple[AssetGroupAccess, ...] = ()
     # Undeclared assets partners share with this BC (incoming): neither owned nor unmanaged.
     incoming: tuple[Asset, ...] = ()
+    # What partners share with this BC (partner/asset/get SHARED), with the role it holds;
+    # an OWNER_PARTNER asset no partner's list names has partner "". None: not read.
+    incoming_shares: tuple[IncomingShare, ...] | None = None
+    # `scope.asset_partners`: the partners each declared asset is shared with, by asset.
+    asset_partners: tuple[AssetPartner, ...] = ()
     # A narrowed read: BOUND and PENDING members the BC has that it did not list (from
     # `page_info.total_number`), so the removal guard still counts every existing member.
     unread_members: int = 0
@@ -105,6 +140,9 @@ class Provider(Protocol):
       their grants, every partner and the scope's partners' shares; `state.assets` holds the
       declared assets the BC has, each with its binding status; every paged list must be
       complete (its `total_number` items) or the read fails;
+    - a full read returns `incoming_shares` (what partners share with the BC, each with its
+      partner's BC id, or "" when no partner's list names it) and, when `scope.asset_partners`,
+      the partners each declared asset is shared with; a scoped read leaves them unread (None);
     - must never send a write the API cannot perform (an empty `ext_user_role`, a role field
       for a pixel);
     - must not batch more than the API allows: invites and shares take at most 50 items

@@ -43,8 +43,13 @@ def gained_text(gained: Gained | None, unavailable: bool) -> str:
 def why_text(result: WhyResult) -> str:
     """Each grant, where it was gained (commit, author, via), then the lines behind it now."""
     scope = f" on {result.asset}" if result.asset else ""
+    shared = [f"  {s}" for s in result.shared_with]
     if not result.stories and not result.expired:
-        return terminal_text(f"{result.who} has no access{scope} in the config.\n")
+        text = f"{result.who} has no access{scope} in the config.\n"
+        if shared:
+            text += "\n".join(["Partner shares of it (another way people reach it):", *shared])
+            text += "\n"
+        return terminal_text(text)
     out = [f"Access of {result.who}{scope}:"]
     for story in result.stories:
         row = story.row
@@ -56,7 +61,10 @@ def why_text(result: WhyResult) -> str:
             ]
         )
         out.append(f"  {row.bc_name}: {what} {row.asset_name}: {row.role}{extra}")
-        out.append(f"    {gained_text(story.gained, bool(result.history_unavailable))}")
+        if story.through:
+            out.append(f"    {story.through}")
+        if row.kind != "incoming":  # no history: an expectation, not access bcsync gave
+            out.append(f"    {gained_text(story.gained, bool(result.history_unavailable))}")
         for line in story.lines:
             text = f"  `{line.text}`" if line.text else ""
             out.append(f"    now: {line.label}: {line.ref}{text}")
@@ -64,6 +72,8 @@ def why_text(result: WhyResult) -> str:
         out.append(f"  {gone.bc_name}: {gone.what}: expired {gone.expired_on} (no longer granted)")
     for file, reason in sorted(result.history_unavailable.items()):
         out.append(f"History unavailable for {file}: {reason}.")
+    if shared:
+        out += ["Partner shares of it (another way people reach it):", *shared]
     return terminal_text("\n".join(out) + "\n")
 
 
@@ -101,10 +111,12 @@ def why_json(result: WhyResult) -> str:
             {
                 **row_json(s.row),
                 "gained": _gained_json(s.gained),
+                "through": s.through,
                 "lines": [line(x) for x in s.lines],
             }
             for s in result.stories
         ],
+        "shared_with": result.shared_with,
         "expired": [
             {"bc_name": e.bc_name, "what": e.what, "expired_on": e.expired_on.isoformat()}
             for e in result.expired

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from bcsync.auditor.drift import Attribution, DriftItem, DriftReport
 
 FORMAT_VERSION = 1
+# What an incoming difference is: the partner's doing, which bcsync can neither make nor undo.
+INCOMING_CAUSE = "incoming share: only the partner can change it"
 
 
 def describe(change: AccessChange) -> str:
@@ -78,15 +80,16 @@ def _log_note(report: DriftReport) -> str | None:
 def text(reports: Sequence[DriftReport]) -> str:
     out = []
     for r in reports:
-        state = f"{len(r.items)} difference(s)" if r.has_drift else "no drift"
+        state = f"{r.count} difference(s)" if r.has_drift else "no drift"
         out.append(f"{_title(r)} [{r.path}]: {state}")
         note = _log_note(r)
-        if note and r.has_drift:
+        if note and r.items:
             out.append(f"  note: {note}")
         out.extend(f"  {_line(i, note is None, r.changelog_since)}" for i in r.items)
+        out.extend(f"  ? incoming: {d.sentence()} ({INCOMING_CAUSE})" for d in r.incoming)
         if r.pending:
             out.append(f"  pending invitations (not drift): {', '.join(r.pending)}")
-    total = sum(len(r.items) for r in reports)
+    total = sum(r.count for r in reports)
     out.append(
         f"Drift: {total} difference(s) in {sum(r.has_drift for r in reports)} of "
         f"{len(reports)} Business Center(s)."
@@ -97,12 +100,12 @@ def text(reports: Sequence[DriftReport]) -> str:
 
 
 def markdown(reports: Sequence[DriftReport], limit: int = GITHUB_COMMENT_LIMIT) -> str:
-    total = sum(len(r.items) for r in reports)
+    total = sum(r.count for r in reports)
     out = ["## bcsync drift", "", f"**{total} difference(s)** between the BCs and the config.", ""]
     for r in reports:
         out.append(f"### {escape(_title(r))}")
         note = _log_note(r)
-        if note and r.has_drift:
+        if note and r.items:
             out.append(f"_Note: {escape(note)}_")
         if not r.has_drift:
             out.append("No drift.")
@@ -114,6 +117,9 @@ def markdown(reports: Sequence[DriftReport], limit: int = GITHUB_COMMENT_LIMIT) 
                 if note is None:
                     who = attribution_text(i.attribution, r.changelog_since, c)
                 cells = (MARKS[c.effect.direction], c.subject_label, describe(c), i.label, who)
+                out.append("| " + " | ".join(escape(x) for x in cells) + " |")
+            for d in r.incoming:
+                cells = ("?", d.partner_label, d.sentence(), INCOMING_CAUSE, "the partner")
                 out.append("| " + " | ".join(escape(x) for x in cells) + " |")
         out.append("")
     body = "\n".join(out)
@@ -140,6 +146,7 @@ def to_json(reports: Sequence[DriftReport]) -> str:
                 },
                 "pending": r.pending,
                 "differences": [_item_json(i) for i in r.items],
+                "incoming": [d.to_json() for d in r.incoming],
             }
             for r in reports
         ],

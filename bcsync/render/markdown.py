@@ -17,6 +17,7 @@ from bcsync.core.plan import Plan, checksum_of
 from bcsync.loop.review import marker_of
 from bcsync.render import total_summary
 from bcsync.render.text import (
+    INCOMING_TITLE,
     config_words,
     describe,
     incoming_sentence,
@@ -199,6 +200,9 @@ def _notes(plan: Plan) -> list[str]:
         lines.append(f"- unmanaged: {n} {noun} (not declared in config; left alone)")
     if plan.incoming_assets:
         lines.append(f"- {incoming_sentence(plan.incoming_assets)}")
+    if plan.incoming:
+        lines.append(f"- **{INCOMING_TITLE}:**")
+        lines += [f"  - {escape(d.sentence())}" for d in plan.incoming]
     return ["\n".join(lines)] if lines else []
 
 

@@ -73,6 +73,8 @@ def document(report: AccessReport) -> dict[str, Any]:
         "summary": report.counts(),
         "business_centers": [_bc_json(bc) for bc in report.bcs],
         "rows": [row_json(r) for r in report.rows],
+        # Partners' assets shared with these BCs: read-only, a section of its own.
+        "incoming": [row_json(r) for r in report.incoming],
     }
 
 
@@ -80,6 +82,8 @@ def render_json(report: AccessReport) -> str:
     """The document with one row per line: readable, diffable, and C-encoded (100,000 rows)."""
     doc = document(report)
     rows = doc.pop("rows")
+    incoming = doc.pop("incoming")
+    doc["incoming"] = incoming  # before the rows: `rows` stays the last key
     head = json.dumps(doc, indent=2, ensure_ascii=False)
     dump = json.JSONEncoder(ensure_ascii=False).encode
     body = ",\n    ".join(dump(r) for r in rows)
@@ -95,5 +99,7 @@ def render_csv(report: AccessReport) -> str:
         "# " + " ".join(f"{label}: {value}".split()) + "\n"
         for label, value in provenance_lines(report)
     )
-    rows = ([row.bc_id, *cells(row), row.asset_id] for row in report.rows)
+    # Incoming rows follow, Kind "incoming": one table, so joins and filters see them too.
+    every = [*report.rows, *report.incoming]
+    rows = ([row.bc_id, *cells(row), row.asset_id] for row in every)
     return head + csv_text(["BC id", *HEADERS, "Asset id"], rows)

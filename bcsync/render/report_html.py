@@ -282,6 +282,20 @@ def _notes(report: AccessReport) -> str:
     return f'<h2>Unmanaged assets</h2><ul id="unmanaged">{"".join(found)}</ul>'
 
 
+def _incoming(report: AccessReport) -> str:
+    """Partners' assets shared with the BCs: a table of its own, outside the access views."""
+    if not report.incoming:
+        return ""
+    head = "".join(f'<th scope="col">{escape(h)}</th>' for h in HEADERS)
+    body = "\n".join(_row(r) for r in report.incoming)
+    return (
+        '<section id="incoming"><h2>Shared with these Business Centers by partners '
+        "(incoming; only the partner can change these)</h2>"
+        f'<table id="incoming-table"><thead><tr>{head}</tr></thead><tbody>\n{body}\n'
+        "</tbody></table></section>"
+    )
+
+
 def render_html(report: AccessReport) -> str:
     """The whole page."""
     statuses = [s.value for s in Status if any(r.status is s for r in report.rows)]
@@ -307,6 +321,7 @@ def render_html(report: AccessReport) -> str:
 {_provenance(report)}
 <ul id="configs">{sources}</ul>
 {_notes(report)}
+{_incoming(report)}
 <nav id="views" aria-label="Views">
 <button type="button" data-view="table" aria-pressed="true">Table</button>
 <button type="button" data-view="matrix" aria-pressed="false">Matrix</button>

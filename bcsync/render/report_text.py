@@ -34,6 +34,10 @@ def _rows_of(report: AccessReport, bc_id: str) -> list[AccessRow]:
     return [r for r in report.rows if r.bc_id == bc_id]
 
 
+def _incoming_of(report: AccessReport, bc_id: str) -> list[AccessRow]:
+    return [r for r in report.incoming if r.bc_id == bc_id]
+
+
 @functools.lru_cache(maxsize=1024)
 def _role(role: str | None) -> str:
     """A permission set wraps at its commas: "direct_message, live, post"."""
@@ -130,6 +134,27 @@ def _block(title: str, pairs: Iterable[tuple[str, str]], width: int) -> list[str
     return out
 
 
+# The incoming section: partners' assets this BC reaches; the partner, not bcsync, decides.
+INCOMING_TITLE = "Shared with this BC by partners (incoming; only the partner can change these):"
+INCOMING_HEADERS = ("Shared by", "Asset", "Expected role", "Role (BC)", "Status")
+
+
+def _table(
+    rows: Sequence[AccessRow], headers: Sequence[str], live: bool, width: int, detail_width: int
+) -> list[str]:
+    """Aligned rows under their headers, each row's details on a wrapped line under it."""
+    out = []
+    table = [list(headers), *(_key_cells(r, live) for r in rows)]
+    head, *body = fitted(table, width - len(INDENT))
+    out += [INDENT + line for line in head]
+    for row, lines in zip(rows, body, strict=True):
+        out += [INDENT + line for line in lines]
+        details = _details(row)
+        if details:
+            out += [INDENT * 3 + line for line in _wrap(details, detail_width)]
+    return out
+
+
 def render_text(report: AccessReport, width: int = TEXT_WIDTH) -> str:
     """Provenance, then one table per BC (details under each row), unmanaged assets, summary."""
     out = [*_block("Provenance", provenance_lines(report), width), ""]
@@ -138,20 +163,17 @@ def render_text(report: AccessReport, width: int = TEXT_WIDTH) -> str:
     detail_width = max(width - 6, 20)
     for bc in report.bcs:
         out.append(f"{bc.bc_name} ({bc.bc_id}) from {bc.path}")
-        rows = _rows_of(report, bc.bc_id)
-        table = [headers, *(_key_cells(r, live) for r in rows)]
-        head, *body = fitted(table, width - len(INDENT))
-        out += [INDENT + line for line in head]
-        for row, lines in zip(rows, body, strict=True):
-            out += [INDENT + line for line in lines]
-            details = _details(row)
-            if details:
-                out += [INDENT * 3 + line for line in _wrap(details, detail_width)]
+        out += _table(_rows_of(report, bc.bc_id), headers, live, width, detail_width)
         note = unmanaged_line(bc)
         if note:
             out += textwrap.wrap(
                 f"Unmanaged: {note}", width, initial_indent=INDENT, subsequent_indent=INDENT * 2
             )
+        incoming = _incoming_of(report, bc.bc_id)
+        if incoming:
+            out.append(f"{INDENT}{INCOMING_TITLE}")
+            shown = [h for h in INCOMING_HEADERS if live or h != "Role (BC)"]
+            out += _table(incoming, shown, live, width, detail_width)
         out.append("")
     out += textwrap.wrap(summary_line(report), width)
     return terminal_text("\n".join(out) + "\n")
@@ -175,5 +197,11 @@ def render_markdown(report: AccessReport) -> str:
         note = unmanaged_line(bc)
         if note:
             out += ["", f"**Unmanaged:** {escape(note)}"]
+        incoming = _incoming_of(report, bc.bc_id)
+        if incoming:
+            out += ["", f"#### {escape(INCOMING_TITLE.rstrip(':'))}", ""]
+            out.append("| " + " | ".join(HEADERS[1:]) + " |")
+            out.append("|" + "---|" * len(HEADERS[1:]))
+            out += ["| " + " | ".join(escape(c) for c in cells(r)[1:]) + " |" for r in incoming]
         out.append("")
     return "\n".join(out)

@@ -63,6 +63,10 @@ def render(plans: Sequence[Plan], *, color: bool = False) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
+# Incoming differences are information: no step of the plan, and apply changes none of them.
+INCOMING_TITLE = "Incoming shares differ from the config (only the partner can change these)"
+
+
 def incoming_sentence(count: int) -> str:
     """What partners share with the BC and the config does not declare: theirs, not unmanaged."""
     noun = "asset" if count == 1 else "assets"
@@ -210,6 +214,11 @@ def _render_plan(plan: Plan, color: bool) -> str:
         lines += ["", f"unmanaged: {n} {noun} (not declared in config; left alone)"]
     if plan.incoming_assets:
         lines += ["", incoming_sentence(plan.incoming_assets)]
+    if plan.incoming:
+        lines += ["", _paint(INCOMING_TITLE, BOLD, color)]
+        lines += [
+            f"  {_paint('?', YELLOW, color)} {printable(d.sentence())}" for d in plan.incoming
+        ]
     unchanged = unchanged_sentence(plan)
     if unchanged:
         lines += ["", unchanged]

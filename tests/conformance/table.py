@@ -223,6 +223,19 @@ ROWS: tuple[Row, ...] = (
         page_cap=20,
     ),
     Row(
+        "bc/asset/partner/get/", "GET",
+        (
+            Field("bc_id", required=True),
+            Field("asset_type", required=True, enum=ALL_ASSET_TYPES),
+            Field("asset_id", required=True),
+            *PAGE,
+        ),
+        {"asset_type": "PIXEL", "asset_id": PIXEL},
+        page_cap=50,
+        absent=NO_DOMAIN,
+        note="items unmapped in the SDK; third-party {bc_id, bc_name}, as partner/get's",
+    ),
+    Row(
         "bc/asset/assign/", "POST",
         (
             Field("bc_id", required=True),

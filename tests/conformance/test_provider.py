@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,10 @@ async def exercise(client: TikTokClient) -> None:
     for strategy in (Strategy.PER_ASSET, Strategy.PER_MEMBER):
         result = await TikTokProvider(BC, client, strategy=strategy).read_state(SCOPE)
         assert result.asset_group_access, "the world's asset group must be read"
+    # A report's read: whom each asset is shared with; the partner `incoming:` names.
+    report = replace(SCOPE, asset_partners=True, incoming=frozenset({PARTNER}))
+    result = await TikTokProvider(BC, client).read_state(report)
+    assert result.incoming_shares is not None
     p = TikTokProvider(BC, client)
     await p.write(Invite(["plain@conformance.example"], MemberRole.STANDARD, None))
     await p.write(

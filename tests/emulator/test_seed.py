@@ -92,8 +92,11 @@ CASES: list[tuple[Edit, str, str]] = [
     # catalog of this BC, and an advertiser role is no catalog role.
     (_set(f"{BC0}.partners.0.shares.0.asset_type", "CATALOG"),
      "business_centers[0].partners[0].shares[0].asset_id", "CATALOG 71000000000000000"),
-    (_set(f"{BC0}.partners.0.shares.0.asset_type", "PIXEL"),
+    (_set(f"{BC0}.partners.0.shares.0.asset_type", "DOMAIN"),
      "business_centers[0].partners[0].shares[0].asset_type", "is not one of"),
+    # A pixel can be shared (asset/partner/get lists it), but TikTok reports no role for it.
+    (_set(f"{BC0}.partners.0.shares.0.asset_type", "PIXEL"),
+     "business_centers[0].partners[0].shares[0].role", "a PIXEL share has no role"),
     (_set("business_centers.1.bc_id", "7000000000000000001"), "business_centers[1].bc_id",
      "duplicate Business Center"),
     (_set("business_centers.1.assets.ADVERTISER.0.id", "7100000000000000001"),

@@ -104,6 +104,9 @@ class GitHub:
             # As the workflow sets `tiktok`: the one provider this pipeline holds a token for.
             "BCSYNC_ALLOWED_PROVIDERS": "local",
             "NO_COLOR": "1",
+            # Each rehearsal is its own runner: its own apply locks, never another run's (a
+            # module fixture runs before the per-test lock directory is set).
+            "BCSYNC_LOCK_DIR": str(tmp / "locks"),
         }
         self.env.pop("BCSYNC_STATE_DIR", None)
         self.next_run = 5000

@@ -49,6 +49,13 @@ def test_doctor_json_is_a_report_to_attach(bcsync: Bcsync, quickstart: Path) -> 
     assert report["verdict"] == "confirmed" and report["provider"] == "local"
     endpoints = {e["endpoint"] for e in report["business_centers"][0]["endpoints"]}
     assert "GET /bc/partner/asset/get/" in endpoints and "GET /changelog/get/" in endpoints
+    assert "GET /bc/asset/partner/get/" in endpoints  # whom an asset is shared with (report)
+    shares = [
+        e["request"].get("share_type")
+        for e in report["business_centers"][0]["endpoints"]
+        if e["endpoint"] == "GET /bc/partner/asset/get/"
+    ]
+    assert sorted(set(shares)) == ["SHARED", "SHARING"]  # ours with them, and theirs with us
     assert "owner@acme.com" not in result.output and "7012345678901234567" not in result.output
 
 

@@ -197,3 +197,38 @@ def test_a_joined_members_display_name_is_exported_and_builds_back(
     assert desired.members["eve@acme.com"].name == name
     assert desired.members["new@acme.com"].name is None  # named once they have joined
     assert format_text(text) == text
+
+
+def test_incoming_shares_become_expectations_that_build_back(tmp_path: Path) -> None:
+    from bcsync.config import load as load_configs
+    from bcsync.core.incoming import IncomingShare, differences_of
+
+    state = hostile_state()
+    partner = next(iter(state.partners))
+    theirs = AssetKey(AD, "7199999999999999999")
+    shares = [IncomingShare(partner, theirs, "operator", asset_name="Theirs")]
+    text = export_config(state, ExportOptions(), shares)
+    path = tmp_path / "bcsync.yaml"
+    path.write_text(text)
+    result = load_configs([str(path)], now=NOW)
+    assert not result.errors, [p.format() for p in result.errors]
+    config = result.configs[0]
+    assert config.incoming is not None and set(config.incoming) == {(partner, theirs)}
+    assert differences_of(config, shares) == ()  # it plans and drifts to nothing
+    assert theirs not in config.desired.assets  # not declared as the BC's own
+    assert format_text(text) == text
+
+
+def test_an_incoming_share_without_a_named_partner_leaves_the_section_out() -> None:
+    from bcsync.core.incoming import IncomingShare
+
+    state = hostile_state()
+    partner = next(iter(state.partners))
+    shares = [
+        IncomingShare(partner, AssetKey(AD, "7199999999999999998"), "analyst"),
+        IncomingShare("", AssetKey(AD, "7199999999999999999"), None),
+    ]
+    text = export_config(state, ExportOptions(), shares)
+    assert "\nincoming:" not in text
+    assert "# incoming: not written: TikTok names no partner for 1 asset(s)" in text
+    assert "7199999999999999999" in text and "7199999999999999998" not in text

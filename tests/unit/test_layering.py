@@ -28,6 +28,7 @@ CORE_PATTERNS = (
     "auditor/drift.py",
     "loop/review.py",  # the reviewed-plan marker the Markdown view writes and a merge reads
     "loop/applied.py",  # the ledger of applied changes (read from the audit log by ledger.py)
+    "core/incoming.py",  # what partners share with the BC against the config's `incoming:`
 )
 FORBIDDEN = ("httpx", "click", "yaml", "jsonschema", "sqlite3", "os", "time", "subprocess")
 # Calls that read a file or the clock, whatever was imported: `open(...)`, `x.read_text()`,

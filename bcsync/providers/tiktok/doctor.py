@@ -119,9 +119,14 @@ async def diagnose(client: TikTokClient, bc_id: str) -> Diagnosis:
     partners = await probe("bc/partner/get/", _page(LIST_PAGE))
     partner = _first(partners, "list", "bc_id")
     for kind in ("ADVERTISER", "CATALOG"):  # what partners hold (read.shared_types)
-        params = {"partner_id": partner, "asset_type": kind, "share_type": "SHARING"}
-        shares = {**params, **_page(LIST_PAGE)}
-        await _maybe(probe, probes, "bc/partner/asset/get/", shares, partner, "no partner")
+        for share_type in ("SHARING", "SHARED"):  # ours with them; theirs with us (incoming)
+            params = {"partner_id": partner, "asset_type": kind, "share_type": share_type}
+            shares = {**params, **_page(LIST_PAGE)}
+            await _maybe(probe, probes, "bc/partner/asset/get/", shares, partner, "no partner")
+    # Whom an asset is shared with (report): any type; the first asset found is asked about.
+    kind, asset = next(((k, a) for k, a in assets.items() if a), ("ADVERTISER", None))
+    params = {"asset_type": kind, "asset_id": asset, **_page(LIST_PAGE)}
+    await _maybe(probe, probes, "bc/asset/partner/get/", params, asset, "no asset")
     groups = await probe("bc/asset_group/list/", _page(GROUP_PAGE), list_key="asset_groups")
     group = _first(groups, "asset_groups", "asset_group_id")
     for entity in ("ASSET", "MEMBER"):

@@ -32,10 +32,15 @@ from bcsync.core.model import (
     State,
 )
 from bcsync.errors import NotFoundError, PermissionDeniedError
-from bcsync.providers.base import AssetGroupAccess, ReadResult, Scope
+from bcsync.providers.base import AssetGroupAccess, AssetPartner, ReadResult, Scope
 from bcsync.providers.tiktok import mapping
 from bcsync.providers.tiktok.client import TikTokClient
 from bcsync.providers.tiktok.paging import Listing, both, run_all
+from bcsync.providers.tiktok.read_incoming import (
+    listed_types,
+    read_asset_partners,
+    read_incoming,
+)
 
 log = logging.getLogger("bcsync.providers.tiktok")
 
@@ -73,6 +78,13 @@ async def read_state(
             ),
             _partners(client, bc_id, scope),
         )
+        # What partners share with this BC, and (reports) whom each declared asset is shared with.
+        incoming, asset_partners = await both(
+            read_incoming(client, bc_id, scope, [*assets.values(), *undeclared], partners),
+            read_asset_partners(client, bc_id, assets, partners)
+            if scope.asset_partners
+            else _nothing(),
+        )
     state = State(
         bc_id=bc_id,
         members=members,
@@ -87,7 +99,13 @@ async def read_state(
         asset_group_access=groups,
         unmanaged=tuple(a for a in undeclared if not a.incoming),
         incoming=tuple(a for a in undeclared if a.incoming),
+        incoming_shares=incoming,
+        asset_partners=asset_partners,
     )
+
+
+async def _nothing() -> tuple[AssetPartner, ...]:
+    return ()
 
 
 async def check_admin(client: TikTokClient, bc_id: str) -> None:
@@ -185,7 +203,7 @@ async def _members_assets_grants(
 ]:
     types = sorted(scope.asset_types)
     members, listed = await both(
-        fetch_members(client, bc_id), list_assets(client, bc_id, scope.asset_types)
+        fetch_members(client, bc_id), list_assets(client, bc_id, listed_types(scope))
     )
     assets, unmanaged = split_declared(listed, scope)
     (grants, gone), groups = await both(

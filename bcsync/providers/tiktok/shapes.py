@@ -212,6 +212,8 @@ EXPECTED = {
     "bc/asset/admin/get/": _assets_of_bc,
     "bc/asset/member/get/": _members_of_asset,
     "bc/partner/get/": _partners,
+    # Unmapped in the SDK; third-party: {bc_id, bc_name} items, as partner/get's.
+    "bc/asset/partner/get/": _partners,
     "bc/partner/asset/get/": _partner_assets,
     "bc/asset_group/list/": _groups,
     "bc/asset_group/get/": _group,
