@@ -4,8 +4,9 @@
     load_strict(paths, now) -> LoadResult # raises ConfigError carrying every problem
     load_sources([(SourceFile, bytes)], now) -> LoadResult   # files read elsewhere (git)
 
-Pipeline per file: loader (bytes -> Document with positions) -> schema -> rules -> build.
-A file with any error is not built; warnings do not block.
+Pipeline per file: loader (bytes -> Document with positions) -> schema -> rules on the document
+-> build (with where each element is written) -> rules on the built config. A file with schema
+errors is not built; a file with any error is not planned; warnings do not block.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from bcsync.config.build import build_config
+from bcsync.config.build import build_located
+from bcsync.config.built_rules import check_built
 from bcsync.config.composer import LoadFailed
 from bcsync.config.document import Document
 from bcsync.config.loader import (
@@ -28,6 +30,7 @@ from bcsync.config.loader import (
     read_document,
     sniff_seed,
 )
+from bcsync.config.located import Located
 from bcsync.config.rules import check_rules
 from bcsync.config.schema import check_schema
 from bcsync.core.model import BusinessCenterConfig
@@ -168,16 +171,41 @@ def _check_and_build(
             problems.extend(failed[source])
             continue
         doc = docs[source]
-        found = check_schema(doc) + check_rules(doc, now) + _check_unique_bc(doc, owners)
+        shapes = check_schema(doc)
+        found = shapes + check_rules(doc, now) + _check_unique_bc(doc, owners)
         found += _check_seed_exists(doc)
+        # What the file means is judged on the config plan builds: without the grants when none
+        # will be planned (validate, or a file with errors), which those rules never read.
+        planned = build and not any(p.is_error for p in found)
+        shaped = not any(p.is_error for p in shapes)
+        located = _build_located(doc, now, planned, shaped=shaped)
+        if located is not None:
+            # A shapeless part may read as absent (a partner's misplaced shares): only errors.
+            found += [p for p in check_built(located) if shaped or p.is_error]
+        config = located.config if located is not None and planned else None
         problems.extend(sorted(found, key=_position))
         if not any(p.is_error for p in found):
             checked.append(source.path)
-            if build:
+            if config is not None:
                 warned = tuple(p.format() for p in found if not p.is_error)
-                configs.append(replace(build_config(doc, now), warnings=warned))
+                configs.append(replace(config, warnings=warned))
     files = [s.path for s in kept]
     return LoadResult(configs=configs, problems=problems, files=files, checked=checked)
+
+
+def _build_located(doc: Document, now: date, planned: bool, *, shaped: bool) -> Located | None:
+    """The built config the meaning rules judge, or None when the document cannot be built.
+
+    A document the schema rejects is built too, so that an unknown key elsewhere does not hide
+    that the file has too few admins (every problem in one pass); when a part the build reads
+    has the wrong shape, the build stops and those rules wait for the schema's errors' fix.
+    """
+    if shaped:
+        return build_located(doc, now, grants=planned)
+    try:
+        return build_located(doc, now, grants=False)
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
 
 
 def load_strict(paths: Sequence[str], now: date, *, cwd: str | None = None) -> LoadResult:

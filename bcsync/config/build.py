@@ -1,16 +1,20 @@
 """A checked Document to a BusinessCenterConfig and its desired State. Pure: the clock is passed in.
 
-Call only on documents without schema or rule errors: shapes are trusted here.
+Call only on documents without schema errors: shapes are trusted here. A document with rule
+errors is built only without grants (`build_located(grants=False)`), for the rules that judge
+the built config: partners skip an unknown alias; nothing else reads one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import PurePath
 from typing import Any, NamedTuple
 
 from bcsync.config.document import DocPath, Document, list_at, mapping_at, parse_date
+from bcsync.config.located import Located
 from bcsync.core.model import (
     MULTI_ROLE_TYPES,
     ROLES,
@@ -55,26 +59,49 @@ class _Entry(NamedTuple):
     reason: str | None = None
 
 
+@dataclass
+class _SetAside:
+    """What the member build decides beside the desired state, for `Located`."""
+
+    keys: dict[str, str] = field(default_factory=dict)
+    ignored: dict[str, Member] = field(default_factory=dict)
+    expired: dict[str, Member] = field(default_factory=dict)
+
+
 def build_config(doc: Document, now: date) -> BusinessCenterConfig:
     """The BC config and desired state: groups expanded, expired and ignored entries dropped."""
+    return build_located(doc, now).config
+
+
+def build_located(doc: Document, now: date, *, grants: bool = True) -> Located:
+    """The built config beside where each element is written: what the config rules judge.
+
+    grants=False builds the members, policy and partners only, which is all the rules read
+    (`validate` skips expanding up to 100,000 grants); that config holds no grants, so it is
+    for checking, never for planning.
+    """
     data = doc.data
     bc = mapping_at(data, "business_center")
     bc_id = str(bc["id"])
     aliases = _asset_index(data)
     policy = build_policy(mapping_at(data, "policy"))
     expired: dict[object, date] = {}
-    members, grants = _members(doc, aliases, policy, now, expired)
+    aside = _SetAside()
+    members, built_grants = _members(doc, aliases, policy, now, expired, aside, grants)
     partners, shares = _partners(doc, aliases, now, expired)
+    partner_aliases = {
+        str(entry["bc_id"]): alias for alias, entry in mapping_at(data, "partners").items()
+    }
     desired = State(
         bc_id=bc_id,
         members=members,
         assets={key: Asset(key, alias=alias) for alias, key in _all_assets(aliases)},
-        grants=grants,
+        grants=built_grants,
         partners=partners,
         shares=shares,
         asset_groups=_asset_groups(doc, aliases, members),
     )
-    return BusinessCenterConfig(
+    config = BusinessCenterConfig(
         path=doc.file,
         bc_id=bc_id,
         name=bc.get("name"),
@@ -85,13 +112,19 @@ def build_config(doc: Document, now: date) -> BusinessCenterConfig:
         expired=expired,
         asset_aliases={key: alias for alias, key in _all_assets(aliases)},
         # Expired partners too: a plan removing one still names it by its alias.
-        partner_aliases={
-            str(entry["bc_id"]): alias for alias, entry in mapping_at(data, "partners").items()
-        },
+        partner_aliases=partner_aliases,
         incoming=_incoming(doc) if "incoming" in data else None,
         incoming_aliases={
             str(entry["bc_id"]): alias for alias, entry in mapping_at(data, "incoming").items()
         },
+    )
+    return Located(
+        config,
+        doc,
+        member_keys=aside.keys,
+        ignored=aside.ignored,
+        expired=aside.expired,
+        min_admins_written="min_admins" in mapping_at(data, "policy"),
     )
 
 
@@ -215,25 +248,20 @@ def _members(
     policy: Policy,
     now: date,
     expired: dict[object, date],
+    aside: _SetAside,
+    with_grants: bool = True,
 ) -> tuple[dict[str, Member], dict[GrantKey, Grant]]:
-    groups = _group_entries(doc, aliases)
+    """The active members (neither ignored nor expired) and their grants; `aside` is told
+    every declared member's key and the members set aside, so the rules judge these very ones."""
+    groups = _group_entries(doc, aliases) if with_grants else {}
     members: dict[str, Member] = {}
     grants: dict[GrantKey, Grant] = {}
     for email, entry in mapping_at(doc.data, "members").items():
         lower = email.lower()
-        if policy.is_ignored(lower):
-            continue
-        entries = _own_entries(doc, ("members", email), aliases)
-        for group in list_at(entry, "groups"):
-            entries.extend(groups.get(group, ()))
+        aside.keys.setdefault(lower, email)
         expires = parse_date(entry.get("expires"))
-        if expires is not None and expires <= now:
-            expired[lower] = expires
-            for e in entries:
-                expired[(e.asset, lower)] = min(expires, e.expires or expires)
-            continue
         finance = entry.get("finance_role")
-        members[lower] = Member(
+        member = Member(
             email=lower,
             role=MemberRole(entry["role"]),
             finance_role=FinanceRole(finance) if finance else None,
@@ -242,6 +270,19 @@ def _members(
             expires=expires,
             reason=entry.get("reason"),
         )
+        if policy.is_ignored(lower):
+            aside.ignored[lower] = member
+            continue
+        entries = _own_entries(doc, ("members", email), aliases) if with_grants else []
+        for group in list_at(entry, "groups") if with_grants else ():
+            entries.extend(groups.get(group, ()))
+        if expires is not None and expires <= now:
+            aside.expired[lower] = member
+            expired[lower] = expires
+            for e in entries:
+                expired[(e.asset, lower)] = min(expires, e.expires or expires)
+            continue
+        members[lower] = member
         for grant in _combine(lower, entries, now, expired):
             grants[grant.key] = grant
     return members, grants
@@ -386,7 +427,9 @@ def _partners(
             )
         for kind, share_alias, value in _partner_access(entry):
             role, share_expires, reason = _grant_value(kind, value)
-            asset = aliases[kind][share_alias]
+            asset = aliases[kind].get(share_alias)
+            if asset is None:  # an unknown alias (a rule reports it): nothing to share
+                continue
             ends = [d for d in (expires, share_expires) if d is not None]
             ends_on = min(ends) if ends else None
             if ends_on is not None and ends_on <= now:

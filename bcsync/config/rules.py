@@ -1,7 +1,10 @@
-"""Cross-reference and policy rules the schema cannot express. Pure: no I/O, the clock passed in.
+"""Cross-reference rules the schema cannot express, on the document. Pure: no I/O, clock passed in.
 
 Rules read the document defensively (a part of the wrong shape is skipped: the schema already
 reported it), so schema and rule problems come out together and the user fixes all in one pass.
+These are the rules about how the file is written (references, duplicates, dates, provider keys).
+The rules about what it means (active members and admins, required admins, ignored members,
+partners without shares) judge the built config instead: `built_rules`.
 """
 
 from __future__ import annotations
@@ -23,11 +26,10 @@ from bcsync.config.document import (
     short_repr,
 )
 from bcsync.core.baseurl import BaseUrlError, parse_base_url
-from bcsync.core.model import MAX_ADMINS, MAX_MEMBERS, AssetType, matches_ignored
+from bcsync.core.model import AssetType
 from bcsync.errors import Problem
 
 EXPIRY_WARNING_DAYS = 14
-DEFAULT_MIN_ADMINS = 2
 LABELS = {
     AssetType.AD_ACCOUNT: "ad account",
     AssetType.CATALOG: "catalog",
@@ -75,10 +77,7 @@ def check_rules(doc: Document, now: date) -> list[Problem]:
         _check_group_cycles,
         _check_asset_groups,
         _check_expiry,
-        _check_admins,
-        _check_required_admins,
         _check_protected,
-        _check_ignored,
         _check_partners,
         _check_incoming,
         _check_provider,
@@ -146,32 +145,6 @@ def _line(doc: Document, path: DocPath) -> str:
     return f" at line {mark[0]}" if mark else ""
 
 
-def _member(ctx: _Context, lower: str) -> dict[str, Any]:
-    return mapping_at(ctx.doc.data, "members", ctx.members[lower])
-
-
-def _is_expired(ctx: _Context, entry: dict[str, Any]) -> bool:
-    expires = parse_date(entry.get("expires"))
-    return expires is not None and expires <= ctx.now
-
-
-def _ignore_patterns(ctx: _Context) -> list[tuple[int, str]]:
-    patterns = list_at(ctx.doc.data, "policy", "ignore_members")
-    return [(i, p) for i, p in enumerate(patterns) if isinstance(p, str) and p]
-
-
-def _active_members(ctx: _Context) -> dict[str, dict[str, Any]]:
-    """Declared members that build keeps: not expired, not ignored."""
-    patterns = [p for _, p in _ignore_patterns(ctx)]
-    active = {}
-    for lower in ctx.members:
-        entry = _member(ctx, lower)
-        if _is_expired(ctx, entry) or matches_ignored(lower, patterns):
-            continue
-        active[lower] = entry
-    return active
-
-
 # --- references ----------------------------------------------------------------------------
 
 
@@ -231,8 +204,9 @@ def _check_group_refs(ctx: _Context) -> Iterator[Problem]:
 
 
 def _check_asset_groups(ctx: _Context) -> Iterator[Problem]:
-    """An asset group names declared ad accounts and declared, managed members, each once."""
-    patterns = [p for _, p in _ignore_patterns(ctx)]
+    """An asset group names declared ad accounts and declared members, each once.
+
+    That a member is managed (not ignored) is the build's decision: `built_rules` checks it."""
     known = ctx.assets.get(AssetType.AD_ACCOUNT, {})
     for name, entry in mapping_at(ctx.doc.data, "asset_groups").items():
         for index, alias in enumerate(list_at(entry, "ad_accounts")):
@@ -257,13 +231,6 @@ def _check_asset_groups(ctx: _Context) -> Iterator[Problem]:
                 hint = did_you_mean(lower, ctx.members) or "declare them under members"
                 yield ctx.doc.problem(
                     path, f"unknown member {email!r} in asset group {name!r}", hint, key=True
-                )
-            elif matches_ignored(lower, patterns):
-                yield ctx.doc.problem(
-                    path,
-                    f"member {email!r} of asset group {name!r} matches policy.ignore_members",
-                    "bcsync never changes an ignored member's access: drop one of the two",
-                    key=True,
                 )
 
 
@@ -338,83 +305,7 @@ def _check_expiry(ctx: _Context) -> Iterator[Problem]:
             yield ctx.doc.problem(path, message, f"on that date {outcome}", warning=True)
 
 
-# --- admins and members --------------------------------------------------------------------
-
-
-def _min_admins(ctx: _Context) -> int:
-    value = mapping_at(ctx.doc.data, "policy").get("min_admins")
-    return value if isinstance(value, int) and not isinstance(value, bool) else DEFAULT_MIN_ADMINS
-
-
-def _min_admins_is_valid(ctx: _Context) -> bool:
-    value = mapping_at(ctx.doc.data, "policy").get("min_admins")
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _check_admins(ctx: _Context) -> Iterator[Problem]:
-    active = _active_members(ctx)
-    admins = [e for e, m in active.items() if m.get("role") == "admin"]
-    members_path: DocPath = ("members",) if "members" in ctx.doc.data else ()
-    if len(active) > MAX_MEMBERS:
-        yield ctx.doc.problem(
-            members_path,
-            f"{len(active):,} members declared; a Business Center holds at most {MAX_MEMBERS:,}",
-            key=True,
-        )
-    if len(admins) > MAX_ADMINS:
-        yield ctx.doc.problem(
-            members_path,
-            f"{len(admins)} admins declared; a Business Center allows at most {MAX_ADMINS}",
-            "make some of them role: standard",
-            key=True,
-        )
-    wanted = _min_admins(ctx)
-    if len(admins) < wanted:
-        # An invalid min_admins is a schema error; the default applies meanwhile.
-        declared = _min_admins_is_valid(ctx)
-        path: DocPath = ("policy", "min_admins") if declared else members_path
-        expired = sum(
-            1
-            for lower in ctx.members
-            if _member(ctx, lower).get("role") == "admin" and _is_expired(ctx, _member(ctx, lower))
-        )
-        note = f" ({expired} more expired)" if expired else ""
-        source = "policy.min_admins" if declared else "the default min_admins"
-        yield ctx.doc.problem(
-            path,
-            f"{len(admins)} admin(s) declared{note}; {source} requires {wanted}",
-            "declare more members with role: admin, or lower policy.min_admins",
-            key=not declared,
-        )
-
-
-def _check_required_admins(ctx: _Context) -> Iterator[Problem]:
-    for index, email in enumerate(list_at(ctx.doc.data, "policy", "required_admins")):
-        if not isinstance(email, str):
-            continue
-        path = ("policy", "required_admins", index)
-        lower = email.lower()
-        if lower not in ctx.members:
-            hint = join_hints(
-                did_you_mean(lower, ctx.members) or "declare it under members with role: admin",
-                TWO_EDITS.format(list="required_admins"),
-            )
-            yield ctx.doc.problem(path, f"required admin {email!r} is not declared", hint)
-            continue
-        entry = _member(ctx, lower)
-        role = entry.get("role")
-        if isinstance(role, str) and role != "admin":
-            yield ctx.doc.problem(
-                path,
-                f"required admin {email!r} is declared with role {role!r}",
-                f"set role: admin{_line(ctx.doc, ('members', ctx.members[lower]))}",
-            )
-        elif _is_expired(ctx, entry):
-            yield ctx.doc.problem(
-                path,
-                f"required admin {email!r} expired on {parse_date(entry.get('expires'))}",
-                "remove the expiry or the requirement",
-            )
+# --- protection ----------------------------------------------------------------------------
 
 
 def _check_protected(ctx: _Context) -> Iterator[Problem]:
@@ -461,23 +352,6 @@ def _protected_partner(
         yield ctx.doc.problem(path, message, hint)
 
 
-def _check_ignored(ctx: _Context) -> Iterator[Problem]:
-    patterns = _ignore_patterns(ctx)
-    if not patterns:
-        return
-    for lower, email in ctx.members.items():
-        for index, pattern in patterns:
-            if matches_ignored(lower, (pattern,)):
-                line = _line(ctx.doc, ("policy", "ignore_members", index))
-                yield ctx.doc.problem(
-                    ("members", email),
-                    f"member {email!r} matches ignore_members pattern {pattern!r}{line}",
-                    "ignored members are never managed: remove the member or narrow the pattern",
-                    key=True,
-                )
-                break
-
-
 # --- partners and provider -----------------------------------------------------------------
 
 
@@ -504,15 +378,6 @@ def _check_partners(ctx: _Context) -> Iterator[Problem]:
                 )
             else:
                 first[bc_id] = alias
-        if not _is_expired(ctx, entry) and not _active_shares(ctx, entry):
-            yield ctx.doc.problem(
-                ("partners", alias),
-                f"partner {alias!r} has no active ad account share",
-                "the API cannot add a partner without sharing an asset; "
-                "share an ad account or remove the partner",
-                key=True,
-                warning=True,
-            )
 
 
 def _check_incoming(ctx: _Context) -> Iterator[Problem]:
@@ -558,17 +423,6 @@ def _check_incoming(ctx: _Context) -> Iterator[Problem]:
                 f"BC {bc_id} is {alias_of[bc_id]!r} under partners{line} but {alias!r} here",
                 "call one Business Center by one alias",
             )
-
-
-def _active_shares(ctx: _Context, partner: dict[str, Any]) -> list[str]:
-    """Shares that have not expired, in any access section (a wrong one is a schema error)."""
-    return [
-        alias
-        for section in mapping_at(partner, "access").values()
-        if isinstance(section, dict)
-        for alias, value in section.items()
-        if not (isinstance(value, dict) and _is_expired(ctx, value))
-    ]
 
 
 def _check_provider(ctx: _Context) -> Iterator[Problem]:

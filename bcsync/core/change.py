@@ -1,10 +1,12 @@
 """One reviewable change: what the diff finds and every view of a plan shows. Pure, no I/O.
 
 A `Change` is `{id, action, kind, key, before, after, reason}` (Terraform's `plans.Change`,
-octoDNS's Create/Update/Delete). `before`/`after` hold the reviewable values (roles, names);
-`target` holds, typed, what the API call needs (email, user id, asset, partner). A change that
-bcsync cannot or need not make now is an explained no-op whose `cause` is an enum: code matches
-on the cause, people read the `reason` rendered from it.
+octoDNS's Create/Update/Delete). `before`/`after` hold the reviewable values, typed (a
+`MemberValue`, `RoleValue` or `PartnerValue`: a role stays a `MemberRole` from the diff to the
+schedule, and becomes a string only when a view renders it or the plan is serialised); `target`
+holds, typed, what the API call needs (email, user id, asset, partner). A change that bcsync
+cannot or need not make now is an explained no-op whose `cause` is an enum: code matches on the
+cause, people read the `reason` rendered from it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from enum import IntEnum, StrEnum
 from typing import Any
 
 from bcsync.core.emails import code_points
-from bcsync.core.model import AssetKey, AssetType
+from bcsync.core.model import AssetKey, AssetType, FinanceRole, MemberRole, MemberStatus
 
 
 class Action(StrEnum):
@@ -133,6 +135,174 @@ class Target:
         )
 
 
+# -- the typed sides of a change ------------------------------------------------------------
+# Each side serialises to exactly the keys it has always had, and reads back only a document of
+# that exact shape (no extra, missing or mistyped key), so `from_json` then `to_json` is the
+# identity on every side it accepts: an edited plan cannot lose an edit on the way in.
+
+
+@dataclass(frozen=True, slots=True)
+class MemberValue:
+    """A member's side of a change: its roles, the status the API reported (the actual side),
+    and its display name where the change sets one."""
+
+    role: MemberRole
+    finance_role: FinanceRole | None = None
+    status: MemberStatus | None = None
+    name: str | None = None
+    # Names appear in a plan only where one changes; then both sides show it (None: no name).
+    shows_name: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "role": self.role.value,
+            "finance_role": self.finance_role.value if self.finance_role else None,
+        }
+        if self.status is not None:
+            doc["status"] = self.status.value
+        if self.shows_name:
+            doc["name"] = self.name
+        return doc
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> MemberValue:
+        _keys(doc, {"role", "finance_role"}, {"status", "name"})
+        finance, status = _text_or_none(doc, "finance_role"), _text_or_none(doc, "status")
+        return cls(
+            role=MemberRole(_text(doc, "role")),
+            finance_role=FinanceRole(finance) if finance is not None else None,
+            status=MemberStatus(status) if status is not None else None,
+            name=_text_or_none(doc, "name"),
+            shows_name="name" in doc,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RoleValue:
+    """A grant's or a partner share's side of a change: the canonical role string of its asset
+    type (`model.ROLES`; a permission set joined, for TikTok accounts)."""
+
+    role: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"role": self.role}
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> RoleValue:
+        _keys(doc, {"role"})
+        return cls(_text(doc, "role"))
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerValue:
+    """A partner's side of a change: its BC id; its name where the change shows one; how many
+    assets it shares now (the side a removal takes away)."""
+
+    bc_id: str
+    name: str | None = None
+    shows_name: bool = False
+    shared_assets: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"bc_id": self.bc_id}
+        if self.shows_name:
+            doc["name"] = self.name
+        if self.shared_assets is not None:
+            doc["shared_assets"] = self.shared_assets
+        return doc
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> PartnerValue:
+        _keys(doc, {"bc_id"}, {"name", "shared_assets"})
+        shared = doc.get("shared_assets")
+        if shared is not None and (type(shared) is not int or shared < 0):
+            raise ValueError(f"shared_assets {shared!r} is not a count")
+        return cls(
+            bc_id=_text(doc, "bc_id"),
+            name=_text_or_none(doc, "name"),
+            shows_name="name" in doc,
+            shared_assets=shared,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class GroupValue:
+    """An asset group's side of a change: its ad accounts (as labelled in the plan) and its
+    members with their ad-account roles, each sorted."""
+
+    ad_accounts: tuple[str, ...]
+    members: tuple[tuple[str, str], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ad_accounts": list(self.ad_accounts), "members": dict(self.members)}
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> GroupValue:
+        _keys(doc, {"ad_accounts", "members"})
+        accounts, members = doc["ad_accounts"], doc["members"]
+        if not isinstance(accounts, list) or not all(isinstance(a, str) for a in accounts):
+            raise TypeError(f"ad_accounts {accounts!r} is not a list of labels")
+        if not isinstance(members, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in members.items()
+        ):
+            raise TypeError(f"members {members!r} is not a map of emails to roles")
+        return cls(tuple(accounts), tuple(members.items()))
+
+
+@dataclass(frozen=True, slots=True)
+class GroupAssetValue:
+    """An ad account's side of a change to a group: the account as labelled in the plan."""
+
+    asset: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"asset": self.asset}
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> GroupAssetValue:
+        _keys(doc, {"asset"})
+        return cls(_text(doc, "asset"))
+
+
+Value = MemberValue | RoleValue | PartnerValue | GroupValue | GroupAssetValue
+
+
+def value_from_json(kind: Kind, doc: Mapping[str, Any] | None) -> Value | None:
+    """One side of a saved change, typed by its kind; ValueError/TypeError when not its shape."""
+    if doc is None:
+        return None
+    if not isinstance(doc, Mapping):
+        raise TypeError(f"a {kind.value} change's side is not an object: {doc!r}")
+    if kind is Kind.MEMBER:
+        return MemberValue.from_json(doc)
+    if kind is Kind.PARTNER:
+        return PartnerValue.from_json(doc)
+    if kind is Kind.ASSET_GROUP:
+        return GroupValue.from_json(doc)
+    if kind is Kind.GROUP_ASSET:
+        return GroupAssetValue.from_json(doc)
+    return RoleValue.from_json(doc)
+
+
+def _keys(
+    doc: Mapping[str, Any], required: set[str], optional: frozenset[str] | set[str] = frozenset()
+) -> None:
+    keys = set(doc)
+    if not required <= keys or not keys <= required | optional:
+        raise ValueError(f"a change's side has keys {sorted(keys)}, expected {sorted(required)}")
+
+
+def _text(doc: Mapping[str, Any], key: str) -> str:
+    value = doc[key]
+    if not isinstance(value, str):
+        raise TypeError(f"{key} {value!r} is not a string")
+    return value
+
+
+def _text_or_none(doc: Mapping[str, Any], key: str) -> str | None:
+    return None if doc.get(key) is None else _text(doc, key)
+
+
 @dataclass(frozen=True, slots=True)
 class HeldAccess:
     """Access a member or partner holds now (actual state), which their removal takes away."""
@@ -163,8 +333,8 @@ class Change:
     action: Action
     kind: Kind
     key: str
-    before: Mapping[str, Any] | None
-    after: Mapping[str, Any] | None
+    before: Value | None
+    after: Value | None
     reason: str
     # A human title with aliases, e.g. "bob@acme.com on ad_accounts.acme-eu".
     title: str = ""
@@ -188,8 +358,8 @@ class Change:
             "kind": self.kind.value,
             "key": self.key,
             "title": self.title,
-            "before": dict(self.before) if self.before is not None else None,
-            "after": dict(self.after) if self.after is not None else None,
+            "before": self.before.to_json() if self.before is not None else None,
+            "after": self.after.to_json() if self.after is not None else None,
             "reason": self.reason,
             "stage": int(self.stage) if self.stage is not None else None,
             "target": self.target.to_json(),
@@ -208,13 +378,14 @@ class Change:
     def from_json(cls, doc: Mapping[str, Any]) -> Change:
         stage = doc.get("stage")
         cause = doc.get("cause")
+        kind = Kind(doc["kind"])
         return cls(
             id=doc["id"],
             action=Action(doc["action"]),
-            kind=Kind(doc["kind"]),
+            kind=kind,
             key=doc["key"],
-            before=doc.get("before"),
-            after=doc.get("after"),
+            before=value_from_json(kind, doc.get("before")),
+            after=value_from_json(kind, doc.get("after")),
             reason=doc.get("reason", ""),
             title=doc.get("title", ""),
             stage=Stage(stage) if stage is not None else None,

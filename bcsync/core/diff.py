@@ -13,9 +13,20 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any
 
-from bcsync.core.change import Action, Change, HeldAccess, Kind, NoopCause, Stage, Target
+from bcsync.core.change import (
+    Action,
+    Change,
+    HeldAccess,
+    Kind,
+    MemberValue,
+    NoopCause,
+    PartnerValue,
+    RoleValue,
+    Stage,
+    Target,
+    Value,
+)
 from bcsync.core.group_diff import asset_group_changes
 from bcsync.core.model import (
     ROLES,
@@ -128,8 +139,8 @@ def _change(
     title: str,
     reason: str,
     *,
-    before: Mapping[str, Any] | None = None,
-    after: Mapping[str, Any] | None = None,
+    before: Value | None = None,
+    after: Value | None = None,
     stage: Stage | None = None,
     target: Target | None = None,
     cause: NoopCause | None = None,
@@ -277,13 +288,10 @@ def _member_update(email: str, want: Member, have: Member) -> list[Change]:
         stage = Stage.DEMOTE_ADMIN
     else:
         stage = Stage.GRANT
-    now = _member_doc(have)
-    then: dict[str, Any] = {
-        "role": want.role.value,
-        "finance_role": target_finance.value if target_finance else None,
-    }
+    now, then = _member_doc(have), MemberValue(want.role, target_finance)
     if renames:  # names appear in a plan only where one changes
-        now["name"], then["name"] = have.name, want.name
+        now = replace(now, name=have.name, shows_name=True)
+        then = replace(then, name=want.name, shows_name=True)
     change = _change(
         Action.UPDATE,
         Kind.MEMBER,
@@ -310,8 +318,8 @@ def _noop(
     title: str,
     cause: NoopCause,
     reason: str,
-    before: Mapping[str, Any] | None,
-    after: Mapping[str, Any] | None,
+    before: Value | None,
+    after: Value | None,
     entry: Member | Grant | Partner | PartnerShare | None = None,
 ) -> Change:
     return _change(
@@ -319,14 +327,8 @@ def _noop(
     )
 
 
-def _member_doc(member: Member) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "role": member.role.value,
-        "finance_role": member.finance_role.value if member.finance_role else None,
-    }
-    if member.status is not None:
-        doc["status"] = member.status.value
-    return doc
+def _member_doc(member: Member) -> MemberValue:
+    return MemberValue(member.role, member.finance_role, member.status)
 
 
 # -- grants --------------------------------------------------------------------------------
@@ -365,7 +367,7 @@ def _grant_title(ctx: _Context, asset: AssetKey, email: str) -> tuple[str, str]:
 def _grant_create(ctx: _Context, want: Grant, carried: Mapping[str, str]) -> Change:
     email, asset = want.member, want.asset
     key, title = _grant_title(ctx, asset, email)
-    after = {"role": want.role}
+    after = RoleValue(want.role)
     problem = ctx.asset_problem(asset)
     if problem is not None:
         return _noop(
@@ -422,8 +424,8 @@ def _grant_update_or_revoke(ctx: _Context, want: Grant | None, have: Grant) -> C
         key,
         title,
         reason,
-        before={"role": have.role},
-        after={"role": want.role} if want is not None else None,
+        before=RoleValue(have.role),
+        after=RoleValue(want.role) if want is not None else None,
         stage=stage,
         target=target,
         entry=want,
@@ -483,9 +485,8 @@ def _partners(ctx: _Context) -> list[Change]:
             if not shareable[bc_id]:
                 cause = NoopCause.PARTNER_NEEDS_SHARE
                 reason = noop_reason(cause, bc_id)
-                changes.append(
-                    _noop(Kind.PARTNER, bc_id, label, cause, reason, None, {"bc_id": bc_id}, want)
-                )
+                after = PartnerValue(bc_id)
+                changes.append(_noop(Kind.PARTNER, bc_id, label, cause, reason, None, after, want))
                 continue
             changes.append(
                 _change(
@@ -494,7 +495,7 @@ def _partners(ctx: _Context) -> list[Change]:
                     bc_id,
                     label,
                     "in config, not a partner yet",
-                    after={"bc_id": bc_id, "name": want.name or want.alias},
+                    after=PartnerValue(bc_id, want.name or want.alias, shows_name=True),
                     stage=Stage.SHARE,
                     target=Target(partner=bc_id),
                     entry=want,
@@ -508,7 +509,7 @@ def _partners(ctx: _Context) -> list[Change]:
                     bc_id,
                     label,
                     ctx.removal_reason(bc_id),
-                    before={"bc_id": bc_id, "name": have.name, "shared_assets": shared[bc_id]},
+                    before=PartnerValue(bc_id, have.name, True, shared[bc_id]),
                     stage=Stage.REVOKE,
                     target=Target(partner=bc_id),
                     takes_away=ctx.held.get(bc_id, ()),
@@ -541,7 +542,7 @@ def _shares(ctx: _Context) -> list[Change]:
             problem = NoopCause.SHARE_NOT_CREATABLE
         if want is not None and problem is not None:
             reason = noop_reason(problem, partner)
-            before, after = ({"role": have.role} if have else None), {"role": want.role}
+            before, after = (RoleValue(have.role) if have else None), RoleValue(want.role)
             changes.append(
                 _noop(Kind.SHARE, share_key, title, problem, reason, before, after, want)
             )
@@ -559,8 +560,8 @@ def _shares(ctx: _Context) -> list[Change]:
                 share_key,
                 title,
                 reason,
-                before={"role": have.role} if have is not None else None,
-                after={"role": want.role} if want is not None else None,
+                before=RoleValue(have.role) if have is not None else None,
+                after=RoleValue(want.role) if want is not None else None,
                 stage=stage,
                 target=target,
                 entry=want,

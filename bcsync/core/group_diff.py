@@ -21,9 +21,19 @@ no bound ad account can be put in yet.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
 
-from bcsync.core.change import Action, Change, Kind, NoopCause, Stage, Target
+from bcsync.core.change import (
+    Action,
+    Change,
+    GroupAssetValue,
+    GroupValue,
+    Kind,
+    NoopCause,
+    RoleValue,
+    Stage,
+    Target,
+    Value,
+)
 from bcsync.core.model import (
     MAX_GROUP_AD_ACCOUNTS,
     MAX_GROUP_MEMBERS,
@@ -103,8 +113,8 @@ def _change(
     title: str,
     reason: str,
     *,
-    before: Mapping[str, Any] | None = None,
-    after: Mapping[str, Any] | None = None,
+    before: Value | None = None,
+    after: Value | None = None,
     stage: Stage | None = None,
     target: Target,
     cause: NoopCause | None = None,
@@ -124,11 +134,11 @@ def _change(
     )
 
 
-def _group_doc(labels: _Labels, group: AssetGroup) -> dict[str, Any]:
-    return {
-        "ad_accounts": sorted(labels.account(a) for a in group.ad_accounts),
-        "members": dict(sorted(group.members.items())),
-    }
+def _group_doc(labels: _Labels, group: AssetGroup) -> GroupValue:
+    return GroupValue(
+        tuple(sorted(labels.account(a) for a in group.ad_accounts)),
+        tuple(sorted(group.members.items())),
+    )
 
 
 def _joined(members: Mapping[str, Member], email: str) -> Member | None:
@@ -207,7 +217,7 @@ def _unplaceable(
         reason = reason_of(cause, name) if cause is not NoopCause.DEFERRED else "with its group"
         yield _change(
             Action.NOOP, Kind.GROUP_ASSET, _asset_key(name, asset_id), title, reason,
-            after={"asset": labels.account(asset_id)}, target=target, cause=cause,
+            after=GroupAssetValue(labels.account(asset_id)), target=target, cause=cause,
         )  # fmt: skip
     for email in sorted(want.members):
         if have is not None and email in have.members:
@@ -227,7 +237,7 @@ def _unplaceable(
         yield _change(
             Action.NOOP, Kind.GROUP_MEMBER, _member_key(name, email),
             f"{email} in asset group {name}", reason,
-            after={"role": want.members[email]}, target=Target(email=email, asset_group=name),
+            after=RoleValue(want.members[email]), target=Target(email=email, asset_group=name),
             cause=cause,
         )  # fmt: skip
 
@@ -242,7 +252,7 @@ def _asset_change(
     reason: str = "in config",
 ) -> Change:
     asset = AssetKey(AssetType.AD_ACCOUNT, asset_id)
-    doc = {"asset": labels.account(asset_id)}
+    doc = GroupAssetValue(labels.account(asset_id))
     return _change(
         action, Kind.GROUP_ASSET, _asset_key(group, asset_id),
         f"{labels.account(asset_id)} in asset group {group}", reason,
@@ -266,8 +276,8 @@ def _member_change(
     return _change(
         action, Kind.GROUP_MEMBER, _member_key(group, email),
         f"{email} in asset group {group}", reason,
-        before={"role": before} if before is not None else None,
-        after={"role": after} if after is not None else None,
+        before=RoleValue(before) if before is not None else None,
+        after=RoleValue(after) if after is not None else None,
         stage=stage,
         target=Target(email=email, user_id=user_id, asset_group=group, asset_group_id=group_id),
     )  # fmt: skip

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from bcsync.core.change import Action, Change, Kind, Stage
+from bcsync.core.change import Action, Change, Kind, MemberValue, RoleValue, Stage
 from bcsync.core.model import AssetKey, AssetType, FinanceRole, MemberRole
 from bcsync.core.operations import (
     MAX_GROUP_ASSETS,
@@ -275,9 +275,9 @@ def _removals(out: _Steps, stage: Stage, changes: Sequence[Change], depends: Seq
 
 
 def _update_member(out: _Steps, change: Change, depends: Sequence[str] = ()) -> str:
-    name = (change.after or {}).get("name")
+    after = _member_after(change)
     params = UpdateMember(
-        _user_id(change), _email(change), _member_role(change), _finance_role(change), name
+        _user_id(change), _email(change), after.role, after.finance_role, after.name
     )
     return out.add(change.stage or Stage.GRANT, params, [change.id], depends)
 
@@ -316,15 +316,18 @@ def _partner(change: Change) -> str:
 
 
 def _role(change: Change) -> str:
-    assert change.after is not None, change.id
-    return str(change.after["role"])
+    assert isinstance(change.after, RoleValue), change.id
+    return change.after.role
+
+
+def _member_after(change: Change) -> MemberValue:
+    assert isinstance(change.after, MemberValue), change.id
+    return change.after
 
 
 def _member_role(change: Change) -> MemberRole:
-    assert change.after is not None, change.id
-    return MemberRole(change.after["role"])
+    return _member_after(change).role
 
 
 def _finance_role(change: Change) -> FinanceRole | None:
-    value = (change.after or {}).get("finance_role")
-    return FinanceRole(value) if value else None
+    return _member_after(change).finance_role

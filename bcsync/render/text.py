@@ -8,9 +8,19 @@ so a hostile partner name cannot drive the terminal.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
-from bcsync.core.change import STAGE_TITLES, WARNING_CAUSES, Action, Change, Kind, Stage
+from bcsync.core.change import (
+    STAGE_TITLES,
+    WARNING_CAUSES,
+    Action,
+    Change,
+    Kind,
+    MemberValue,
+    PartnerValue,
+    RoleValue,
+    Stage,
+    Value,
+)
 from bcsync.core.emails import code_points
 from bcsync.core.plan import Plan, checksum_of
 from bcsync.render import total_summary
@@ -106,21 +116,19 @@ def takes_away_words(change: Change, limit: int | None = None) -> str:
     return f"takes away {words}"
 
 
-def describe(kind: Kind, doc: Mapping[str, Any] | None) -> str:
+def describe(kind: Kind, value: Value | None) -> str:
     """A short summary of one side of a change: "admin, finance manager", "operator"."""
-    if not doc:
-        return ""
-    if kind is Kind.MEMBER:
-        text = str(doc.get("role") or "")
-        if doc.get("finance_role"):
-            text += f", finance {doc['finance_role']}"
+    if isinstance(value, MemberValue):
+        text = value.role.value
+        if value.finance_role:
+            text += f", finance {value.finance_role.value}"
         return text
-    if kind is Kind.PARTNER:
-        shared = doc.get("shared_assets")
+    if isinstance(value, PartnerValue):
+        shared = value.shared_assets
         if shared is None:
             return ""
         return f"{shared} shared asset" + ("" if shared == 1 else "s")
-    return str(doc.get("role") or "")
+    return value.role if isinstance(value, RoleValue) else ""
 
 
 def transition(change: Change) -> str:
@@ -131,16 +139,17 @@ def transition(change: Change) -> str:
         return before
     if change.action is Action.CREATE or not before or before == after:
         return after
-    if change.kind is Kind.MEMBER and change.before and change.after:
+    if isinstance(change.before, MemberValue) and isinstance(change.after, MemberValue):
         return _member_transition(change.before, change.after)
     return f"{before} → {after}"
 
 
-def _member_transition(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
+def _member_transition(before: MemberValue, after: MemberValue) -> str:
     """Only what changes: "standard → admin", "standard, finance none → analyst"."""
-    old, new = before.get("role"), after.get("role")
-    parts = [f"{old} → {new}" if old != new else str(new)]
-    old_finance, new_finance = before.get("finance_role"), after.get("finance_role")
+    old, new = before.role.value, after.role.value
+    parts = [f"{old} → {new}" if old != new else new]
+    old_finance = before.finance_role.value if before.finance_role else None
+    new_finance = after.finance_role.value if after.finance_role else None
     if old_finance != new_finance:
         parts.append(f"finance {old_finance or 'none'} → {new_finance or 'none'}")
     elif new_finance:

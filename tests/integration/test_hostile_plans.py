@@ -269,3 +269,31 @@ def test_plan_out_never_replaces_what_is_not_a_regular_file(
     assert "not a regular file" in result.output and "refusing to replace it" in result.output
     after = os.lstat(out)
     assert (after.st_mode, after.st_ino) == (before.st_mode, before.st_ino)
+
+
+@pytest.mark.parametrize(
+    ("edit", "why"),
+    [
+        (lambda side: side.update(role="owner"), "'owner' is not a valid MemberRole"),
+        (lambda side: side.update(is_admin=True), "a change's side has keys"),
+        (lambda side: side.pop("finance_role"), "a change's side has keys"),
+        (lambda side: side.update(role=["admin"]), "role ['admin'] is not a string"),
+    ],
+    ids=["a role the API does not have", "an extra key", "a missing key", "a list for a role"],
+)
+def test_a_change_side_of_another_shape_is_refused_as_malformed(
+    quickstart: Path, tmp_path: Path, edit: Callable[[dict[str, object]], object], why: str
+) -> None:
+    """A change's before/after are read typed: an edit that is not a member's shape is refused
+    as a malformed plan (exit 3), never half-read or compared as if it were one."""
+    plan = tmp_path / "plan.json"
+    made = invoke("plan", str(quickstart), "--out", str(plan), cwd=tmp_path)
+    assert made.exit_code == 0, made.output
+    doc = json.loads(plan.read_text())
+    change = next(c for c in doc["plans"][0]["changes"] if c["kind"] == "member" and c["after"])
+    edit(change["after"])
+    plan.write_text(json.dumps(doc))
+    result = invoke("apply", str(plan), cwd=tmp_path)
+    assert result.exit_code == 3, result.output
+    assert "not a valid bcsync plan" in result.output and why in result.output, result.output
+    assert "Traceback" not in result.output

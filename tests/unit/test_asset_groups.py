@@ -11,7 +11,7 @@ from bcsync.auditor.access_diff import between
 from bcsync.config import load_sources
 from bcsync.config.loader import SourceFile
 from bcsync.core import safety
-from bcsync.core.change import Action, Kind, Stage
+from bcsync.core.change import Action, Kind, RoleValue, Stage
 from bcsync.core.model import (
     AssetGroup,
     AssetKey,
@@ -223,8 +223,8 @@ def test_an_existing_group_is_updated_gains_first_and_losses_after() -> None:
     ]  # fmt: skip
     update = next(c for c in plan.changes if c.action is Action.UPDATE)
     assert (update.before, update.after, update.reason) == (
-        {"role": "operator"},
-        {"role": "admin"},
+        RoleValue("operator"),
+        RoleValue("admin"),
         "role changed",
     )
 

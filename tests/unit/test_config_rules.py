@@ -7,9 +7,13 @@ from datetime import date
 import httpx
 import pytest
 
+from bcsync.config import load_sources
+from bcsync.config.build import build_located
+from bcsync.config.built_rules import check_built
 from bcsync.config.document import Document
-from bcsync.config.loader import parse_document
+from bcsync.config.loader import SourceFile, parse_document
 from bcsync.config.rules import check_rules, is_loopback_url, is_tiktok_api_url
+from bcsync.config.schema import check_schema
 from bcsync.providers.tiktok.client import is_loopback, is_tiktok_api
 
 NOW = date(2026, 1, 1)
@@ -22,7 +26,19 @@ def parse(body: str) -> Document:
 
 
 def problems(body: str) -> list[tuple[int | None, int | None, str, str]]:
-    return sorted((p.line, p.col, p.severity, p.message) for p in check_rules(parse(body), NOW))
+    """The rules' problems: the document's, and the built config's once the schema allows a build
+    (as `bcsync.config` runs them; the schema's own problems are not these tests' subject)."""
+    doc = parse(body)
+    found = check_rules(doc, NOW)
+    if not any(p.is_error for p in check_schema(doc)):
+        found += check_built(build_located(doc, NOW, grants=False))
+    return sorted((p.line, p.col, p.severity, p.message) for p in found)
+
+
+def every_problem(body: str) -> list[tuple[int | None, int | None, str, str]]:
+    """Every problem `validate` reports for the file."""
+    result = load_sources([(SourceFile("t.yaml"), (HEAD + body).encode())], NOW)
+    return sorted((p.line, p.col, p.severity, p.message) for p in result.problems)
 
 
 def test_each_group_cycle_is_reported_once_at_the_closing_reference() -> None:
@@ -108,13 +124,32 @@ def test_rules(body: str, expected: list[tuple[int, int, str, str]]) -> None:
 
 
 def test_rules_skip_what_the_schema_reports() -> None:
-    # Wrong shapes everywhere: the schema reports them; the rules must not crash or repeat them.
+    # Wrong shapes everywhere: the schema reports them; the rules must not crash or repeat them,
+    # and what the file means (its admins) is judged once it has a shape to build.
     body = (
         "assets: [1]\ngroups: 5\nmembers:\n  o@x.io: [admin]\n  p@x.io: { access: 3 }\n"
         "partners: { p: 1 }\npolicy: { required_admins: 7, protected: [1], min_admins: x }\n"
     )
-    assert problems(body) == [
-        (5, 1, "error", "0 admin(s) declared; the default min_admins requires 2")
+    assert check_rules(parse(body), NOW) == []
+    assert all("admin(s) declared" not in p[3] for p in every_problem(body))
+    assert problems("members:\n  o@x.io: { role: admin }\n") == [
+        (3, 1, "error", "1 admin(s) declared; the default min_admins requires 2")
+    ]
+
+
+def test_rules_on_the_built_config_run_beside_reference_errors() -> None:
+    # An unknown alias does not hide that the file declares too few admins: both in one pass.
+    body = (
+        'assets: { ad_accounts: { a: "1" } }\n'
+        'partners:\n  p: { bc_id: "72", access: { ad_accounts: { b: analyst } } }\n'
+        "members:\n  o@x.io: { role: admin, access: { ad_accounts: { b: analyst } } }\n"
+    )
+    assert every_problem(body) == [
+        # the share names no declared ad account: the partner has nothing it can be added with
+        (5, 3, "warning", "partner 'p' has no active ad account share"),
+        (5, 46, "error", "unknown ad account alias 'b'"),
+        (6, 1, "error", "1 admin(s) declared; the default min_admins requires 2"),
+        (7, 51, "error", "unknown ad account alias 'b'"),
     ]
 
 

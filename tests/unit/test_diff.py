@@ -12,13 +12,15 @@ from datetime import date
 import pytest
 from builders import AGENCY, Entry, bc_config, bound, member, state
 
-from bcsync.core.change import Action, Change, NoopCause, Stage, Target
+from bcsync.core.change import Action, Change, MemberValue, NoopCause, Stage, Target
 from bcsync.core.diff import diff, noop_reason
 from bcsync.core.model import (
     AssetKey,
     AssetType,
     BusinessCenterConfig,
     Grant,
+    MemberRole,
+    MemberStatus,
     Partner,
     PartnerShare,
     Policy,
@@ -70,7 +72,7 @@ def row(c: Change) -> Row:
     """(action, id, cause) for a no-op; (action, id, the values it sets) for a change."""
     if c.cause is not None:
         return (c.action.value, c.id, c.cause)
-    return (c.action.value, c.id, tuple(sorted((c.after or {}).items())))
+    return (c.action.value, c.id, tuple(sorted((c.after.to_json() if c.after else {}).items())))
 
 
 def rows(changes: list[Change]) -> set[Row]:
@@ -459,8 +461,9 @@ def test_member_emails_are_keys_and_updates_keep_the_user_id() -> None:
     (change,) = changes
     assert change.action is Action.UPDATE
     assert change.target == Target(email=BOB, user_id=f"uid-{BOB}")
-    assert change.before == {"role": "standard", "finance_role": None, "status": "bound"}
-    assert change.after == {"role": "admin", "finance_role": None}
+    # Typed from the diff on: a role is a MemberRole, not the string a plan file holds.
+    assert change.before == MemberValue(MemberRole.STANDARD, None, MemberStatus.BOUND)
+    assert change.after == MemberValue(MemberRole.ADMIN)
 
 
 def test_a_pending_invitation_is_revoked_by_email_alone() -> None:

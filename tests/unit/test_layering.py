@@ -14,6 +14,8 @@ CORE_PATTERNS = (
     "render/*.py",
     "config/rules.py",
     "config/build.py",
+    "config/located.py",  # a built config beside where each element is written
+    "config/built_rules.py",  # the rules on what a built config means
     "config/addresses.py",
     "config/document.py",  # the Document type rules and build read
     "files/marks.py",  # positions in a YAML document, shared by config and seed files

@@ -7,7 +7,7 @@ from dataclasses import replace
 from builders import bound, member
 from test_diff import BOB, OWNER, actual, config
 
-from bcsync.core.change import Action, NoopCause
+from bcsync.core.change import Action, MemberValue, NoopCause
 from bcsync.core.diff import diff
 from bcsync.core.model import Member
 from bcsync.core.schedule import Op, UpdateMember, params_from_json, params_to_json
@@ -24,7 +24,8 @@ def test_a_declared_name_that_differs_is_an_update_carrying_it() -> None:
     )
     (change,) = changes
     assert change.action is Action.UPDATE
-    assert (change.before["name"], change.after["name"]) == ("Bob", "Bob B.")
+    assert isinstance(change.before, MemberValue) and isinstance(change.after, MemberValue)
+    assert (change.before.name, change.after.name) == ("Bob", "Bob B.")
     assert "name 'Bob' → 'Bob B.'" in change.reason
 
 

@@ -17,6 +17,7 @@ from builders import AGENCY, BC, Entry, bc_config, bound, member
 from fake_provider import FakeProvider
 
 from bcsync.auditor.auditquery import read_records
+from bcsync.core.change import MemberValue, RoleValue
 from bcsync.core.model import (
     AssetKey,
     AssetType,
@@ -150,7 +151,8 @@ async def test_first_difference_of_an_identical_plan_is_none() -> None:
 
 async def test_first_difference_names_the_first_differing_change() -> None:
     saved, plan = await saved_and_fresh()
-    index = next(i for i, c in enumerate(plan.changes) if c.after and "role" in c.after)
+    roles = (MemberValue, RoleValue)
+    index = next(i for i, c in enumerate(plan.changes) if isinstance(c.after, roles))
     doc = edited(saved, "changes", index, "after", "role", value="admin")
     difference = first_difference(doc, plan)
     assert difference is not None

@@ -19,7 +19,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bcsync
-from bcsync.core.change import Action, Change, Kind, NoopCause, Stage, Target
+from bcsync.core.change import (
+    Action,
+    Change,
+    Kind,
+    MemberValue,
+    NoopCause,
+    PartnerValue,
+    Stage,
+    Target,
+    value_from_json,
+)
 from bcsync.core.model import (
     Asset,
     AssetKey,
@@ -74,8 +84,8 @@ def change(
         action=Action(action),
         kind=kind,
         key=key,
-        before=before,
-        after=after,
+        before=value_from_json(kind, before),
+        after=value_from_json(kind, after),
         reason=reason,
         title=title,
         stage=stage,
@@ -420,7 +430,7 @@ def test_text_escapes_control_characters_from_the_api() -> None:
         action=Action.DELETE,
         kind=Kind.PARTNER,
         key="1",
-        before={"bc_id": "1"},
+        before=PartnerValue("1"),
         after=None,
         reason="not in config",
         title="partner Evil\x1b[2J\x07 (1)",
@@ -468,8 +478,8 @@ def generated_plan(n: int, bc: int = 0) -> Plan:
             action=(Action.CREATE, Action.UPDATE, Action.DELETE)[i % 3],
             kind=Kind.MEMBER,
             key=f"user{i}@acme.com",
-            before=None if i % 3 == 0 else {"role": "standard", "finance_role": None},
-            after=None if i % 3 == 2 else {"role": "admin", "finance_role": None},
+            before=None if i % 3 == 0 else MemberValue(MemberRole.STANDARD),
+            after=None if i % 3 == 2 else MemberValue(MemberRole.ADMIN),
             reason="generated",
             title=f"user{i}@acme.com",
             stage=Stage.GRANT,

@@ -11,7 +11,8 @@ from dataclasses import replace
 
 import pytest
 
-from bcsync.core.change import Action, Change, Kind, Stage
+from bcsync.core.change import Action, Change, Kind, MemberValue, Stage
+from bcsync.core.model import MemberRole
 from bcsync.core.plan import Plan, checksum_of
 from bcsync.core.refusal import Refusal, RefusalKind, Subject, SubjectKind
 from bcsync.errors import StalePlanError
@@ -44,7 +45,7 @@ def member_change(key: str, reason: str) -> Change:
         kind=Kind.MEMBER,
         key=key,
         before=None,
-        after={"role": "standard", "finance_role": None},
+        after=MemberValue(MemberRole.STANDARD),
         reason=reason,
         title=key,
         stage=Stage.INVITE_PROMOTE,

@@ -9,7 +9,7 @@ import builders
 import pytest
 from builders import AGENCY, Entry, bc_config, bound, member
 
-from bcsync.core.change import Action, Change, Kind, Stage, Target
+from bcsync.core.change import Action, Change, Kind, MemberValue, Stage, Target
 from bcsync.core.diff import diff
 from bcsync.core.model import (
     AssetKey,
@@ -246,8 +246,8 @@ def upd(email: str, role: MemberRole) -> Change:
         Action.UPDATE,
         Kind.MEMBER,
         email,
-        {"role": "standard"},
-        {"role": role.value, "finance_role": None},
+        MemberValue(MemberRole.STANDARD),
+        MemberValue(role),
         "role",
         stage=Stage.GRANT,
         target=Target(email=email, user_id=f"u-{email}"),
