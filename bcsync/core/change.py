@@ -395,3 +395,51 @@ class Change:
             expires=doc.get("expires"),
             takes_away=tuple(HeldAccess.from_json(h) for h in doc.get("takes_away") or ()),
         )
+
+
+# Each kind's prefix in a change's id: "member:a@x.io", "share:…", "asset_group:EU".
+ID_PREFIX: Mapping[Kind, str] = {
+    Kind.MEMBER: "member",
+    Kind.GRANT: "grant",
+    Kind.PARTNER: "partner",
+    Kind.SHARE: "share",
+    Kind.ASSET_GROUP: "asset_group",
+    Kind.GROUP_ASSET: "asset_group_asset",
+    Kind.GROUP_MEMBER: "asset_group_member",
+}
+
+
+def new_change(
+    action: Action,
+    kind: Kind,
+    key: str,
+    title: str,
+    reason: str,
+    *,
+    before: Value | None = None,
+    after: Value | None = None,
+    stage: Stage | None = None,
+    target: Target | None = None,
+    cause: NoopCause | None = None,
+    note: str | None = None,
+    expires: str | None = None,
+    takes_away: tuple[HeldAccess, ...] = (),
+) -> Change:
+    """A change named by its kind and key; only a change that runs has a stage, only a no-op
+    a cause."""
+    return Change(
+        id=f"{ID_PREFIX[kind]}:{key}",
+        action=action,
+        kind=kind,
+        key=key,
+        before=before,
+        after=after,
+        reason=reason,
+        title=title,
+        stage=stage if action is not Action.NOOP else None,
+        target=target or Target(),
+        cause=cause if action is Action.NOOP else None,
+        note=note,
+        expires=expires,
+        takes_away=takes_away,
+    )

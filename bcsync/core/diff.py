@@ -26,6 +26,7 @@ from bcsync.core.change import (
     Stage,
     Target,
     Value,
+    new_change,
 )
 from bcsync.core.group_diff import asset_group_changes
 from bcsync.core.model import (
@@ -43,13 +44,6 @@ from bcsync.core.model import (
     State,
     managed_members,
 )
-
-ID_PREFIX: Mapping[Kind, str] = {
-    Kind.MEMBER: "member",
-    Kind.GRANT: "grant",
-    Kind.PARTNER: "partner",
-    Kind.SHARE: "share",
-}
 
 
 @dataclass(frozen=True)
@@ -147,18 +141,17 @@ def _change(
     entry: Member | Grant | Partner | PartnerShare | None = None,
     takes_away: tuple[HeldAccess, ...] = (),
 ) -> Change:
-    return Change(
-        id=f"{ID_PREFIX[kind]}:{key}",
-        action=action,
-        kind=kind,
-        key=key,
+    return new_change(
+        action,
+        kind,
+        key,
+        title,
+        reason,
         before=before,
         after=after,
-        reason=reason,
-        title=title,
-        stage=stage if action is not Action.NOOP else None,
-        target=target or Target(),
-        cause=cause if action is Action.NOOP else None,
+        stage=stage,
+        target=target,
+        cause=cause,
         note=entry.reason if entry is not None else None,
         expires=entry.expires.isoformat() if entry is not None and entry.expires else None,
         takes_away=takes_away,

@@ -33,6 +33,7 @@ from bcsync.core.change import (
     Stage,
     Target,
     Value,
+    new_change,
 )
 from bcsync.core.model import (
     MAX_GROUP_AD_ACCOUNTS,
@@ -45,12 +46,6 @@ from bcsync.core.model import (
     MemberStatus,
     State,
 )
-
-ID_PREFIX: Mapping[Kind, str] = {
-    Kind.ASSET_GROUP: "asset_group",
-    Kind.GROUP_ASSET: "asset_group_asset",
-    Kind.GROUP_MEMBER: "asset_group_member",
-}
 
 # Why an ad account or member cannot go in a group now (diff.noop_reason renders the sentence).
 Problem = Callable[[AssetKey], NoopCause | None]
@@ -119,19 +114,10 @@ def _change(
     target: Target,
     cause: NoopCause | None = None,
 ) -> Change:
-    return Change(
-        id=f"{ID_PREFIX[kind]}:{key}",
-        action=action,
-        kind=kind,
-        key=key,
-        before=before,
-        after=after,
-        reason=reason,
-        title=title,
-        stage=stage if action is not Action.NOOP else None,
-        target=target,
-        cause=cause if action is Action.NOOP else None,
-    )
+    return new_change(
+        action, kind, key, title, reason,
+        before=before, after=after, stage=stage, target=target, cause=cause,
+    )  # fmt: skip
 
 
 def _group_doc(labels: _Labels, group: AssetGroup) -> GroupValue:
