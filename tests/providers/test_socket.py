@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
+from variant import serve
 
 from bcsync.core.model import AssetKey, AssetType, MemberRole, MemberStatus, ProviderSettings
 from bcsync.core.model import ProviderType as Kind
@@ -27,23 +25,8 @@ AD1 = AssetKey(AssetType.AD_ACCOUNT, aid(71, 1))
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[str]:
     """The emulator on a free port of 127.0.0.1; stopped (bounded) after the test."""
-    app = create_app(tmp_path / "socket.db", seed=every_kind())
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", ws="none")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        assert thread.is_alive(), "uvicorn stopped"
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve(create_app(tmp_path / "socket.db", seed=every_kind())) as url:
+        yield url
 
 
 async def test_read_and_write_over_loopback(served: str) -> None:
