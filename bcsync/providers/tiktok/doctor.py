@@ -27,7 +27,8 @@ from typing import Any
 from bcsync.errors import ProviderError
 from bcsync.providers.tiktok import shapes
 from bcsync.providers.tiktok.client import TikTokClient
-from bcsync.providers.tiktok.read import ASSET_MEMBER_PAGE, GROUP_PAGE, LIST_PAGE, MEMBER_PAGE
+from bcsync.providers.tiktok.read import ASSET_MEMBER_PAGE, GROUP_PAGE, MEMBER_PAGE
+from bcsync.providers.tiktok.read_incoming import LIST_PAGE
 
 # The asset types bcsync reads, on the wire (mapping.ASSET_TYPE_WIRE's values).
 ASSET_TYPES = ("ADVERTISER", "CATALOG", "TT_ACCOUNT", "TIKTOK_SHOP", "STOREFRONT", "LEAD", "PIXEL")

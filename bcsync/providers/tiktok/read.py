@@ -39,7 +39,9 @@ from bcsync.providers.tiktok import mapping
 from bcsync.providers.tiktok.client import TikTokClient
 from bcsync.providers.tiktok.paging import Listing, both, run_all
 from bcsync.providers.tiktok.read_incoming import (
+    LIST_PAGE,
     listed_types,
+    partner_assets,
     read_asset_partners,
     read_incoming,
 )
@@ -49,7 +51,6 @@ log = logging.getLogger("bcsync.providers.tiktok")
 # Page sizes: the API's maxima. member/get declares none in the SDK and another client says 20,
 # so we ask 20: a server that silently cut a larger page would fail the completeness check.
 MEMBER_PAGE = 20
-LIST_PAGE = 50
 ASSET_MEMBER_PAGE = 20
 # asset_group list/get declare no cap either; 50 is the cap of every other BC list.
 GROUP_PAGE = 50
@@ -184,17 +185,8 @@ async def fetch_shares(
     asset_type: AssetType = AssetType.AD_ACCOUNT,
 ) -> list[PartnerShare]:
     """The ad accounts (or catalogs) we share with one partner (empty if it is no partner)."""
-    params = {
-        "bc_id": bc_id,
-        "partner_id": partner_id,
-        "asset_type": mapping.asset_type_to_wire(asset_type),
-        "share_type": "SHARING",
-    }
-    try:
-        listing = await client.get_all("bc/partner/asset/get/", params, page_size=LIST_PAGE)
-    except NotFoundError:
-        return []
-    shares = (mapping.share_from_wire(partner_id, item, asset_type) for item in listing.items)
+    items = await partner_assets(client, bc_id, partner_id, asset_type, "SHARING")
+    shares = (mapping.share_from_wire(partner_id, item, asset_type) for item in items)
     return [s for s in shares if s is not None]
 
 

@@ -14,6 +14,7 @@ with roles, are already read per partner (partner/asset/get SHARING), which cost
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from bcsync.core.incoming import IncomingShare
 from bcsync.core.model import Asset, AssetKey, AssetType, Partner
@@ -23,6 +24,7 @@ from bcsync.providers.tiktok import mapping
 from bcsync.providers.tiktok.client import TikTokClient
 from bcsync.providers.tiktok.paging import run_all
 
+# The cap of every BC list, the page size of each list read here and in read.py.
 LIST_PAGE = 50
 
 
@@ -33,22 +35,31 @@ def listed_types(scope: Scope) -> frozenset[AssetType]:
     return scope.asset_types | mapping.PARTNER_TYPES
 
 
-async def fetch_incoming(
-    client: TikTokClient, bc_id: str, partner_id: str, asset_type: AssetType
-) -> list[IncomingShare]:
-    """What one partner shares with this BC of one type (empty if it is no partner)."""
+async def partner_assets(
+    client: TikTokClient, bc_id: str, partner_id: str, asset_type: AssetType, share_type: str
+) -> list[Any]:
+    """`bc/partner/asset/get`'s items: what we share with a partner (SHARING) or it shares with
+    us (SHARED), of one type; empty when the BC has no such partner."""
     params = {
         "bc_id": bc_id,
         "partner_id": partner_id,
         "asset_type": mapping.asset_type_to_wire(asset_type),
-        "share_type": "SHARED",
+        "share_type": share_type,
     }
     try:
         listing = await client.get_all("bc/partner/asset/get/", params, page_size=LIST_PAGE)
     except NotFoundError:
         return []
+    return list(listing.items)
+
+
+async def fetch_incoming(
+    client: TikTokClient, bc_id: str, partner_id: str, asset_type: AssetType
+) -> list[IncomingShare]:
+    """What one partner shares with this BC of one type (empty if it is no partner)."""
+    items = await partner_assets(client, bc_id, partner_id, asset_type, "SHARED")
     out = []
-    for item in listing.items:  # asset_id and the role field: required (shapes.py)
+    for item in items:  # asset_id and the role field: required (shapes.py)
         asset = AssetKey(asset_type, str(item["asset_id"]))
         role = mapping.role_from_wire(asset_type, item)
         name = str(item.get("asset_name") or "") or None
