@@ -32,7 +32,6 @@ from bcsync.core.change import (
     RoleValue,
     Stage,
     Target,
-    Value,
     new_change,
 )
 from bcsync.core.model import (
@@ -101,25 +100,6 @@ class _Labels:
         return f"ad_accounts.{alias}" if alias else str(key)
 
 
-def _change(
-    action: Action,
-    kind: Kind,
-    key: str,
-    title: str,
-    reason: str,
-    *,
-    before: Value | None = None,
-    after: Value | None = None,
-    stage: Stage | None = None,
-    target: Target,
-    cause: NoopCause | None = None,
-) -> Change:
-    return new_change(
-        action, kind, key, title, reason,
-        before=before, after=after, stage=stage, target=target, cause=cause,
-    )  # fmt: skip
-
-
 def _group_doc(labels: _Labels, group: AssetGroup) -> GroupValue:
     return GroupValue(
         tuple(sorted(labels.account(a) for a in group.ad_accounts)),
@@ -158,14 +138,14 @@ def _create(
     after = _group_doc(labels, want)
     if not assets or not joined:
         missing = "a joined member" if not joined else "a bound ad account"
-        yield _change(
+        yield new_change(
             Action.NOOP, Kind.ASSET_GROUP, name, title,
             f"deferred: created once it has {missing} (TikTok needs one of each)",
             after=after, target=target, cause=NoopCause.DEFERRED,
         )  # fmt: skip
         yield from _unplaceable(labels, want, members, problem, reason_of, everything=True)
         return
-    yield _change(
+    yield new_change(
         Action.CREATE, Kind.ASSET_GROUP, name, title,
         f"in config ({len(assets)} ad account(s), {len(joined)} member(s))",
         after=after, stage=Stage.GRANT, target=target,
@@ -201,7 +181,7 @@ def _unplaceable(
         cause = cause or NoopCause.DEFERRED
         title = f"{labels.account(asset_id)} in asset group {name}"
         reason = reason_of(cause, name) if cause is not NoopCause.DEFERRED else "with its group"
-        yield _change(
+        yield new_change(
             Action.NOOP, Kind.GROUP_ASSET, _asset_key(name, asset_id), title, reason,
             after=GroupAssetValue(labels.account(asset_id)), target=target, cause=cause,
         )  # fmt: skip
@@ -220,7 +200,7 @@ def _unplaceable(
             reason = f"deferred: put in the group once {email} accepts the invitation"
         else:
             reason = reason_of(cause, email)
-        yield _change(
+        yield new_change(
             Action.NOOP, Kind.GROUP_MEMBER, _member_key(name, email),
             f"{email} in asset group {name}", reason,
             after=RoleValue(want.members[email]), target=Target(email=email, asset_group=name),
@@ -239,7 +219,7 @@ def _asset_change(
 ) -> Change:
     asset = AssetKey(AssetType.AD_ACCOUNT, asset_id)
     doc = GroupAssetValue(labels.account(asset_id))
-    return _change(
+    return new_change(
         action, Kind.GROUP_ASSET, _asset_key(group, asset_id),
         f"{labels.account(asset_id)} in asset group {group}", reason,
         before=doc if action is Action.DELETE else None,
@@ -259,7 +239,7 @@ def _member_change(
     stage: Stage,
     reason: str = "in config",
 ) -> Change:
-    return _change(
+    return new_change(
         action, Kind.GROUP_MEMBER, _member_key(group, email),
         f"{email} in asset group {group}", reason,
         before=RoleValue(before) if before is not None else None,
@@ -271,7 +251,7 @@ def _member_change(
 
 def _delete(labels: _Labels, have: AssetGroup, reason: str) -> Change:
     people, accounts = len(have.members), len(have.ad_accounts)
-    return _change(
+    return new_change(
         Action.DELETE, Kind.ASSET_GROUP, have.name, f"asset group {have.name}",
         f"{reason}: takes {accounts} ad account(s) away from {people} member(s)",
         before=_group_doc(labels, have), stage=Stage.REVOKE,
