@@ -85,7 +85,6 @@ def asset_group_changes(
             and ignored(c.target.email or "")
         )
     ]
-    return changes
 
 
 class _Labels:
